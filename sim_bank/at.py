@@ -1,0 +1,142 @@
+"""Parsing of AT command responses and unsolicited result codes.
+
+Pure functions over the lines python-gsmmodem hands back (``write()`` returns
+the response lines; notifications arrive as a list of lines). We parse
+``+CMGL`` ourselves rather than use ``listStoredSms`` because the library
+skips an undecodable PDU and thereby shifts the index of the next message
+(see the notes): here every listed entry keeps the index the modem gave it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CMGL = re.compile(r"^\+CMGL:\s*(\d+)\s*,\s*(\d+)\s*,[^,]*,\s*(\d+)\s*$")
+_CMTI = re.compile(r'^\+CMTI:\s*"?([A-Za-z]+)"?\s*,\s*(\d+)\s*$')
+_CDSI = re.compile(r'^\+CDSI:\s*"?([A-Za-z]+)"?\s*,\s*(\d+)\s*$')
+_CDS = re.compile(r"^\+CDS:\s*(\d+)\s*$")
+_CMGS = re.compile(r"^\+CMGS:\s*(\d+)")
+_CSQ = re.compile(r"^\+CSQ:\s*(\d+)\s*,\s*(\d+)")
+_CREG = re.compile(r"^\+C(?:E|G)?REG:\s*(?:(\d)\s*,\s*)?(\d)(?:\s*,|\s*$)")
+_COPS = re.compile(r'^\+COPS:\s*(\d)(?:\s*,\s*(\d)\s*,\s*"([^"]*)")?')
+_CPMS = re.compile(r'^\+CPMS:\s*(?:"(\w+)"\s*,\s*)?(\d+)\s*,\s*(\d+)')
+_HEX = re.compile(r"^[0-9A-Fa-f]+$")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One entry of ``AT+CMGL=4``: storage index, status and the raw PDU as listed."""
+
+    index: int
+    status: int
+    pdu: str
+
+
+def parse_cmgl(lines: list[str]) -> tuple[list[Listed], list[str]]:
+    """Entries of a ``+CMGL`` response, and the lines that were not part of one.
+
+    The stray lines are unsolicited results the modem slipped into the
+    response (a ``+CMTI`` while the listing ran); the caller acts on them.
+    """
+    entries: list[Listed] = []
+    stray: list[str] = []
+    pending: tuple[int, int] | None = None
+    for line in lines:
+        m = _CMGL.match(line)
+        if m:
+            pending = (int(m.group(1)), int(m.group(2)))
+            continue
+        if pending is not None:
+            entries.append(Listed(pending[0], pending[1], line.strip()))
+            pending = None
+            continue
+        if line not in ("OK",):
+            stray.append(line)
+    return entries, stray
+
+
+def is_hex_pdu(line: str) -> bool:
+    return bool(_HEX.match(line)) and len(line) % 2 == 0
+
+
+@dataclass(frozen=True)
+class Urc:
+    """An unsolicited result code we act on."""
+
+    kind: str  # "sms" (+CMTI), "report" (+CDSI stored), "report_pdu" (+CDS with PDU), "ussd", "other"
+    memory: str | None = None
+    index: int | None = None
+    pdu: str | None = None
+    line: str = ""
+
+
+def parse_urcs(lines: list[str]) -> list[Urc]:
+    """Every URC in a burst of lines (the library hands several at once, or
+    slips them into a command's response). ``+CDS:`` takes its PDU from the
+    next line; a header whose PDU never came is reported as ``report_pdu``
+    without a PDU so the caller can sweep the report memory instead."""
+    out: list[Urc] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        i += 1
+        if m := _CMTI.match(line):
+            out.append(Urc("sms", m.group(1), int(m.group(2)), line=line))
+        elif m := _CDSI.match(line):
+            out.append(Urc("report", m.group(1), int(m.group(2)), line=line))
+        elif _CDS.match(line):
+            pdu = None
+            if i < len(lines) and is_hex_pdu(lines[i].strip()):
+                pdu = lines[i].strip()
+                i += 1
+            out.append(Urc("report_pdu", pdu=pdu, line=line))
+        elif line.startswith("+CUSD"):
+            out.append(Urc("ussd", line=line))
+        elif line:
+            out.append(Urc("other", line=line))
+    return out
+
+
+def parse_cmgs(lines: list[str]) -> int | None:
+    """Message reference from ``+CMGS: <mr>``, or None if the modem gave none."""
+    for line in lines:
+        if m := _CMGS.match(line):
+            return int(m.group(1))
+    return None
+
+
+def parse_csq(lines: list[str]) -> int | None:
+    """RSSI 0-31 from ``+CSQ``; None when the modem says 99 (not known)."""
+    for line in lines:
+        if m := _CSQ.match(line):
+            rssi = int(m.group(1))
+            return None if rssi == 99 else rssi
+    return None
+
+
+def parse_creg(lines: list[str]) -> int | None:
+    """Registration status from ``+CREG?``: 1 home, 5 roaming, 2 searching, 3 denied, 0 idle."""
+    for line in lines:
+        if m := _CREG.match(line):
+            return int(m.group(2))
+    return None
+
+
+def parse_cops(lines: list[str]) -> str | None:
+    for line in lines:
+        if m := _COPS.match(line):
+            return m.group(3) or None
+    return None
+
+
+def parse_cpms(lines: list[str]) -> tuple[int, int] | None:
+    """(used, total) of the first memory in a ``+CPMS`` answer."""
+    for line in lines:
+        if m := _CPMS.match(line):
+            return int(m.group(2)), int(m.group(3))
+    return None
+
+
+def rssi_to_dbm(rssi: int) -> int:
+    return -113 + 2 * rssi

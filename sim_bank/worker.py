@@ -1,0 +1,619 @@
+"""One worker thread per modem: it alone talks to its serial port.
+
+The event loop never calls python-gsmmodem. It hands jobs to the worker
+(send, delete, sweep) and awaits an ``asyncio.Future`` that the worker resolves
+with ``loop.call_soon_threadsafe``; what the modem says by itself (new SMS,
+status reports, the port vanishing) comes back as events the same way.
+
+How the library's message-losing paths (``../shared/notes/python-gsmmodem.md``)
+are avoided here:
+
+* Its ``+CMTI`` handler reads *and deletes* the message before we have stored
+  it, and handles only the first of several ``+CMTI`` in a burst. We replace
+  the notification dispatch: any ``+CMTI`` only asks for a sweep, and a sweep
+  lists the whole memory with ``AT+CMGL=4``. The sweep also runs on a timer,
+  so a notification swallowed into a command's response (or never sent) costs
+  at most ``sweep_interval`` seconds, never a message.
+* We parse ``+CMGL`` ourselves (``at.parse_cmgl``) so every message keeps the
+  index the modem gave it; undecodable PDUs are handed over raw, not skipped.
+* A message is deleted from the SIM only when the gateway asks, after commit.
+* A non-UTF-8 byte kills the library's reader thread silently; our subclass
+  restarts the read loop, and the worker still checks the thread is alive.
+* Only this thread writes to the port, and multi-command operations hold the
+  library's ``_txLock`` as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import serial
+import structlog
+from gsmmodem.exceptions import (
+    CmeError,
+    CmsError,
+    CommandError,
+    IncorrectPinError,
+    PinRequiredError,
+    PukRequiredError,
+    TimeoutException,
+)
+from gsmmodem.modem import GsmModem
+from gsmmodem.serial_comms import SerialComms
+
+from . import at, pdu
+from .backoff import backoff_delay
+from .exceptions import (
+    CommandFailed,
+    CommandTimeout,
+    EncodeError,
+    ModemConnectError,
+    ModemError,
+    ModemUnavailable,
+    PduError,
+    SendFailed,
+)
+from .types import (
+    BankEvent,
+    DeliveryReport,
+    InboundBatch,
+    ModemConfig,
+    ModemInfo,
+    ModemState,
+    OutgoingSms,
+    SendResult,
+    StoredPdu,
+)
+
+log = structlog.get_logger("sim_bank.worker")
+
+CTRL_Z = "\x1a"
+ESC = "\x1b"
+PROMPT_TIMEOUT = 5.0
+READ_MEMORIES = ("ME", "SM", "SR")  # never "MT": it is ME and SM again under other indexes
+
+# job priorities: lower runs first
+_P_STORAGE = 0  # sweeps and deletes keep the SIM from filling up and the hot path short
+_P_SEND = 1
+_P_STOP = 2
+
+
+class _GatewayComms(SerialComms):
+    """Sits between ``GsmModem`` and ``SerialComms`` in the MRO (see ``_Modem``)."""
+
+    flow_control = False
+    on_line_noise: Callable[[], None] | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        if not self.flow_control:  # the library hard-codes rtscts/dsrdtr=True
+            self.serial.rtscts = False
+            self.serial.dsrdtr = False
+
+    def _readLoop(self) -> None:
+        # The library's loop dies on the first byte that is not UTF-8 and nobody
+        # notices. Restart it; the garbled line is lost, the sweep recovers any SMS.
+        while self.alive:
+            try:
+                super()._readLoop()
+            except UnicodeDecodeError:
+                if self.on_line_noise is not None:
+                    self.on_line_noise()
+            except Exception as exc:  # noqa: BLE001 - anything else ends this connection, loudly
+                self.alive = False
+                self.fatalErrorCallback(exc)
+                return
+
+
+class _Modem(GsmModem, _GatewayComms):
+    """The library's modem with our notification dispatch (runs on its reader thread)."""
+
+    def __init__(self, config: ModemConfig, on_urc: Callable[[list[str]], None], on_fatal: Callable[[Any], None]):
+        super().__init__(config.port, config.baudrate, requestDelivery=True)
+        self.fatalErrorCallback = on_fatal
+        self.flow_control = config.flow_control
+        self._on_urc = on_urc
+
+    def _handleModemNotification(self, lines: list[str]) -> None:
+        self._on_urc(list(lines))
+
+
+@dataclass
+class _Job:
+    run: Callable[[], Any]
+    future: asyncio.Future[Any] | None
+    kind: str
+
+
+class ModemWorker:
+    """Owns one modem. Loop-side methods are coroutines or thread-safe; the rest runs on the worker thread."""
+
+    def __init__(
+        self,
+        config: ModemConfig,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        on_event: Callable[[BankEvent], None],
+    ) -> None:
+        self.config = config
+        self.id = config.id
+        self._loop = loop
+        self._on_event = on_event
+        self._jobs: queue.PriorityQueue[tuple[int, int, _Job]] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._modem: _Modem | None = None
+        self._lost: str | None = None  # set from the reader thread when the port fails
+        self._pending: dict[tuple[str, int], str] = {}  # handed to the gateway, not yet deleted
+        self._sweep_wanted: set[str] = set()
+        self._sweep_lock = threading.Lock()
+        self._memories: tuple[str, ...] = ()
+        self._mem1: str | None = None
+        self._cds_header = False  # a +CDS came without its PDU line; the next line is it
+        self._timeouts = 0
+        self._next_sweep = 0.0
+        self._state = "connecting"
+        self.info = ModemInfo()
+        self.line_noise = 0
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"modem-{config.id}", daemon=True)
+
+    # ------------------------------------------------------------ loop side
+
+    @property
+    def ready(self) -> bool:
+        return self._state == "ready"
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._put(_P_STOP, _Job(lambda: None, None, "stop"))
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join, 10)
+
+    async def send(self, sms: OutgoingSms) -> SendResult:
+        """Send on this modem. Raises :class:`SendFailed`, :class:`ModemUnavailable` or :class:`EncodeError`."""
+        if not self.ready:
+            raise ModemUnavailable(self.id, f"modem is {self._state}")
+        return await self._submit(_P_SEND, lambda: self._send(sms), "send")  # type: ignore[no-any-return]
+
+    async def delete(self, memory: str, indexes: list[int]) -> None:
+        """Delete messages the gateway has committed. Waits for a reconnect if the modem is down."""
+        await self._submit(_P_STORAGE, lambda: self._delete(memory, indexes), "delete")
+
+    def release(self, memory: str, indexes: list[int]) -> None:
+        """The gateway could not store these: forget them so the next sweep hands them over again."""
+
+        def forget() -> None:
+            for i in indexes:
+                self._pending.pop((memory, i), None)
+
+        self._put(_P_STORAGE, _Job(forget, None, "release"))
+
+    def request_sweep(self, memory: str | None = None) -> None:
+        """Thread-safe: list the SIM soon (one memory, or all)."""
+        with self._sweep_lock:
+            first = not self._sweep_wanted
+            self._sweep_wanted.update([memory] if memory else self._memories or READ_MEMORIES)
+        if first:
+            self._put(_P_STORAGE, _Job(self._sweep_requested, None, "sweep"))
+
+    async def command(self, command: str, timeout: float | None = None) -> list[str]:
+        """Run one AT command (doctor, USSD, diagnostics) and return its response lines."""
+        if not self.ready:
+            raise ModemUnavailable(self.id, f"modem is {self._state}")
+        return await self._submit(  # type: ignore[no-any-return]
+            _P_STORAGE, lambda: self._write(command, timeout=timeout), "command"
+        )
+
+    async def _submit(self, priority: int, fn: Callable[[], Any], kind: str) -> Any:
+        fut: asyncio.Future[Any] = self._loop.create_future()
+        self._put(priority, _Job(fn, fut, kind))
+        return await fut
+
+    def _put(self, priority: int, job: _Job) -> None:
+        self._jobs.put((priority, next(self._seq), job))
+
+    # ------------------------------------------------------------ thread -> loop
+
+    def _emit(self, event: BankEvent) -> None:
+        with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+            self._loop.call_soon_threadsafe(self._on_event, event)
+
+    def _resolve(self, fut: asyncio.Future[Any] | None, result: Any = None, exc: BaseException | None = None) -> None:
+        if fut is None:
+            return
+
+        def settle() -> None:
+            if fut.done():
+                return
+            if exc is not None:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
+
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(settle)
+
+    def _set_state(self, state: str, reason: str | None = None, retry_in: float | None = None) -> None:
+        self._state = state
+        self._emit(ModemState(self.id, state, reason, self.info, retry_in))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ thread main
+
+    def _run(self) -> None:
+        attempt = 0
+        deferred: list[tuple[int, int, _Job]] = []
+        while not self._stopping:
+            if self._modem is None:
+                try:
+                    self._connect()
+                except ModemConnectError as exc:
+                    attempt += 1
+                    delay = None if exc.permanent else backoff_delay(attempt, cap=self.config.reconnect_max)
+                    log.warning("modem_connect_failed", modem_id=self.id, reason=exc.reason, retry_in=delay)
+                    self._set_state("down", exc.reason, delay)
+                    self._idle_while_down(delay, deferred)
+                    continue
+                attempt = 0
+                for item in deferred:
+                    self._jobs.put(item)
+                deferred.clear()
+            timeout = max(0.0, self._next_sweep - time.monotonic())
+            try:
+                item = self._jobs.get(timeout=timeout)
+            except queue.Empty:
+                self.request_sweep()
+                continue
+            job = item[2]
+            if job.kind == "stop":
+                self._stopping = True
+                break
+            if self._lost is not None or not self._reader_alive():
+                self._jobs.put(item)  # run it after the reconnect (or reject it if it is a send)
+                self._drop(self._lost or "reader thread died")
+                continue
+            self._run_job(job)
+        self._shutdown()
+
+    def _run_job(self, job: _Job) -> None:
+        try:
+            result = job.run()
+        except ModemError as exc:
+            self._resolve(job.future, exc=exc)
+            if self._lost is not None or self._timeouts >= 2 or not self._reader_alive():
+                self._drop(self._lost or exc.reason)
+        except (EncodeError, PduError) as exc:
+            self._resolve(job.future, exc=exc)
+        except Exception as exc:
+            log.exception("modem_job_crashed", modem_id=self.id, job=job.kind)
+            self._resolve(job.future, exc=ModemError(self.id, f"{job.kind} failed: {exc!r}"))
+        else:
+            self._resolve(job.future, result)
+
+    def _idle_while_down(self, delay: float | None, deferred: list[tuple[int, int, _Job]]) -> None:
+        """Wait out the backoff; refuse sends (the bank sends elsewhere), keep storage jobs for later."""
+        deadline = None if delay is None else time.monotonic() + delay
+        while not self._stopping:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return
+            try:
+                item = self._jobs.get(timeout=remaining)
+            except queue.Empty:
+                return
+            job = item[2]
+            if job.kind == "stop":
+                self._stopping = True
+                self._jobs.put(item)
+                return
+            if job.kind in ("send", "command"):
+                self._resolve(job.future, exc=ModemUnavailable(self.id, f"modem is down: {self._state}"))
+            elif job.kind == "sweep":
+                pass  # the first sweep after connecting lists everything anyway
+            else:
+                deferred.append(item)
+
+    def _shutdown(self) -> None:
+        while True:
+            try:
+                _, _, job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            self._resolve(job.future, exc=ModemUnavailable(self.id, "gateway is stopping"))
+        self._close()
+        self._set_state("stopped")
+
+    # ------------------------------------------------------------ connection
+
+    def _connect(self) -> None:
+        self._set_state("connecting")
+        self._lost = None
+        self._timeouts = 0
+        self._mem1 = None
+        self._cds_header = False
+        modem = _Modem(self.config, self._on_urc, self._on_fatal)
+        modem.on_line_noise = self._on_line_noise
+        modem.timeout = 0.2  # pyserial read timeout of the reader thread: how fast close() returns
+        try:
+            modem.connect(pin=self.config.pin)
+            self._modem = modem
+            self._after_connect()
+        except (PinRequiredError, IncorrectPinError, PukRequiredError) as exc:
+            self._close(modem)
+            raise ModemConnectError(self.id, _pin_advice(exc, self.config.pin), permanent=True) from None
+        except ModemError as exc:
+            self._close(modem)
+            raise ModemConnectError(self.id, exc.reason) from None
+        except (serial.SerialException, OSError) as exc:
+            self._close(modem)
+            raise ModemConnectError(self.id, f"cannot open {self.config.port}: {exc}") from None
+        except TimeoutException:
+            self._close(modem)
+            raise ModemConnectError(
+                self.id,
+                f"no answer on {self.config.port} at {self.config.baudrate} baud "
+                "(wrong port or speed, modem still booting, or the port is held by ModemManager)",
+            ) from None
+        except CommandError as exc:
+            self._close(modem)
+            raise ModemConnectError(self.id, f"modem refused initialisation: {exc}") from None
+        log.info("modem_ready", modem_id=self.id, port=self.config.port, operator=self.info.operator)
+        self._set_state("ready")
+
+    def _after_connect(self) -> None:
+        answer = self._write("AT+CPMS=?")
+        readable = answer[0].split("),")[0] if answer else ""  # the first group: memories to read from
+        mems = tuple(m for m in READ_MEMORIES if f'"{m}"' in readable)
+        assert self._modem is not None
+        self._memories = mems or ((self._modem._smsMemReadDelete or '"SM"').strip('"'),)
+        self.info = self._read_info()
+        # sweep everything now: messages that arrived while we were away are on the SIM
+        with self._sweep_lock:
+            self._sweep_wanted.clear()
+        self.request_sweep()
+
+    def _read_info(self) -> ModemInfo:
+        def ask(cmd: str) -> list[str]:
+            try:
+                return self._write(cmd)
+            except CommandFailed:
+                return []
+
+        ident = ask("AT+CGMI")
+        model = ask("AT+CGMM")
+        imei = ask("AT+CGSN")
+        return ModemInfo(
+            manufacturer=ident[0] if len(ident) > 1 else None,
+            model=model[0] if len(model) > 1 else None,
+            imei=imei[0] if len(imei) > 1 else None,
+            operator=at.parse_cops(ask("AT+COPS?")),
+            signal=at.parse_csq(ask("AT+CSQ")),
+            registration=at.parse_creg(ask("AT+CREG?")),
+            memories=self._memories,
+        )
+
+    def _drop(self, reason: str) -> None:
+        log.warning("modem_lost", modem_id=self.id, reason=reason)
+        self._close()
+        self._set_state("down", reason, 0.0)
+
+    def _close(self, modem: _Modem | None = None) -> None:
+        modem = modem or self._modem
+        self._modem = None
+        if modem is None:
+            return
+        modem.alive = False
+        with contextlib.suppress(Exception):
+            if getattr(modem, "rxThread", None) is not None:
+                modem.rxThread.join(2)
+        with contextlib.suppress(Exception):
+            modem.serial.close()
+
+    def _reader_alive(self) -> bool:
+        m = self._modem
+        return m is not None and m.alive and m.rxThread.is_alive()
+
+    # ------------------------------------------------------------ reader thread callbacks
+
+    def _on_fatal(self, exc: Any) -> None:
+        self._lost = f"serial port failed: {exc}"
+        self._put(_P_STORAGE, _Job(lambda: None, None, "wake"))
+
+    def _on_line_noise(self) -> None:
+        self.line_noise += 1
+        log.warning("modem_line_noise", modem_id=self.id, count=self.line_noise)
+        self.request_sweep()  # the garbled line may have been a +CMTI
+
+    def _on_urc(self, lines: list[str]) -> None:
+        """Runs on the library's reader thread: only parse and queue, never block."""
+        try:
+            if self._cds_header and lines and at.is_hex_pdu(lines[0].strip()):
+                lines = ["+CDS: 0", *lines]  # the PDU of a +CDS that arrived on its own
+            self._cds_header = bool(lines) and lines[-1].startswith("+CDS:")
+            self._handle_urcs(lines)
+        except Exception:
+            log.exception("modem_urc_failed", modem_id=self.id)
+
+    def _handle_urcs(self, lines: list[str]) -> None:
+        for urc in at.parse_urcs(lines):
+            if urc.kind == "sms" or urc.kind == "report":
+                self.request_sweep(urc.memory)
+            elif urc.kind == "report_pdu" and urc.pdu:
+                self._status_report(urc.pdu)
+            elif urc.kind == "report_pdu":
+                self.request_sweep("SR")
+            elif urc.kind == "other" and urc.line not in ("OK", "> "):
+                log.debug("modem_unsolicited", modem_id=self.id, line=urc.line)
+
+    def _status_report(self, hexpdu: str) -> None:
+        try:
+            report = pdu.decode(hexpdu)
+        except PduError as exc:
+            log.warning("status_report_undecodable", modem_id=self.id, error=str(exc), pdu=hexpdu)
+            return
+        if isinstance(report, pdu.StatusReport):
+            self._emit(DeliveryReport(self.id, report, hexpdu))
+
+    # ------------------------------------------------------------ AT plumbing (worker thread)
+
+    def _write(self, command: str, *, timeout: float | None = None, **kw: Any) -> list[str]:
+        """One command through the library, errors translated, stray URCs acted on."""
+        modem = self._modem
+        if modem is None:
+            raise ModemUnavailable(self.id, "not connected")
+        try:
+            lines: list[str] = modem.write(command, timeout=timeout or self.config.command_timeout, **kw)
+        except TimeoutException as exc:
+            self._timeouts += 1
+            if exc.data:
+                self._scan_response(list(exc.data))
+            raise CommandTimeout(self.id, f"{_short(command)}: no answer") from None
+        except (CmsError, CmeError) as exc:
+            self._timeouts = 0
+            raise CommandFailed(self.id, _short(command), exc.type, exc.code) from None
+        except CommandError:
+            self._timeouts = 0
+            raise CommandFailed(self.id, _short(command), None, None) from None
+        except (serial.SerialException, OSError) as exc:
+            self._lost = f"serial port failed: {exc}"
+            raise ModemUnavailable(self.id, self._lost) from None
+        self._timeouts = 0
+        self._scan_response(lines)
+        return lines
+
+    def _scan_response(self, lines: list[str]) -> None:
+        """A URC that arrived while a command waited is part of its response (notes #2)."""
+        urcs = [line for line in lines if line.startswith(("+CMTI", "+CDSI", "+CDS:"))]
+        if urcs:
+            idx = lines.index(urcs[0])
+            self._handle_urcs(lines[idx:])
+
+    def _use_memory(self, memory: str) -> None:
+        if self._mem1 != memory:
+            self._write(f'AT+CPMS="{memory}"')
+            self._mem1 = memory
+
+    # ------------------------------------------------------------ jobs (worker thread)
+
+    def _sweep_requested(self) -> None:
+        with self._sweep_lock:
+            wanted = set(self._sweep_wanted)
+            self._sweep_wanted.clear()
+        # the memories we know first, in order; then any other one a +CMTI named
+        memories = [m for m in self._memories if m in wanted] + sorted(wanted - set(self._memories))
+        self._sweep(memories)
+
+    def _sweep(self, memories: list[str]) -> None:
+        self._next_sweep = time.monotonic() + self.config.sweep_interval
+        found: list[StoredPdu] = []
+        for memory in memories:
+            try:
+                self._use_memory(memory)
+            except CommandFailed as exc:
+                log.warning("modem_memory_unusable", modem_id=self.id, memory=memory, error=exc.reason)
+                continue
+            entries, stray = at.parse_cmgl(self._write("AT+CMGL=4"))
+            self._handle_urcs(stray)
+            for entry in entries:
+                key = (memory, entry.index)
+                if self._pending.get(key) == entry.pdu:
+                    continue  # already with the gateway, waiting for its delete
+                self._pending[key] = entry.pdu
+                found.append(_decode_stored(memory, entry))
+        if found:
+            self._emit(InboundBatch(self.id, tuple(found)))
+
+    def _delete(self, memory: str, indexes: list[int]) -> None:
+        modem = self._modem
+        if modem is None:
+            raise ModemUnavailable(self.id, "not connected")
+        with modem._txLock:
+            self._use_memory(memory)
+            for index in indexes:
+                self._write(f"AT+CMGD={index}")
+                self._pending.pop((memory, index), None)
+
+    def _send(self, sms: OutgoingSms) -> SendResult:
+        pdus = pdu.encode_submit(sms.to, sms.text, concat_ref=sms.concat_ref, status_report=sms.status_report)
+        modem = self._modem
+        if modem is None:
+            raise ModemUnavailable(self.id, "not connected")
+        refs: list[int] = []
+        on_air = sms.skip_parts
+        with modem._txLock:  # nothing else may land between the prompt and the PDU
+            for part in pdus[sms.skip_parts :]:
+                try:
+                    self._write(f"AT+CMGS={part.tpdu_length}", timeout=PROMPT_TIMEOUT, expectedResponseTermSeq="> ")
+                except CommandTimeout:
+                    self._cancel_prompt()
+                    raise SendFailed(self.id, "no > prompt", on_air=on_air, references=tuple(refs)) from None
+                except CommandFailed as exc:
+                    raise SendFailed(
+                        self.id, str(exc.reason), cms_code=exc.code, on_air=on_air, references=tuple(refs)
+                    ) from None
+                try:
+                    reply = self._write(part.hex, timeout=self.config.send_timeout, writeTerm=CTRL_Z)
+                except CommandTimeout:
+                    self._cancel_prompt()
+                    raise SendFailed(
+                        self.id,
+                        f"no answer after part {part.part} of {part.parts} was written",
+                        on_air=on_air,
+                        unknown=True,
+                        references=tuple(refs),
+                    ) from None
+                except CommandFailed as exc:
+                    raise SendFailed(
+                        self.id, exc.reason, cms_code=exc.code, on_air=on_air, references=tuple(refs)
+                    ) from None
+                mr = at.parse_cmgs(reply)
+                if mr is None:
+                    raise SendFailed(
+                        self.id, "modem answered without +CMGS", on_air=on_air, unknown=True, references=tuple(refs)
+                    )
+                refs.append(mr)
+                on_air += 1
+        return SendResult(self.id, tuple(refs), len(pdus))
+
+    def _cancel_prompt(self) -> None:
+        """ESC ends a pending ``> `` prompt, so the next command is not taken as PDU text."""
+        modem = self._modem
+        if modem is not None:
+            with contextlib.suppress(Exception):
+                modem.write(ESC, waitForResponse=False, writeTerm="")
+
+
+def _decode_stored(memory: str, entry: at.Listed) -> StoredPdu:
+    try:
+        decoded = pdu.decode(entry.pdu)
+    except PduError as exc:
+        return StoredPdu(memory, entry.index, entry.status, entry.pdu, None, str(exc))
+    return StoredPdu(memory, entry.index, entry.status, entry.pdu, decoded)
+
+
+def _short(command: str) -> str:
+    """A command for messages and logs: never a whole PDU (it holds a customer's number and text)."""
+    return command if len(command) <= 40 else command[:12] + "..."
+
+
+def _pin_advice(exc: Exception, pin: str | None) -> str:
+    if isinstance(exc, PukRequiredError):
+        return "SIM is locked and needs its PUK: unlock it in a phone, then restart"
+    if isinstance(exc, IncorrectPinError):
+        return "SIM rejected the PIN in [[modems]] pin (not retried: three wrong PINs lock the SIM)"
+    if pin is None:
+        return 'SIM needs a PIN: set pin = "...." for this modem in [[modems]]'
+    return "SIM asks for a PIN again after it was given"

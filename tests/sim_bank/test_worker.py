@@ -1,0 +1,227 @@
+"""The modem worker: real python-gsmmodem, real pty, real emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sim_bank import pdu
+from sim_bank.emulator import ModemEmulator
+from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
+from sim_bank.types import BankEvent, InboundBatch, ModemConfig, ModemState, OutgoingSms
+from sim_bank.worker import ModemWorker
+
+
+class Recorder:
+    """Collects the worker's events on the loop and lets a test wait for them."""
+
+    def __init__(self) -> None:
+        self.events: list[BankEvent] = []
+        self.changed = asyncio.Event()
+
+    def __call__(self, event: BankEvent) -> None:
+        self.events.append(event)
+        self.changed.set()
+
+    async def wait_for(self, predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+        async def loop():  # type: ignore[no-untyped-def]
+            while True:
+                for e in self.events:
+                    if predicate(e):
+                        return e
+                self.changed.clear()
+                await self.changed.wait()
+
+        return await asyncio.wait_for(loop(), timeout)
+
+    def batches(self) -> list[InboundBatch]:
+        return [e for e in self.events if isinstance(e, InboundBatch)]
+
+    def texts(self) -> list[str]:
+        return [m.decoded.text for b in self.batches() for m in b.messages if isinstance(m.decoded, pdu.Deliver)]
+
+    async def wait_texts(self, n: int, timeout: float = 5.0) -> list[str]:
+        await self.wait_for(lambda _e: len(self.texts()) >= n, timeout)
+        return self.texts()
+
+
+@pytest.fixture
+async def running(emulator: ModemEmulator) -> AsyncIterator[tuple[ModemWorker, Recorder]]:
+    rec = Recorder()
+    worker = ModemWorker(
+        ModemConfig("m1", emulator.port, sweep_interval=0.5, reconnect_max=0.5),
+        loop=asyncio.get_running_loop(),
+        on_event=rec,
+    )
+    worker.start()
+    await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
+    yield worker, rec
+    await worker.stop()
+
+
+async def test_message_waiting_on_the_sim_at_start_is_handed_over(emulator: ModemEmulator) -> None:
+    emulator.inject_sms("+989121234567", "1 48213", notify="none")
+    rec = Recorder()
+    worker = ModemWorker(ModemConfig("m1", emulator.port), loop=asyncio.get_running_loop(), on_event=rec)
+    worker.start()
+    try:
+        assert await rec.wait_texts(1) == ["1 48213"]
+    finally:
+        await worker.stop()
+
+
+async def test_burst_of_three_cmti_hands_over_all_three(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    _worker, rec = running
+    emulator.inject_burst([("+989121234567", "1 1"), ("+989121234568", "1 2"), ("+989121234569", "1 3")])
+    assert sorted(await rec.wait_texts(3)) == ["1 1", "1 2", "1 3"]
+
+
+async def test_messages_stay_on_the_sim_until_the_gateway_deletes_them(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    worker, rec = running
+    emulator.inject_sms("+989121234567", "1 48213")
+    await rec.wait_texts(1)
+    await asyncio.sleep(1.2)  # two more timer sweeps
+    assert len(emulator.stored()) == 1
+    assert len(rec.texts()) == 1  # handed over once, not on every sweep
+    stored = rec.batches()[0].messages[0]
+    await worker.delete(stored.memory, [stored.index])
+    assert emulator.stored() == {}
+
+
+async def test_released_messages_are_handed_over_again(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    worker, rec = running
+    emulator.inject_sms("+989121234567", "1 48213")
+    await rec.wait_texts(1)
+    m = rec.batches()[0].messages[0]
+    worker.release(m.memory, [m.index])  # e.g. the database refused the commit
+    assert await rec.wait_texts(2) == ["1 48213", "1 48213"]
+
+
+async def test_lost_cmti_is_recovered_by_the_timer_sweep(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    _worker, rec = running
+    emulator.inject_sms("+989121234567", "no notification", notify="none")
+    assert await rec.wait_texts(1, timeout=3) == ["no notification"]
+
+
+async def test_cmti_swallowed_into_a_command_response_is_acted_on(emulator: ModemEmulator) -> None:
+    rec = Recorder()
+    worker = ModemWorker(
+        ModemConfig("m1", emulator.port, sweep_interval=3600),  # no timer sweep to hide behind
+        loop=asyncio.get_running_loop(),
+        on_event=rec,
+    )
+    worker.start()
+    try:
+        await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
+        await asyncio.sleep(0.2)  # the start-up sweep has run
+        emulator.inject_sms("+989121234567", "inside a response", notify="in_response")
+        await worker.command("AT+CSQ")
+        assert await rec.wait_texts(1) == ["inside a response"]
+    finally:
+        await worker.stop()
+
+
+async def test_non_utf8_byte_does_not_silence_the_modem(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    worker, rec = running
+    emulator.write_raw(b"\r\n\xff\xfe garbage\r\n")
+    await asyncio.sleep(0.2)
+    emulator.inject_sms("+989121234567", "after the noise")
+    assert await rec.wait_texts(1) == ["after the noise"]
+    result = await worker.send(OutgoingSms("+989121234567", "still sending"))
+    assert result.parts == 1
+    assert worker.line_noise >= 1
+
+
+async def test_undecodable_pdu_is_handed_over_raw_and_others_keep_their_index(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    _worker, rec = running
+    good = pdu.encode_deliver("+989121234567", "after the bad one", timestamp=datetime.now(UTC))
+    emulator.inject_pdus(["0791893905000100040C91891912", *good])
+    await rec.wait_for(lambda e: sum(len(b.messages) for b in rec.batches()) >= 2)
+    messages = [m for b in rec.batches() for m in b.messages]
+    bad = [m for m in messages if m.decoded is None]
+    assert len(bad) == 1 and bad[0].error and bad[0].pdu == "0791893905000100040C91891912"
+    ok = [m for m in messages if m.decoded is not None]
+    assert emulator.stored()[ok[0].index] == good[0]  # notes #6: the index is the modem's own
+
+
+async def test_multipart_send_reaches_the_handset_whole(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    worker, _rec = running
+    text = "درخواست شما ثبت شد. " * 8
+    result = await worker.send(OutgoingSms("+989121234567", text, concat_ref=42))
+    assert result.parts == 3 and len(result.references) == 3
+    assert [(m.number, m.text, m.parts) for m in emulator.sent] == [("+989121234567", text, 3)]
+
+
+async def test_cms_error_is_reported_with_its_code(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    worker, _rec = running
+    emulator.fail_next_sends(1, code=38)
+    with pytest.raises(SendFailed) as err:
+        await worker.send(OutgoingSms("+989121234567", "hello"))
+    assert err.value.cms_code == 38 and not err.value.permanent and err.value.on_air == 0
+    emulator.fail_next_sends(1, code=1)
+    with pytest.raises(SendFailed) as err:
+        await worker.send(OutgoingSms("+989121234567", "hello"))
+    assert err.value.permanent  # unassigned number: no SIM can send it
+    await worker.send(OutgoingSms("+989121234567", "hello"))
+    assert [m.text for m in emulator.sent] == ["hello"]
+
+
+async def test_failure_in_part_two_reports_part_one_on_air(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    worker, _rec = running
+    text = "x" * 300  # two parts
+    emulator.fail_next_sends(1, code=42, after=1)  # part 1 goes out, the network refuses part 2
+    with pytest.raises(SendFailed) as err:
+        await worker.send(OutgoingSms("+989121234567", text, concat_ref=9))
+    assert err.value.on_air == 1 and len(err.value.references) == 1
+    # resend only the missing part with the same reference: the handset joins them
+    result = await worker.send(OutgoingSms("+989121234567", text, concat_ref=9, skip_parts=1))
+    assert len(result.references) == 1
+    assert [(m.text, m.parts) for m in emulator.sent] == [(text, 2)]
+
+
+async def test_bad_destination_is_an_encode_error(running) -> None:  # type: ignore[no-untyped-def]
+    worker, _rec = running
+    with pytest.raises(EncodeError):
+        await worker.send(OutgoingSms("+98 912", "hello"))
+
+
+async def test_missing_port_is_reported_and_retried(tmp_path: Path) -> None:
+    link = tmp_path / "ttyUSB9"
+    rec = Recorder()
+    worker = ModemWorker(ModemConfig("m9", str(link), reconnect_max=0.3), loop=asyncio.get_running_loop(), on_event=rec)
+    worker.start()
+    try:
+        down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down")
+        assert "cannot open" in (down.reason or "") and str(link) in (down.reason or "")
+        with pytest.raises(ModemUnavailable):
+            await worker.send(OutgoingSms("+989121234567", "hello"))
+        with ModemEmulator("m9", link=link) as emu:  # the modem is plugged in
+            await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready", timeout=10)
+            await worker.send(OutgoingSms("+989121234567", "hello"))
+            assert [m.text for m in emu.sent] == ["hello"]
+            await worker.stop()
+    finally:
+        await worker.stop()
+
+
+async def test_pin_required_is_not_retried_and_says_what_to_set(tmp_path: Path) -> None:
+    with ModemEmulator("m1", pin="1234") as emu:
+        rec = Recorder()
+        worker = ModemWorker(ModemConfig("m1", emu.port), loop=asyncio.get_running_loop(), on_event=rec)
+        worker.start()
+        try:
+            down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down")
+            assert "pin" in (down.reason or "").lower() and down.retry_in is None
+        finally:
+            await worker.stop()
+        rec2 = Recorder()
+        worker2 = ModemWorker(ModemConfig("m1", emu.port, pin="1234"), loop=asyncio.get_running_loop(), on_event=rec2)
+        worker2.start()
+        try:
+            await rec2.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
+        finally:
+            await worker2.stop()
