@@ -24,4 +24,4 @@ def backoff_delay(
         return 0.0
     raw = min(cap, base * 2 ** min(attempt - 1, 62))
     spread = raw * jitter * (2 * rand() - 1)
-    return max(0.0, min(cap, raw + spread))
+    return float(max(0.0, min(cap, raw + spread)))

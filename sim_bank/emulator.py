@@ -279,34 +279,28 @@ class ModemEmulator:
 
     @property
     def sent(self) -> list[SentMessage]:
-        """Messages the client sent, parts joined (incomplete multipart sets are listed as they are)."""
+        """Messages the client sent, parts joined as a handset would (in the order they began)."""
         with self._lock:
             pdus = list(self._sent)
+        slots: list[SentMessage | tuple[str, int, int]] = []
         groups: dict[tuple[str, int, int], list[SentPdu]] = {}
-        out: list[SentMessage] = []
-        order: list[object] = []
         for sp in pdus:
             if sp.concat is None:
-                order.append(SentMessage(sp.number, sp.text, 1, (sp.reference,)))
+                slots.append(SentMessage(sp.number, sp.text, 1, (sp.reference,)))
                 continue
             key = (sp.number, sp.concat[0], sp.concat[1])
             if key not in groups:
                 groups[key] = []
-                order.append(key)
+                slots.append(key)
             groups[key].append(sp)
-        for item in order:
-            if isinstance(item, SentMessage):
-                out.append(item)
+        out: list[SentMessage] = []
+        for slot in slots:
+            if isinstance(slot, SentMessage):
+                out.append(slot)
                 continue
-            parts = sorted(groups[item], key=lambda s: s.concat[2] if s.concat else 0)  # type: ignore[arg-type,index]
-            out.append(
-                SentMessage(
-                    parts[0].number,
-                    "".join(s.text for s in parts),
-                    len(parts),
-                    tuple(s.reference for s in parts),
-                )
-            )
+            parts = sorted(groups[slot], key=lambda s: s.concat[2] if s.concat else 0)
+            text = "".join(s.text for s in parts)
+            out.append(SentMessage(slot[0], text, len(parts), tuple(s.reference for s in parts)))
         return out
 
     @property

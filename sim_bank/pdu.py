@@ -476,7 +476,7 @@ def _alphabet(dcs: int) -> Encoding:
     if group <= 0x7:  # 00xx general / 01xx automatic deletion
         if dcs & 0x20:
             raise PduError(f"compressed text (DCS 0x{dcs:02X}) is not supported")
-        return ("gsm7", "binary", "ucs2", "gsm7")[(dcs >> 2) & 0x03]  # type: ignore[return-value]
+        return ("gsm7", "binary", "ucs2", "gsm7")[(dcs >> 2) & 0x03]
     if group == 0xE:  # message waiting indication, UCS-2
         return "ucs2"
     if group == 0xF:  # data coding / message class

@@ -86,10 +86,11 @@ _P_SEND = 1
 _P_STOP = 2
 
 
-class _GatewayComms(SerialComms):
+class _GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships no type hints
     """Sits between ``GsmModem`` and ``SerialComms`` in the MRO (see ``_Modem``)."""
 
     flow_control = False
+    alive = False  # set by the library
     on_line_noise: Callable[[], None] | None = None
 
     def connect(self) -> None:
@@ -113,7 +114,7 @@ class _GatewayComms(SerialComms):
                 return
 
 
-class _Modem(GsmModem, _GatewayComms):
+class _Modem(GsmModem, _GatewayComms):  # type: ignore[misc]  # untyped library class
     """The library's modem with our notification dispatch (runs on its reader thread)."""
 
     def __init__(self, config: ModemConfig, on_urc: Callable[[list[str]], None], on_fatal: Callable[[Any], None]):
@@ -348,7 +349,7 @@ class ModemWorker:
         modem.on_line_noise = self._on_line_noise
         modem.timeout = 0.2  # pyserial read timeout of the reader thread: how fast close() returns
         try:
-            modem.connect(pin=self.config.pin)
+            GsmModem.connect(modem, pin=self.config.pin)
             self._modem = modem
             self._after_connect()
         except (PinRequiredError, IncorrectPinError, PukRequiredError) as exc:
@@ -370,7 +371,6 @@ class ModemWorker:
         except CommandError as exc:
             self._close(modem)
             raise ModemConnectError(self.id, f"modem refused initialisation: {exc}") from None
-        log.info("modem_ready", modem_id=self.id, port=self.config.port, operator=self.info.operator)
         self._set_state("ready")
 
     def _after_connect(self) -> None:

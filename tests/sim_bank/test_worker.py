@@ -9,34 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from gateway.events import EventLog
 from sim_bank import pdu
 from sim_bank.emulator import ModemEmulator
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
-from sim_bank.types import BankEvent, InboundBatch, ModemConfig, ModemState, OutgoingSms
+from sim_bank.types import InboundBatch, ModemConfig, ModemState, OutgoingSms
 from sim_bank.worker import ModemWorker
 
 
-class Recorder:
-    """Collects the worker's events on the loop and lets a test wait for them."""
-
-    def __init__(self) -> None:
-        self.events: list[BankEvent] = []
-        self.changed = asyncio.Event()
-
-    def __call__(self, event: BankEvent) -> None:
-        self.events.append(event)
-        self.changed.set()
+class Recorder(EventLog):
+    """The worker's events, with helpers for what a sweep handed over."""
 
     async def wait_for(self, predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
-        async def loop():  # type: ignore[no-untyped-def]
-            while True:
-                for e in self.events:
-                    if predicate(e):
-                        return e
-                self.changed.clear()
-                await self.changed.wait()
-
-        return await asyncio.wait_for(loop(), timeout)
+        return await self.wait(object, predicate, timeout)
 
     def batches(self) -> list[InboundBatch]:
         return [e for e in self.events if isinstance(e, InboundBatch)]

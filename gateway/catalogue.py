@@ -1,0 +1,270 @@
+"""The keyword catalogue (``config/keywords.toml``): codes, their words, replies.
+
+Organisations edit the file without touching code. It is validated when the
+daemon starts and by ``gateway check-config``; every error names the file,
+the line and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import templates
+from .config import LANGUAGES
+from .exceptions import CatalogueError
+from .resources import shipped
+from .text import localise_digits, normalise, tokens
+
+ACTIONS = ("ticket", "help")
+ARGUMENTS = ("account", "none")
+REQUIRED_REPLIES = ("help", "menu_line")
+# Placeholders each reply may use
+REPLY_VARIABLES = {
+    "help": {"menu"},
+    "menu_line": {"code", "word", "label"},
+}
+TICKET_VARIABLES = {"ref", "label", "account", "code"}
+MAX_PHRASE = 3  # words in one keyword
+
+
+@dataclass(frozen=True)
+class Code:
+    """One thing a customer can ask for."""
+
+    code: str  # what the customer types, e.g. "1"
+    action: str  # "ticket" or "help"
+    category: str | None  # ticket category, e.g. "outage"
+    argument: str  # "account": a number may follow; "none"
+    words: dict[str, tuple[str, ...]]  # language -> words as written
+    labels: dict[str, str]  # language -> name shown in the menu and replies
+    reply: str | None  # name of the reply template
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    path: str
+    codes: tuple[Code, ...]
+    replies: dict[str, dict[str, str]]  # template name -> language -> text
+    index: dict[tuple[str, ...], tuple[Code, str | None]]  # normalised tokens -> (code, language of the word)
+
+    def lookup(self, toks: list[str]) -> tuple[Code, str | None, int] | None:
+        """The code the message starts with: (code, language of the word, tokens used), longest match first."""
+        for n in range(min(MAX_PHRASE, len(toks)), 0, -1):
+            hit = self.index.get(tuple(toks[:n]))
+            if hit is not None:
+                return hit[0], hit[1], n
+        return None
+
+    def reply(self, name: str, language: str) -> str:
+        texts = self.replies[name]
+        return texts.get(language) or texts.get("en") or next(iter(texts.values()))
+
+    def menu(self, language: str) -> str:
+        lines = []
+        for c in self.codes:
+            if c.action == "help":
+                continue
+            word = (c.words.get(language) or c.words.get("en") or ("",))[0]
+            label = c.labels.get(language) or c.labels.get("en") or c.category or c.code
+            values = {"code": localise_digits(c.code, language), "word": word, "label": label}
+            lines.append(templates.render(self.reply("menu_line", language), values))
+        return "\n".join(lines)
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Read and validate a catalogue; ``None`` is the shipped ``config/keywords.toml``."""
+    path = path or shipped("keywords.toml")
+    where = str(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(source)
+    except FileNotFoundError:
+        raise CatalogueError(where, None, "file not found", "set replies.catalogue to an existing file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueError(where, None, f"cannot be read: {exc}", "save it as UTF-8 TOML") from None
+    return parse_catalogue(raw, where, source)
+
+
+class _Locator:
+    """Best-effort line numbers for keys (tomllib does not keep them)."""
+
+    def __init__(self, where: str, source: str) -> None:
+        self.where = where
+        self.lines = source.splitlines()
+
+    def line(self, header: str, occurrence: int = 1, field: str | None = None) -> int | None:
+        """Line of the ``occurrence``-th ``header``, or of ``field`` inside that table."""
+        starts = [i for i, text in enumerate(self.lines) if text.strip() == header]
+        if len(starts) < occurrence:
+            return None
+        start = starts[occurrence - 1]
+        if field is not None:
+            for j in range(start + 1, len(self.lines)):
+                stripped = self.lines[j].strip()
+                if stripped.startswith("["):
+                    break
+                if stripped.split("=", 1)[0].strip().split(".")[0] == field:
+                    return j + 1
+        return start + 1
+
+    def error(
+        self,
+        key: str,
+        problem: str,
+        fix: str | None = None,
+        *,
+        header: str,
+        occurrence: int = 1,
+        field: str | None = None,
+    ) -> CatalogueError:
+        n = self.line(header, occurrence, field)
+        where = f"{self.where}, line {n}" if n else self.where
+        return CatalogueError(where, key, problem, fix)
+
+
+def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalogue:
+    loc = _Locator(where, source)
+    for key in raw:
+        if key not in ("codes", "replies"):
+            raise loc.error(key, "unknown section", "the catalogue has [[codes]] and [replies.NAME]", header=f"[{key}]")
+    replies = _replies(raw.get("replies", {}), loc)
+    codes = tuple(_code(entry, n, loc, replies) for n, entry in enumerate(raw.get("codes", []), start=1))
+    if not codes:
+        raise loc.error(
+            "codes", "no [[codes]] defined", "copy them from the shipped config/keywords.toml", header="[[codes]]"
+        )
+    index: dict[tuple[str, ...], tuple[Code, str | None]] = {}
+    for n, c in enumerate(codes, start=1):
+        entries: list[tuple[str, str | None]] = [(c.code, None)]
+        entries += [(w, lang) for lang, ws in c.words.items() for w in ws]
+        for word, lang in entries:
+            phrase = tuple(tokens(normalise(word)))
+            if not phrase and word.strip() in ("?", "؟"):
+                phrase = ("?",)
+            if not phrase or len(phrase) > MAX_PHRASE:
+                raise loc.error(
+                    f"codes[{n}].words",
+                    f"{word!r} cannot be matched",
+                    f"use 1-{MAX_PHRASE} words of letters or digits",
+                    header="[[codes]]",
+                    occurrence=n,
+                    field="words",
+                )
+            other = index.get(phrase)
+            if other is not None and other[0] is not c:
+                raise loc.error(
+                    f"codes[{n}].words",
+                    f"{word!r} is also a word of code {other[0].code!r}",
+                    "a word may belong to one code only",
+                    header="[[codes]]",
+                    occurrence=n,
+                    field="words",
+                )
+            index.setdefault(phrase, (c, lang))
+    return Catalogue(where, codes, replies, index)
+
+
+def _replies(table: Any, loc: _Locator) -> dict[str, dict[str, str]]:
+    if not isinstance(table, dict):
+        raise loc.error("replies", "must be tables [replies.NAME]", header="[replies]")
+    out: dict[str, dict[str, str]] = {}
+    for name, texts in table.items():
+        header = f"[replies.{name}]"
+        if not isinstance(texts, dict):
+            raise loc.error(f"replies.{name}", "must be a table of languages", 'e.g. en = "..."', header=header)
+        for lang, text in texts.items():
+            if lang not in LANGUAGES:
+                raise loc.error(
+                    f"replies.{name}.{lang}",
+                    "unknown language",
+                    f"use {', '.join(LANGUAGES)}",
+                    header=header,
+                    field=lang,
+                )
+            if not isinstance(text, str) or not text.strip():
+                raise loc.error(f"replies.{name}.{lang}", "must be a non-empty string", header=header, field=lang)
+        missing = [lang for lang in LANGUAGES if lang not in texts]
+        if missing:
+            raise loc.error(
+                f"replies.{name}",
+                f"has no text for {', '.join(missing)}",
+                "every reply needs fa, ar and en",
+                header=header,
+            )
+        out[name] = dict(texts)
+    for name in REQUIRED_REPLIES:
+        if name not in out:
+            raise loc.error(
+                f"replies.{name}", "is missing", f"add [replies.{name}] with fa, ar and en", header=f"[replies.{name}]"
+            )
+    for name, allowed in REPLY_VARIABLES.items():
+        _check_placeholders(out, name, allowed, loc)
+    return out
+
+
+def _check_placeholders(replies: dict[str, dict[str, str]], name: str, allowed: set[str], loc: _Locator) -> None:
+    for lang, text in replies[name].items():
+        unknown = templates.placeholders(text) - allowed
+        if unknown:
+            raise loc.error(
+                f"replies.{name}.{lang}",
+                f"unknown placeholder {{{sorted(unknown)[0]}}}",
+                f"this reply can use {', '.join('{' + a + '}' for a in sorted(allowed))}",
+                header=f"[replies.{name}]",
+                field=lang,
+            )
+
+
+def _code(entry: Any, n: int, loc: _Locator, replies: dict[str, dict[str, str]]) -> Code:
+    key = f"codes[{n}]"
+
+    def err(field: str, problem: str, fix: str | None = None) -> CatalogueError:
+        return loc.error(f"{key}.{field}", problem, fix, header="[[codes]]", occurrence=n, field=field)
+
+    if not isinstance(entry, dict):
+        raise loc.error(key, "must be a table", header="[[codes]]", occurrence=n)
+    known = {"code", "action", "category", "argument", "words", "label", "reply"}
+    for k in entry:
+        if k not in known:
+            raise err(k, "unknown key", f"known keys: {', '.join(sorted(known))}")
+    code = entry.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise err("code", "is required", 'e.g. code = "1"')
+    action = entry.get("action", "ticket")
+    if action not in ACTIONS:
+        raise err("action", f"{action!r} is not an action", f"use one of {', '.join(ACTIONS)}")
+    category = entry.get("category")
+    if action == "ticket" and (not isinstance(category, str) or not category.strip()):
+        raise err("category", "a ticket code needs a category", 'e.g. category = "outage"')
+    argument = entry.get("argument", "none")
+    if argument not in ARGUMENTS:
+        raise err("argument", f"{argument!r} is not an argument kind", f"use one of {', '.join(ARGUMENTS)}")
+    words = entry.get("words", {})
+    if not isinstance(words, dict) or any(lang not in LANGUAGES for lang in words):
+        raise err("words", "must map languages to lists of words", 'e.g. words.en = ["OUT"]')
+    for lang, ws in words.items():
+        if not isinstance(ws, list) or not all(isinstance(w, str) and w.strip() for w in ws):
+            raise err("words", f"words.{lang} must be a list of non-empty strings")
+    labels = entry.get("label", {})
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise err("label", "must map languages to names", 'e.g. label.en = "outage"')
+    reply = entry.get("reply", "help" if action == "help" else None)
+    if action == "ticket" and reply is None:
+        raise err("reply", "a ticket code needs a reply template", 'e.g. reply = "ticket_opened"')
+    if reply is not None:
+        if reply not in replies:
+            raise err("reply", f"no [replies.{reply}] in this file", f"add [replies.{reply}] with fa, ar and en")
+        if action == "ticket":
+            _check_placeholders(replies, reply, TICKET_VARIABLES, loc)
+    return Code(
+        code=code.strip(),
+        action=action,
+        category=category.strip() if isinstance(category, str) else None,
+        argument=argument,
+        words={lang: tuple(ws) for lang, ws in words.items()},
+        labels=dict(labels),
+        reply=reply,
+    )

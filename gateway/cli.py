@@ -1,0 +1,356 @@
+"""The ``gateway`` command line: parse options, call one library function, print.
+
+Every list command has ``--json``. Library errors become one-line messages
+and exit code 1; bad usage exits 2 (click's convention).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sim_bank.bank import GsmSimBank
+from sim_bank.exceptions import SimBankError
+
+from . import __version__, logs, operations
+from . import config as config_mod
+from .catalogue import load_catalogue
+from .exceptions import GatewayError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Group(click.Group):
+    """Turns the gateway's own errors into a clean message instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (GatewayError, SimBankError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _console() -> Console:
+    # piped or redirected output is not truncated to 80 columns
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 250)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def with_config(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-c/--config`` and ``--db`` for commands that need the configuration or the database."""
+
+    @click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="GATEWAY_CONFIG",
+        help="gateway.toml to use [env: GATEWAY_CONFIG]; without it, built-in defaults.",
+    )
+    @click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="GATEWAY_DB",
+        help="SQLite database, overriding the config [env: GATEWAY_DB; default: ./gateway.db].",
+    )
+    @functools.wraps(f)
+    def wrapper(*args: Any, config_path: Path | None, db: Path | None, **kwargs: Any) -> Any:
+        config = config_mod.load(config_path)
+        if db is not None:
+            config = config.with_database(db.resolve())
+        return f(*args, config=config, **kwargs)
+
+    return wrapper
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="gateway")
+def main() -> None:
+    """Offline-first SMS fallback gateway: customers text short codes to a bank of GSM
+    modems; each becomes a ticket with a reference and an immediate reply in the
+    customer's language.
+
+    Try it without hardware: gateway demo
+    """
+
+
+# ---------------------------------------------------------------- demo / run
+
+
+@main.command(context_settings=CONTEXT)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("gateway-demo"),
+    show_default=True,
+    help="Where the demo's database and logs go (emptied first).",
+)
+def demo(directory: Path) -> None:
+    """Run the whole gateway on an emulated SIM bank: customers text codes in English,
+    Persian and Arabic, tickets open, replies go out; then a summary checked against
+    the database. Exits 0 when everything matched.
+
+    Example: gateway demo --dir /tmp/gw-demo
+    """
+    from .demo import run_demo
+
+    sys.exit(asyncio.run(run_demo(directory, _console())))
+
+
+@main.command(context_settings=CONTEXT)
+@with_config
+@click.option(
+    "--simulate", type=click.IntRange(1, 64), metavar="N", help="Run on N emulated modems instead of [[modems]]."
+)
+def run(config: config_mod.Config, simulate: int | None) -> None:
+    """Run the gateway daemon in the foreground until Ctrl-C (or SIGTERM).
+
+    Example: gateway run -c /etc/sms-gateway/gateway.toml
+
+    Example without hardware: gateway run --simulate 4, then in another terminal
+    gateway simulate sms --from +989121234567 "1 48213"
+    """
+    from .daemon import Daemon
+    from .simulation import simulated_config, start_simulated_bank
+
+    lg = config.logging
+    logs.configure(level=lg.level, fmt=lg.format, privacy=lg.log_privacy, file=lg.file or None)
+    emulators = None
+    if simulate:
+        emulators, _socket_path = start_simulated_bank(config, simulate)
+        config = simulated_config(config, emulators)
+        click.echo(f"Simulated SIM bank: {simulate} modems ({', '.join(m.port for m in config.modems)})", err=True)
+        click.echo(
+            f'Text it from another terminal: gateway simulate sms --from +989121234567 "1 48213"'
+            f"{'' if config.database_path == Path('gateway.db').resolve() else ' --db ' + str(config.database_path)}",
+            err=True,
+        )
+    elif not config.modems:
+        raise click.ClickException(
+            "no modems configured: add [[modems]] entries (id, port, baudrate) to your gateway.toml "
+            "and pass it with -c, or try it with --simulate 4"
+        )
+    click.echo(f"Database: {config.database_path}. Stop with Ctrl-C.", err=True)
+    try:
+        asyncio.run(Daemon(config, GsmSimBank(config.modems)).run_forever())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if emulators is not None:
+            emulators.stop()
+
+
+# ---------------------------------------------------------------- simulate
+
+
+@main.group(cls=_Group, context_settings=CONTEXT)
+def simulate() -> None:
+    """Act as customers and the network towards a running `gateway run --simulate N`."""
+
+
+@simulate.command("sms", context_settings=CONTEXT)
+@with_config
+@click.option("--from", "sender", required=True, help="The customer's number (+E.164) or an alphanumeric sender.")
+@click.option("--modem", help="Which simulated modem receives it (default: the next one in turn).")
+@click.argument("text")
+def simulate_sms(config: config_mod.Config, sender: str, modem: str | None, text: str) -> None:
+    """Text the gateway as a customer would (long texts arrive as several parts).
+
+    Example: gateway simulate sms --from +989121234567 "قطع ۴۸۲۱۳"
+    """
+    answer = operations.simulate_sms(config, sender, text, modem)
+    click.echo(f"delivered to {answer['modem']} as {answer['parts']} part(s)")
+
+
+@simulate.command("sent", context_settings=CONTEXT)
+@with_config
+@click.option("--modem", help="Only this simulated modem.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def simulate_sent(config: config_mod.Config, modem: str | None, as_json: bool) -> None:
+    """What the simulated modems were asked to send, decoded from the PDUs.
+
+    Example: gateway simulate sent --json
+    """
+    messages = operations.simulated_sent(config, modem)
+    if as_json:
+        _echo_json(messages)
+        return
+    table = Table("modem", "to", "parts", "text")
+    for m in messages:
+        table.add_row(m["modem"], m["number"], str(m["parts"]), m["text"])
+    _console().print(table)
+
+
+# ---------------------------------------------------------------- tickets
+
+
+@main.group(cls=_Group, context_settings=CONTEXT)
+def tickets() -> None:
+    """Tickets opened from customers' SMS."""
+
+
+@tickets.command("list", context_settings=CONTEXT)
+@with_config
+@click.option("--status", help="Only tickets with this status (e.g. open).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the ticket contract fields).")
+def tickets_list(config: config_mod.Config, status: str | None, limit: int, as_json: bool) -> None:
+    """Newest tickets first.
+
+    Example: gateway tickets list --status open --json
+    """
+    rows = asyncio.run(operations.list_tickets(config, status, limit))
+    if as_json:
+        _echo_json([t.as_json() for t in rows])
+        return
+    table = Table("ref", "category", "account", "phone", "lang", "status", "received", "modem")
+    for t in rows:
+        table.add_row(
+            t.ref, t.category, t.account or "", t.phone, t.language, t.status, t.received_at[:19], t.modem or ""
+        )
+    _console().print(table)
+    if not rows:
+        click.echo("no tickets yet", err=True)
+
+
+@tickets.command("show", context_settings=CONTEXT)
+@with_config
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
+    """One ticket and the replies sent for it. REF may be typed in any digit script.
+
+    Example: gateway tickets show 12-000345
+    """
+    ticket, replies = asyncio.run(operations.show_ticket(config, ref))
+    if as_json:
+        _echo_json({**ticket.as_json(), "replies": [_outbox_json(r) for r in replies]})
+        return
+    console = _console()
+    for key, value in ticket.as_json().items():
+        console.print(f"[bold]{key:>12}[/bold]  {value if value is not None else ''}")
+    for r in replies:
+        console.print(f"[bold]{'reply':>12}[/bold]  #{r.id} {r.status} via {r.modem_id or '-'}: {r.text}")
+
+
+# ---------------------------------------------------------------- parse / send / outbox / inbox
+
+
+@main.command(context_settings=CONTEXT)
+@with_config
+@click.argument("text")
+@click.option("--from", "sender", help="Sender number (decides no-reply rules and the default language).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def parse(config: config_mod.Config, text: str, sender: str | None, as_json: bool) -> None:
+    """What the router would do with an SMS -- no ticket, no reply, no database.
+
+    Example: gateway parse "OUT1234" --from +447700900123 --json
+    """
+    result = operations.parse_message(config, text, sender)
+    if as_json:
+        _echo_json(result.as_json())
+        return
+    console = _console()
+    for key, value in result.as_json().items():
+        console.print(f"[bold]{key:>15}[/bold]  {value if value is not None else ''}")
+
+
+@main.command(context_settings=CONTEXT)
+@with_config
+@click.argument("number")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print the queued row as JSON.")
+def send(config: config_mod.Config, number: str, text: str, as_json: bool) -> None:
+    """Queue an SMS; the running daemon sends it.
+
+    Example: gateway send 09121234567 "Power is back in your area."
+    """
+    row = asyncio.run(operations.queue_sms(config, number, text))
+    if as_json:
+        _echo_json(_outbox_json(row))
+        return
+    click.echo(f"queued #{row.id} to {row.phone} ({row.parts} part(s)); the daemon sends it")
+
+
+@main.group(cls=_Group, context_settings=CONTEXT)
+def outbox() -> None:
+    """Messages waiting to be sent, and what became of them."""
+
+
+@outbox.command("list", context_settings=CONTEXT)
+@with_config
+@click.option("--status", type=click.Choice(["queued", "sending", "sent", "failed", "unknown"]))
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_json: bool) -> None:
+    """Newest first.
+
+    Example: gateway outbox list --status failed
+    """
+    rows = asyncio.run(operations.list_outbox(config, status, limit))
+    if as_json:
+        _echo_json([_outbox_json(r) for r in rows])
+        return
+    table = Table("id", "lane", "status", "to", "modem", "parts", "tries", "error", "text")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.lane,
+            r.status,
+            r.phone,
+            r.modem_id or "",
+            str(r.parts),
+            str(r.attempts),
+            r.last_error or "",
+            r.text,
+        )
+    _console().print(table)
+
+
+def _outbox_json(r: Any) -> dict[str, Any]:
+    keys = (
+        "id",
+        "lane",
+        "status",
+        "phone",
+        "text",
+        "modem_id",
+        "parts",
+        "parts_sent",
+        "attempts",
+        "last_error",
+        "ticket_id",
+        "created_at",
+        "sent_at",
+    )
+    return {k: getattr(r, k) for k in keys}
+
+
+@main.command("check-config", context_settings=CONTEXT)
+@with_config
+def check_config(config: config_mod.Config) -> None:
+    """Validate gateway.toml and the keyword catalogue; exit 1 with the file, key and fix.
+
+    Example: gateway check-config -c gateway.toml
+    """
+    catalogue = load_catalogue(config.catalogue_path)
+    where = config.path or "built-in defaults"
+    click.echo(f"{where}: ok ({len(config.modems)} modem(s), site {config.site.id}, database {config.database_path})")
+    click.echo(f"{catalogue.path}: ok ({len(catalogue.codes)} codes, {len(catalogue.replies)} replies)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,317 @@
+"""``gateway.toml``: read once with tomllib, validated into frozen dataclasses.
+
+Every error names the file, the key and what to change. Defaults are the
+named constants below; ``gateway.toml.example`` lists every setting (a test
+checks that it does and that it loads).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+from sim_bank.types import ModemConfig
+
+from .exceptions import ConfigError
+
+LANGUAGES = ("fa", "ar", "en")
+DEFAULT_DATABASE = "gateway.db"
+DEFAULT_SITE_ID = "1"
+DEFAULT_LANGUAGE = "fa"
+DEFAULT_REGION = "IR"
+DEFAULT_TIMEZONE = "Asia/Tehran"
+DEFAULT_SWEEP_INTERVAL = 15.0
+DEFAULT_CONCAT_TIMEOUT = 600.0
+DEFAULT_SHORT_CODE_MAX_DIGITS = 6
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_RETRY_BASE = 5.0
+DEFAULT_RETRY_MAX = 300.0
+BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("auto", "json", "console")
+
+_MODEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+_SITE_ID = re.compile(r"^[0-9]{1,3}$")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    id: str = DEFAULT_SITE_ID  # 1-3 digits: ticket refs start with it (12-000345)
+    name: str = ""
+    language: str = DEFAULT_LANGUAGE  # reply language when the message does not tell
+    region: str = DEFAULT_REGION  # numbers written without +country are in this region
+    timezone: str = DEFAULT_TIMEZONE
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    database: str = DEFAULT_DATABASE  # relative paths are relative to the config file
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "info"
+    format: str = "auto"  # auto: readable on a terminal, JSON lines otherwise
+    log_privacy: bool = True  # mask phone numbers (all but the last 3 digits) and message bodies
+    file: str = ""  # write logs here instead of stderr
+
+
+@dataclass(frozen=True)
+class ReceiveConfig:
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL  # seconds between SIM sweeps without +CMTI
+    concat_timeout: float = DEFAULT_CONCAT_TIMEOUT  # seconds to wait for the missing parts of a long SMS
+    short_code_max_digits: int = DEFAULT_SHORT_CODE_MAX_DIGITS  # senders this short are services: no auto-reply
+
+
+@dataclass(frozen=True)
+class RepliesConfig:
+    catalogue: str = ""  # keywords.toml to use; empty = the shipped config/keywords.toml
+
+
+@dataclass(frozen=True)
+class SendConfig:
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS  # temporary failures before a message is given up
+    retry_base: float = DEFAULT_RETRY_BASE  # seconds before the first retry; doubles each time
+    retry_max: float = DEFAULT_RETRY_MAX
+    send_timeout: float = 60.0  # seconds a modem may take to answer +CMGS
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    site: SiteConfig = field(default_factory=SiteConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    receive: ReceiveConfig = field(default_factory=ReceiveConfig)
+    replies: RepliesConfig = field(default_factory=RepliesConfig)
+    send: SendConfig = field(default_factory=SendConfig)
+    modems: tuple[ModemConfig, ...] = ()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.storage.database)
+
+    @property
+    def catalogue_path(self) -> Path | None:
+        return self.resolve(self.replies.catalogue) if self.replies.catalogue else None
+
+    @property
+    def own_numbers(self) -> frozenset[str]:
+        return frozenset(m.own_number for m in self.modems if m.own_number)
+
+    def with_modems(self, modems: tuple[ModemConfig, ...]) -> Config:
+        return dataclasses.replace(self, modems=modems)
+
+    def with_database(self, database: Path) -> Config:
+        return dataclasses.replace(self, storage=StorageConfig(database=str(database)))
+
+
+_SECTIONS: dict[str, type] = {
+    "site": SiteConfig,
+    "storage": StorageConfig,
+    "logging": LoggingConfig,
+    "receive": ReceiveConfig,
+    "replies": RepliesConfig,
+    "send": SendConfig,
+}
+
+# [[modems]] keys -> ModemConfig fields
+_MODEM_KEYS = {
+    "id": "id",
+    "port": "port",
+    "baudrate": "baudrate",
+    "pin": "pin",
+    "flow_control": "flow_control",
+    "number": "own_number",
+    "sweep_interval": "sweep_interval",
+    "command_timeout": "command_timeout",
+    "send_timeout": "send_timeout",
+    "reconnect_max": "reconnect_max",
+}
+
+
+def load(path: Path | str | None) -> Config:
+    """Read and validate ``path``; ``None`` gives the defaults (no modems)."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(where, None, "file not found", "pass -c with the path of your gateway.toml") from None
+    except UnicodeDecodeError:
+        raise ConfigError(where, None, "not UTF-8 text", "save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(where, None, f"not valid TOML: {exc}", "fix the syntax at that line") from None
+    return parse(raw, path)
+
+
+def parse(raw: dict[str, Any], path: Path) -> Config:
+    where = str(path)
+    known = {*_SECTIONS, "modems"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(where, key, "unknown section", _did_you_mean(key, known))
+    sections = {name: _build(cls, raw.get(name, {}), where, name) for name, cls in _SECTIONS.items()}
+    defaults = {
+        "sweep_interval": sections["receive"].sweep_interval,
+        "send_timeout": sections["send"].send_timeout,
+    }
+    modems = _modems(raw.get("modems", []), where, defaults)
+    config = Config(path=path.resolve(), modems=modems, **sections)
+    _validate(config, where)
+    return config
+
+
+def _did_you_mean(key: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    known = ", ".join(sorted(choices))
+    return f"did you mean '{close[0]}'?" if close else f"known keys: {known}"
+
+
+def _type_name(t: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(t, str(t))
+
+
+def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        hint = options[0]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(where, key, f"must be true or false, not {value!r}")
+    if hint in (int, float) and isinstance(value, bool):
+        raise ConfigError(where, key, f"must be {_type_name(hint)}, not {value!r}")
+    if not isinstance(value, hint):
+        raise ConfigError(where, key, f"must be {_type_name(hint)}, not {value!r}")
+    return value
+
+
+def _build(cls: type, table: Any, where: str, section: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(where, section, "must be a table", f"write it as [{section}]")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in names:
+            raise ConfigError(where, f"{section}.{key}", "unknown setting", _did_you_mean(key, names))
+        values[key] = _coerce(value, hints[key], where, f"{section}.{key}")
+    return cls(**values)
+
+
+def _modems(entries: Any, where: str, defaults: dict[str, Any]) -> tuple[ModemConfig, ...]:
+    if not isinstance(entries, list):
+        raise ConfigError(where, "modems", "must be a list of tables", "write each modem as [[modems]]")
+    hints = typing.get_type_hints(ModemConfig)
+    out: list[ModemConfig] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(entries, start=1):
+        key = f"modems[{n}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(where, key, "must be a table", "write it as [[modems]]")
+        values: dict[str, Any] = dict(defaults)
+        for k, v in entry.items():
+            if k not in _MODEM_KEYS:
+                raise ConfigError(where, f"{key}.{k}", "unknown setting", _did_you_mean(k, _MODEM_KEYS))
+            target = _MODEM_KEYS[k]
+            if target == "pin" and isinstance(v, int) and not isinstance(v, bool):
+                raise ConfigError(
+                    where, f"{key}.pin", "must be a quoted string", 'write pin = "0123" (quotes keep a leading 0)'
+                )
+            values[target] = _coerce(v, hints[target], where, f"{key}.{k}")
+        for required in ("id", "port"):
+            if required not in values or values[required] in ("", None):
+                raise ConfigError(
+                    where, f"{key}.{required}", "is required", 'e.g. id = "m1", port = "/dev/serial/by-id/..."'
+                )
+        if values.get("pin") == "":
+            values["pin"] = None
+        modem = ModemConfig(**values)
+        if not _MODEM_ID.match(modem.id):
+            raise ConfigError(
+                where, f"{key}.id", f"{modem.id!r} is not a usable id", "use letters, digits, - _ . (at most 32)"
+            )
+        if modem.id in seen:
+            raise ConfigError(where, f"{key}.id", f"{modem.id!r} is used twice", "give every modem its own id")
+        if modem.baudrate not in BAUDRATES:
+            raise ConfigError(
+                where, f"{key}.baudrate", f"{modem.baudrate} is not a serial speed", f"use one of {BAUDRATES}"
+            )
+        if modem.own_number and not re.fullmatch(r"\+[1-9][0-9]{6,14}", modem.own_number):
+            raise ConfigError(
+                where, f"{key}.number", f"{modem.own_number!r} is not +E.164", 'write it as "+989121234567"'
+            )
+        seen.add(modem.id)
+        out.append(modem)
+    return tuple(out)
+
+
+def _validate(config: Config, where: str) -> None:
+    site = config.site
+    if not _SITE_ID.match(site.id):
+        raise ConfigError(
+            where, "site.id", f"{site.id!r} must be 1-3 digits", 'ticket refs start with it: id = "12" gives 12-000345'
+        )
+    if site.language not in LANGUAGES:
+        raise ConfigError(
+            where, "site.language", f"{site.language!r} is not supported", f"use one of {', '.join(LANGUAGES)}"
+        )
+    if site.region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            where, "site.region", f"{site.region!r} is not a region code", 'use a two-letter code such as "IR"'
+        )
+    try:
+        ZoneInfo(site.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            where, "site.timezone", f"{site.timezone!r} is not a time zone", 'use an IANA name such as "Asia/Tehran"'
+        ) from None
+    if config.logging.level not in LOG_LEVELS:
+        raise ConfigError(
+            where, "logging.level", f"{config.logging.level!r} is not a level", f"use one of {', '.join(LOG_LEVELS)}"
+        )
+    if config.logging.format not in LOG_FORMATS:
+        raise ConfigError(
+            where,
+            "logging.format",
+            f"{config.logging.format!r} is not a format",
+            f"use one of {', '.join(LOG_FORMATS)}",
+        )
+    positive = {
+        "receive.sweep_interval": config.receive.sweep_interval,
+        "receive.concat_timeout": config.receive.concat_timeout,
+        "send.retry_base": config.send.retry_base,
+        "send.retry_max": config.send.retry_max,
+        "send.send_timeout": config.send.send_timeout,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(where, key, f"must be more than 0, not {value}")
+    if config.send.max_attempts < 1:
+        raise ConfigError(where, "send.max_attempts", "must be at least 1")
+    if not 0 <= config.receive.short_code_max_digits <= 8:
+        raise ConfigError(where, "receive.short_code_max_digits", "must be 0-8")

@@ -1,0 +1,171 @@
+"""The daemon: ``start()`` / ``stop()`` around the store, the SIM bank, intake and dispatch.
+
+Start-up: open and migrate the database; queue again the sends a crash left
+half-done; route messages a crash left committed but unrouted; connect the
+modems (each one that fails is reported with its reason and retried with
+backoff while the others serve). Shutdown (SIGINT/SIGTERM): stop taking new
+sends, wait for the ones in flight, finish SIM deletes, close the modems,
+close the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+import structlog
+
+from sim_bank.bank import SimBank
+from sim_bank.types import BankEvent, DeliveryReport, InboundBatch, ModemState
+
+from .catalogue import Catalogue, load_catalogue
+from .config import Config
+from .dispatcher import Dispatcher
+from .events import Observer
+from .intake import Intake
+from .store import Store
+
+log = structlog.get_logger("gateway.daemon")
+
+DB_POLL_INTERVAL = 0.25  # seconds: how fast rows written by the CLI are noticed
+HOUSEKEEPING_INTERVAL = 30.0
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        bank: SimBank,
+        *,
+        catalogue: Catalogue | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self.config = config
+        self.bank = bank
+        self.catalogue = catalogue or load_catalogue(config.catalogue_path)
+        self.observer = observer
+        self.store: Store | None = None
+        self.intake: Intake | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._background: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+        self._started = False
+
+    async def start(self) -> None:
+        config = self.config
+        self.store = store = await Store.open(config.database_path, site=config.site.id)
+        requeued = await store.recover()
+        if requeued:
+            log.warning("outbox_recovered", rows=requeued, note="interrupted sends go out again")
+        self.dispatcher = Dispatcher(store, self.bank, config.send, observer=self.observer)
+        self.intake = Intake(
+            store, self.bank, self.catalogue, config, on_reply=self.dispatcher.wake, observer=self.observer
+        )
+        await self.intake.route_waiting()
+        self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
+        self._background = [
+            asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+            asyncio.create_task(self._watch_database(), name="db-watch"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
+        ]
+        self._started = True
+        log.info(
+            "gateway_started",
+            site=config.site.id,
+            database=str(config.database_path),
+            modems=len(self.bank.modem_ids),
+        )
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        log.info("gateway_stopping")
+        if self.dispatcher is not None:
+            await self.dispatcher.stop(drain_timeout=self.config.send.send_timeout)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.intake is not None:
+            await self.intake.drain()
+        await self.bank.stop()
+        if self.store is not None:
+            await self.store.close()
+        self._stopped.set()
+        log.info("gateway_stopped")
+
+    async def run_forever(self) -> None:
+        """Run until SIGINT or SIGTERM, then stop cleanly."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    # ------------------------------------------------------------ events from the SIM bank (on the loop)
+
+    def _on_bank_event(self, event: BankEvent) -> None:
+        if isinstance(event, InboundBatch) and self.intake is not None:
+            self._spawn(self.intake.handle_batch(event))
+        elif isinstance(event, ModemState):
+            if event.state == "down":
+                log.warning("modem_down", modem_id=event.modem_id, reason=event.reason, retry_in=event.retry_in)
+            elif event.state == "ready" and event.info is not None:
+                info = event.info
+                log.info(
+                    "modem_ready", modem_id=event.modem_id, operator=info.operator, signal=info.signal, model=info.model
+                )
+            else:
+                log.info("modem_" + event.state, modem_id=event.modem_id)
+            if event.state == "ready" and self.dispatcher is not None:
+                self.dispatcher.wake()
+        elif isinstance(event, DeliveryReport):
+            log.info(
+                "delivery_report",
+                modem_id=event.modem_id,
+                reference=event.report.reference,
+                status=event.report.status,
+                recipient=event.report.recipient,
+            )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ background
+
+    async def _watch_database(self) -> None:
+        """Rows the CLI commits (``gateway send``) wake the dispatcher within DB_POLL_INTERVAL."""
+        assert self.store is not None and self.dispatcher is not None
+        seen = await self.store.data_version()
+        while True:
+            await asyncio.sleep(DB_POLL_INTERVAL)
+            try:
+                version = await self.store.data_version()
+            except Exception:
+                log.exception("db_watch_failed")
+                continue
+            if version != seen:
+                seen = version
+                self.dispatcher.wake()
+
+    async def _housekeeping(self) -> None:
+        assert self.intake is not None
+        while True:
+            await asyncio.sleep(min(HOUSEKEEPING_INTERVAL, self.config.receive.concat_timeout / 2))
+            try:
+                await self.intake.release_incomplete()
+            except Exception:
+                log.exception("housekeeping_failed")

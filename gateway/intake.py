@@ -1,0 +1,184 @@
+"""SMS in: commit what the SIM holds, then let the SIM forget it, then route.
+
+Order is the whole point (DESIGN.md, "nothing is lost"):
+
+1. a sweep's batch is committed to ``inbound_pdus`` / ``messages`` in one
+   transaction -- raw PDUs included, also the ones that do not decode;
+2. only then is the SIM asked to delete those indexes (if the commit failed,
+   the worker is told to hand them over again);
+3. each complete message is routed: ticket, reply and message state in one
+   transaction, at most once. Messages committed but not routed (a crash
+   between 1 and 3) are routed at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+import structlog
+
+from sim_bank import pdu
+from sim_bank.bank import SimBank
+from sim_bank.types import InboundBatch, StoredPdu
+
+from .catalogue import Catalogue
+from .config import Config
+from .events import MessageRouted, Observer
+from .phones import classify, number_language
+from .replies import compose
+from .router import route
+from .store import InboundItem, MessageRow, NewTicket, Outcome, Store, iso, utcnow
+
+log = structlog.get_logger("gateway.intake")
+
+
+def to_item(stored: StoredPdu) -> InboundItem:
+    """What the store keeps of one listed PDU (pure)."""
+    d = stored.decoded
+    where = (stored.memory, stored.index, stored.pdu)
+    if d is None:
+        return InboundItem(*where, kind="undecodable", error=stored.error)
+    if isinstance(d, pdu.StatusReport):
+        return InboundItem(*where, kind="report", sender=d.recipient)
+    kind = "binary" if d.encoding == "binary" or d.port is not None else ("part" if d.concat else "sms")
+    return InboundItem(
+        *where,
+        kind=kind,
+        sender=d.sender,
+        alphanumeric=d.alphanumeric_sender,
+        text=d.text if kind != "binary" else None,
+        sent_at=iso(d.sent_at),
+        concat=(d.concat.ref, d.concat.total, d.concat.seq) if d.concat and kind == "part" else None,
+    )
+
+
+class Intake:
+    def __init__(
+        self,
+        store: Store,
+        bank: SimBank,
+        catalogue: Catalogue,
+        config: Config,
+        *,
+        on_reply: Callable[[], None],
+        observer: Observer | None = None,
+    ) -> None:
+        self.store = store
+        self.bank = bank
+        self.catalogue = catalogue
+        self.config = config
+        self._on_reply = on_reply
+        self._observer = observer
+        self._route_lock = asyncio.Lock()
+        self._deletes: set[asyncio.Task[None]] = set()
+
+    async def handle_batch(self, batch: InboundBatch) -> None:
+        items = [to_item(m) for m in batch.messages]
+        by_memory: dict[str, list[int]] = defaultdict(list)
+        for m in batch.messages:
+            by_memory[m.memory].append(m.index)
+        try:
+            created = await self.store.add_inbound(batch.modem_id, items)
+        except Exception:
+            log.exception("inbound_store_failed", modem_id=batch.modem_id, count=len(items))
+            for memory, indexes in by_memory.items():
+                self.bank.release(batch.modem_id, memory, indexes)
+            return
+        for item in items:
+            if item.kind == "undecodable":
+                log.warning("sms_undecodable", modem_id=batch.modem_id, error=item.error, pdu=item.pdu)
+        log.info("sms_stored", modem_id=batch.modem_id, pdus=len(items), messages=len(created))
+        for memory, indexes in by_memory.items():
+            task = asyncio.create_task(self._delete(batch.modem_id, memory, indexes))
+            self._deletes.add(task)
+            task.add_done_callback(self._deletes.discard)
+        await self.route_waiting()
+
+    async def _delete(self, modem_id: str, memory: str, indexes: list[int]) -> None:
+        try:
+            await self.bank.delete(modem_id, memory, indexes)
+        except Exception as exc:  # noqa: BLE001 - the rows are committed; the next sweep retries the delete
+            log.warning("sim_delete_failed", modem_id=modem_id, memory=memory, error=str(exc))
+            self.bank.release(modem_id, memory, indexes)
+            return
+        await self.store.mark_deleted(modem_id, memory, indexes)
+
+    async def drain(self) -> None:
+        """Wait for SIM deletes in flight (at shutdown)."""
+        if self._deletes:
+            await asyncio.gather(*self._deletes, return_exceptions=True)
+
+    async def release_incomplete(self) -> None:
+        """Route long messages whose missing parts did not arrive in time."""
+        cutoff = utcnow() - timedelta(seconds=self.config.receive.concat_timeout)
+        created = await self.store.release_incomplete(cutoff)
+        if created:
+            log.warning("sms_parts_missing", messages=len(created))
+            await self.route_waiting()
+
+    async def route_waiting(self) -> None:
+        """Route every committed message that has not been routed yet, oldest first."""
+        async with self._route_lock:
+            while True:
+                waiting = await self.store.waiting_messages()
+                if not waiting:
+                    return
+                for message in waiting:
+                    await self._route_one(message)
+
+    async def _route_one(self, message: MessageRow) -> None:
+        config = self.config
+        try:
+            sender = classify(
+                message.sender,
+                alphanumeric=bool(message.alphanumeric),
+                region=config.site.region,
+                own_numbers=config.own_numbers,
+                short_code_max_digits=config.receive.short_code_max_digits,
+            )
+            known = await self.store.known_language(sender.phone) if sender.phone else None
+            decision = route(
+                message.text,
+                catalogue=self.catalogue,
+                sender_kind=sender.kind,
+                default_language=config.site.language,
+                known_language=known,
+                number_language=number_language(sender.phone),
+            )
+            ticket = (
+                NewTicket(decision.category or "", decision.code or "", decision.account)
+                if decision.action == "ticket"
+                else None
+            )
+            outcome = Outcome(
+                sender_kind=sender.kind,
+                phone=sender.phone,
+                action=decision.action,
+                language=decision.language,
+                ticket=ticket,
+                reply=(lambda ref: compose(self.catalogue, decision, ref=ref)) if sender.replyable else None,
+            )
+            ticket_row, outbox_id = await self.store.complete_message(message, outcome)
+        except Exception as exc:
+            log.exception("sms_route_failed", message_id=message.id)
+            await self.store.fail_message(message.id, repr(exc))
+            return
+        log.info(
+            "sms_routed",
+            message_id=message.id,
+            modem_id=message.modem_id,
+            sender=message.sender,
+            action=decision.action,
+            language=decision.language,
+            ticket_id=ticket_row.id if ticket_row else None,
+            reply_queued=outbox_id is not None,
+        )
+        if ticket_row:
+            log.info("ticket_opened", ticket_id=ticket_row.id, ref=ticket_row.ref, category=ticket_row.category)
+        if outbox_id is not None:
+            self._on_reply()
+        if self._observer is not None:
+            self._observer(MessageRouted(message, decision, ticket_row, outbox_id))

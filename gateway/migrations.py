@@ -1,0 +1,108 @@
+"""Numbered schema migrations, recorded in the database (``schema_migrations``).
+
+Append new migrations; never edit one that has shipped. SQL stays within what
+SQLite and PostgreSQL both run (no AUTOINCREMENT tricks, no JSON1), so a site
+that outgrows one host can move its queue to PostgreSQL (DESIGN.md).
+Timestamps are ISO-8601 UTC text, which sorts correctly.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "initial: inbound PDUs, messages, tickets, outbox",
+        """
+        CREATE TABLE inbound_pdus (
+            id          INTEGER PRIMARY KEY,
+            modem_id    TEXT    NOT NULL,
+            memory      TEXT    NOT NULL,
+            sim_index   INTEGER NOT NULL,
+            pdu         TEXT    NOT NULL,            -- raw, as the modem listed it: never lost
+            kind        TEXT    NOT NULL,            -- sms | part | duplicate | report | binary | undecodable
+            error       TEXT,
+            sender      TEXT,
+            alphanumeric INTEGER NOT NULL DEFAULT 0,
+            text        TEXT,
+            sent_at     TEXT,                        -- SMSC timestamp
+            concat_key  TEXT,
+            concat_seq  INTEGER,
+            concat_total INTEGER,
+            message_id  INTEGER,
+            received_at TEXT    NOT NULL,
+            on_sim      INTEGER NOT NULL DEFAULT 1   -- 1 until the SIM copy is deleted
+        );
+        -- a listing seen again before its delete went through is the same message
+        CREATE UNIQUE INDEX inbound_pdus_on_sim ON inbound_pdus (modem_id, memory, sim_index, pdu) WHERE on_sim = 1;
+        CREATE INDEX inbound_pdus_open_parts ON inbound_pdus (concat_key, concat_seq)
+            WHERE kind = 'part' AND message_id IS NULL;
+
+        CREATE TABLE messages (
+            id          INTEGER PRIMARY KEY,
+            modem_id    TEXT    NOT NULL,
+            sender      TEXT    NOT NULL,
+            alphanumeric INTEGER NOT NULL DEFAULT 0,
+            text        TEXT    NOT NULL,
+            parts       INTEGER NOT NULL DEFAULT 1,
+            complete    INTEGER NOT NULL DEFAULT 1,
+            sent_at     TEXT,
+            received_at TEXT    NOT NULL,
+            state       TEXT    NOT NULL DEFAULT 'new',  -- new | done | failed
+            sender_kind TEXT,
+            phone       TEXT,
+            action      TEXT,
+            language    TEXT,
+            ticket_id   TEXT,
+            error       TEXT
+        );
+        CREATE INDEX messages_new ON messages (id) WHERE state = 'new';
+        CREATE INDEX messages_phone ON messages (phone, received_at);
+
+        CREATE TABLE tickets (
+            id          TEXT    PRIMARY KEY,         -- site id + ULID: unique across sites
+            ref         TEXT    NOT NULL UNIQUE,     -- what the customer types: 12-000345
+            seq         INTEGER NOT NULL UNIQUE,
+            site        TEXT    NOT NULL,
+            phone       TEXT    NOT NULL,
+            category    TEXT    NOT NULL,
+            code        TEXT    NOT NULL,
+            account     TEXT,
+            text        TEXT    NOT NULL,
+            language    TEXT    NOT NULL,
+            status      TEXT    NOT NULL DEFAULT 'open',
+            received_at TEXT    NOT NULL,
+            modem       TEXT,
+            message_id  INTEGER,
+            synced_at   TEXT,
+            crm_id      TEXT
+        );
+        CREATE INDEX tickets_status ON tickets (status, received_at);
+        CREATE INDEX tickets_received ON tickets (received_at);
+        CREATE INDEX tickets_phone ON tickets (phone, received_at);
+
+        CREATE TABLE outbox (
+            id          INTEGER PRIMARY KEY,
+            phone       TEXT    NOT NULL,
+            text        TEXT    NOT NULL,
+            lane        TEXT    NOT NULL,            -- reply | notification | broadcast
+            priority    INTEGER NOT NULL,            -- 0 reply, 1 notification, 2 broadcast
+            status      TEXT    NOT NULL DEFAULT 'queued',  -- queued | sending | sent | failed | unknown
+            modem_hint  TEXT,                        -- the SIM the customer texted
+            modem_id    TEXT,                        -- the SIM that sent it
+            parts       INTEGER NOT NULL,
+            parts_sent  INTEGER NOT NULL DEFAULT 0,
+            refs        TEXT,                        -- message references (+CMGS), comma separated
+            attempts    INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error  TEXT,
+            ticket_id   TEXT,
+            message_id  INTEGER,
+            created_at  TEXT    NOT NULL,
+            claimed_at  TEXT,
+            sent_at     TEXT
+        );
+        CREATE INDEX outbox_queue ON outbox (priority, id) WHERE status = 'queued';
+        CREATE INDEX outbox_status ON outbox (status, id);
+        """,
+    ),
+]

@@ -1,0 +1,146 @@
+"""What the CLI does, as library functions (the CLI only parses options and prints)."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim_bank import simulator
+from sim_bank.exceptions import EncodeError
+from sim_bank.pdu import segment
+
+from .catalogue import Catalogue, load_catalogue
+from .config import Config
+from .exceptions import GatewayError, NotFound, SimulatorUnavailable
+from .phones import InvalidNumber, classify, number_language, to_e164
+from .refs import format_ref, ref_candidates
+from .replies import compose
+from .router import route
+from .store import OutboxRow, Store, TicketRow
+
+SOCKET_MAX = 100  # Unix socket paths are limited to ~108 bytes
+
+
+def control_socket(database: Path) -> Path:
+    """Where ``gateway run --simulate`` listens for ``gateway simulate``: beside the database,
+    or under /tmp when that path would be too long for a Unix socket."""
+    path = database.resolve().with_name(database.name + ".sim.sock")
+    if len(str(path)) <= SOCKET_MAX:
+        return path
+    digest = hashlib.sha1(str(database.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"gateway-sim-{digest}.sock"
+
+
+async def open_store(config: Config) -> Store:
+    return await Store.open(config.database_path, site=config.site.id)
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    text: str
+    sender: str | None
+    sender_kind: str
+    phone: str | None
+    decision: dict[str, Any]
+    reply: str | None
+    reply_parts: int
+    reply_encoding: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "sender": self.sender,
+            "sender_kind": self.sender_kind,
+            "phone": self.phone,
+            **self.decision,
+            "reply_text": self.reply,
+            "reply_parts": self.reply_parts,
+            "reply_encoding": self.reply_encoding,
+        }
+
+
+def parse_message(config: Config, text: str, sender: str | None, catalogue: Catalogue | None = None) -> ParseResult:
+    """What the router would do with ``text`` from ``sender`` -- no database, no modem."""
+    catalogue = catalogue or load_catalogue(config.catalogue_path)
+    if sender:
+        who = classify(
+            sender,
+            alphanumeric=not sender.lstrip("+").isdigit(),
+            region=config.site.region,
+            own_numbers=config.own_numbers,
+            short_code_max_digits=config.receive.short_code_max_digits,
+        )
+        kind, phone = who.kind, who.phone
+    else:
+        kind, phone = "person", None
+    decision = route(
+        text,
+        catalogue=catalogue,
+        sender_kind=kind,
+        default_language=config.site.language,
+        number_language=number_language(phone),
+    )
+    reply = compose(catalogue, decision, ref=format_ref(config.site.id, 123)) if decision.reply else None
+    seg = segment(reply) if reply else None
+    return ParseResult(
+        text, sender, kind, phone, decision.as_dict(), reply, seg.count if seg else 0, seg.encoding if seg else None
+    )
+
+
+async def queue_sms(config: Config, number: str, text: str) -> OutboxRow:
+    """Queue an SMS for the daemon to send (lane ``notification``)."""
+    try:
+        phone = to_e164(number, config.site.region)
+    except InvalidNumber as exc:
+        raise GatewayError(str(exc)) from None
+    if not text.strip():
+        raise GatewayError("the message is empty")
+    try:
+        segment(text)
+    except EncodeError as exc:
+        raise GatewayError(str(exc)) from None
+    async with await open_store(config) as store:
+        row_id = await store.enqueue(phone, text, lane="notification")
+        return next(r for r in await store.outbox(limit=50) if r.id == row_id)
+
+
+async def list_tickets(config: Config, status: str | None, limit: int) -> list[TicketRow]:
+    async with await open_store(config) as store:
+        return await store.tickets(status=status, limit=limit)
+
+
+async def show_ticket(config: Config, ref: str) -> tuple[TicketRow, list[OutboxRow]]:
+    """A ticket by ref (in any digit script, with or without the dash) or id, with its replies."""
+    async with await open_store(config) as store:
+        ticket = await store.ticket(*ref_candidates(ref), ref.strip())
+        if ticket is None:
+            raise NotFound(f"no ticket {ref!r} in {config.database_path}")
+        return ticket, await store.outbox(ticket_id=ticket.id, limit=20)
+
+
+async def list_outbox(config: Config, status: str | None, limit: int) -> list[OutboxRow]:
+    async with await open_store(config) as store:
+        return await store.outbox(status=status, limit=limit)
+
+
+def simulate_sms(config: Config, sender: str, text: str, modem: str | None) -> dict[str, Any]:
+    """Text the running simulated SIM bank as a customer would."""
+    try:
+        return simulator.request(
+            control_socket(config.database_path), {"op": "sms", "from": sender, "text": text, "modem": modem}
+        )
+    except simulator.SimulatorError as exc:
+        raise SimulatorUnavailable(
+            f"{exc}. Start one with `gateway run --simulate 4` (same --db/-c as this command)"
+        ) from None
+
+
+def simulated_sent(config: Config, modem: str | None) -> list[dict[str, Any]]:
+    try:
+        answer = simulator.request(control_socket(config.database_path), {"op": "sent", "modem": modem})
+    except simulator.SimulatorError as exc:
+        raise SimulatorUnavailable(f"{exc}. Is `gateway run --simulate N` running?") from None
+    return list(answer["messages"])

@@ -1,0 +1,107 @@
+"""A real daemon on emulated modems: real python-gsmmodem, real ptys, a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway.catalogue import Catalogue
+from gateway.config import Config, SiteConfig
+from gateway.daemon import Daemon
+from gateway.events import EventLog
+from gateway.store import Store
+from sim_bank.bank import GsmSimBank
+from sim_bank.emulator import ModemEmulator, SentMessage
+from sim_bank.types import ModemConfig
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, count: int = 2, catalogue: Catalogue | None = None) -> None:
+        self.tmp_path = tmp_path
+        self.emulators = [
+            ModemEmulator(f"m{i}", link=tmp_path / f"m{i}", own_number=f"+9891200000{i:02d}").start()
+            for i in range(1, count + 1)
+        ]
+        self.database = tmp_path / "gateway.db"
+        modems = tuple(
+            ModemConfig(e.modem_id, str(e.link), own_number=e.own_number, sweep_interval=0.3, reconnect_max=0.5)
+            for e in self.emulators
+        )
+        self.config = Config(site=SiteConfig(id="12", language="fa")).with_database(self.database).with_modems(modems)
+        self.catalogue = catalogue
+        self.daemon: Daemon | None = None
+        self.events = EventLog()
+
+    def emu(self, modem_id: str = "m1") -> ModemEmulator:
+        return next(e for e in self.emulators if e.modem_id == modem_id)
+
+    async def start(self, config: Config | None = None, expect_ready: set[str] | None = None) -> Daemon:
+        self.events = EventLog()
+        config = config or self.config
+        expected = expect_ready if expect_ready is not None else {m.id for m in config.modems}
+        self.daemon = daemon = Daemon(config, GsmSimBank(config.modems), catalogue=self.catalogue, observer=self.events)
+        await daemon.start()
+        await eventually(lambda: expected <= set(daemon.bank.ready()))
+        return daemon
+
+    async def stop(self) -> None:
+        if self.daemon is not None:
+            await self.daemon.stop()
+            self.daemon = None
+
+    @property
+    def store(self) -> Store:
+        assert self.daemon is not None and self.daemon.store is not None
+        return self.daemon.store
+
+    async def reply_to(self, number: str, modem: str | None = None, timeout: float = 10.0) -> SentMessage:
+        def found() -> SentMessage | None:
+            for e in self.emulators:
+                if modem in (None, e.modem_id):
+                    for m in e.sent:
+                        if m.number == number:
+                            return m
+            return None
+
+        await eventually(lambda: found() is not None, timeout)
+        result = found()
+        assert result is not None
+        return result
+
+    async def sql(self, statement: str) -> list[tuple[object, ...]]:
+        """Look at (or sabotage) the database the way an operator with sqlite3 would -- from
+        another thread: a blocking call on the loop would stall the daemon mid-transaction."""
+
+        def run() -> list[tuple[object, ...]]:
+            conn = sqlite3.connect(self.database)
+            try:
+                rows = conn.execute(statement).fetchall()
+                conn.commit()
+                return rows
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
+
+    def close(self) -> None:
+        for e in self.emulators:
+            e.stop()
+
+
+async def eventually(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Wait until ``predicate()`` (or the coroutine it returns) holds: a wait with a
+    deadline, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,80 @@
+"""gateway.toml: the example documents every setting, and mistakes name the file, key and fix."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from gateway import config as cfg
+from gateway.exceptions import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "gateway.toml.example"
+
+
+def test_example_loads() -> None:
+    config = cfg.load(EXAMPLE)
+    assert config.modems[0].id == "m1" and config.modems[0].pin is None
+
+
+def test_example_lists_every_setting() -> None:
+    raw = tomllib.loads(EXAMPLE.read_text())
+    for section, cls in cfg._SECTIONS.items():
+        names = {f.name for f in dataclasses.fields(cls)}
+        assert set(raw[section]) == names, f"[{section}] in gateway.toml.example"
+    assert set(raw["modems"][0]) == set(cfg._MODEM_KEYS)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "gateway.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ('[site]\nid = "abc"\n', "site.id", "1-3 digits"),
+        ('[site]\nlanguage = "de"\n', "site.language", "fa, ar, en"),
+        ('[site]\ntimezone = "Mars/Olympus"\n', "site.timezone", "IANA"),
+        ('[site]\nregion = "XX"\n', "site.region", "two-letter"),
+        ('[site]\nlangauge = "fa"\n', "site.langauge", "did you mean 'language'"),
+        ('[sitee]\nid = "1"\n', "sitee", "did you mean 'site'"),
+        ("[receive]\nsweep_interval = 0\n", "receive.sweep_interval", "more than 0"),
+        ('[receive]\nsweep_interval = "fast"\n', "receive.sweep_interval", "a number"),
+        ('[logging]\nlog_privacy = "no"\n', "logging.log_privacy", "true or false"),
+        ('[[modems]]\nport = "/dev/ttyUSB0"\n', "modems[1].id", "required"),
+        ('[[modems]]\nid = "m1"\nport = "/dev/x"\nbaudrate = 12345\n', "modems[1].baudrate", "serial speed"),
+        ('[[modems]]\nid = "m1"\nport = "/dev/x"\npin = 1234\n', "modems[1].pin", "quoted"),
+        ('[[modems]]\nid = "m1"\nport = "/a"\n[[modems]]\nid = "m1"\nport = "/b"\n', "modems[2].id", "used twice"),
+        ('[[modems]]\nid = "m1"\nport = "/a"\nnumber = "0912"\n', "modems[1].number", "E.164"),
+    ],
+)
+def test_errors_name_file_key_and_fix(tmp_path: Path, text: str, key: str, words: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        cfg.load(path)
+    assert err.value.key == key
+    assert str(path) in str(err.value)
+    assert words in str(err.value)
+
+
+def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        cfg.load(_write(tmp_path, "[site\n"))
+    with pytest.raises(ConfigError, match="file not found"):
+        cfg.load(tmp_path / "nope.toml")
+
+
+def test_relative_database_is_beside_the_config(tmp_path: Path) -> None:
+    config = cfg.load(_write(tmp_path, '[storage]\ndatabase = "data/gw.db"\n'))
+    assert config.database_path == tmp_path / "data" / "gw.db"
+
+
+def test_modem_inherits_receive_and_send_defaults(tmp_path: Path) -> None:
+    text = '[receive]\nsweep_interval = 3\n[send]\nsend_timeout = 20\n[[modems]]\nid = "m1"\nport = "/dev/x"\n'
+    modem = cfg.load(_write(tmp_path, text)).modems[0]
+    assert (modem.sweep_interval, modem.send_timeout, modem.baudrate) == (3.0, 20.0, 115200)

@@ -1,0 +1,78 @@
+"""Which modem sends what, and what happens after a failure (pure decisions)."""
+
+from __future__ import annotations
+
+from gateway.config import SendConfig
+from gateway.dispatcher import assign, judge
+from gateway.store import OutboxRow
+from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
+
+
+def row(
+    id: int,
+    hint: str | None = None,
+    lane: str = "reply",
+    attempts: int = 1,
+    parts_sent: int = 0,
+    modem: str | None = None,
+) -> OutboxRow:
+    return OutboxRow(
+        id,
+        "+989121234567",
+        "t",
+        lane,
+        0,
+        "queued",
+        hint,
+        modem,
+        2,
+        parts_sent,
+        None,
+        attempts,
+        None,
+        None,
+        None,
+        None,
+        "",
+        None,
+        None,
+    )
+
+
+def test_reply_goes_to_the_sim_the_customer_texted() -> None:
+    assert assign([row(1, "m2")], ["m1", "m2"], {"m1", "m2"}) == {1: "m2"}
+
+
+def test_reply_waits_for_its_busy_sim_while_others_take_other_work() -> None:
+    plan = assign([row(1, "m2"), row(2), row(3)], ["m1"], {"m1", "m2"})
+    assert plan == {2: "m1"}
+
+
+def test_reply_moves_when_its_sim_is_down() -> None:
+    assert assign([row(1, "m2")], ["m1"], {"m1"}) == {1: "m1"}
+
+
+def test_half_sent_message_stays_on_its_sim() -> None:
+    assert assign([row(1, "m1", parts_sent=1, modem="m3")], ["m1", "m3"], {"m1", "m3"}) == {1: "m3"}
+
+
+def test_every_free_modem_gets_work() -> None:
+    assert assign([row(i) for i in range(1, 6)], ["m1", "m2", "m3"], {"m1", "m2", "m3"}) == {1: "m1", 2: "m2", 3: "m3"}
+
+
+SEND = SendConfig(max_attempts=3, retry_base=1.0, retry_max=10.0)
+
+
+def test_verdicts() -> None:
+    assert judge(row(1), ModemUnavailable("m1", "gone"), SEND).status == "unclaimed"
+    assert judge(row(1), EncodeError("bad number"), SEND).status == "failed"
+    assert judge(row(1), SendFailed("m1", "x", cms_code=1), SEND).status == "failed"  # unassigned number
+    temporary = judge(row(1), SendFailed("m1", "x", cms_code=42, on_air=1), SEND)
+    assert temporary.status == "retry" and temporary.parts_sent == 1 and 0 < (temporary.retry_in or 0) <= 10
+    assert judge(row(1, attempts=3), SendFailed("m1", "x", cms_code=42), SEND).status == "failed"
+
+
+def test_unknown_outcome_retries_a_reply_but_not_a_broadcast() -> None:
+    unknown = SendFailed("m1", "no answer", unknown=True)
+    assert judge(row(1, lane="reply"), unknown, SEND).status == "retry"
+    assert judge(row(1, lane="broadcast"), unknown, SEND).status == "unknown"

@@ -1,0 +1,181 @@
+"""The SQLite queue: committed means kept, routed means once, sent means +CMGS."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.dispatcher import assign
+from gateway.exceptions import StoreError
+from gateway.store import InboundItem, NewTicket, Outcome, Store
+
+
+@pytest.fixture
+async def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = await Store.open(tmp_path / "gw.db", site="12")
+    yield s
+    await s.close()
+
+
+def sms(index: int, text: str, sender: str = "+989121234567", pdu: str | None = None) -> InboundItem:
+    return InboundItem("SM", index, pdu or f"PDU{index}{text}", "sms", sender=sender, text=text)
+
+
+def part(index: int, text: str, ref: int, total: int, seq: int, sender: str = "+989121234567") -> InboundItem:
+    return InboundItem(
+        "SM", index, f"P{index}{ref}{seq}{text}", "part", sender=sender, text=text, concat=(ref, total, seq)
+    )
+
+
+async def test_migrations_are_recorded_and_wal_is_on(store: Store, tmp_path: Path) -> None:
+    assert await store.schema_version() == 1
+    conn = sqlite3.connect(tmp_path / "gw.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT name FROM schema_migrations").fetchall() == [
+        ("initial: inbound PDUs, messages, tickets, outbox",)
+    ]
+
+
+async def test_a_database_from_a_newer_gateway_is_refused(tmp_path: Path) -> None:
+    s = await Store.open(tmp_path / "gw.db")
+    await s.close()
+    conn = sqlite3.connect(tmp_path / "gw.db")
+    conn.execute("INSERT INTO schema_migrations VALUES (99, 'future', 'x')")
+    conn.commit()
+    with pytest.raises(StoreError, match="newer gateway"):
+        await Store.open(tmp_path / "gw.db")
+
+
+async def test_same_listing_twice_is_stored_once(store: Store) -> None:
+    assert len(await store.add_inbound("m1", [sms(1, "1 48213")])) == 1
+    assert await store.add_inbound("m1", [sms(1, "1 48213")]) == []  # listed again before the delete
+    assert len(await store.waiting_messages()) == 1
+
+
+async def test_after_the_sim_copy_is_deleted_the_index_may_hold_a_new_message(store: Store) -> None:
+    await store.add_inbound("m1", [sms(1, "same", pdu="AA")])
+    await store.mark_deleted("m1", "SM", [1])
+    assert len(await store.add_inbound("m1", [sms(1, "same", pdu="AA")])) == 1  # a genuinely new delivery
+
+
+async def test_parts_out_of_order_become_one_message(store: Store) -> None:
+    created = await store.add_inbound("m1", [part(3, "C", 9, 3, 3), part(1, "A", 9, 3, 1)])
+    assert created == []
+    created = await store.add_inbound("m1", [part(2, "B", 9, 3, 2)])
+    [message] = await store.waiting_messages()
+    assert created == [message.id] and message.text == "ABC" and message.parts == 3 and message.complete
+
+
+async def test_duplicate_part_is_ignored(store: Store) -> None:
+    await store.add_inbound("m1", [part(1, "A", 9, 2, 1), part(2, "A", 9, 2, 1)])
+    assert await store.waiting_messages() == []
+    await store.add_inbound("m1", [part(3, "B", 9, 2, 2)])
+    assert [m.text for m in await store.waiting_messages()] == ["AB"]
+
+
+async def test_parts_of_two_senders_with_the_same_reference_stay_apart(store: Store) -> None:
+    await store.add_inbound("m1", [part(1, "A", 9, 2, 1, sender="+1"), part(2, "x", 9, 2, 1, sender="+2")])
+    await store.add_inbound("m1", [part(3, "B", 9, 2, 2, sender="+1"), part(4, "y", 9, 2, 2, sender="+2")])
+    assert sorted(m.text for m in await store.waiting_messages()) == ["AB", "xy"]
+
+
+async def test_reused_reference_releases_the_old_incomplete_message(store: Store) -> None:
+    await store.add_inbound("m1", [part(1, "old-1 ", 9, 2, 1)])
+    created = await store.add_inbound("m1", [part(2, "new-1 ", 9, 2, 1)])
+    [old] = await store.waiting_messages()
+    assert created == [old.id] and old.text.startswith("old-1") and not old.complete
+    await store.add_inbound("m1", [part(3, "new-2", 9, 2, 2)])
+    assert [m.text for m in await store.waiting_messages()][-1] == "new-1 new-2"
+
+
+async def test_missing_parts_are_released_after_the_window(store: Store) -> None:
+    t0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    await store.add_inbound("m1", [part(1, "first ", 9, 3, 1), part(3, "third", 9, 3, 3)], now=t0)
+    assert await store.release_incomplete(t0 - timedelta(seconds=1)) == []
+    [mid] = await store.release_incomplete(t0 + timedelta(minutes=11))
+    [message] = await store.waiting_messages()
+    assert message.id == mid and message.text == "first  … third" and message.complete == 0
+
+
+async def test_undecodable_pdus_are_kept_raw(store: Store, tmp_path: Path) -> None:
+    await store.add_inbound("m1", [InboundItem("SM", 4, "07ZZ", "undecodable", error="not hexadecimal")])
+    conn = sqlite3.connect(tmp_path / "gw.db")
+    assert conn.execute("SELECT pdu, error FROM inbound_pdus").fetchall() == [("07ZZ", "not hexadecimal")]
+
+
+def _outcome(reply: str | None = "thanks {ref}") -> Outcome:
+    return Outcome(
+        sender_kind="person",
+        phone="+989121234567",
+        action="ticket",
+        language="fa",
+        ticket=NewTicket("outage", "1", "48213"),
+        reply=(lambda ref: reply.replace("{ref}", ref or "")) if reply else None,
+    )
+
+
+async def test_routing_is_done_at_most_once(store: Store) -> None:
+    await store.add_inbound("m1", [sms(1, "1 48213")])
+    [message] = await store.waiting_messages()
+    ticket, outbox_id = await store.complete_message(message, _outcome())
+    assert ticket is not None and ticket.ref == "12-000001" and ticket.id.startswith("12-")
+    assert await store.complete_message(message, _outcome()) == (None, None)
+    assert len(await store.tickets()) == 1
+    [row] = await store.outbox()
+    assert row.id == outbox_id and row.text == "thanks 12-000001" and row.modem_hint == "m1" and row.lane == "reply"
+
+
+async def test_refs_count_up(store: Store) -> None:
+    for i in range(3):
+        await store.add_inbound("m1", [sms(i, f"1 {i}")])
+    for m in await store.waiting_messages():
+        await store.complete_message(m, _outcome())
+    assert [t.ref for t in await store.tickets()] == ["12-000003", "12-000002", "12-000001"]
+
+
+async def test_claim_send_and_crash_recovery(store: Store) -> None:
+    a = await store.enqueue("+989121234567", "broadcast", lane="broadcast")
+    b = await store.enqueue("+989121234568", "reply", lane="reply", modem_hint="m2")
+    claimed = await store.claim(lambda rows: assign(rows, ["m1", "m2"], {"m1", "m2"}))
+    assert [(r.id, r.modem_id, r.status) for r in claimed] == [(b, "m2", "sending"), (a, "m1", "sending")]
+    await store.mark_sent(b, "m2", [7], 1)
+    assert await store.recover() == 1  # the daemon died while "a" was on its way
+    [row] = await store.outbox(status="queued")
+    assert row.id == a and row.last_error == "interrupted by a restart"
+    assert (await store.outbox(status="sent"))[0].refs == "7"
+
+
+async def test_retry_waits_until_due(store: Store) -> None:
+    a = await store.enqueue("+989121234567", "x")
+    [_row] = await store.claim(lambda rows: assign(rows, ["m1"], {"m1"}))
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    await store.mark_retry(a, "network busy", later, 0)
+    assert await store.claim(lambda rows: assign(rows, ["m1"], {"m1"})) == []
+    assert await store.next_retry_at() is not None
+    due = await store.claim(lambda rows: assign(rows, ["m1"], {"m1"}), now=later + timedelta(seconds=1))
+    assert [r.id for r in due] == [a] and due[0].attempts == 2
+
+
+async def test_resumed_multipart_restarts_when_another_sim_takes_it(store: Store) -> None:
+    a = await store.enqueue("+989121234567", "x" * 400)
+    await store.claim(lambda rows: assign(rows, ["m1"], {"m1"}))
+    await store.mark_retry(a, "part 3 failed", datetime.now(UTC) - timedelta(seconds=1), 2, [10, 11])
+    [same] = await store.claim(lambda rows: assign(rows, ["m1"], {"m1"}))
+    assert same.parts_sent == 2  # m1 sends only the missing part
+    await store.mark_retry(a, "again", datetime.now(UTC) - timedelta(seconds=1), 2)
+    [other] = await store.claim(lambda rows: assign(rows, ["m2"], {"m2"}))  # m1 is down now
+    assert other.modem_id == "m2" and other.parts_sent == 0  # a handset only joins parts from one sender
+
+
+async def test_cli_and_daemon_write_the_same_file(tmp_path: Path) -> None:
+    daemon = await Store.open(tmp_path / "gw.db")
+    cli = await Store.open(tmp_path / "gw.db")
+    before = await daemon.data_version()
+    await cli.enqueue("+989121234567", "from the CLI")
+    assert await daemon.data_version() != before  # how the daemon notices
+    assert [r.text for r in await daemon.outbox()] == ["from the CLI"]
+    await cli.close()
+    await daemon.close()
