@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Coroutine
 from typing import Any
@@ -101,12 +102,21 @@ class Daemon:
         log.info("gateway_stopped")
 
     async def run_forever(self) -> None:
-        """Run until SIGINT or SIGTERM, then stop cleanly."""
+        """Run until SIGINT or SIGTERM, then stop cleanly. A second signal during the
+        shutdown exits at once: every commit is durable, so this loses nothing the
+        database knows (a send in flight may go out again at the next start)."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
+
+        def on_signal() -> None:
+            if stop.is_set():
+                log.warning("gateway_forced_exit")
+                os._exit(130)
+            stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, on_signal)
         await self.start()
         try:
             await stop.wait()
@@ -116,8 +126,10 @@ class Daemon:
     # ------------------------------------------------------------ events from the SIM bank (on the loop)
 
     def _on_bank_event(self, event: BankEvent) -> None:
-        if isinstance(event, InboundBatch) and self.intake is not None:
-            self._spawn(self.intake.handle_batch(event))
+        if isinstance(event, InboundBatch):
+            if self.intake is not None and self._started:
+                self._spawn(self.intake.handle_batch(event))
+            # while stopping, a batch is left alone: it stays on the SIM for the next start
         elif isinstance(event, ModemState):
             if event.state == "down":
                 log.warning("modem_down", modem_id=event.modem_id, reason=event.reason, retry_in=event.retry_in)

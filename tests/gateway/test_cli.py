@@ -158,3 +158,37 @@ def test_demo_exits_0_and_its_summary_matches_the_database(tmp_path: Path) -> No
     assert replies == len([r for r in outbox if r["status"] == "sent"])
     assert {t["language"] for t in tickets} == {"fa", "ar", "en"}
     assert "MISMATCH" not in out.stdout
+
+
+def test_run_with_a_config_file_serves_the_modems_it_lists(tmp_path: Path) -> None:
+    """The issue's fourth user story: [[modems]] in gateway.toml; the emulator only stands in
+    for the serial devices (it runs in this process, as a USB modem would outside the daemon)."""
+    from sim_bank.simulator import EmulatorBank
+
+    with EmulatorBank(2, tmp_path / "dev") as bank:
+        config = tmp_path / "gateway.toml"
+        modems = "".join(
+            f'[[modems]]\nid = "{e.modem_id}"\nport = "{e.link}"\nbaudrate = 115200\nnumber = "{e.own_number}"\n'
+            for e in bank.emulators
+        )
+        config.write_text(f'[site]\nid = "7"\n[storage]\ndatabase = "data/gw.db"\n[logging]\nformat = "json"\n{modems}')
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "run", "-c", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            bank.get("m2").inject_sms("+989121234567", "2 77031")
+            while not bank.get("m2").sent and time.monotonic() < deadline:
+                time.sleep(0.05)
+            [reply] = bank.get("m2").sent
+            assert reply.number == "+989121234567" and "۷-۰۰۰۰۰۱" in reply.text
+        finally:
+            daemon.send_signal(signal.SIGINT)
+            _, err = daemon.communicate(timeout=30)
+        assert daemon.returncode == 0, err
+        tickets = json.loads(gw("tickets", "list", "--json", "-c", str(config)).stdout)
+        assert [(t["ref"], t["category"], t["modem"]) for t in tickets] == [("7-000001", "billing", "m2")]
+        assert (tmp_path / "data" / "gw.db").exists()  # relative to the config file
