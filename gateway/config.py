@@ -26,6 +26,7 @@ from .exceptions import ConfigError
 
 LANGUAGES = ("fa", "ar", "en")
 DEFAULT_DATABASE = "gateway.db"
+DEFAULT_BUSY_TIMEOUT = 10.0
 DEFAULT_SITE_ID = "1"
 DEFAULT_LANGUAGE = "fa"
 DEFAULT_REGION = "IR"
@@ -36,6 +37,7 @@ DEFAULT_SHORT_CODE_MAX_DIGITS = 6
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_BASE = 5.0
 DEFAULT_RETRY_MAX = 300.0
+DEFAULT_REPLY_AFFINITY = 30.0
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("auto", "json", "console")
@@ -56,6 +58,7 @@ class SiteConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     database: str = DEFAULT_DATABASE  # relative paths are relative to the config file
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT  # seconds to wait for a busy database before backing off
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class SendConfig:
     retry_base: float = DEFAULT_RETRY_BASE  # seconds before the first retry; doubles each time
     retry_max: float = DEFAULT_RETRY_MAX
     send_timeout: float = 60.0  # seconds a modem may take to answer +CMGS
+    reply_affinity: float = DEFAULT_REPLY_AFFINITY  # seconds a reply waits for the busy SIM the customer texted
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ class Config:
         return dataclasses.replace(self, modems=modems)
 
     def with_database(self, database: Path) -> Config:
-        return dataclasses.replace(self, storage=StorageConfig(database=str(database)))
+        return dataclasses.replace(self, storage=dataclasses.replace(self.storage, database=str(database)))
 
 
 _SECTIONS: dict[str, type] = {
@@ -302,12 +306,15 @@ def _validate(config: Config, where: str) -> None:
             f"use one of {', '.join(LOG_FORMATS)}",
         )
     positive = {
+        "storage.busy_timeout": config.storage.busy_timeout,
         "receive.sweep_interval": config.receive.sweep_interval,
         "receive.concat_timeout": config.receive.concat_timeout,
         "send.retry_base": config.send.retry_base,
         "send.retry_max": config.send.retry_max,
         "send.send_timeout": config.send.send_timeout,
     }
+    if config.send.reply_affinity < 0:
+        raise ConfigError(where, "send.reply_affinity", "must be 0 or more", "0 sends replies from any free SIM")
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(where, key, f"must be more than 0, not {value}")

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -32,7 +32,8 @@ from .store import Store
 log = structlog.get_logger("gateway.daemon")
 
 DB_POLL_INTERVAL = 0.25  # seconds: how fast rows written by the CLI are noticed
-HOUSEKEEPING_INTERVAL = 30.0
+HOUSEKEEPING_INTERVAL = 10.0
+DRAIN_DELETES = 5.0  # seconds shutdown waits for SIM deletes in flight
 
 
 class Daemon:
@@ -58,7 +59,9 @@ class Daemon:
 
     async def start(self) -> None:
         config = self.config
-        self.store = store = await Store.open(config.database_path, site=config.site.id)
+        self.store = store = await Store.open(
+            config.database_path, site=config.site.id, busy_timeout=config.storage.busy_timeout
+        )
         requeued = await store.recover()
         if requeued:
             log.warning("outbox_recovered", rows=requeued, note="interrupted sends go out again")
@@ -82,24 +85,38 @@ class Daemon:
         )
 
     async def stop(self) -> None:
+        """Drain and close, in order. Every step runs even if one before it failed: a
+        shutdown that stops halfway would leave the modems open and the process alive."""
         if not self._started:
             return
         self._started = False
         log.info("gateway_stopping")
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if self.dispatcher is not None:
-            await self.dispatcher.stop(drain_timeout=self.config.send.send_timeout)
+            dispatcher = self.dispatcher
+            steps.append(("dispatcher", lambda: dispatcher.stop(drain_timeout=self.config.send.send_timeout)))
+        steps.append(("background", self._cancel_background))
+        steps.append(("intake", lambda: asyncio.gather(*self._tasks, return_exceptions=True)))
+        if self.intake is not None:
+            intake = self.intake
+            steps.append(("sim deletes", lambda: intake.drain(timeout=DRAIN_DELETES)))  # a modem that is down cannot
+        steps.append(("modems", self.bank.stop))  # resolves whatever the modems still had queued
+        if self.intake is not None:
+            steps.append(("sim deletes", intake.drain))
+        if self.store is not None:
+            steps.append(("database", self.store.close))
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:  # keep going: the remaining steps matter more than this one
+                log.exception("gateway_stop_step_failed", step=name)
+        self._stopped.set()
+        log.info("gateway_stopped")
+
+    async def _cancel_background(self) -> None:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.intake is not None:
-            await self.intake.drain()
-        await self.bank.stop()
-        if self.store is not None:
-            await self.store.close()
-        self._stopped.set()
-        log.info("gateway_stopped")
 
     async def run_forever(self) -> None:
         """Run until SIGINT or SIGTERM, then stop cleanly. A second signal during the
@@ -174,10 +191,12 @@ class Daemon:
                 self.dispatcher.wake()
 
     async def _housekeeping(self) -> None:
+        """Long messages whose parts stopped coming; messages left unrouted by a database hiccup."""
         assert self.intake is not None
         while True:
             await asyncio.sleep(min(HOUSEKEEPING_INTERVAL, self.config.receive.concat_timeout / 2))
             try:
                 await self.intake.release_incomplete()
-            except Exception:
+                await self.intake.route_waiting()
+            except Exception:  # retried at the next round
                 log.exception("housekeeping_failed")

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -27,35 +26,54 @@ from sim_bank.bank import SimBank
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 from sim_bank.types import OutgoingSms
 
-from .config import SendConfig
+from .config import DEFAULT_REPLY_AFFINITY, SendConfig
 from .events import Observer, OutboxDone
-from .store import OutboxRow, Store, utcnow
+from .store import STORE_ERRORS, OutboxRow, Store, utcnow
 
 log = structlog.get_logger("gateway.dispatcher")
 
+AFFINITY_RECHECK = 1.0  # seconds: how often rows waiting for their own busy SIM are looked at again
 
-def assign(rows: Iterable[OutboxRow], free: list[str], ready: set[str]) -> dict[int, str]:
+
+def assign(
+    rows: Iterable[OutboxRow],
+    free: list[str],
+    ready: set[str],
+    *,
+    now: datetime | None = None,
+    affinity: float = DEFAULT_REPLY_AFFINITY,
+) -> dict[int, str]:
     """Which free modem sends which row (pure).
 
-    ``rows`` come in priority order. A row that must stay on one SIM -- a
-    reply to the SIM the customer texted, or a long message whose first parts
-    already went out from it -- waits for that SIM while it is healthy but
-    busy; when that SIM is down, any free modem takes it. Other rows go to the
-    free modems in the order given (least recently used first).
+    ``rows`` come in priority order. A long message whose first parts went out
+    from one SIM finishes on that SIM while it is healthy (a handset joins parts
+    from one sender only). A reply prefers the SIM the customer texted: it waits
+    while that SIM is healthy but busy, for at most ``affinity`` seconds after it
+    was queued -- after that any free SIM takes it, so that a crowd texting one
+    number does not leave the other SIMs idle. Other rows go to the free modems
+    in the order given (least recently used first).
     """
     plan: dict[int, str] = {}
     available = list(free)
     for row in rows:
         if not available:
             break
-        own = row.modem_id if row.parts_sent else row.modem_hint
-        if own and own in ready:
-            if own in available:
-                plan[row.id] = own
-                available.remove(own)
-            continue
-        plan[row.id] = available.pop(0)
+        own: str | None
+        if row.parts_sent and row.modem_id in ready:
+            own, patient = row.modem_id, True
+        else:
+            own = row.modem_hint
+            patient = own in ready and (now is None or _age(row, now) < affinity)
+        if own is not None and own in available:
+            plan[row.id] = own
+            available.remove(own)
+        elif own is None or not patient:
+            plan[row.id] = available.pop(0)
     return plan
+
+
+def _age(row: OutboxRow, now: datetime) -> float:
+    return (now - datetime.fromisoformat(row.created_at)).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -108,38 +126,63 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
+        failures = 0
         while not self._stopping:
             self._wake.clear()
-            ready = self.bank.ready()
-            free = sorted((m for m in ready if m not in self._busy), key=lambda m: self._last_used.get(m, 0.0))
-            if free:
-                claimed = await self.store.claim(functools.partial(assign, free=free, ready=set(ready)))
-                for row in claimed:
-                    assert row.modem_id is not None
-                    self._busy.add(row.modem_id)
-                    self._last_used[row.modem_id] = loop.time()
-                    task = asyncio.create_task(self._send(row))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-                if claimed:
-                    continue  # more work may fit other free modems
-            await self._sleep()
+            try:
+                timeout = await self._dispatch()
+                failures = 0
+            except STORE_ERRORS as exc:  # a locked or full database: wait, never give up
+                failures += 1
+                timeout = backoff_delay(failures, base=0.5, cap=30.0)
+                log.error("dispatcher_store_error", error=str(exc), retry_in=timeout)
+            if timeout == 0:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _sleep(self) -> None:
-        timeout = None
+    async def _dispatch(self) -> float | None:
+        """Start every send that can start now. Returns how long to wait before looking
+        again: 0 at once, None until something wakes us (a send ends, a modem returns,
+        new work)."""
+        ready = self.bank.ready()
+        free = sorted((m for m in ready if m not in self._busy), key=lambda m: self._last_used.get(m, 0.0))
+        if not free:
+            return None  # every modem is busy: the next one to finish wakes us
+        considered = 0
+
+        def plan(rows: list[OutboxRow]) -> dict[int, str]:
+            nonlocal considered
+            considered = len(rows)
+            return assign(rows, free, set(ready), now=utcnow(), affinity=self.send_config.reply_affinity)
+
+        claimed = await self.store.claim(plan)
+        loop = asyncio.get_running_loop()
+        for row in claimed:
+            assert row.modem_id is not None
+            self._busy.add(row.modem_id)
+            self._last_used[row.modem_id] = loop.time()
+            task = asyncio.create_task(self._send(row))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if claimed:
+            return 0  # more work may fit the modems still free
         next_retry = await self.store.next_retry_at()
-        if next_retry is not None:
-            timeout = max(0.0, (next_retry - utcnow()).total_seconds()) + 0.01
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        timeout = None if next_retry is None else max(0.0, (next_retry - utcnow()).total_seconds()) + 0.01
+        if considered:  # due rows wait for their own busy SIM: look again when their patience may run out
+            timeout = min(timeout or AFFINITY_RECHECK, AFFINITY_RECHECK)
+        return timeout
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
-        """Stop taking work; wait for sends in flight (their outcome is recorded)."""
+        """Stop taking work; wait for sends in flight (their outcome is recorded). A send still
+        unrecorded after ``drain_timeout`` stays ``sending`` and is retried at the next start."""
         self._stopping = True
         self._wake.set()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=drain_timeout)
+            _, pending = await asyncio.wait(self._tasks, timeout=drain_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _send(self, row: OutboxRow) -> None:
         modem = row.modem_id
@@ -150,27 +193,43 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - every failure is judged and recorded, none is lost
             await self._failed(row, modem, exc)
         else:
-            await self.store.mark_sent(row.id, modem, result.references, row.parts)
+            await self._persist("sent", lambda: self.store.mark_sent(row.id, modem, result.references, row.parts))
             log.info("sms_sent", outbox_id=row.id, modem_id=modem, lane=row.lane, parts=row.parts, to=row.phone)
             self._emit(OutboxDone(row, "sent", modem))
         finally:
             self._busy.discard(modem)
             self._wake.set()
 
+    async def _persist(self, what: str, write: Callable[[], Awaitable[None]]) -> None:
+        """Record a send's outcome, however long the database needs: the modem has spoken,
+        and the row must not stay ``sending`` (it would go out again after a restart)."""
+        attempt = 0
+        while True:
+            try:
+                await write()
+                return
+            except STORE_ERRORS as exc:
+                attempt += 1
+                delay = backoff_delay(attempt, base=0.5, cap=30.0)
+                log.error("outbox_write_failed", outcome=what, error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+
     async def _failed(self, row: OutboxRow, modem: str, exc: Exception) -> None:
         verdict = judge(row, exc, self.send_config)
         reason = _reason(exc)
         refs = exc.references if isinstance(exc, SendFailed) else ()
         if verdict.status == "unclaimed":
-            await self.store.mark_unclaimed(row.id)
+            await self._persist("unclaimed", lambda: self.store.mark_unclaimed(row.id))
             log.info("sms_requeued", outbox_id=row.id, modem_id=modem, reason=reason)
             return
         if verdict.status == "retry":
             retry_at = utcnow() + timedelta(seconds=verdict.retry_in or 0)
-            await self.store.mark_retry(row.id, reason, retry_at, verdict.parts_sent, refs)
+            await self._persist(
+                "retry", lambda: self.store.mark_retry(row.id, reason, retry_at, verdict.parts_sent, refs)
+            )
             log.warning("sms_send_retry", outbox_id=row.id, modem_id=modem, error=reason, retry_in=verdict.retry_in)
         else:
-            await self.store.mark_final(row.id, verdict.status, reason)
+            await self._persist(verdict.status, lambda: self.store.mark_final(row.id, verdict.status, reason))
             log.error("sms_send_" + verdict.status, outbox_id=row.id, modem_id=modem, error=reason)
         self._emit(OutboxDone(row, verdict.status, modem, reason))
 

@@ -30,7 +30,7 @@ from .events import MessageRouted, Observer
 from .phones import classify, number_language
 from .replies import compose
 from .router import route
-from .store import InboundItem, MessageRow, NewTicket, Outcome, Store, iso, utcnow
+from .store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, iso, utcnow
 
 log = structlog.get_logger("gateway.intake")
 
@@ -104,12 +104,16 @@ class Intake:
             log.warning("sim_delete_failed", modem_id=modem_id, memory=memory, error=str(exc))
             self.bank.release(modem_id, memory, indexes)
             return
-        await self.store.mark_deleted(modem_id, memory, indexes)
+        try:
+            await self.store.mark_deleted(modem_id, memory, indexes)
+        except STORE_ERRORS as exc:  # harmless: the SIM copies are gone, an identical PDU is a duplicate anyway
+            log.warning("sim_delete_unrecorded", modem_id=modem_id, memory=memory, error=str(exc))
 
-    async def drain(self) -> None:
-        """Wait for SIM deletes in flight (at shutdown)."""
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for SIM deletes in flight (at shutdown). Deletes left undone are safe: the
+        next start finds those messages already stored."""
         if self._deletes:
-            await asyncio.gather(*self._deletes, return_exceptions=True)
+            await asyncio.wait(set(self._deletes), timeout=timeout)
 
     async def release_incomplete(self) -> None:
         """Route long messages whose missing parts did not arrive in time."""
@@ -120,14 +124,19 @@ class Intake:
             await self.route_waiting()
 
     async def route_waiting(self) -> None:
-        """Route every committed message that has not been routed yet, oldest first."""
+        """Route every committed message that has not been routed yet, oldest first.
+        If the database fails, routing pauses; the messages stay committed and the next
+        batch or the housekeeping round routes them."""
         async with self._route_lock:
-            while True:
-                waiting = await self.store.waiting_messages()
-                if not waiting:
-                    return
-                for message in waiting:
-                    await self._route_one(message)
+            try:
+                while True:
+                    waiting = await self.store.waiting_messages()
+                    if not waiting:
+                        return
+                    for message in waiting:
+                        await self._route_one(message)
+            except STORE_ERRORS as exc:
+                log.error("routing_paused", error=str(exc))
 
     async def _route_one(self, message: MessageRow) -> None:
         config = self.config
@@ -162,6 +171,8 @@ class Intake:
                 reply=(lambda ref: compose(self.catalogue, decision, ref=ref)) if sender.replyable else None,
             )
             ticket_row, outbox_id = await self.store.complete_message(message, outcome)
+        except STORE_ERRORS:
+            raise  # the database, not the message: try again later
         except Exception as exc:
             log.exception("sms_route_failed", message_id=message.id)
             await self.store.fail_message(message.id, repr(exc))

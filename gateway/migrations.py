@@ -34,6 +34,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         -- a listing seen again before its delete went through is the same message
         CREATE UNIQUE INDEX inbound_pdus_on_sim ON inbound_pdus (modem_id, memory, sim_index, pdu) WHERE on_sim = 1;
+        -- an identical PDU (same sender, text and SMSC timestamp) again is the network delivering twice
+        CREATE INDEX inbound_pdus_pdu ON inbound_pdus (modem_id, pdu);
         CREATE INDEX inbound_pdus_open_parts ON inbound_pdus (concat_key, concat_seq)
             WHERE kind = 'part' AND message_id IS NULL;
 
@@ -101,8 +103,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             claimed_at  TEXT,
             sent_at     TEXT
         );
+        -- the claim reads this in order, without sorting; nothing else indexes status, so the
+        -- planner cannot pick a worse index for it (a test checks the plan)
         CREATE INDEX outbox_queue ON outbox (priority, id) WHERE status = 'queued';
-        CREATE INDEX outbox_status ON outbox (status, id);
+        CREATE INDEX outbox_retry ON outbox (next_attempt_at) WHERE status = 'queued';
+        CREATE INDEX outbox_sending ON outbox (id) WHERE status = 'sending';
+        CREATE INDEX outbox_ticket ON outbox (ticket_id) WHERE ticket_id IS NOT NULL;
         """,
     ),
 ]

@@ -35,7 +35,7 @@ def control_socket(database: Path) -> Path:
 
 
 async def open_store(config: Config) -> Store:
-    return await Store.open(config.database_path, site=config.site.id)
+    return await Store.open(config.database_path, site=config.site.id, busy_timeout=config.storage.busy_timeout)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -31,7 +32,9 @@ from .migrations import MIGRATIONS
 from .refs import format_ref
 
 LANES = {"reply": 0, "notification": 1, "broadcast": 2}
-BUSY_TIMEOUT_MS = 10_000
+# What a failing database raises (disk full, locked past the busy timeout, I/O error):
+# callers that must keep running catch these, wait, and try again.
+STORE_ERRORS = (StoreError, sqlite3.Error)
 
 T = TypeVar("T")
 
@@ -202,12 +205,14 @@ class Store:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str, *, site: str = "1") -> Store:
+    async def open(cls, path: Path | str, *, site: str = "1", busy_timeout: float = 10.0) -> Store:
+        """Open (creating and migrating as needed). ``busy_timeout``: seconds a statement waits
+        for another process's write lock before failing with :class:`StoreError`."""
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            writer = await _connect(path)
-            reader = await _connect(path)
+            writer = await _connect(path, busy_timeout)
+            reader = await _connect(path, busy_timeout)
         except (OSError, aiosqlite.Error) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         store = cls(path, site, writer, reader)
@@ -231,19 +236,22 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time; BEGIN IMMEDIATE takes the file's write lock up front."""
+        """One write transaction at a time; BEGIN IMMEDIATE takes the file's write lock up front.
+        Any SQLite failure (locked, disk full, I/O) rolls back and becomes a :class:`StoreError`."""
         async with self._lock:
             try:
                 await self._w.execute("BEGIN IMMEDIATE")
-            except aiosqlite.OperationalError as exc:
+            except sqlite3.Error as exc:
                 raise StoreError(f"database {self.path} is busy or read-only: {exc}") from None
             try:
                 yield self._w
-            except BaseException:
-                await self._w.rollback()
-                raise
-            else:
                 await self._w.commit()
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._w.rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"database {self.path}: {exc}") from exc
+                raise
 
     async def _migrate(self) -> None:
         await self._w.execute(
@@ -316,8 +324,11 @@ class Store:
                     ),
                 )
                 if cur.rowcount == 0:
-                    continue  # already stored
+                    continue  # listed again before its delete: already stored
                 pdu_id = int(cur.lastrowid or 0)
+                if await _seen_before(db, modem_id, it.pdu, pdu_id):
+                    await db.execute("UPDATE inbound_pdus SET kind = 'duplicate' WHERE id = ?", (pdu_id,))
+                    continue  # the network delivered the same SMS (or part) twice
                 if it.kind == "sms":
                     mid = await _insert_message(
                         db, modem_id, it.sender or "", it.alphanumeric, it.text or "", 1, True, it.sent_at, received
@@ -532,9 +543,11 @@ class Store:
             )
             return cur.rowcount
 
-    async def next_retry_at(self) -> datetime | None:
+    async def next_retry_at(self, after: datetime | None = None) -> datetime | None:
+        """When the next queued row waiting for a retry falls due (after ``after``, default now)."""
         async with self._r.execute(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued' AND next_attempt_at IS NOT NULL"
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued' AND next_attempt_at > ?",
+            (stamp(after),),
         ) as cur:
             row = await cur.fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
@@ -586,10 +599,10 @@ class Store:
 # ---------------------------------------------------------------- helpers
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+async def _connect(path: Path, busy_timeout: float) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = aiosqlite.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     await conn.execute("PRAGMA journal_mode = WAL")
     # FULL: a commit survives power loss too (crises come with power cuts), at one fsync per commit.
     await conn.execute("PRAGMA synchronous = FULL")
@@ -598,13 +611,9 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
 
 def _statements(sql: str) -> list[str]:
-    out = []
-    for chunk in sql.split(";"):
-        lines = [line for line in chunk.splitlines() if not line.strip().startswith("--")]
-        statement = "\n".join(lines).strip()
-        if statement:
-            out.append(statement)
-    return out
+    """A migration's statements: ``--`` comments removed first (they may contain ';')."""
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return [statement.strip() for statement in code.split(";") if statement.strip()]
 
 
 def _claimed(row: OutboxRow, modem: str, at: str) -> OutboxRow:
@@ -655,6 +664,16 @@ async def _insert_outbox(
         (phone, text, lane, LANES[lane], count_parts(text), modem_hint, ticket_id, message_id, at),
     )
     return int(cur.lastrowid)  # type: ignore[arg-type]
+
+
+async def _seen_before(db: aiosqlite.Connection, modem_id: str, pdu: str, pdu_id: int) -> bool:
+    """An identical PDU -- same sender, text and SMSC timestamp to the second -- is the
+    network's redelivery (it did not get the modem's acknowledgement), not a new message."""
+    async with db.execute(
+        "SELECT 1 FROM inbound_pdus WHERE modem_id = ? AND pdu = ? AND id <> ? LIMIT 1",
+        (modem_id, pdu, pdu_id),
+    ) as cur:
+        return await cur.fetchone() is not None
 
 
 async def _open_parts(db: aiosqlite.Connection, key: str) -> list[aiosqlite.Row]:

@@ -48,10 +48,13 @@ def parse_cmgl(lines: list[str]) -> tuple[list[Listed], list[str]]:
             pending = (int(m.group(1)), int(m.group(2)))
             continue
         if pending is not None:
-            entries.append(Listed(pending[0], pending[1], line.strip()))
-            pending = None
-            continue
-        if line not in ("OK",):
+            pending_entry, pending = pending, None
+            if is_hex_pdu(line.strip()):
+                entries.append(Listed(pending_entry[0], pending_entry[1], line.strip()))
+                continue
+            # the PDU line was garbled away: skip the entry (it stays on the SIM for the next
+            # sweep) rather than take the next line ("OK") for its PDU
+        if line != "OK":
             stray.append(line)
     return entries, stray
 

@@ -159,6 +159,8 @@ class ModemEmulator:
         self._thread: threading.Thread | None = None
         self._running = False
         self._urcs_in_response: list[str] = []
+        self._overrides: dict[str, list[str]] = {}
+        self._fail_listing: dict[str, int] = {}
         self._inbuf = bytearray()
         self._pdu_wait: int | None = None  # expected TPDU length while reading a PDU after "> "
         self.commands: list[str] = []  # every command line received, for tests and benchmarks
@@ -367,6 +369,20 @@ class ModemEmulator:
                 if memory in (None, name):
                     mem.capacity = capacity
 
+    def override(self, command: str, lines: list[str] | None) -> None:
+        """Answer ``command`` (exactly as sent, e.g. ``AT+CFUN?``) with ``lines`` instead --
+        the last one being the result code. ``None`` restores the normal answer."""
+        with self._lock:
+            if lines is None:
+                self._overrides.pop(command.upper(), None)
+            else:
+                self._overrides[command.upper()] = list(lines)
+
+    def fail_next_listing(self, memory: str, code: int = 314) -> None:
+        """The next ``AT+CMGL`` while ``memory`` is selected answers ``+CMS ERROR: code`` (314: SIM busy)."""
+        with self._lock:
+            self._fail_listing[memory] = code
+
     def write_raw(self, data: bytes) -> None:
         """Put raw bytes on the line (noise, a non-UTF-8 byte, half a URC)."""
         self._write_bytes(data)
@@ -470,6 +486,11 @@ class ModemEmulator:
         body = line[2:]
         out: list[str] = []
         with self._lock:
+            canned = self._overrides.get(line.upper())
+        if canned is not None:
+            self._flush(canned[:-1], final=canned[-1])
+            return
+        with self._lock:
             for command in _split_commands(body):
                 result = self._execute(command, out)
                 if result is None:  # the command goes on after a prompt (AT+CMGS)
@@ -480,9 +501,10 @@ class ModemEmulator:
         self._flush(out, final="OK")
 
     def _flush(self, lines: list[str], final: str | None = None) -> None:
-        if final is not None and self._urcs_in_response:
-            lines = [*lines, *self._urcs_in_response]
-            self._urcs_in_response.clear()
+        if final is not None:
+            with self._lock:
+                lines = [*lines, *self._urcs_in_response]
+                self._urcs_in_response.clear()
         text = "".join(f"\r\n{line}\r\n" for line in lines)
         if final is not None:
             text += f"\r\n{final}\r\n"
@@ -701,6 +723,9 @@ class ModemEmulator:
             out.append("+CMGL: (0-4)")
             return "OK"
         stat = int(arg) if arg.isdigit() else 4
+        code = self._fail_listing.pop(self._mem[0], None)
+        if code is not None:
+            return self._error("CMS", code)
         memory = self._memories[self._mem[0]]
         for index, slot in sorted(memory.slots.items()):
             if stat == 4 or slot.status == stat:

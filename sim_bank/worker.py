@@ -118,7 +118,8 @@ class _Modem(GsmModem, _GatewayComms):  # type: ignore[misc]  # untyped library 
     """The library's modem with our notification dispatch (runs on its reader thread)."""
 
     def __init__(self, config: ModemConfig, on_urc: Callable[[list[str]], None], on_fatal: Callable[[Any], None]):
-        super().__init__(config.port, config.baudrate, requestDelivery=True)
+        # exclusive: a second process (another gateway, ModemManager) cannot open the port under us
+        super().__init__(config.port, config.baudrate, requestDelivery=True, exclusive=True)
         self.fatalErrorCallback = on_fatal
         self.flow_control = config.flow_control
         self._on_urc = on_urc
@@ -153,6 +154,7 @@ class ModemWorker:
         self._modem: _Modem | None = None
         self._lost: str | None = None  # set from the reader thread when the port fails
         self._pending: dict[tuple[str, int], str] = {}  # handed to the gateway, not yet deleted
+        self._deferred: list[tuple[int, int, _Job]] = []  # storage jobs waiting for a reconnect
         self._sweep_wanted: set[str] = set()
         self._sweep_lock = threading.Lock()
         self._memories: tuple[str, ...] = ()
@@ -256,38 +258,51 @@ class ModemWorker:
 
     def _run(self) -> None:
         attempt = 0
-        deferred: list[tuple[int, int, _Job]] = []
         while not self._stopping:
-            if self._modem is None:
-                try:
-                    self._connect()
-                except ModemConnectError as exc:
-                    attempt += 1
-                    delay = None if exc.permanent else backoff_delay(attempt, cap=self.config.reconnect_max)
-                    log.warning("modem_connect_failed", modem_id=self.id, reason=exc.reason, retry_in=delay)
-                    self._set_state("down", exc.reason, delay)
-                    self._idle_while_down(delay, deferred)
-                    continue
-                attempt = 0
-                for item in deferred:
-                    self._jobs.put(item)
-                deferred.clear()
-            timeout = max(0.0, self._next_sweep - time.monotonic())
             try:
-                item = self._jobs.get(timeout=timeout)
-            except queue.Empty:
-                self.request_sweep()
-                continue
-            job = item[2]
-            if job.kind == "stop":
-                self._stopping = True
-                break
-            if self._lost is not None or not self._reader_alive():
-                self._jobs.put(item)  # run it after the reconnect (or reject it if it is a send)
-                self._drop(self._lost or "reader thread died")
-                continue
-            self._run_job(job)
+                if self._modem is None:
+                    attempt = self._connect_or_wait(attempt)
+                else:
+                    self._serve_one()
+            except Exception:  # this thread must never die silently
+                log.exception("modem_worker_error", modem_id=self.id)
+                self._drop("internal error (see the log)")
+                time.sleep(1.0)
         self._shutdown()
+
+    def _connect_or_wait(self, attempt: int) -> int:
+        """Connect; on failure wait out the backoff. Returns the new attempt count."""
+        try:
+            self._connect()
+        except ModemConnectError as exc:
+            attempt += 1
+            delay = None if exc.permanent else backoff_delay(attempt, cap=self.config.reconnect_max)
+            log.warning("modem_connect_failed", modem_id=self.id, reason=exc.reason, retry_in=delay)
+            self._set_state("down", exc.reason, delay)
+            self._idle_while_down(delay)
+            return attempt
+        for item in self._deferred:
+            self._jobs.put(item)
+        self._deferred.clear()
+        return 0
+
+    def _serve_one(self) -> None:
+        """Run the next job, or sweep when the timer is due."""
+        timeout = max(0.0, self._next_sweep - time.monotonic())
+        try:
+            item = self._jobs.get(timeout=timeout)
+        except queue.Empty:
+            self.request_sweep()
+            return
+        job = item[2]
+        if job.kind == "stop":
+            self._stopping = True
+            return
+        if self._lost is not None or not self._reader_alive():
+            self._jobs.put(item)  # run it after the reconnect (or reject it if it is a send)
+            self._drop(self._lost or "reader thread died")
+            return
+        self._run_job(job)
 
     def _run_job(self, job: _Job) -> None:
         try:
@@ -304,7 +319,7 @@ class ModemWorker:
         else:
             self._resolve(job.future, result)
 
-    def _idle_while_down(self, delay: float | None, deferred: list[tuple[int, int, _Job]]) -> None:
+    def _idle_while_down(self, delay: float | None) -> None:
         """Wait out the backoff; refuse sends (the bank sends elsewhere), keep storage jobs for later."""
         deadline = None if delay is None else time.monotonic() + delay
         while not self._stopping:
@@ -325,14 +340,17 @@ class ModemWorker:
             elif job.kind == "sweep":
                 pass  # the first sweep after connecting lists everything anyway
             else:
-                deferred.append(item)
+                self._deferred.append(item)
 
     def _shutdown(self) -> None:
+        leftovers = [job for _, _, job in self._deferred]
+        self._deferred.clear()
         while True:
             try:
-                _, _, job = self._jobs.get_nowait()
+                leftovers.append(self._jobs.get_nowait()[2])
             except queue.Empty:
                 break
+        for job in leftovers:  # deletes left undone are safe: the next start recognises those messages
             self._resolve(job.future, exc=ModemUnavailable(self.id, "gateway is stopping"))
         self._close()
         self._set_state("stopped")
@@ -360,7 +378,8 @@ class ModemWorker:
             raise ModemConnectError(self.id, exc.reason) from None
         except (serial.SerialException, OSError) as exc:
             self._close(modem)
-            raise ModemConnectError(self.id, f"cannot open {self.config.port}: {exc}") from None
+            hint = " (held by another program: another gateway, ModemManager, minicom?)" if "lock" in str(exc) else ""
+            raise ModemConnectError(self.id, f"cannot open {self.config.port}: {exc}{hint}") from None
         except TimeoutException:
             self._close(modem)
             raise ModemConnectError(
@@ -371,6 +390,9 @@ class ModemWorker:
         except CommandError as exc:
             self._close(modem)
             raise ModemConnectError(self.id, f"modem refused initialisation: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - the library trips over answers it did not expect
+            self._close(modem)
+            raise ModemConnectError(self.id, f"unexpected answer during initialisation: {exc!r}") from None
         self._set_state("ready")
 
     def _after_connect(self) -> None:
@@ -512,29 +534,36 @@ class ModemWorker:
         with self._sweep_lock:
             wanted = set(self._sweep_wanted)
             self._sweep_wanted.clear()
+        if "MT" in wanted and "MT" not in self._memories:
+            wanted = (wanted - {"MT"}) | set(self._memories)  # MT is ME and SM together
         # the memories we know first, in order; then any other one a +CMTI named
         memories = [m for m in self._memories if m in wanted] + sorted(wanted - set(self._memories))
         self._sweep(memories)
 
     def _sweep(self, memories: list[str]) -> None:
+        """List each memory; hand over every message not yet with the gateway -- also when a
+        later memory fails (what was found must never be left marked as handed over)."""
         self._next_sweep = time.monotonic() + self.config.sweep_interval
         found: list[StoredPdu] = []
-        for memory in memories:
-            try:
-                self._use_memory(memory)
-            except CommandFailed as exc:
-                log.warning("modem_memory_unusable", modem_id=self.id, memory=memory, error=exc.reason)
-                continue
-            entries, stray = at.parse_cmgl(self._write("AT+CMGL=4"))
-            self._handle_urcs(stray)
-            for entry in entries:
-                key = (memory, entry.index)
-                if self._pending.get(key) == entry.pdu:
-                    continue  # already with the gateway, waiting for its delete
-                self._pending[key] = entry.pdu
-                found.append(_decode_stored(memory, entry))
-        if found:
-            self._emit(InboundBatch(self.id, tuple(found)))
+        try:
+            for memory in memories:
+                try:
+                    self._use_memory(memory)
+                    lines = self._write("AT+CMGL=4")
+                except CommandFailed as exc:  # SIM busy, memory unusable: the other memories still count
+                    log.warning("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason)
+                    continue
+                entries, stray = at.parse_cmgl(lines)
+                self._handle_urcs(stray)
+                for entry in entries:
+                    key = (memory, entry.index)
+                    if self._pending.get(key) == entry.pdu:
+                        continue  # already with the gateway, waiting for its delete
+                    self._pending[key] = entry.pdu
+                    found.append(_decode_stored(memory, entry))
+        finally:
+            if found:
+                self._emit(InboundBatch(self.id, tuple(found)))
 
     def _delete(self, memory: str, indexes: list[int]) -> None:
         modem = self._modem
@@ -547,45 +576,49 @@ class ModemWorker:
                 self._pending.pop((memory, index), None)
 
     def _send(self, sms: OutgoingSms) -> SendResult:
+        """Send the parts not yet on air. Any failure says how many parts went out and
+        whether the last one might have (``unknown``), so nothing is resent blindly."""
         pdus = pdu.encode_submit(sms.to, sms.text, concat_ref=sms.concat_ref, status_report=sms.status_report)
         modem = self._modem
         if modem is None:
             raise ModemUnavailable(self.id, "not connected")
         refs: list[int] = []
         on_air = sms.skip_parts
+        written = False  # the current part's PDU went to the modem: its fate is unknown until +CMGS
+
+        def failed(reason: str, code: int | None = None) -> SendFailed:
+            return SendFailed(self.id, reason, cms_code=code, on_air=on_air, unknown=written, references=tuple(refs))
+
         with modem._txLock:  # nothing else may land between the prompt and the PDU
-            for part in pdus[sms.skip_parts :]:
-                try:
-                    self._write(f"AT+CMGS={part.tpdu_length}", timeout=PROMPT_TIMEOUT, expectedResponseTermSeq="> ")
-                except CommandTimeout:
-                    self._cancel_prompt()
-                    raise SendFailed(self.id, "no > prompt", on_air=on_air, references=tuple(refs)) from None
-                except CommandFailed as exc:
-                    raise SendFailed(
-                        self.id, str(exc.reason), cms_code=exc.code, on_air=on_air, references=tuple(refs)
-                    ) from None
-                try:
-                    reply = self._write(part.hex, timeout=self.config.send_timeout, writeTerm=CTRL_Z)
-                except CommandTimeout:
-                    self._cancel_prompt()
-                    raise SendFailed(
-                        self.id,
-                        f"no answer after part {part.part} of {part.parts} was written",
-                        on_air=on_air,
-                        unknown=True,
-                        references=tuple(refs),
-                    ) from None
-                except CommandFailed as exc:
-                    raise SendFailed(
-                        self.id, exc.reason, cms_code=exc.code, on_air=on_air, references=tuple(refs)
-                    ) from None
-                mr = at.parse_cmgs(reply)
-                if mr is None:
-                    raise SendFailed(
-                        self.id, "modem answered without +CMGS", on_air=on_air, unknown=True, references=tuple(refs)
-                    )
-                refs.append(mr)
-                on_air += 1
+            try:
+                for part in pdus[sms.skip_parts :]:
+                    try:
+                        self._write(f"AT+CMGS={part.tpdu_length}", timeout=PROMPT_TIMEOUT, expectedResponseTermSeq="> ")
+                        written = True
+                        reply = self._write(part.hex, timeout=self.config.send_timeout, writeTerm=CTRL_Z)
+                    except CommandTimeout:
+                        self._cancel_prompt()
+                        stage = (
+                            f"no answer after part {part.part} of {part.parts} was written"
+                            if written
+                            else "no > prompt"
+                        )
+                        raise failed(stage) from None
+                    except CommandFailed as exc:
+                        written = False  # the modem refused it: not on air
+                        raise failed(exc.reason, exc.code) from None
+                    mr = at.parse_cmgs(reply)
+                    if mr is None:
+                        raise failed("modem answered without +CMGS")
+                    refs.append(mr)
+                    on_air += 1
+                    written = False
+            except SendFailed:
+                raise
+            except ModemError as exc:  # the port went away mid-message
+                if on_air == sms.skip_parts and not written:
+                    raise  # nothing went out: the message may simply go elsewhere
+                raise failed(exc.reason) from None
         return SendResult(self.id, tuple(refs), len(pdus))
 
     def _cancel_prompt(self) -> None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
+
 from gateway.config import SendConfig
 from gateway.dispatcher import assign, judge
 from gateway.store import OutboxRow
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
+
+
+class Row(OutboxRow):
+    def _replace_created(self, when: datetime) -> OutboxRow:
+        return dataclasses.replace(self, created_at=when.isoformat())
 
 
 def row(
@@ -15,8 +23,9 @@ def row(
     attempts: int = 1,
     parts_sent: int = 0,
     modem: str | None = None,
-) -> OutboxRow:
-    return OutboxRow(
+) -> Row:
+    created = datetime.now(UTC).isoformat()
+    return Row(
         id,
         "+989121234567",
         "t",
@@ -33,7 +42,7 @@ def row(
         None,
         None,
         None,
-        "",
+        created,
         None,
         None,
     )
@@ -76,3 +85,13 @@ def test_unknown_outcome_retries_a_reply_but_not_a_broadcast() -> None:
     unknown = SendFailed("m1", "no answer", unknown=True)
     assert judge(row(1, lane="reply"), unknown, SEND).status == "retry"
     assert judge(row(1, lane="broadcast"), unknown, SEND).status == "unknown"
+
+
+def test_reply_waits_for_its_busy_sim_only_for_a_while() -> None:
+    from datetime import timedelta
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    fresh = row(1, "m2")._replace_created(now - timedelta(seconds=5))
+    stale = row(2, "m2")._replace_created(now - timedelta(seconds=60))
+    plan = assign([fresh, stale], ["m1"], {"m1", "m2"}, now=now, affinity=30.0)
+    assert plan == {2: "m1"}  # the old one moves to the idle SIM; the fresh one waits for m2

@@ -56,9 +56,30 @@ async def test_same_listing_twice_is_stored_once(store: Store) -> None:
 
 
 async def test_after_the_sim_copy_is_deleted_the_index_may_hold_a_new_message(store: Store) -> None:
-    await store.add_inbound("m1", [sms(1, "same", pdu="AA")])
+    await store.add_inbound("m1", [sms(1, "first", pdu="AA")])
     await store.mark_deleted("m1", "SM", [1])
-    assert len(await store.add_inbound("m1", [sms(1, "same", pdu="AA")])) == 1  # a genuinely new delivery
+    assert len(await store.add_inbound("m1", [sms(1, "second", pdu="BB")])) == 1
+
+
+async def test_network_delivering_the_same_sms_twice_makes_one_message(store: Store) -> None:
+    # identical PDU (same SMSC timestamp) at another index: the SMSC missed our acknowledgement
+    await store.add_inbound("m1", [sms(1, "1 48213", pdu="SAME")])
+    assert await store.add_inbound("m1", [sms(2, "1 48213", pdu="SAME")]) == []
+    await store.mark_deleted("m1", "SM", [1, 2])
+    assert await store.add_inbound("m1", [sms(3, "1 48213", pdu="SAME")]) == []  # also after the delete
+    assert len(await store.waiting_messages()) == 1
+    # the same text sent again by the customer has another timestamp, hence another PDU
+    assert len(await store.add_inbound("m1", [sms(4, "1 48213", pdu="LATER")])) == 1
+
+
+async def test_part_delivered_again_after_its_message_was_complete_is_a_duplicate(store: Store) -> None:
+    await store.add_inbound("m1", [part(1, "1 482", 7, 2, 1), part(2, "13", 7, 2, 2)])
+    again = part(2, "13", 7, 2, 2)  # the very same PDU, now at index 3
+    await store.add_inbound(
+        "m1", [InboundItem("SM", 3, again.pdu, "part", sender=again.sender, text="13", concat=again.concat)]
+    )
+    assert await store.release_incomplete(datetime.now(UTC) + timedelta(hours=1)) == []
+    assert [m.text for m in await store.waiting_messages()] == ["1 48213"]
 
 
 async def test_parts_out_of_order_become_one_message(store: Store) -> None:

@@ -210,3 +210,57 @@ async def test_pin_required_is_not_retried_and_says_what_to_set(tmp_path: Path) 
             await rec2.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
         finally:
             await worker2.stop()
+
+
+async def test_a_memory_that_fails_to_list_does_not_strand_messages_found_in_another(
+    running, emulator: ModemEmulator
+) -> None:  # type: ignore[no-untyped-def]
+    _worker, rec = running
+    emulator.fail_next_listing("SM")  # the SIM is busy for a moment
+    emulator.inject_sms("+989121234567", "1 48213", notify="none")  # stored in ME, listed first
+    assert await rec.wait_texts(1, timeout=3) == ["1 48213"]
+
+
+async def test_odd_answer_during_connect_is_reported_and_retried(emulator: ModemEmulator) -> None:
+    emulator.override("AT+CFUN?", ["OK"])  # no +CFUN line: python-gsmmodem trips over it
+    rec = Recorder()
+    worker = ModemWorker(
+        ModemConfig("m1", emulator.port, reconnect_max=0.3), loop=asyncio.get_running_loop(), on_event=rec
+    )
+    worker.start()
+    try:
+        down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down")
+        assert "unexpected answer during initialisation" in (down.reason or "")
+        emulator.override("AT+CFUN?", None)  # the modem behaves again
+        await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready", timeout=10)
+    finally:
+        await worker.stop()
+
+
+async def test_stop_resolves_a_delete_waiting_for_an_unplugged_modem(tmp_path: Path) -> None:
+    link = tmp_path / "ttyUSB0"
+    emu = ModemEmulator("m1", link=link).start()
+    rec = Recorder()
+    worker = ModemWorker(ModemConfig("m1", str(link), reconnect_max=0.3), loop=asyncio.get_running_loop(), on_event=rec)
+    worker.start()
+    await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
+    emu.stop()  # unplugged
+    await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down", timeout=10)
+    delete = asyncio.ensure_future(worker.delete("ME", [1]))
+    await asyncio.sleep(0.3)
+    await worker.stop()
+    with pytest.raises(ModemUnavailable):
+        await asyncio.wait_for(delete, 3)
+
+
+async def test_second_process_cannot_open_a_port_in_use(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
+    rec = Recorder()
+    other = ModemWorker(
+        ModemConfig("again", emulator.port, reconnect_max=0.3), loop=asyncio.get_running_loop(), on_event=rec
+    )
+    other.start()
+    try:
+        down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down")
+        assert "held by another program" in (down.reason or "")
+    finally:
+        await other.stop()

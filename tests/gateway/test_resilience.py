@@ -1,0 +1,126 @@
+"""The database or the modems misbehave; the gateway waits, retries and loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sqlite3
+import threading
+from pathlib import Path
+
+from gateway.config import SendConfig
+from gateway.dispatcher import Dispatcher
+from gateway.store import Store
+from sim_bank.types import OutgoingSms, SendResult
+
+from .harness import Harness, eventually
+
+
+class NeverFinishingBank:
+    """One modem whose send is still on air (a real SMSC takes 2-10 s, up to send_timeout)."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    def ready(self) -> list[str]:
+        return ["m1"]
+
+    async def send(self, modem_id: str, sms: OutgoingSms) -> SendResult:
+        self.started.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+class CountingStore(Store):
+    claims = 0
+    retry_lookups = 0
+
+    async def claim(self, *a, **kw):  # type: ignore[no-untyped-def]
+        CountingStore.claims += 1
+        return await super().claim(*a, **kw)
+
+    async def next_retry_at(self, *a, **kw):  # type: ignore[no-untyped-def]
+        CountingStore.retry_lookups += 1
+        return await super().next_retry_at(*a, **kw)
+
+
+async def test_dispatcher_sleeps_while_every_modem_is_busy(tmp_path: Path) -> None:
+    store = await CountingStore.open(tmp_path / "gw.db")
+    await store.enqueue("+989121234567", "on air for a long time")
+    retry = await store.enqueue("+989121234567", "retry is due")
+    await asyncio.to_thread(
+        _sql, tmp_path / "gw.db", f"UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00+00:00' WHERE id = {retry}"
+    )
+    bank = NeverFinishingBank()
+    dispatcher = Dispatcher(store, bank, SendConfig())  # type: ignore[arg-type]
+    task = asyncio.create_task(dispatcher.run())
+    await bank.started.wait()
+    before = CountingStore.claims + CountingStore.retry_lookups
+    await asyncio.sleep(1.0)
+    assert CountingStore.claims + CountingStore.retry_lookups - before <= 2  # waits to be woken, does not poll
+    await dispatcher.stop(drain_timeout=0.1)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await store.close()
+
+
+def _sql(db: Path, statement: str) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def _hold_write_lock(db: Path, seconds: float, held: threading.Event) -> threading.Thread:
+    """Another process -- a backup, an operator's sqlite3 shell -- holds the write lock."""
+
+    def hold() -> None:
+        conn = sqlite3.connect(db, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        threading.Event().wait(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    return thread
+
+
+async def test_database_held_by_another_process_delays_but_loses_nothing(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.config = dataclasses.replace(h.config, storage=dataclasses.replace(h.config.storage, busy_timeout=0.2))
+    try:
+        await h.start()
+        held = threading.Event()
+        locker = _hold_write_lock(h.database, 1.5, held)
+        await asyncio.to_thread(held.wait)
+        h.emu("m1").inject_sms("+989121234567", "1 48213")  # arrives while nothing can be written
+        await asyncio.sleep(0.8)
+        assert len(h.emu("m1").stored()) == 1  # the commit failed, so the SIM keeps it
+        await asyncio.to_thread(locker.join)
+        reply = await h.reply_to("+989121234567")  # the next sweep stores, routes and replies
+        assert "ثبت شد" in reply.text
+        await eventually(lambda: h.emu("m1").stored() == {})
+        assert len(await h.store.tickets()) == 1
+        assert len(h.emu("m1").sent) == 1
+        assert h.daemon is not None and all(not t.done() for t in h.daemon._background)  # nothing died
+    finally:
+        await h.stop()
+        h.close()
+
+
+async def test_claim_and_retry_queries_read_their_index_without_sorting(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "gw.db")
+    await store.close()
+    conn = sqlite3.connect(tmp_path / "gw.db")
+    claim = conn.execute(
+        """EXPLAIN QUERY PLAN SELECT * FROM outbox WHERE status = 'queued'
+           AND (next_attempt_at IS NULL OR next_attempt_at <= '2026') ORDER BY priority, id LIMIT 200"""
+    ).fetchall()
+    retry = conn.execute(
+        """EXPLAIN QUERY PLAN SELECT MIN(next_attempt_at) FROM outbox
+           WHERE status = 'queued' AND next_attempt_at > '2026'"""
+    ).fetchall()
+    assert "outbox_queue" in str(claim) and "TEMP B-TREE" not in str(claim)
+    assert "outbox_retry" in str(retry)
