@@ -47,7 +47,6 @@ from gsmmodem.exceptions import (
     TimeoutException,
 )
 from gsmmodem.modem import GsmModem
-from gsmmodem.serial_comms import SerialComms
 
 from . import at, pdu
 from .backoff import backoff_delay
@@ -61,6 +60,7 @@ from .exceptions import (
     PduError,
     SendFailed,
 )
+from .gsm import Modem
 from .types import (
     BankEvent,
     DeliveryReport,
@@ -86,48 +86,6 @@ _P_SEND = 1
 _P_STOP = 2
 
 
-class _GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships no type hints
-    """Sits between ``GsmModem`` and ``SerialComms`` in the MRO (see ``_Modem``)."""
-
-    flow_control = False
-    alive = False  # set by the library
-    on_line_noise: Callable[[], None] | None = None
-
-    def connect(self) -> None:
-        super().connect()
-        if not self.flow_control:  # the library hard-codes rtscts/dsrdtr=True
-            self.serial.rtscts = False
-            self.serial.dsrdtr = False
-
-    def _readLoop(self) -> None:
-        # The library's loop dies on the first byte that is not UTF-8 and nobody
-        # notices. Restart it; the garbled line is lost, the sweep recovers any SMS.
-        while self.alive:
-            try:
-                super()._readLoop()
-            except UnicodeDecodeError:
-                if self.on_line_noise is not None:
-                    self.on_line_noise()
-            except Exception as exc:  # noqa: BLE001 - anything else ends this connection, loudly
-                self.alive = False
-                self.fatalErrorCallback(exc)
-                return
-
-
-class _Modem(GsmModem, _GatewayComms):  # type: ignore[misc]  # untyped library class
-    """The library's modem with our notification dispatch (runs on its reader thread)."""
-
-    def __init__(self, config: ModemConfig, on_urc: Callable[[list[str]], None], on_fatal: Callable[[Any], None]):
-        # exclusive: a second process (another gateway, ModemManager) cannot open the port under us
-        super().__init__(config.port, config.baudrate, requestDelivery=True, exclusive=True)
-        self.fatalErrorCallback = on_fatal
-        self.flow_control = config.flow_control
-        self._on_urc = on_urc
-
-    def _handleModemNotification(self, lines: list[str]) -> None:
-        self._on_urc(list(lines))
-
-
 @dataclass
 class _Job:
     run: Callable[[], Any]
@@ -151,7 +109,7 @@ class ModemWorker:
         self._on_event = on_event
         self._jobs: queue.PriorityQueue[tuple[int, int, _Job]] = queue.PriorityQueue()
         self._seq = itertools.count()
-        self._modem: _Modem | None = None
+        self._modem: Modem | None = None
         self._lost: str | None = None  # set from the reader thread when the port fails
         self._pending: dict[tuple[str, int], str] = {}  # handed to the gateway, not yet deleted
         self._deferred: list[tuple[int, int, _Job]] = []  # storage jobs waiting for a reconnect
@@ -363,7 +321,7 @@ class ModemWorker:
         self._timeouts = 0
         self._mem1 = None
         self._cds_header = False
-        modem = _Modem(self.config, self._on_urc, self._on_fatal)
+        modem = Modem(self.config, self._on_urc, self._on_fatal)
         modem.on_line_noise = self._on_line_noise
         modem.timeout = 0.2  # pyserial read timeout of the reader thread: how fast close() returns
         try:
@@ -432,7 +390,7 @@ class ModemWorker:
         self._close()
         self._set_state("down", reason, 0.0)
 
-    def _close(self, modem: _Modem | None = None) -> None:
+    def _close(self, modem: Modem | None = None) -> None:
         modem = modem or self._modem
         self._modem = None
         if modem is None:

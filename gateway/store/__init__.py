@@ -1,0 +1,40 @@
+"""The SQLite queue: everything the gateway knows lives here (WAL, one writer).
+
+Two connections per process: a writer, used inside ``BEGIN IMMEDIATE``
+transactions one at a time (an asyncio lock), and a reader that only ever
+sees committed rows. The CLI opens its own ``Store`` on the same file; the
+file is the only interface between the CLI and the daemon.
+
+Rules kept here (DESIGN.md): a received PDU is committed before the SIM copy
+may be deleted; a message is routed at most once (``state`` guard); an outbox
+row is ``sent`` only after ``+CMGS``; rows left ``sending`` by a crash are
+queued again at start-up.
+"""
+
+from __future__ import annotations
+
+from .base import LANES, STORE_ERRORS, iso, stamp, utcnow
+from .inbound import InboundMixin
+from .outbox import OutboxMixin
+from .queries import QueriesMixin
+from .rows import InboundItem, MessageRow, NewTicket, OutboxRow, Outcome, TicketRow
+
+
+class Store(InboundMixin, OutboxMixin, QueriesMixin):
+    """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
+
+
+__all__ = [
+    "LANES",
+    "STORE_ERRORS",
+    "InboundItem",
+    "MessageRow",
+    "NewTicket",
+    "OutboxRow",
+    "Outcome",
+    "Store",
+    "TicketRow",
+    "iso",
+    "stamp",
+    "utcnow",
+]

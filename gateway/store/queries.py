@@ -1,0 +1,38 @@
+"""Read-only views for the CLI and reports."""
+
+from __future__ import annotations
+
+from .base import StoreBase, _row
+from .rows import MessageRow, TicketRow
+
+
+class QueriesMixin(StoreBase):
+    async def tickets(self, status: str | None = None, limit: int = 50) -> list[TicketRow]:
+        return await self._select(TicketRow, "tickets", {"status": status}, "received_at DESC, seq DESC", limit)
+
+    async def ticket(self, *refs_or_ids: str) -> TicketRow | None:
+        """The ticket with one of these refs or ids (the first, newest, if several match)."""
+        if not refs_or_ids:
+            return None
+        marks = ", ".join("?" for _ in refs_or_ids)
+        async with self._r.execute(
+            f"SELECT * FROM tickets WHERE ref IN ({marks}) OR id IN ({marks}) ORDER BY seq DESC LIMIT 1",
+            (*refs_or_ids, *refs_or_ids),
+        ) as cur:
+            return _row(TicketRow, await cur.fetchone())
+
+    async def messages(self, limit: int = 50) -> list[MessageRow]:
+        return await self._select(MessageRow, "messages", {}, "id DESC", limit)
+
+    async def counts(self) -> dict[str, dict[str, int]]:
+        """Rows by state, per table: the numbers behind ``demo``'s summary and ``stats``."""
+        out: dict[str, dict[str, int]] = {}
+        for table, column in (
+            ("messages", "state"),
+            ("tickets", "category"),
+            ("outbox", "status"),
+            ("inbound_pdus", "kind"),
+        ):
+            async with self._r.execute(f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column}") as cur:
+                out[table] = {str(k): int(v) for k, v in await cur.fetchall()}
+        return out

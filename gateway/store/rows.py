@@ -1,0 +1,131 @@
+"""Rows the store hands out and takes in: plain frozen dataclasses, no SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class InboundItem:
+    """One PDU from a SIM sweep, decoded as far as it would go."""
+
+    memory: str
+    index: int
+    pdu: str
+    kind: str  # sms | part | report | binary | undecodable
+    sender: str | None = None
+    alphanumeric: bool = False
+    text: str | None = None
+    sent_at: str | None = None
+    concat: tuple[int, int, int] | None = None  # (reference, total, sequence)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: int
+    modem_id: str
+    sender: str
+    alphanumeric: int
+    text: str
+    parts: int
+    complete: int
+    sent_at: str | None
+    received_at: str
+    state: str
+    sender_kind: str | None
+    phone: str | None
+    action: str | None
+    language: str | None
+    ticket_id: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    id: str
+    ref: str
+    seq: int
+    site: str
+    phone: str
+    category: str
+    code: str
+    account: str | None
+    text: str
+    language: str
+    status: str
+    received_at: str
+    modem: str | None
+    message_id: int | None
+    synced_at: str | None
+    crm_id: str | None
+
+    JSON_FIELDS = (
+        "id",
+        "ref",
+        "site",
+        "phone",
+        "category",
+        "code",
+        "account",
+        "text",
+        "language",
+        "status",
+        "received_at",
+        "modem",
+        "synced_at",
+        "crm_id",
+    )
+
+    def as_json(self) -> dict[str, Any]:
+        """The ticket JSON contract (DESIGN.md): CLI ``--json`` and CRM push."""
+        return {name: getattr(self, name) for name in self.JSON_FIELDS}
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    phone: str
+    text: str
+    lane: str
+    priority: int
+    status: str
+    modem_hint: str | None
+    modem_id: str | None
+    parts: int
+    parts_sent: int
+    refs: str | None
+    attempts: int
+    next_attempt_at: str | None
+    last_error: str | None
+    ticket_id: str | None
+    message_id: int | None
+    created_at: str
+    claimed_at: str | None
+    sent_at: str | None
+
+    @property
+    def concat_ref(self) -> int:
+        """Stable per row, so parts resent after a failure join those already delivered."""
+        return self.id % 256
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    category: str
+    code: str
+    account: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What routing decided for one message; ``reply`` builds the text once the ref is known."""
+
+    sender_kind: str
+    phone: str | None
+    action: str
+    language: str
+    ticket: NewTicket | None = None
+    reply: Callable[[str | None], str | None] | None = None

@@ -1,0 +1,64 @@
+"""python-gsmmodem, adapted: the two places where we must step into the library.
+
+* Flow control is configurable (the library hard-codes RTS/CTS and DSR/DTR on,
+  which breaks some SIM800/SIM7600 setups).
+* Its reader loop dies on the first byte that is not UTF-8, silently; ours
+  restarts it.
+* Its notification dispatch (which reads and deletes an SMS on ``+CMTI`` before
+  anyone stored it, and runs each notification on a thread of its own) is
+  replaced by one callback that only hands the lines to the worker.
+
+Subclassing only: no library code is copied (it is LGPL-3.0+).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gsmmodem.modem import GsmModem
+from gsmmodem.serial_comms import SerialComms
+
+from .types import ModemConfig
+
+
+class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships no type hints
+    """Sits between ``GsmModem`` and ``SerialComms`` in the MRO (see :class:`Modem`)."""
+
+    flow_control = False
+    alive = False  # set by the library
+    on_line_noise: Callable[[], None] | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        if not self.flow_control:  # the library hard-codes rtscts/dsrdtr=True
+            self.serial.rtscts = False
+            self.serial.dsrdtr = False
+
+    def _readLoop(self) -> None:
+        # The library's loop dies on the first byte that is not UTF-8 and nobody
+        # notices. Restart it; the garbled line is lost, the sweep recovers any SMS.
+        while self.alive:
+            try:
+                super()._readLoop()
+            except UnicodeDecodeError:
+                if self.on_line_noise is not None:
+                    self.on_line_noise()
+            except Exception as exc:  # noqa: BLE001 - anything else ends this connection, loudly
+                self.alive = False
+                self.fatalErrorCallback(exc)
+                return
+
+
+class Modem(GsmModem, GatewayComms):  # type: ignore[misc]  # untyped library class
+    """The library's modem with our notification dispatch (runs on its reader thread)."""
+
+    def __init__(self, config: ModemConfig, on_urc: Callable[[list[str]], None], on_fatal: Callable[[Any], None]):
+        # exclusive: a second process (another gateway, ModemManager) cannot open the port under us
+        super().__init__(config.port, config.baudrate, requestDelivery=True, exclusive=True)
+        self.fatalErrorCallback = on_fatal
+        self.flow_control = config.flow_control
+        self._on_urc = on_urc
+
+    def _handleModemNotification(self, lines: list[str]) -> None:
+        self._on_urc(list(lines))
