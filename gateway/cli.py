@@ -18,7 +18,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sim_bank.bank import GsmSimBank
 from sim_bank.exceptions import SimBankError
 
 from . import __version__, logs, operations
@@ -123,7 +122,7 @@ def run(config: config_mod.Config, simulate: int | None) -> None:
     Example without hardware: gateway run --simulate 4, then in another terminal
     gateway simulate sms --from +989121234567 "1 48213"
     """
-    from .daemon import Daemon
+    from .daemon import Daemon, bank_for
     from .simulation import simulated_config, start_simulated_bank
 
     lg = config.logging
@@ -145,7 +144,7 @@ def run(config: config_mod.Config, simulate: int | None) -> None:
         )
     click.echo(f"Database: {config.database_path}. Stop with Ctrl-C.", err=True)
     try:
-        asyncio.run(Daemon(config, GsmSimBank(config.modems)).run_forever())
+        asyncio.run(Daemon(config, bank_for(config)).run_forever())
     except KeyboardInterrupt:
         pass
     finally:

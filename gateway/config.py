@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from sim_bank.health import DEFAULT_BASE, DEFAULT_CAP, DEFAULT_STRIKES, HealthPolicy
+from sim_bank.quotas import DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, DEFAULT_REPLY_RESERVE
 from sim_bank.types import ModemConfig
 
 from .exceptions import ConfigError
@@ -91,6 +93,26 @@ class SendConfig:
 
 
 @dataclass(frozen=True)
+class QuotasConfig:
+    per_minute: int = DEFAULT_PER_MINUTE  # SMS parts per rolling minute, per SIM
+    per_day: int = DEFAULT_PER_DAY  # SMS parts per calendar day (site time zone), per SIM
+    reply_reserve: float = DEFAULT_REPLY_RESERVE  # share of per_day kept for replies to customers
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    poll_interval: float = 60.0  # seconds between signal/registration checks of each modem
+    strikes: int = DEFAULT_STRIKES  # failed sends in a row before a SIM is quarantined
+    quarantine_base: float = DEFAULT_BASE  # first quarantine, seconds; doubles each time in a row
+    quarantine_max: float = DEFAULT_CAP
+
+
+@dataclass(frozen=True)
+class BalanceConfig:
+    interval: float = 21600.0  # seconds between balance checks of SIMs with balance_ussd
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None = None
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -99,7 +121,16 @@ class Config:
     receive: ReceiveConfig = field(default_factory=ReceiveConfig)
     replies: RepliesConfig = field(default_factory=RepliesConfig)
     send: SendConfig = field(default_factory=SendConfig)
+    quotas: QuotasConfig = field(default_factory=QuotasConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    balance: BalanceConfig = field(default_factory=BalanceConfig)
+    operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
     modems: tuple[ModemConfig, ...] = ()
+
+    @property
+    def health_policy(self) -> HealthPolicy:
+        h = self.health
+        return HealthPolicy(strikes=h.strikes, base=h.quarantine_base, cap=h.quarantine_max)
 
     @property
     def base_dir(self) -> Path:
@@ -135,6 +166,9 @@ _SECTIONS: dict[str, type] = {
     "receive": ReceiveConfig,
     "replies": RepliesConfig,
     "send": SendConfig,
+    "quotas": QuotasConfig,
+    "health": HealthConfig,
+    "balance": BalanceConfig,
 }
 
 # [[modems]] keys -> ModemConfig fields
@@ -149,6 +183,13 @@ _MODEM_KEYS = {
     "command_timeout": "command_timeout",
     "send_timeout": "send_timeout",
     "reconnect_max": "reconnect_max",
+    "health_interval": "health_interval",
+    "per_minute": "per_minute",
+    "per_day": "per_day",
+    "reply_reserve": "reply_reserve",
+    "operator": "operator",
+    "balance_ussd": "balance_ussd",
+    "low_balance": "low_balance",
 }
 
 
@@ -171,17 +212,31 @@ def load(path: Path | str | None) -> Config:
 
 def parse(raw: dict[str, Any], path: Path) -> Config:
     where = str(path)
-    known = {*_SECTIONS, "modems"}
+    known = {*_SECTIONS, "modems", "operators"}
     for key in raw:
         if key not in known:
             raise ConfigError(where, key, "unknown section", _did_you_mean(key, known))
     sections = {name: _build(cls, raw.get(name, {}), where, name) for name, cls in _SECTIONS.items()}
+    quotas = sections["quotas"]
     defaults = {
         "sweep_interval": sections["receive"].sweep_interval,
         "send_timeout": sections["send"].send_timeout,
+        "health_interval": sections["health"].poll_interval,
+        "per_minute": quotas.per_minute,
+        "per_day": quotas.per_day,
+        "reply_reserve": quotas.reply_reserve,
     }
+    operators = _operators(raw.get("operators", {}), where)
     modems = _modems(raw.get("modems", []), where, defaults)
-    config = Config(path=path.resolve(), modems=modems, **sections)
+    for n, modem in enumerate(modems, start=1):
+        if modem.operator is not None and operators and modem.operator not in operators:
+            raise ConfigError(
+                where,
+                f"modems[{n}].operator",
+                f"{modem.operator!r} is not in [operators]",
+                _did_you_mean(modem.operator, operators),
+            )
+    config = Config(path=path.resolve(), modems=modems, operators=operators, **sections)
     _validate(config, where)
     return config
 
@@ -274,6 +329,19 @@ def _modems(entries: Any, where: str, defaults: dict[str, Any]) -> tuple[ModemCo
     return tuple(out)
 
 
+def _operators(table: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(table, dict):
+        raise ConfigError(where, "operators", "must be a table", 'e.g. [operators] MCI = ["+98912"]')
+    out = {}
+    for name, prefixes in table.items():
+        if not isinstance(prefixes, list) or not all(
+            isinstance(p, str) and re.fullmatch(r"\+[0-9]{2,12}", p) for p in prefixes
+        ):
+            raise ConfigError(where, f"operators.{name}", "must be a list of number prefixes", 'write them as "+98912"')
+        out[name] = tuple(prefixes)
+    return out
+
+
 def _validate(config: Config, where: str) -> None:
     site = config.site
     if not _SITE_ID.match(site.id):
@@ -318,6 +386,17 @@ def _validate(config: Config, where: str) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(where, key, f"must be more than 0, not {value}")
+    limits: list[tuple[str, QuotasConfig | ModemConfig]] = [("quotas", config.quotas)]
+    limits += [(f"modems[{n}]", m) for n, m in enumerate(config.modems, 1)]
+    for key, section in limits:
+        if section.per_minute < 1 or section.per_day < 1:
+            raise ConfigError(where, f"{key}.per_minute/per_day", "must be at least 1")
+        if not 0 <= section.reply_reserve < 1:
+            raise ConfigError(
+                where, f"{key}.reply_reserve", "must be a share from 0 to below 1", "e.g. 0.2 keeps 20% for replies"
+            )
+    if config.health.strikes < 1:
+        raise ConfigError(where, "health.strikes", "must be at least 1")
     if config.send.max_attempts < 1:
         raise ConfigError(where, "send.max_attempts", "must be at least 1")
     if not 0 <= config.receive.short_code_max_digits <= 8:

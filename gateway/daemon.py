@@ -16,18 +16,23 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
-from sim_bank.bank import SimBank
+from sim_bank.bank import GsmSimBank, SimBank
 from sim_bank.types import BankEvent, DeliveryReport, InboundBatch, ModemState
 
 from .catalogue import Catalogue, load_catalogue
 from .config import Config
+from .delivery import apply_report
 from .dispatcher import Dispatcher
 from .events import Observer
 from .intake import Intake
+from .quota_book import QuotaBook
+from .sim_monitor import SimMonitor
 from .store import Store
+from .ussd_service import UssdService
 
 log = structlog.get_logger("gateway.daemon")
 
@@ -52,6 +57,9 @@ class Daemon:
         self.store: Store | None = None
         self.intake: Intake | None = None
         self.dispatcher: Dispatcher | None = None
+        self.quota: QuotaBook | None = None
+        self.monitor: SimMonitor | None = None
+        self.ussd: UssdService | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
@@ -65,16 +73,30 @@ class Daemon:
         requeued = await store.recover()
         if requeued:
             log.warning("outbox_recovered", rows=requeued, note="interrupted sends go out again")
-        self.dispatcher = Dispatcher(store, self.bank, config.send, observer=self.observer)
+        self.quota = QuotaBook(config.modems, ZoneInfo(config.site.timezone))
+        await self.quota.load(store)
+        self.dispatcher = Dispatcher(
+            store,
+            self.bank,
+            config.send,
+            quota=self.quota,
+            operators=config.operators,
+            sim_operator={m.id: m.operator for m in config.modems},
+            observer=self.observer,
+        )
         self.intake = Intake(
             store, self.bank, self.catalogue, config, on_reply=self.dispatcher.wake, observer=self.observer
         )
+        self.monitor = SimMonitor(store, self.bank, config, self.quota)
+        self.ussd = UssdService(store, self.bank, config, self.monitor)
         await self.intake.route_waiting()
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
         self._background = [
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
             asyncio.create_task(self._watch_database(), name="db-watch"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            asyncio.create_task(self.monitor.run(), name="sim-monitor"),
+            asyncio.create_task(self.ussd.run(), name="ussd"),
         ]
         self._started = True
         log.info(
@@ -101,6 +123,8 @@ class Daemon:
             intake = self.intake
             steps.append(("sim deletes", lambda: intake.drain(timeout=DRAIN_DELETES)))  # a modem that is down cannot
         steps.append(("modems", self.bank.stop))  # resolves whatever the modems still had queued
+        if self.monitor is not None:
+            steps.append(("sim status", self.monitor.publish))
         if self.intake is not None:
             steps.append(("sim deletes", intake.drain))
         if self.store is not None:
@@ -148,8 +172,10 @@ class Daemon:
                 self._spawn(self.intake.handle_batch(event))
             # while stopping, a batch is left alone: it stays on the SIM for the next start
         elif isinstance(event, ModemState):
-            if event.state == "down":
-                log.warning("modem_down", modem_id=event.modem_id, reason=event.reason, retry_in=event.retry_in)
+            if event.state in ("down", "quarantined"):
+                log.warning(
+                    "modem_" + event.state, modem_id=event.modem_id, reason=event.reason, retry_in=event.retry_in
+                )
             elif event.state == "ready" and event.info is not None:
                 info = event.info
                 log.info(
@@ -159,14 +185,10 @@ class Daemon:
                 log.info("modem_" + event.state, modem_id=event.modem_id)
             if event.state == "ready" and self.dispatcher is not None:
                 self.dispatcher.wake()
-        elif isinstance(event, DeliveryReport):
-            log.info(
-                "delivery_report",
-                modem_id=event.modem_id,
-                reference=event.report.reference,
-                status=event.report.status,
-                recipient=event.report.recipient,
-            )
+        elif isinstance(event, DeliveryReport) and self.store is not None and self._started:
+            self._spawn(apply_report(self.store, event.modem_id, event.report, self.observer))
+        if self.monitor is not None:
+            self.monitor.on_event(event)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -189,6 +211,8 @@ class Daemon:
             if version != seen:
                 seen = version
                 self.dispatcher.wake()
+                if self.ussd is not None:
+                    self.ussd.wake()
 
     async def _housekeeping(self) -> None:
         """Long messages whose parts stopped coming; messages left unrouted by a database hiccup."""
@@ -200,3 +224,8 @@ class Daemon:
                 await self.intake.route_waiting()
             except Exception:  # retried at the next round
                 log.exception("housekeeping_failed")
+
+
+def bank_for(config: Config) -> GsmSimBank:
+    """The SIM bank for ``config``: its [[modems]], with its [health] policy."""
+    return GsmSimBank(config.modems, policy=config.health_policy)

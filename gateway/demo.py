@@ -18,13 +18,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sim_bank.bank import GsmSimBank
 from sim_bank.emulator import SentMessage
 from sim_bank.simulator import EmulatorBank
 
 from . import logs
 from .config import Config, SiteConfig
-from .daemon import Daemon
+from .daemon import Daemon, bank_for
 from .events import EventLog
 from .simulation import simulated_config
 from .store import Store
@@ -93,7 +92,7 @@ async def run_demo(directory: Path, console: Console, modems: int = 3) -> int:
             f"({', '.join(e.modem_id for e in bank.emulators)}), driven by python-gsmmodem; database {database}\n"
         )
         watcher = EventLog()
-        daemon = Daemon(config, GsmSimBank(config.modems), observer=watcher)
+        daemon = Daemon(config, bank_for(config), observer=watcher)
         await daemon.start()
         tally = Tally()
         try:

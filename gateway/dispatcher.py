@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
 
+from sim_bank import pool
 from sim_bank.backoff import backoff_delay
 from sim_bank.bank import SimBank
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
@@ -28,48 +30,77 @@ from sim_bank.types import OutgoingSms
 
 from .config import DEFAULT_REPLY_AFFINITY, SendConfig
 from .events import Observer, OutboxDone
-from .store import STORE_ERRORS, OutboxRow, Store, utcnow
+from .quota_book import QuotaBook
+from .store import STORE_ERRORS, OnAir, OutboxRow, Store, utcnow
 
 log = structlog.get_logger("gateway.dispatcher")
 
 AFFINITY_RECHECK = 1.0  # seconds: how often rows waiting for their own busy SIM are looked at again
 
 
-def assign(
-    rows: Iterable[OutboxRow],
-    free: list[str],
-    ready: set[str],
-    *,
-    now: datetime | None = None,
-    affinity: float = DEFAULT_REPLY_AFFINITY,
-) -> dict[int, str]:
-    """Which free modem sends which row (pure).
+@dataclass(frozen=True)
+class Capacity:
+    """What :func:`assign` knows of the SIM bank at one moment."""
 
-    ``rows`` come in priority order. A long message whose first parts went out
-    from one SIM finishes on that SIM while it is healthy (a handset joins parts
-    from one sender only). A reply prefers the SIM the customer texted: it waits
-    while that SIM is healthy but busy, for at most ``affinity`` seconds after it
-    was queued -- after that any free SIM takes it, so that a crowd texting one
-    number does not leave the other SIMs idle. Other rows go to the free modems
-    in the order given (least recently used first).
+    free: list[str]  # connected, healthy and idle, least recently used first
+    ready: set[str]  # connected and healthy (idle or busy)
+    fits: Callable[[str, OutboxRow], bool] = lambda _m, _r: True  # quota left for this row on this SIM
+    sim_operator: Mapping[str, str | None] = field(default_factory=dict)
+    operator_of: Callable[[str], str | None] = lambda _phone: None
+    waiting: Mapping[str, int] = field(default_factory=dict)  # rows waiting for each SIM
+    now: datetime | None = None
+    affinity: float = DEFAULT_REPLY_AFFINITY
+
+
+def assign(rows: Iterable[OutboxRow], cap: Capacity) -> dict[int, str]:
+    """Which free SIM sends which row (pure).
+
+    ``rows`` come in priority order (replies, notifications, broadcasts). A long
+    message whose first parts went out from one SIM finishes on that SIM while it
+    is healthy (a handset joins parts from one sender only). A reply prefers the
+    SIM the customer texted: it waits while that SIM is healthy, has quota and is
+    busy, for at most ``affinity`` seconds after it was queued -- then any SIM
+    takes it, so a crowd texting one number does not leave the others idle.
+    Otherwise :func:`sim_bank.pool.choose` picks: quota left, the recipient's
+    operator, fewest waiting, least recently used -- and not the SIM that just
+    failed this row, when another can take it.
     """
     plan: dict[int, str] = {}
-    available = list(free)
+    available = list(cap.free)
     for row in rows:
         if not available:
             break
         own: str | None
-        if row.parts_sent and row.modem_id in ready:
+        if row.parts_sent and row.modem_id in cap.ready:
             own, patient = row.modem_id, True
         else:
             own = row.modem_hint
-            patient = own in ready and (now is None or _age(row, now) < affinity)
-        if own is not None and own in available:
-            plan[row.id] = own
-            available.remove(own)
-        elif own is None or not patient:
-            plan[row.id] = available.pop(0)
+            patient = own in cap.ready and (cap.now is None or _age(row, cap.now) < cap.affinity)
+        if own is not None and cap.fits(own, row):
+            if own in available:
+                plan[row.id] = own
+                available.remove(own)
+                continue
+            if patient:
+                continue  # its SIM is busy: wait for it
+        failed_on = row.modem_id if row.attempts and not row.parts_sent else None
+        options = [m for m in available if m != failed_on] or available
+        choice = pool.choose(
+            options,
+            fits=lambda m, r=row: cap.fits(m, r),  # type: ignore[misc]
+            sim_operator=cap.sim_operator,
+            wanted_operator=cap.operator_of(row.phone),
+            waiting=cap.waiting,
+        )
+        if choice is not None:
+            plan[row.id] = choice
+            available.remove(choice)
     return plan
+
+
+def _waiting(rows: Iterable[OutboxRow]) -> Counter[str]:
+    """Rows that prefer each SIM among those looked at."""
+    return Counter(sim for r in rows if (sim := r.modem_id if r.parts_sent else r.modem_hint))
 
 
 def _age(row: OutboxRow, now: datetime) -> float:
@@ -111,10 +142,23 @@ def judge(row: OutboxRow, exc: Exception, send: SendConfig) -> Verdict:
 
 
 class Dispatcher:
-    def __init__(self, store: Store, bank: SimBank, send: SendConfig, *, observer: Observer | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bank: SimBank,
+        send: SendConfig,
+        *,
+        quota: QuotaBook | None = None,
+        operators: Mapping[str, Sequence[str]] | None = None,
+        sim_operator: Mapping[str, str | None] | None = None,
+        observer: Observer | None = None,
+    ) -> None:
         self.store = store
         self.bank = bank
         self.send_config = send
+        self.quota = quota
+        self._operators = dict(operators or {})
+        self._sim_operator = dict(sim_operator or {})
         self._observer = observer
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
@@ -150,11 +194,22 @@ class Dispatcher:
         if not free:
             return None  # every modem is busy: the next one to finish wakes us
         considered = 0
+        now = utcnow()
 
         def plan(rows: list[OutboxRow]) -> dict[int, str]:
             nonlocal considered
             considered = len(rows)
-            return assign(rows, free, set(ready), now=utcnow(), affinity=self.send_config.reply_affinity)
+            cap = Capacity(
+                free=free,
+                ready=set(ready),
+                fits=lambda m, r: self._fits(m, r, now),
+                sim_operator=self._sim_operator,
+                operator_of=lambda phone: pool.operator_of(phone, self._operators),
+                waiting=_waiting(rows),
+                now=now,
+                affinity=self.send_config.reply_affinity,
+            )
+            return assign(rows, cap)
 
         claimed = await self.store.claim(plan)
         loop = asyncio.get_running_loop()
@@ -169,9 +224,25 @@ class Dispatcher:
             return 0  # more work may fit the modems still free
         next_retry = await self.store.next_retry_at()
         timeout = None if next_retry is None else max(0.0, (next_retry - utcnow()).total_seconds()) + 0.01
-        if considered:  # due rows wait for their own busy SIM: look again when their patience may run out
+        if considered:  # due rows wait (their SIM is busy, or quotas are spent): look again soon
             timeout = min(timeout or AFFINITY_RECHECK, AFFINITY_RECHECK)
         return timeout
+
+    def _fits(self, modem: str, row: OutboxRow, now: datetime) -> bool:
+        if self.quota is None:
+            return True
+        parts = row.parts - row.parts_sent if modem == row.modem_id else row.parts
+        return self.quota.fits(modem, row.lane, parts, now)
+
+    def _on_air(self, row: OutboxRow, modem: str, references: tuple[int, ...], parts: int) -> OnAir | None:
+        """Parts that went out in this attempt: count them against the SIM's quota."""
+        if parts <= 0:
+            return None
+        now = utcnow()
+        if self.quota is not None:
+            self.quota.record(modem, parts, now)
+        day = self.quota.day_key(now) if self.quota is not None else now.date().isoformat()
+        return OnAir(modem, day, row.lane, row.parts_sent + 1, references, parts)
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
         """Stop taking work; wait for sends in flight (their outcome is recorded). A send still
@@ -193,7 +264,9 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - every failure is judged and recorded, none is lost
             await self._failed(row, modem, exc)
         else:
-            await self._persist("sent", lambda: self.store.mark_sent(row.id, modem, result.references, row.parts))
+            on_air = self._on_air(row, modem, result.references, len(result.references))
+            assert on_air is not None
+            await self._persist("sent", lambda: self.store.mark_sent(row.id, on_air, row.parts))
             log.info("sms_sent", outbox_id=row.id, modem_id=modem, lane=row.lane, parts=row.parts, to=row.phone)
             self._emit(OutboxDone(row, "sent", modem))
         finally:
@@ -217,7 +290,10 @@ class Dispatcher:
     async def _failed(self, row: OutboxRow, modem: str, exc: Exception) -> None:
         verdict = judge(row, exc, self.send_config)
         reason = _reason(exc)
-        refs = exc.references if isinstance(exc, SendFailed) else ()
+        on_air = None
+        if isinstance(exc, SendFailed):  # an unconfirmed last part counts against the quota too
+            parts = exc.on_air - row.parts_sent + (1 if exc.unknown else 0)
+            on_air = self._on_air(row, modem, exc.references, parts)
         if verdict.status == "unclaimed":
             await self._persist("unclaimed", lambda: self.store.mark_unclaimed(row.id))
             log.info("sms_requeued", outbox_id=row.id, modem_id=modem, reason=reason)
@@ -225,11 +301,11 @@ class Dispatcher:
         if verdict.status == "retry":
             retry_at = utcnow() + timedelta(seconds=verdict.retry_in or 0)
             await self._persist(
-                "retry", lambda: self.store.mark_retry(row.id, reason, retry_at, verdict.parts_sent, refs)
+                "retry", lambda: self.store.mark_retry(row.id, reason, retry_at, verdict.parts_sent, on_air)
             )
             log.warning("sms_send_retry", outbox_id=row.id, modem_id=modem, error=reason, retry_in=verdict.retry_in)
         else:
-            await self._persist(verdict.status, lambda: self.store.mark_final(row.id, verdict.status, reason))
+            await self._persist(verdict.status, lambda: self.store.mark_final(row.id, verdict.status, reason, on_air))
             log.error("sms_send_" + verdict.status, outbox_id=row.id, modem_id=modem, error=reason)
         self._emit(OutboxDone(row, verdict.status, modem, reason))
 

@@ -31,7 +31,16 @@ class OutboxDone:
     error: str | None = None
 
 
-GatewayEvent = MessageRouted | OutboxDone
+@dataclass(frozen=True)
+class DeliveryReported:
+    """A status report reached an outbox row (``message_status`` set once the message is settled)."""
+
+    outbox_id: int
+    part_status: str  # delivered | pending | failed
+    message_status: str | None
+
+
+GatewayEvent = MessageRouted | OutboxDone | DeliveryReported
 Observer = Callable[[GatewayEvent], None]
 
 

@@ -26,6 +26,7 @@ from sim_bank.types import InboundBatch, StoredPdu
 
 from .catalogue import Catalogue
 from .config import Config
+from .delivery import apply_report
 from .events import MessageRouted, Observer
 from .phones import classify, number_language
 from .replies import compose
@@ -90,6 +91,9 @@ class Intake:
         for item in items:
             if item.kind == "undecodable":
                 log.warning("sms_undecodable", modem_id=batch.modem_id, error=item.error, pdu=item.pdu)
+        for stored in batch.messages:
+            if isinstance(stored.decoded, pdu.StatusReport):  # a report stored on the SIM (+CDSI)
+                await apply_report(self.store, batch.modem_id, stored.decoded, self._observer)
         log.info("sms_stored", modem_id=batch.modem_id, pdus=len(items), messages=len(created))
         for memory, indexes in by_memory.items():
             task = asyncio.create_task(self._delete(batch.modem_id, memory, indexes))

@@ -111,4 +111,75 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX outbox_ticket ON outbox (ticket_id) WHERE ticket_id IS NOT NULL;
         """,
     ),
+    (
+        2,
+        "SIM bank: quota usage, parts on air, delivery reports, SIM status, USSD requests",
+        """
+        -- what each SIM has sent, per local calendar day and lane: quotas survive restarts
+        CREATE TABLE sim_usage (
+            modem_id    TEXT    NOT NULL,
+            day         TEXT    NOT NULL,            -- YYYY-MM-DD in the site's time zone
+            lane        TEXT    NOT NULL,
+            parts       INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (modem_id, day, lane)
+        );
+
+        -- every part that went on air, with the modem's message reference (+CMGS): delivery
+        -- reports name (SIM, reference, recipient), and references wrap at 256
+        CREATE TABLE outbox_parts (
+            id          INTEGER PRIMARY KEY,
+            outbox_id   INTEGER NOT NULL,
+            part        INTEGER NOT NULL,
+            modem_id    TEXT    NOT NULL,
+            reference   INTEGER NOT NULL,
+            sent_at     TEXT    NOT NULL,
+            status      TEXT    NOT NULL DEFAULT 'sent',  -- sent | pending | delivered | failed
+            report      INTEGER,                         -- TP-ST of the last report
+            reported_at TEXT
+        );
+        CREATE INDEX outbox_parts_match ON outbox_parts (modem_id, reference, sent_at);
+        CREATE INDEX outbox_parts_outbox ON outbox_parts (outbox_id);
+        CREATE INDEX outbox_parts_sent ON outbox_parts (sent_at);
+
+        ALTER TABLE outbox ADD COLUMN delivered_at TEXT;
+
+        -- what the daemon knows of each SIM, for `gateway modems` (the CLI cannot ask the modems)
+        CREATE TABLE sim_status (
+            modem_id        TEXT PRIMARY KEY,
+            port            TEXT,
+            state           TEXT NOT NULL,            -- ready | quarantined | down | connecting | stopped
+            reason          TEXT,
+            operator        TEXT,
+            signal          INTEGER,
+            registration    INTEGER,
+            storage_used    INTEGER,
+            storage_total   INTEGER,
+            sent_today      INTEGER,
+            per_day         INTEGER,
+            queued          INTEGER,
+            last_error      TEXT,
+            balance         TEXT,
+            balance_currency TEXT,
+            balance_text    TEXT,
+            balance_at      TEXT,
+            low_balance     INTEGER NOT NULL DEFAULT 0,
+            updated_at      TEXT NOT NULL
+        );
+
+        -- USSD requests the CLI queues and the daemon answers (it owns the serial ports)
+        CREATE TABLE ussd_requests (
+            id          INTEGER PRIMARY KEY,
+            modem_id    TEXT    NOT NULL,
+            request     TEXT    NOT NULL,
+            kind        TEXT    NOT NULL DEFAULT 'dial',  -- dial | reply | cancel
+            status      TEXT    NOT NULL DEFAULT 'queued', -- queued | done | failed
+            response    TEXT,
+            session_open INTEGER,
+            error       TEXT,
+            created_at  TEXT    NOT NULL,
+            done_at     TEXT
+        );
+        CREATE INDEX ussd_queued ON ussd_requests (id) WHERE status = 'queued';
+        """,
+    ),
 ]

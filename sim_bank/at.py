@@ -18,6 +18,7 @@ _CDSI = re.compile(r'^\+CDSI:\s*"?([A-Za-z]+)"?\s*,\s*(\d+)\s*$')
 _CDS = re.compile(r"^\+CDS:\s*(\d+)\s*$")
 _CMGS = re.compile(r"^\+CMGS:\s*(\d+)")
 _CSQ = re.compile(r"^\+CSQ:\s*(\d+)\s*,\s*(\d+)")
+_CREG_URC = re.compile(r"^\+CREG:\s*(\d)\s*(?:,\s*\"?[0-9A-Fa-f]*\"?\s*,\s*\"?[0-9A-Fa-f]*\"?.*)?$")
 _CREG = re.compile(r"^\+C(?:E|G)?REG:\s*(?:(\d)\s*,\s*)?(\d)(?:\s*,|\s*$)")
 _COPS = re.compile(r'^\+COPS:\s*(\d)(?:\s*,\s*(\d)\s*,\s*"([^"]*)")?')
 _CPMS = re.compile(r'^\+CPMS:\s*(?:"(\w+)"\s*,\s*)?(\d+)\s*,\s*(\d+)')
@@ -67,7 +68,7 @@ def is_hex_pdu(line: str) -> bool:
 class Urc:
     """An unsolicited result code we act on."""
 
-    kind: str  # "sms" (+CMTI), "report" (+CDSI stored), "report_pdu" (+CDS with PDU), "ussd", "other"
+    kind: str  # "sms" (+CMTI), "report" (+CDSI), "report_pdu" (+CDS), "ussd", "creg", "other"
     memory: str | None = None
     index: int | None = None
     pdu: str | None = None
@@ -95,10 +96,21 @@ def parse_urcs(lines: list[str]) -> list[Urc]:
                 i += 1
             out.append(Urc("report_pdu", pdu=pdu, line=line))
         elif line.startswith("+CUSD"):
-            out.append(Urc("ussd", line=line))
+            body = [line]
+            while not _cusd_complete("\n".join(body)) and i < len(lines):
+                body.append(lines[i])  # a USSD text with line breaks arrives as several lines
+                i += 1
+            out.append(Urc("ussd", line="\n".join(body)))
+        elif m := _CREG_URC.match(line):
+            out.append(Urc("creg", index=int(m.group(1)), line=line))
         elif line:
             out.append(Urc("other", line=line))
     return out
+
+
+def _cusd_complete(text: str) -> bool:
+    """A +CUSD result is complete when its quoted text (if any) is closed."""
+    return text.count('"') % 2 == 0
 
 
 def parse_cmgs(lines: list[str]) -> int | None:

@@ -251,10 +251,43 @@ class ModemEmulator(AtInterpreter):
         if changed and mode:
             self._write(f"\r\n+CREG: {status}\r\n")
 
-    def set_ussd_reply(self, code: str, text: str, dcs: int = 15) -> None:
-        """What the network answers to ``AT+CUSD=1,"code"`` (dcs 72 = UCS-2, sent as hex)."""
+    def set_ussd_reply(self, code: str, text: str, dcs: int = 15, *, session: bool = False) -> None:
+        """What the network answers to ``AT+CUSD=1,"code"`` (dcs 72 = UCS-2, sent as hex).
+        ``session``: the answer is a menu and the network waits for a reply (``+CUSD: 1``);
+        replies are looked up the same way (``set_ussd_reply("1", ...)``)."""
         with self._lock:
-            self._ussd[code] = (text, dcs)
+            self._ussd[code] = (text, dcs, session)
+
+    def fail_sends_at_rate(self, rate: float, code: int = 38) -> None:
+        """Answer a share ``rate`` of sends with ``+CMS ERROR: code`` (0 stops it)."""
+        with self._lock:
+            self._fail_rate = (rate, code) if rate > 0 else None
+
+    def delivery_reports(self, statuses: list[int] | None = None, *, delay: float = 0.05, split: bool = False) -> None:
+        """After each part sent with a report requested, report each TP-ST in ``statuses`` in turn
+        (``[0]`` delivered; ``[0x20, 0]`` still trying, then delivered; ``[0x41]`` failed).
+        ``split`` sends a ``+CDS`` header and its PDU apart (notes #3). ``None`` stops reports."""
+        with self._lock:
+            self._reports = list(statuses) if statuses is not None else None
+            self._report_delay = delay
+            self._report_split = split
+
+    def hang(self, hung: bool = True) -> None:
+        """Stop answering (commands are taken, nothing comes back), or start again."""
+        with self._lock:
+            self._hung = hung
+
+    def unplug(self) -> None:
+        """The USB cable is pulled: the pty and its link disappear (the SIM keeps its messages)."""
+        with self._wlock:
+            self._close_pty()
+        if self.link is not None and self.link.is_symlink():
+            self.link.unlink()
+
+    def replug(self) -> None:
+        """The modem is back, on a new pty behind the same link (as udev would do it)."""
+        with self._wlock:
+            self._open_pty()
 
     def set_capacity(self, capacity: int, memory: str | None = None) -> None:
         """Storage size of one memory, or of all (SIM storage full tests)."""

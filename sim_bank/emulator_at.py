@@ -8,13 +8,14 @@ which collects it in ``output`` (so the interpreter can be driven directly);
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import time
 import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from gsmmodem.pdu import decodeSmsPdu
@@ -128,7 +129,7 @@ class AtInterpreter:
         self._mr = itertools.count()
         self._concat = itertools.count(1)
         self._network_queue: deque[str] = deque()  # delivered when storage frees up
-        self._ussd: dict[str, tuple[str, int]] = {}
+        self._ussd: dict[str, tuple[str, int, bool]] = {}
         self._sent: list[SentPdu] = []
         self._received: list[str] = []  # every PDU the network delivered, in order
         self._lock = threading.RLock()
@@ -140,6 +141,13 @@ class AtInterpreter:
         self._pdu_wait: int | None = None  # expected TPDU length while reading a PDU after "> "
         self.commands: list[str] = []  # every command line received, for tests and benchmarks
         self.output = bytearray()  # what the modem said, when no line is attached
+        self._fail_rate: tuple[float, int] | None = None
+        self._rng = random.Random(zlib.crc32(modem_id.encode()))
+        self._reports: list[int] | None = None  # TP-ST sequence reported after each sent part
+        self._report_delay = 0.05
+        self._report_split = False
+        self._ussd_session = False
+        self._hung = False
 
     def _write(self, text: str) -> None:
         self._write_bytes(text.encode("latin-1", "replace"))
@@ -206,6 +214,8 @@ class AtInterpreter:
 
     def _command_line(self, line: str) -> None:
         self.commands.append(line)
+        if self._hung:
+            return  # the modem took the command and never answers
         if line[:2].upper() != "AT":
             return  # modems ignore what does not start with AT
         body = line[2:]
@@ -500,6 +510,8 @@ class AtInterpreter:
     def _finish_pdu(self, hexpdu: str) -> None:
         expected = self._pdu_wait
         self._pdu_wait = None
+        if self._hung:
+            return  # the PDU went in; whether it went out, nobody will ever say
         with self._lock:
             latency = self._send_latency
         if latency:
@@ -522,6 +534,8 @@ class AtInterpreter:
             return f"\r\n{self._error('CMS', CMS_INVALID_PDU)}\r\n"
         if self._fail_sends and (code := self._fail_sends.popleft()) is not None:
             return f"\r\n{self._error('CMS', code)}\r\n"
+        if self._fail_rate is not None and self._rng.random() < self._fail_rate[0]:
+            return f"\r\n{self._error('CMS', self._fail_rate[1])}\r\n"
         if self._creg not in (1, 5):
             return f"\r\n{self._error('CMS', CMS_NO_NETWORK)}\r\n"
         concat = None
@@ -534,7 +548,42 @@ class AtInterpreter:
             number, text = fields["number"], _fix_surrogates(fields.get("text") or "")
         mr = next(self._mr) % 256
         self._sent.append(SentPdu(number, text, mr, concat, hexpdu, time.time()))
+        first_octet = int(hexpdu[(smsc_len + 1) * 2 : (smsc_len + 2) * 2], 16)
+        if first_octet & 0x20 and self._reports:
+            self._schedule_reports(number, mr)
         return f"\r\n+CMGS: {mr}\r\n\r\nOK\r\n"
+
+    def _schedule_reports(self, number: str, mr: int) -> None:
+        """The SMSC reports on the message, once per status in the configured sequence."""
+        assert self._reports is not None
+        now = datetime.now(self.tz).replace(microsecond=0)
+        for i, status in enumerate(self._reports, start=1):
+            report = pdu_codec.encode_status_report(number, mr, status, sent=now, discharged=now)
+            threading.Timer(self._report_delay * i, self._deliver_report, args=(report,)).start()
+
+    def _deliver_report(self, report: str) -> None:
+        """+CDS (CNMI ds=2: straight to the client) or stored in SR with +CDSI (ds=1)."""
+        with self._lock:
+            ds = self._cnmi[3]
+            urc = None
+            if ds == 1:
+                memory = self._memories["SR"]
+                index = memory.free_index(self.first_index)
+                if index is None:
+                    return  # report memory full: the report is lost, as on a real modem
+                memory.slots[index] = _Slot(0, report)
+                urc = f'+CDSI: "SR",{index}'
+            split = self._report_split
+        if ds == 2:
+            header = f"\r\n+CDS: {_tpdu_len(report)}\r\n"
+            if split:  # header and PDU in separate bursts (notes #3)
+                self._write(header)
+                time.sleep(0.05)
+                self._write(f"{report}\r\n")
+            else:
+                self._write(f"{header}{report}\r\n")
+        elif urc is not None:
+            self._write(f"\r\n{urc}\r\n")
 
     # USSD
     def _cmd_CUSD(self, arg: str, upper: str, query: bool, out: list[str]) -> str:
@@ -542,15 +591,21 @@ class AtInterpreter:
             out.append("+CUSD: 1")
             return "OK"
         parts = arg.split(",")
+        if parts[0].strip() == "2":
+            self._ussd_session = False
+            return "OK"
         if len(parts) >= 2:
             code = parts[1].strip('"')
             reply = self._ussd.get(code)
-            if reply is not None:
-                text, dcs = reply
-                body = text.encode("utf-16-be").hex().upper() if dcs == 72 else text
-                threading.Timer(0.05, self._write, args=(f'\r\n+CUSD: 0,"{body}",{dcs}\r\n',)).start()
+            if reply is None or (code[:1] not in "*#" and not self._ussd_session):
+                answer = "+CUSD: 4"  # no such service (or a menu answer without a menu)
+                self._ussd_session = False
             else:
-                threading.Timer(0.05, self._write, args=("\r\n+CUSD: 4\r\n",)).start()
+                text, dcs, session = reply
+                body = text.encode("utf-16-be").hex().upper() if dcs == 72 else text
+                answer = f'+CUSD: {1 if session else 0},"{body}",{dcs}'
+                self._ussd_session = session
+            threading.Timer(0.05, self._write, args=(f"\r\n{answer}\r\n",)).start()
         return "OK"
 
 

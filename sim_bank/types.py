@@ -26,6 +26,13 @@ class ModemConfig:
     command_timeout: float = 10.0
     send_timeout: float = 60.0  # from the PDU written to +CMGS; real networks take 2-10 s
     reconnect_max: float = 60.0  # cap of the reconnect backoff
+    health_interval: float = 60.0  # seconds between signal/registration/storage polls
+    per_minute: int = 10  # operator limits: SMS parts per rolling minute ...
+    per_day: int = 500  # ... and per calendar day (Iran's regulator caps a SIM at 500)
+    reply_reserve: float = 0.2  # share of per_day that only replies to customers may use
+    operator: str | None = None  # this SIM's network, for on-net sending ([operators] prefixes)
+    balance_ussd: str | None = None  # e.g. "*140#": polled on a schedule, parsed, stored
+    low_balance: float | None = None  # warn below this balance
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,19 @@ class DeliveryReport:
     pdu: str
 
 
-ModemStateName = Literal["connecting", "ready", "down", "stopped"]
+@dataclass(frozen=True)
+class ModemHealth:
+    """A health poll (or a +CREG notification): what the modem says of its radio and storage."""
+
+    modem_id: str
+    signal: int | None  # RSSI 0-31; None when unknown
+    registration: int | None  # 1 home, 5 roaming, 2 searching, 3 denied, 0 not searching
+    operator: str | None = None
+    storage_used: int | None = None
+    storage_total: int | None = None
+
+
+ModemStateName = Literal["connecting", "ready", "down", "quarantined", "stopped"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +105,7 @@ class ModemState:
     retry_in: float | None = None
 
 
-BankEvent = InboundBatch | DeliveryReport | ModemState
+BankEvent = InboundBatch | DeliveryReport | ModemState | ModemHealth
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -48,7 +50,7 @@ from gsmmodem.exceptions import (
 )
 from gsmmodem.modem import GsmModem
 
-from . import at, pdu
+from . import at, pdu, ussd
 from .backoff import backoff_delay
 from .exceptions import (
     CommandFailed,
@@ -66,18 +68,22 @@ from .types import (
     DeliveryReport,
     InboundBatch,
     ModemConfig,
+    ModemHealth,
     ModemInfo,
     ModemState,
     OutgoingSms,
     SendResult,
     StoredPdu,
 )
+from .ussd import UssdReply
 
 log = structlog.get_logger("sim_bank.worker")
 
 CTRL_Z = "\x1a"
 ESC = "\x1b"
 PROMPT_TIMEOUT = 5.0
+USSD_TIMEOUT = 30.0
+_USSD_TEXT = re.compile(r"[0-9A-Za-z*#+ ]{1,64}")
 READ_MEMORIES = ("ME", "SM", "SR")  # never "MT": it is ME and SM again under other indexes
 
 # job priorities: lower runs first
@@ -120,6 +126,8 @@ class ModemWorker:
         self._cds_header = False  # a +CDS came without its PDU line; the next line is it
         self._timeouts = 0
         self._next_sweep = 0.0
+        self._next_poll = 0.0
+        self._ussd_replies: queue.Queue[str] = queue.Queue()
         self._state = "connecting"
         self.info = ModemInfo()
         self.line_noise = 0
@@ -170,6 +178,17 @@ class ModemWorker:
             self._sweep_wanted.update([memory] if memory else self._memories or READ_MEMORIES)
         if first:
             self._put(_P_STORAGE, _Job(self._sweep_requested, None, "sweep"))
+
+    async def ussd(self, code: str, *, cancel: bool = False, timeout: float = USSD_TIMEOUT) -> UssdReply:
+        """Dial ``code`` (``*140#``), or answer the open session's menu with it, and wait for
+        the network's answer. ``cancel`` ends an open session."""
+        if not cancel and not _USSD_TEXT.fullmatch(code):
+            raise ModemError(self.id, f"{code!r} is not a USSD string (digits, letters, * # +, at most 64)")
+        if not self.ready:
+            raise ModemUnavailable(self.id, f"modem is {self._state}")
+        return await self._submit(  # type: ignore[no-any-return]
+            _P_STORAGE, lambda: self._ussd(code, cancel, timeout), "command"
+        )
 
     async def command(self, command: str, timeout: float | None = None) -> list[str]:
         """Run one AT command (doctor, USSD, diagnostics) and return its response lines."""
@@ -246,11 +265,16 @@ class ModemWorker:
 
     def _serve_one(self) -> None:
         """Run the next job, or sweep when the timer is due."""
-        timeout = max(0.0, self._next_sweep - time.monotonic())
+        now = time.monotonic()
+        timeout = max(0.0, min(self._next_sweep, self._next_poll) - now)
         try:
             item = self._jobs.get(timeout=timeout)
         except queue.Empty:
-            self.request_sweep()
+            if time.monotonic() >= self._next_poll:
+                self._next_poll = time.monotonic() + self.config.health_interval
+                self._put(_P_STORAGE, _Job(self._poll_health, None, "poll"))
+            if time.monotonic() >= self._next_sweep:
+                self.request_sweep()
             return
         job = item[2]
         if job.kind == "stop":
@@ -360,6 +384,10 @@ class ModemWorker:
         assert self._modem is not None
         self._memories = mems or ((self._modem._smsMemReadDelete or '"SM"').strip('"'),)
         self.info = self._read_info()
+        with contextlib.suppress(CommandFailed):
+            self._write("AT+CREG=1")  # registration changes arrive as +CREG: <stat>
+        self._next_poll = time.monotonic() + self.config.health_interval
+        self._emit(self._health_event())
         # sweep everything now: messages that arrived while we were away are on the SIM
         with self._sweep_lock:
             self._sweep_wanted.clear()
@@ -435,6 +463,10 @@ class ModemWorker:
                 self._status_report(urc.pdu)
             elif urc.kind == "report_pdu":
                 self.request_sweep("SR")
+            elif urc.kind == "ussd":
+                self._ussd_replies.put(urc.line)
+            elif urc.kind == "creg" and urc.index is not None:
+                self._emit(ModemHealth(self.id, None, urc.index))
             elif urc.kind == "other" and urc.line not in ("OK", "> "):
                 log.debug("modem_unsolicited", modem_id=self.id, line=urc.line)
 
@@ -480,6 +512,36 @@ class ModemWorker:
         if urcs:
             idx = lines.index(urcs[0])
             self._handle_urcs(lines[idx:])
+
+    def _health_event(self) -> ModemHealth:
+        storage = None
+        with contextlib.suppress(CommandFailed):
+            storage = at.parse_cpms(self._write("AT+CPMS?"))
+        return ModemHealth(
+            self.id,
+            self.info.signal,
+            self.info.registration,
+            self.info.operator,
+            storage[0] if storage else None,
+            storage[1] if storage else None,
+        )
+
+    def _poll_health(self) -> None:
+        """Signal, registration, operator and SIM storage, for the bank's health checks."""
+
+        def ask(cmd: str) -> list[str]:
+            try:
+                return self._write(cmd)
+            except CommandFailed:
+                return []
+
+        self.info = dataclasses.replace(
+            self.info,
+            signal=at.parse_csq(ask("AT+CSQ")),
+            registration=at.parse_creg(ask("AT+CREG?")),
+            operator=at.parse_cops(ask("AT+COPS?")) or self.info.operator,
+        )
+        self._emit(self._health_event())
 
     def _use_memory(self, memory: str) -> None:
         if self._mem1 != memory:
@@ -578,6 +640,26 @@ class ModemWorker:
                     raise  # nothing went out: the message may simply go elsewhere
                 raise failed(exc.reason) from None
         return SendResult(self.id, tuple(refs), len(pdus))
+
+    def _ussd(self, code: str, cancel: bool, timeout: float) -> UssdReply:
+        while not self._ussd_replies.empty():  # an answer nobody waited for
+            self._ussd_replies.get_nowait()
+        if cancel:
+            self._write("AT+CUSD=2")
+            return UssdReply(2, None, None)
+        lines = self._write(f'AT+CUSD=1,"{code}",15', timeout=timeout)
+        early = [line for line in lines if line.startswith("+CUSD")]  # some modems answer before OK
+        if early:
+            raw = "\n".join(lines[lines.index(early[0]) : -1])
+        else:
+            try:
+                raw = self._ussd_replies.get(timeout=timeout)
+            except queue.Empty:
+                raise CommandTimeout(self.id, f"no USSD answer to {code} in {timeout:.0f} s") from None
+        reply = ussd.parse_cusd(raw)
+        if reply is None:
+            raise ModemError(self.id, f"unreadable USSD answer: {raw[:80]!r}")
+        return reply
 
     def _cancel_prompt(self) -> None:
         """ESC ends a pending ``> `` prompt, so the next command is not taken as PDU text."""

@@ -17,10 +17,11 @@ from .base import LANES, STORE_ERRORS, iso, stamp, utcnow
 from .inbound import InboundMixin
 from .outbox import OutboxMixin
 from .queries import QueriesMixin
-from .rows import InboundItem, MessageRow, NewTicket, OutboxRow, Outcome, TicketRow
+from .rows import InboundItem, MessageRow, NewTicket, OnAir, OutboxRow, Outcome, TicketRow
+from .sims import SimsMixin, SimStatusRow, UssdRequestRow
 
 
-class Store(InboundMixin, OutboxMixin, QueriesMixin):
+class Store(InboundMixin, OutboxMixin, SimsMixin, QueriesMixin):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
 
 
@@ -30,10 +31,13 @@ __all__ = [
     "InboundItem",
     "MessageRow",
     "NewTicket",
+    "OnAir",
     "OutboxRow",
     "Outcome",
+    "SimStatusRow",
     "Store",
     "TicketRow",
+    "UssdRequestRow",
     "iso",
     "stamp",
     "utcnow",

@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import fields
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from sim_bank.pdu import count_parts
 
 from ..exceptions import StoreError
-from .base import LANES, StoreBase, _rows, iso, stamp
-from .rows import OutboxRow
+from .base import LANES, StoreBase, _rows, iso, stamp, utcnow
+from .rows import OnAir, OutboxRow
+
+REPORT_WINDOW = timedelta(days=3)  # a report later than this is not matched (references wrap at 256)
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    outbox_id: int
+    part_status: str  # delivered | pending | failed
+    message_status: str | None  # delivered / failed when the whole message is settled now
+
+
+def delivery_state(status: int) -> str:
+    """TP-ST (23.040 9.2.3.15) -> what it means for the part."""
+    if status <= 0x1F:
+        return "delivered"
+    if status <= 0x3F:
+        return "pending"  # temporary error, the SMSC is still trying
+    return "failed"
+
+
+def same_number(a: str | None, b: str | None) -> bool:
+    """Whether two renderings of a number (+989121234567, 09121234567, 989121234567) are one.
+    A report without a recipient matches on SIM and reference alone."""
+    if not a or not b:
+        return True
+    da, db_ = "".join(c for c in a if c.isdigit()), "".join(c for c in b if c.isdigit())
+    tail = min(9, len(da), len(db_))
+    return tail > 0 and da[-tail:] == db_[-tail:]
 
 
 class OutboxMixin(StoreBase):
@@ -62,30 +90,34 @@ class OutboxMixin(StoreBase):
                 claimed.append(_claimed(row, modem, at))
         return claimed
 
-    async def mark_sent(
-        self, row_id: int, modem_id: str, refs: Sequence[int], parts: int, now: datetime | None = None
-    ) -> None:
+    async def mark_sent(self, row_id: int, on_air: OnAir, parts: int, now: datetime | None = None) -> None:
+        """Every part is on air (+CMGS answered for each)."""
+        at = stamp(now)
         async with self._write() as db:
             await db.execute(
-                """UPDATE outbox SET status = 'sent', modem_id = ?, refs = ?, parts_sent = ?, sent_at = ?,
-                       last_error = NULL
+                """UPDATE outbox SET status = 'sent', modem_id = ?, parts_sent = ?, sent_at = ?, last_error = NULL,
+                       refs = CASE WHEN ? = '' THEN refs ELSE COALESCE(refs || ',', '') || ? END
                    WHERE id = ?""",
-                (modem_id, ",".join(map(str, refs)), parts, stamp(now), row_id),
+                (on_air.modem_id, parts, at, on_air.refs_text, on_air.refs_text, row_id),
             )
+            await _record_on_air(db, row_id, on_air, at)
 
     async def mark_retry(
-        self, row_id: int, error: str, retry_at: datetime | None, parts_sent: int, refs: Sequence[int] = ()
+        self, row_id: int, error: str, retry_at: datetime | None, parts_sent: int, on_air: OnAir | None = None
     ) -> None:
         """A temporary failure: back in the queue (at ``retry_at``), free to go out on another SIM;
         parts already on air are remembered (they tie the rest to the SIM that sent them)."""
+        refs = on_air.refs_text if on_air else ""
         async with self._write() as db:
             await db.execute(
                 """UPDATE outbox SET status = 'queued', last_error = ?, next_attempt_at = ?, parts_sent = ?,
                        modem_hint = NULL,
                        refs = CASE WHEN ? = '' THEN refs ELSE COALESCE(refs || ',', '') || ? END
                    WHERE id = ?""",
-                (error, iso(retry_at), parts_sent, ",".join(map(str, refs)), ",".join(map(str, refs)), row_id),
+                (error, iso(retry_at), parts_sent, refs, refs, row_id),
             )
+            if on_air is not None:
+                await _record_on_air(db, row_id, on_air, stamp())
 
     async def mark_unclaimed(self, row_id: int) -> None:
         """The modem was gone before anything was written: no attempt is counted."""
@@ -96,11 +128,67 @@ class OutboxMixin(StoreBase):
                 (row_id,),
             )
 
-    async def mark_final(self, row_id: int, status: str, error: str) -> None:
+    async def mark_final(self, row_id: int, status: str, error: str, on_air: OnAir | None = None) -> None:
         """``failed`` (the message cannot be sent) or ``unknown`` (it may have gone out: never resent blindly)."""
         assert status in ("failed", "unknown")
         async with self._write() as db:
             await db.execute("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, row_id))
+            if on_air is not None:
+                await _record_on_air(db, row_id, on_air, stamp())
+
+    async def apply_report(
+        self,
+        modem_id: str,
+        reference: int,
+        recipient: str | None,
+        status: int,
+        now: datetime | None = None,
+        window: timedelta = REPORT_WINDOW,
+    ) -> DeliveryUpdate | None:
+        """Match a status report to the part it is about and update the message.
+
+        The part is the most recent one sent from ``modem_id`` with this
+        reference to this recipient within ``window``. TP-ST 0x00-0x1F: delivered;
+        0x20-0x3F: the SMSC is still trying (recorded, nothing final); above:
+        failed. A message is ``delivered`` when all its parts are, ``failed``
+        (undelivered) as soon as one part finally fails.
+        """
+        at = stamp(now)
+        since = stamp((now or utcnow()) - window)
+        async with self._write() as db:
+            async with db.execute(
+                """SELECT p.id, p.outbox_id, o.phone, o.parts, o.status FROM outbox_parts p
+                   JOIN outbox o ON o.id = p.outbox_id
+                   WHERE p.modem_id = ? AND p.reference = ? AND p.sent_at >= ? AND p.status IN ('sent', 'pending')
+                   ORDER BY p.sent_at DESC, p.id DESC LIMIT 16""",
+                (modem_id, reference, since),
+            ) as cur:
+                candidates = list(await cur.fetchall())
+            match = next((c for c in candidates if same_number(c["phone"], recipient)), None)
+            if match is None:
+                return None
+            part_status = delivery_state(status)
+            await db.execute(
+                "UPDATE outbox_parts SET status = ?, report = ?, reported_at = ? WHERE id = ?",
+                (part_status, status, at, match["id"]),
+            )
+            async with db.execute(
+                "SELECT status, COUNT(*) FROM outbox_parts WHERE outbox_id = ? GROUP BY status", (match["outbox_id"],)
+            ) as cur:
+                by_status = {row[0]: row[1] for row in await cur.fetchall()}
+            outcome = None
+            if by_status.get("failed") and match["status"] in ("sent", "unknown"):
+                outcome = "failed"
+                await db.execute(
+                    "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
+                    (f"not delivered (status report 0x{status:02X})", match["outbox_id"]),
+                )
+            elif by_status.get("delivered", 0) >= match["parts"] and match["status"] in ("sent", "unknown"):
+                outcome = "delivered"
+                await db.execute(
+                    "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE id = ?", (at, match["outbox_id"])
+                )
+        return DeliveryUpdate(match["outbox_id"], part_status, outcome)
 
     async def recover(self) -> int:
         """At start-up: rows a crash left ``sending`` go back to the queue (they may go out twice)."""
@@ -152,3 +240,17 @@ async def insert_outbox(
         (phone, text, lane, LANES[lane], count_parts(text), modem_hint, ticket_id, message_id, at),
     )
     return int(cur.lastrowid)  # type: ignore[arg-type]
+
+
+async def _record_on_air(db: aiosqlite.Connection, row_id: int, on_air: OnAir, at: str) -> None:
+    """Count the parts against the SIM's quota, and keep each reference for delivery reports."""
+    if on_air.parts:
+        await db.execute(
+            """INSERT INTO sim_usage (modem_id, day, lane, parts) VALUES (?, ?, ?, ?)
+               ON CONFLICT (modem_id, day, lane) DO UPDATE SET parts = sim_usage.parts + excluded.parts""",
+            (on_air.modem_id, on_air.day, on_air.lane, on_air.parts),
+        )
+    await db.executemany(
+        "INSERT INTO outbox_parts (outbox_id, part, modem_id, reference, sent_at) VALUES (?, ?, ?, ?, ?)",
+        [(row_id, on_air.first_part + i, on_air.modem_id, ref, at) for i, ref in enumerate(on_air.references)],
+    )

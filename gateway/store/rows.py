@@ -129,3 +129,20 @@ class Outcome:
     language: str
     ticket: NewTicket | None = None
     reply: Callable[[str | None], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class OnAir:
+    """Parts that went out in one attempt: counted against the SIM's quota, and kept with
+    their message references to match delivery reports."""
+
+    modem_id: str
+    day: str  # the SIM's quota day (local calendar day)
+    lane: str
+    first_part: int  # number of the first of these parts, from 1
+    references: tuple[int, ...]  # +CMGS references, in part order
+    parts: int  # parts on air in this attempt (one more than references if the last is unconfirmed)
+
+    @property
+    def refs_text(self) -> str:
+        return ",".join(map(str, self.references))

@@ -11,10 +11,9 @@ from pathlib import Path
 
 from gateway.catalogue import Catalogue
 from gateway.config import Config, SiteConfig
-from gateway.daemon import Daemon
+from gateway.daemon import Daemon, bank_for
 from gateway.events import EventLog
 from gateway.store import Store
-from sim_bank.bank import GsmSimBank
 from sim_bank.emulator import ModemEmulator, SentMessage
 from sim_bank.types import ModemConfig
 
@@ -43,7 +42,7 @@ class Harness:
         self.events = EventLog()
         config = config or self.config
         expected = expect_ready if expect_ready is not None else {m.id for m in config.modems}
-        self.daemon = daemon = Daemon(config, GsmSimBank(config.modems), catalogue=self.catalogue, observer=self.events)
+        self.daemon = daemon = Daemon(config, bank_for(config), catalogue=self.catalogue, observer=self.events)
         await daemon.start()
         await eventually(lambda: expected <= set(daemon.bank.ready()))
         return daemon

@@ -26,6 +26,7 @@ def test_example_lists_every_setting() -> None:
         names = {f.name for f in dataclasses.fields(cls)}
         assert set(raw[section]) == names, f"[{section}] in gateway.toml.example"
     assert set(raw["modems"][0]) == set(cfg._MODEM_KEYS)
+    assert raw["operators"], "[operators] shows at least one network"
 
 
 def _write(tmp_path: Path, text: str) -> Path:

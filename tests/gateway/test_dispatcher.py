@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 from gateway.config import SendConfig
-from gateway.dispatcher import assign, judge
+from gateway.dispatcher import Capacity, assign, judge
 from gateway.store import OutboxRow
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 
@@ -49,24 +49,28 @@ def row(
 
 
 def test_reply_goes_to_the_sim_the_customer_texted() -> None:
-    assert assign([row(1, "m2")], ["m1", "m2"], {"m1", "m2"}) == {1: "m2"}
+    assert assign([row(1, "m2")], Capacity(["m1", "m2"], {"m1", "m2"})) == {1: "m2"}
 
 
 def test_reply_waits_for_its_busy_sim_while_others_take_other_work() -> None:
-    plan = assign([row(1, "m2"), row(2), row(3)], ["m1"], {"m1", "m2"})
+    plan = assign([row(1, "m2"), row(2), row(3)], Capacity(["m1"], {"m1", "m2"}))
     assert plan == {2: "m1"}
 
 
 def test_reply_moves_when_its_sim_is_down() -> None:
-    assert assign([row(1, "m2")], ["m1"], {"m1"}) == {1: "m1"}
+    assert assign([row(1, "m2")], Capacity(["m1"], {"m1"})) == {1: "m1"}
 
 
 def test_half_sent_message_stays_on_its_sim() -> None:
-    assert assign([row(1, "m1", parts_sent=1, modem="m3")], ["m1", "m3"], {"m1", "m3"}) == {1: "m3"}
+    assert assign([row(1, "m1", parts_sent=1, modem="m3")], Capacity(["m1", "m3"], {"m1", "m3"})) == {1: "m3"}
 
 
 def test_every_free_modem_gets_work() -> None:
-    assert assign([row(i) for i in range(1, 6)], ["m1", "m2", "m3"], {"m1", "m2", "m3"}) == {1: "m1", 2: "m2", 3: "m3"}
+    assert assign([row(i) for i in range(1, 6)], Capacity(["m1", "m2", "m3"], {"m1", "m2", "m3"})) == {
+        1: "m1",
+        2: "m2",
+        3: "m3",
+    }
 
 
 SEND = SendConfig(max_attempts=3, retry_base=1.0, retry_max=10.0)
@@ -93,5 +97,37 @@ def test_reply_waits_for_its_busy_sim_only_for_a_while() -> None:
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     fresh = row(1, "m2")._replace_created(now - timedelta(seconds=5))
     stale = row(2, "m2")._replace_created(now - timedelta(seconds=60))
-    plan = assign([fresh, stale], ["m1"], {"m1", "m2"}, now=now, affinity=30.0)
+    plan = assign([fresh, stale], Capacity(["m1"], {"m1", "m2"}, now=now, affinity=30.0))
     assert plan == {2: "m1"}  # the old one moves to the idle SIM; the fresh one waits for m2
+
+
+def test_sim_without_quota_left_is_passed_over() -> None:
+    cap = Capacity(["m1", "m2"], {"m1", "m2"}, fits=lambda m, _r: m != "m1")
+    assert assign([row(1, lane="broadcast")], cap) == {1: "m2"}
+    assert assign([row(1, lane="broadcast")], Capacity(["m1"], {"m1"}, fits=lambda _m, _r: False)) == {}
+
+
+def test_reply_does_not_wait_for_its_sim_when_that_sim_has_no_quota() -> None:
+    cap = Capacity(["m1"], {"m1", "m2"}, fits=lambda m, _r: m != "m2")
+    assert assign([row(1, "m2")], cap) == {1: "m1"}
+
+
+def test_on_net_sim_is_preferred() -> None:
+    cap = Capacity(
+        ["m1", "m2"],
+        {"m1", "m2"},
+        sim_operator={"m1": "Irancell", "m2": "MCI"},
+        operator_of=lambda phone: "MCI" if phone.startswith("+98912") else None,
+    )
+    assert assign([row(1, lane="broadcast")], cap) == {1: "m2"}
+
+
+def test_sim_with_the_fewest_waiting_rows_takes_new_work() -> None:
+    cap = Capacity(["m1", "m2"], {"m1", "m2"}, waiting={"m1": 4, "m2": 1})
+    assert assign([row(1, lane="broadcast")], cap) == {1: "m2"}
+
+
+def test_a_retry_avoids_the_sim_that_just_failed_it() -> None:
+    retried = row(1, lane="broadcast", attempts=1, modem="m1")
+    assert assign([retried], Capacity(["m1", "m2"], {"m1", "m2"})) == {1: "m2"}
+    assert assign([retried], Capacity(["m1"], {"m1"})) == {1: "m1"}  # unless it is the only one

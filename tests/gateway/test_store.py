@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.dispatcher import assign
+from gateway.dispatcher import Capacity, assign
 from gateway.exceptions import StoreError
-from gateway.store import InboundItem, NewTicket, Outcome, Store
+from gateway.migrations import MIGRATIONS
+from gateway.store import InboundItem, NewTicket, OnAir, Outcome, Store
+from gateway.store.base import _statements
 
 
 @pytest.fixture
@@ -31,12 +33,30 @@ def part(index: int, text: str, ref: int, total: int, seq: int, sender: str = "+
 
 
 async def test_migrations_are_recorded_and_wal_is_on(store: Store, tmp_path: Path) -> None:
-    assert await store.schema_version() == 1
+    assert await store.schema_version() == len(MIGRATIONS)
     conn = sqlite3.connect(tmp_path / "gw.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT name FROM schema_migrations").fetchall() == [
-        ("initial: inbound PDUs, messages, tickets, outbox",)
-    ]
+    assert conn.execute("SELECT id, name FROM schema_migrations ORDER BY id").fetchall() == [m[:2] for m in MIGRATIONS]
+
+
+async def test_a_database_of_the_first_version_is_upgraded_in_place(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "gw.db")
+    conn.execute(
+        "CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    for statement in _statements(MIGRATIONS[0][2]):
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_migrations VALUES (1, 'initial', 'then')")
+    conn.execute(
+        """INSERT INTO outbox (phone, text, lane, priority, parts, created_at)
+           VALUES ('+989121234567', 'kept', 'reply', 0, 1, 'x')"""
+    )
+    conn.commit()
+    conn.close()
+    store = await Store.open(tmp_path / "gw.db")
+    assert await store.schema_version() == len(MIGRATIONS)
+    assert [r.text for r in await store.outbox()] == ["kept"]
+    await store.close()
 
 
 async def test_a_database_from_a_newer_gateway_is_refused(tmp_path: Path) -> None:
@@ -160,9 +180,9 @@ async def test_refs_count_up(store: Store) -> None:
 async def test_claim_send_and_crash_recovery(store: Store) -> None:
     a = await store.enqueue("+989121234567", "broadcast", lane="broadcast")
     b = await store.enqueue("+989121234568", "reply", lane="reply", modem_hint="m2")
-    claimed = await store.claim(lambda rows: assign(rows, ["m1", "m2"], {"m1", "m2"}))
+    claimed = await store.claim(lambda rows: assign(rows, Capacity(["m1", "m2"], {"m1", "m2"})))
     assert [(r.id, r.modem_id, r.status) for r in claimed] == [(b, "m2", "sending"), (a, "m1", "sending")]
-    await store.mark_sent(b, "m2", [7], 1)
+    await store.mark_sent(b, OnAir("m2", "2026-11-23", "reply", 1, (7,), 1), 1)
     assert await store.recover() == 1  # the daemon died while "a" was on its way
     [row] = await store.outbox(status="queued")
     assert row.id == a and row.last_error == "interrupted by a restart"
@@ -171,23 +191,24 @@ async def test_claim_send_and_crash_recovery(store: Store) -> None:
 
 async def test_retry_waits_until_due(store: Store) -> None:
     a = await store.enqueue("+989121234567", "x")
-    [_row] = await store.claim(lambda rows: assign(rows, ["m1"], {"m1"}))
+    [_row] = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
     later = datetime.now(UTC) + timedelta(minutes=5)
     await store.mark_retry(a, "network busy", later, 0)
-    assert await store.claim(lambda rows: assign(rows, ["m1"], {"m1"})) == []
+    assert await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"}))) == []
     assert await store.next_retry_at() is not None
-    due = await store.claim(lambda rows: assign(rows, ["m1"], {"m1"}), now=later + timedelta(seconds=1))
+    due = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})), now=later + timedelta(seconds=1))
     assert [r.id for r in due] == [a] and due[0].attempts == 2
 
 
 async def test_resumed_multipart_restarts_when_another_sim_takes_it(store: Store) -> None:
     a = await store.enqueue("+989121234567", "x" * 400)
-    await store.claim(lambda rows: assign(rows, ["m1"], {"m1"}))
-    await store.mark_retry(a, "part 3 failed", datetime.now(UTC) - timedelta(seconds=1), 2, [10, 11])
-    [same] = await store.claim(lambda rows: assign(rows, ["m1"], {"m1"}))
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    on_air = OnAir("m1", "2026-11-23", "notification", 1, (10, 11), 2)
+    await store.mark_retry(a, "part 3 failed", datetime.now(UTC) - timedelta(seconds=1), 2, on_air)
+    [same] = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
     assert same.parts_sent == 2  # m1 sends only the missing part
     await store.mark_retry(a, "again", datetime.now(UTC) - timedelta(seconds=1), 2)
-    [other] = await store.claim(lambda rows: assign(rows, ["m2"], {"m2"}))  # m1 is down now
+    [other] = await store.claim(lambda rows: assign(rows, Capacity(["m2"], {"m2"})))  # m1 is down now
     assert other.modem_id == "m2" and other.parts_sent == 0  # a handset only joins parts from one sender
 
 
@@ -200,3 +221,38 @@ async def test_cli_and_daemon_write_the_same_file(tmp_path: Path) -> None:
     assert [r.text for r in await daemon.outbox()] == ["from the CLI"]
     await cli.close()
     await daemon.close()
+
+
+async def test_parts_on_air_count_against_the_sims_day_and_keep_their_references(store: Store) -> None:
+    a = await store.enqueue("+989121234567", "x" * 400, lane="broadcast")  # three parts
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.mark_sent(a, OnAir("m1", "2026-11-23", "broadcast", 1, (250, 251, 252), 3), 3)
+    assert await store.usage_on("2026-11-23") == {"m1": {"broadcast": 3}}
+    assert await store.usage_on("2026-11-24") == {}
+    assert [r[0] for r in await store.parts_since(datetime.now(UTC) - timedelta(minutes=1))] == ["m1"] * 3
+
+
+async def test_delivery_reports_settle_a_multipart_message_with_a_wrapped_reference(store: Store) -> None:
+    old = await store.enqueue("+989121234567", "old")
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.mark_sent(old, OnAir("m1", "d", "notification", 1, (5,), 1), 1)
+    new = await store.enqueue("+989121234567", "y" * 300)  # two parts; reference 5 again (wrapped)
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.mark_sent(new, OnAir("m1", "d", "notification", 1, (4, 5), 2), 2)
+    first = await store.apply_report("m1", 5, "+989121234567", 0x00)
+    assert first is not None and first.outbox_id == new and first.message_status is None  # one part of two
+    assert (await store.apply_report("m1", 4, "09121234567", 0x20)).part_status == "pending"  # still trying
+    done = await store.apply_report("m1", 4, "989121234567", 0x00)
+    assert done is not None and done.message_status == "delivered"
+    assert [r.status for r in await store.outbox()] == ["delivered", "sent"]
+    assert await store.apply_report("m1", 9, "+989121234567", 0) is None  # no such reference
+
+
+async def test_a_failed_report_fails_the_message(store: Store) -> None:
+    a = await store.enqueue("+989121234567", "hi")
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.mark_sent(a, OnAir("m1", "d", "notification", 1, (7,), 1), 1)
+    update = await store.apply_report("m1", 7, "+989121234567", 0x41)
+    assert update is not None and update.message_status == "failed"
+    [row] = await store.outbox()
+    assert row.status == "failed" and "0x41" in (row.last_error or "")

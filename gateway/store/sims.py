@@ -1,0 +1,121 @@
+"""What the gateway keeps about its SIMs: quota usage, status for operators, USSD requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from .base import StoreBase, _row, _rows, stamp
+
+
+@dataclass(frozen=True)
+class SimStatusRow:
+    modem_id: str
+    port: str | None
+    state: str
+    reason: str | None
+    operator: str | None
+    signal: int | None
+    registration: int | None
+    storage_used: int | None
+    storage_total: int | None
+    sent_today: int | None
+    per_day: int | None
+    queued: int | None
+    last_error: str | None
+    balance: str | None
+    balance_currency: str | None
+    balance_text: str | None
+    balance_at: str | None
+    low_balance: int
+    updated_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UssdRequestRow:
+    id: int
+    modem_id: str
+    request: str
+    kind: str
+    status: str
+    response: str | None
+    session_open: int | None
+    error: str | None
+    created_at: str
+    done_at: str | None
+
+
+class SimsMixin(StoreBase):
+    # ------------------------------------------------------------ quota usage
+
+    async def usage_on(self, day: str) -> dict[str, dict[str, int]]:
+        """Parts each SIM sent on ``day`` (its local calendar day), by lane."""
+        async with self._r.execute("SELECT modem_id, lane, parts FROM sim_usage WHERE day = ?", (day,)) as cur:
+            out: dict[str, dict[str, int]] = {}
+            for modem_id, lane, parts in await cur.fetchall():
+                out.setdefault(modem_id, {})[lane] = int(parts)
+        return out
+
+    async def parts_since(self, since: datetime) -> list[tuple[str, str]]:
+        """(modem_id, sent_at) of every part on air since ``since`` (the per-minute windows at start)."""
+        async with self._r.execute(
+            "SELECT modem_id, sent_at FROM outbox_parts WHERE sent_at > ? ORDER BY sent_at", (stamp(since),)
+        ) as cur:
+            return [(r[0], r[1]) for r in await cur.fetchall()]
+
+    async def waiting_per_modem(self) -> dict[str, int]:
+        """Queued rows that prefer each SIM (replies to it, half-sent long messages)."""
+        async with self._r.execute(
+            """SELECT COALESCE(CASE WHEN parts_sent > 0 THEN modem_id END, modem_hint) AS sim, COUNT(*)
+               FROM outbox WHERE status = 'queued' GROUP BY sim"""
+        ) as cur:
+            return {r[0]: int(r[1]) for r in await cur.fetchall() if r[0]}
+
+    # ------------------------------------------------------------ SIM status
+
+    async def save_sim_status(self, rows: Sequence[SimStatusRow]) -> None:
+        names = [f.name for f in fields(SimStatusRow)]
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "modem_id")
+        async with self._write() as db:
+            await db.executemany(
+                f"""INSERT INTO sim_status ({", ".join(names)}) VALUES ({", ".join("?" for _ in names)})
+                    ON CONFLICT (modem_id) DO UPDATE SET {updates}""",
+                [[getattr(r, n) for n in names] for r in rows],
+            )
+
+    async def sim_statuses(self) -> list[SimStatusRow]:
+        async with self._r.execute("SELECT * FROM sim_status ORDER BY modem_id") as cur:
+            return _rows(SimStatusRow, await cur.fetchall())
+
+    # ------------------------------------------------------------ USSD
+
+    async def add_ussd(self, modem_id: str, request: str, kind: str = "dial") -> int:
+        async with self._write() as db:
+            cur = await db.execute(
+                "INSERT INTO ussd_requests (modem_id, request, kind, created_at) VALUES (?, ?, ?, ?)",
+                (modem_id, request, kind, stamp()),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def queued_ussd(self) -> list[UssdRequestRow]:
+        async with self._r.execute("SELECT * FROM ussd_requests WHERE status = 'queued' ORDER BY id") as cur:
+            return _rows(UssdRequestRow, await cur.fetchall())
+
+    async def finish_ussd(
+        self, request_id: int, *, response: str | None, session_open: bool, error: str | None = None
+    ) -> None:
+        async with self._write() as db:
+            await db.execute(
+                """UPDATE ussd_requests SET status = ?, response = ?, session_open = ?, error = ?, done_at = ?
+                   WHERE id = ?""",
+                ("failed" if error else "done", response, int(session_open), error, stamp(), request_id),
+            )
+
+    async def ussd_request(self, request_id: int) -> UssdRequestRow | None:
+        async with self._r.execute("SELECT * FROM ussd_requests WHERE id = ?", (request_id,)) as cur:
+            return _row(UssdRequestRow, await cur.fetchone())
