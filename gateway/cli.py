@@ -291,7 +291,7 @@ def outbox() -> None:
 
 @outbox.command("list", context_settings=CONTEXT)
 @with_config
-@click.option("--status", type=click.Choice(["queued", "sending", "sent", "failed", "unknown"]))
+@click.option("--status", type=click.Choice(["queued", "sending", "sent", "delivered", "failed", "unknown"]))
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_json: bool) -> None:
@@ -336,6 +336,64 @@ def _outbox_json(r: Any) -> dict[str, Any]:
         "sent_at",
     )
     return {k: getattr(r, k) for k in keys}
+
+
+@main.command(context_settings=CONTEXT)
+@with_config
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def modems(config: config_mod.Config, as_json: bool) -> None:
+    """Each SIM as the running daemon sees it: state (ready / quarantined / down, and why),
+    signal, operator, SMS sent today of its daily quota, messages waiting for it, last
+    error, balance.
+
+    Example: gateway modems --json
+    """
+    rows = asyncio.run(operations.sim_statuses(config))
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("no SIM status yet: start the daemon (gateway run)", err=True)
+        return
+    table = Table("sim", "state", "signal", "operator", "sent today", "waiting", "storage", "balance", "last error")
+    for r in rows:
+        state = r["state"] + (f" ({r['reason']})" if r["reason"] and r["state"] != "ready" else "")
+        signal = "" if r["signal"] is None else f"{r['signal']}/31"
+        storage = "" if r["storage_total"] is None else f"{r['storage_used']}/{r['storage_total']}"
+        balance = "" if r["balance"] is None else f"{r['balance']} {r['balance_currency'] or ''}".strip()
+        if r["low_balance"]:
+            balance += " LOW"
+        sent = f"{r['sent_today']}/{r['per_day']}"
+        table.add_row(r["modem_id"], state, signal, r["operator"] or "", sent, str(r["queued"] or 0), storage,
+                      balance, r["last_error"] or "")  # fmt: skip
+    console = _console()
+    console.print(table)
+    if any(r["stale"] for r in rows):
+        console.print("[yellow]these figures are old: is the daemon running?[/yellow]")
+
+
+@main.command(context_settings=CONTEXT)
+@with_config
+@click.argument("sim")
+@click.argument("code", required=False)
+@click.option("--reply", "reply", help="Answer the open USSD menu with this.")
+@click.option("--cancel", is_flag=True, help="End the open USSD session.")
+@click.option("--timeout", type=click.FloatRange(1, 300), default=60.0, show_default=True, help="Seconds to wait.")
+def ussd(
+    config: config_mod.Config, sim: str, code: str | None, reply: str | None, cancel: bool, timeout: float
+) -> None:
+    """Send a USSD request on one SIM through the running daemon and print the answer.
+
+    Example: gateway ussd m1 "*140#"   then, to a menu: gateway ussd m1 --reply 1
+    """
+    if [code is not None, reply is not None, cancel].count(True) != 1:
+        raise click.UsageError("give a CODE to dial, or --reply TEXT, or --cancel")
+    kind, text = ("cancel", "") if cancel else ("reply", reply) if reply is not None else ("dial", code)
+    row = asyncio.run(operations.ussd(config, sim, text or "", kind, timeout))
+    if row.response:
+        click.echo(row.response)
+    if row.session_open:
+        click.echo(f"(the network waits for an answer: gateway ussd {sim} --reply ...)", err=True)
 
 
 @main.command("check-config", context_settings=CONTEXT)

@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ from .events import Observer
 from .intake import Intake
 from .quota_book import QuotaBook
 from .sim_monitor import SimMonitor
-from .store import Store
+from .store import Store, utcnow
 from .ussd_service import UssdService
 
 log = structlog.get_logger("gateway.daemon")
@@ -49,7 +50,9 @@ class Daemon:
         *,
         catalogue: Catalogue | None = None,
         observer: Observer | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._clock = clock  # the quota day (tests move it past midnight)
         self.config = config
         self.bank = bank
         self.catalogue = catalogue or load_catalogue(config.catalogue_path)
@@ -74,7 +77,7 @@ class Daemon:
         if requeued:
             log.warning("outbox_recovered", rows=requeued, note="interrupted sends go out again")
         self.quota = QuotaBook(config.modems, ZoneInfo(config.site.timezone))
-        await self.quota.load(store)
+        await self.quota.load(store, self._clock())
         self.dispatcher = Dispatcher(
             store,
             self.bank,
@@ -83,11 +86,12 @@ class Daemon:
             operators=config.operators,
             sim_operator={m.id: m.operator for m in config.modems},
             observer=self.observer,
+            clock=self._clock,
         )
         self.intake = Intake(
             store, self.bank, self.catalogue, config, on_reply=self.dispatcher.wake, observer=self.observer
         )
-        self.monitor = SimMonitor(store, self.bank, config, self.quota)
+        self.monitor = SimMonitor(store, self.bank, config, self.quota, clock=self._clock)
         self.ussd = UssdService(store, self.bank, config, self.monitor)
         await self.intake.route_waiting()
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)

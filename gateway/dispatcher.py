@@ -152,7 +152,9 @@ class Dispatcher:
         operators: Mapping[str, Sequence[str]] | None = None,
         sim_operator: Mapping[str, str | None] | None = None,
         observer: Observer | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._clock = clock
         self.store = store
         self.bank = bank
         self.send_config = send
@@ -194,7 +196,7 @@ class Dispatcher:
         if not free:
             return None  # every modem is busy: the next one to finish wakes us
         considered = 0
-        now = utcnow()
+        now = self._clock()
 
         def plan(rows: list[OutboxRow]) -> dict[int, str]:
             nonlocal considered
@@ -238,7 +240,7 @@ class Dispatcher:
         """Parts that went out in this attempt: count them against the SIM's quota."""
         if parts <= 0:
             return None
-        now = utcnow()
+        now = self._clock()
         if self.quota is not None:
             self.quota.record(modem, parts, now)
         day = self.quota.day_key(now) if self.quota is not None else now.date().isoformat()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import tempfile
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from .phones import InvalidNumber, classify, number_language, to_e164
 from .refs import format_ref, ref_candidates
 from .replies import compose
 from .router import route
-from .store import OutboxRow, Store, TicketRow
+from .store import OutboxRow, Store, TicketRow, UssdRequestRow, utcnow
 
 SOCKET_MAX = 100  # Unix socket paths are limited to ~108 bytes
 
@@ -144,3 +147,34 @@ def simulated_sent(config: Config, modem: str | None) -> list[dict[str, Any]]:
     except simulator.SimulatorError as exc:
         raise SimulatorUnavailable(f"{exc}. Is `gateway run --simulate N` running?") from None
     return list(answer["messages"])
+
+
+STALE_AFTER = 60.0  # seconds: a SIM status older than this means no daemon is publishing
+
+
+async def sim_statuses(config: Config) -> list[dict[str, Any]]:
+    """Each SIM as the running daemon last published it, with ``stale`` when it stopped publishing."""
+    async with await open_store(config) as store:
+        rows = await store.sim_statuses()
+    now = utcnow()
+    out = []
+    for r in rows:
+        age = (now - datetime.fromisoformat(r.updated_at)).total_seconds()
+        out.append({**r.as_json(), "stale": age > STALE_AFTER})
+    return out
+
+
+async def ussd(config: Config, modem: str, code: str, kind: str, timeout: float) -> UssdRequestRow:
+    """Have the daemon dial ``code`` on ``modem`` (or reply in, or cancel, the open session)."""
+    async with await open_store(config) as store:
+        request_id = await store.add_ussd(modem, code, kind)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = await store.ussd_request(request_id)
+            if row is not None and row.status != "queued":
+                if row.status == "failed":
+                    raise GatewayError(f"{modem}: {row.error}")
+                return row
+            await asyncio.sleep(0.2)
+        await store.cancel_ussd(request_id)
+    raise GatewayError(f"no answer in {timeout:.0f} s: is the daemon running on {config.database_path} (gateway run)?")

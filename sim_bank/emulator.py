@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import select
 import threading
@@ -33,6 +34,8 @@ from . import pdu as pdu_codec
 from .emulator_at import TEHRAN, AtInterpreter, Notify, SentMessage, SentPdu
 
 __all__ = ["TEHRAN", "ModemEmulator", "Notify", "SentMessage", "SentPdu"]
+
+log = logging.getLogger("sim_bank.emulator")
 
 
 class ModemEmulator(AtInterpreter):
@@ -263,14 +266,19 @@ class ModemEmulator(AtInterpreter):
         with self._lock:
             self._fail_rate = (rate, code) if rate > 0 else None
 
-    def delivery_reports(self, statuses: list[int] | None = None, *, delay: float = 0.05, split: bool = False) -> None:
+    def delivery_reports(
+        self, statuses: list[int] | None = None, *, delay: float = 0.05, split: bool = False, stored: bool = False
+    ) -> None:
         """After each part sent with a report requested, report each TP-ST in ``statuses`` in turn
         (``[0]`` delivered; ``[0x20, 0]`` still trying, then delivered; ``[0x41]`` failed).
-        ``split`` sends a ``+CDS`` header and its PDU apart (notes #3). ``None`` stops reports."""
+        ``split`` sends a ``+CDS`` header and its PDU apart (notes #3); ``stored`` keeps reports
+        in the SR memory and announces them with ``+CDSI``, as some modems always do.
+        ``None`` stops reports."""
         with self._lock:
             self._reports = list(statuses) if statuses is not None else None
             self._report_delay = delay
             self._report_split = split
+            self._report_storage = stored
 
     def hang(self, hung: bool = True) -> None:
         """Stop answering (commands are taken, nothing comes back), or start again."""
@@ -351,9 +359,12 @@ class ModemEmulator(AtInterpreter):
                 except BlockingIOError:
                     continue
                 except OSError as exc:
-                    if exc.errno == errno.EIO:  # no client has the slave open right now
-                        time.sleep(0.01)
-                        continue
-                    raise
+                    # EIO: no client has the slave open right now; EBADF: unplug() closed the pty
+                    if exc.errno not in (errno.EIO, errno.EBADF):
+                        log.warning("emulator_read_failed: %s: %s", self.modem_id, exc)
+                    time.sleep(0.01)
+                    continue
+                if fd != self._master:
+                    continue  # unplugged while reading: these bytes went to a cable that is gone
                 self._feed(data)
             self._redeliver()

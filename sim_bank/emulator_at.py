@@ -146,6 +146,8 @@ class AtInterpreter:
         self._reports: list[int] | None = None  # TP-ST sequence reported after each sent part
         self._report_delay = 0.05
         self._report_split = False
+        self._report_storage = False  # store reports in SR memory (+CDSI) whatever +CNMI says
+        self._urc_lock = threading.Lock()
         self._ussd_session = False
         self._hung = False
 
@@ -564,7 +566,7 @@ class AtInterpreter:
     def _deliver_report(self, report: str) -> None:
         """+CDS (CNMI ds=2: straight to the client) or stored in SR with +CDSI (ds=1)."""
         with self._lock:
-            ds = self._cnmi[3]
+            ds = 1 if self._report_storage else self._cnmi[3]
             urc = None
             if ds == 1:
                 memory = self._memories["SR"]
@@ -576,12 +578,13 @@ class AtInterpreter:
             split = self._report_split
         if ds == 2:
             header = f"\r\n+CDS: {_tpdu_len(report)}\r\n"
-            if split:  # header and PDU in separate bursts (notes #3)
-                self._write(header)
-                time.sleep(0.05)
-                self._write(f"{report}\r\n")
-            else:
-                self._write(f"{header}{report}\r\n")
+            with self._urc_lock:  # a modem emits one unsolicited result at a time
+                if split:  # header and PDU in separate bursts (notes #3)
+                    self._write(header)
+                    time.sleep(0.05)
+                    self._write(f"{report}\r\n")
+                else:
+                    self._write(f"{header}{report}\r\n")
         elif urc is not None:
             self._write(f"\r\n{urc}\r\n")
 

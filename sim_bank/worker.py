@@ -124,6 +124,7 @@ class ModemWorker:
         self._memories: tuple[str, ...] = ()
         self._mem1: str | None = None
         self._cds_header = False  # a +CDS came without its PDU line; the next line is it
+        self._cds_lock = threading.Lock()  # touched by the reader thread and this worker's thread
         self._timeouts = 0
         self._next_sweep = 0.0
         self._next_poll = 0.0
@@ -448,26 +449,30 @@ class ModemWorker:
     def _on_urc(self, lines: list[str]) -> None:
         """Runs on the library's reader thread: only parse and queue, never block."""
         try:
-            if self._cds_header and lines and at.is_hex_pdu(lines[0].strip()):
-                lines = ["+CDS: 0", *lines]  # the PDU of a +CDS that arrived on its own
-            self._cds_header = bool(lines) and lines[-1].startswith("+CDS:")
             self._handle_urcs(lines)
         except Exception:
             log.exception("modem_urc_failed", modem_id=self.id)
 
     def _handle_urcs(self, lines: list[str]) -> None:
+        """Act on result codes, from a notification or from a command's response. A ``+CDS``
+        header whose PDU line did not come with it is joined with that line when it comes
+        (notes #3) -- wherever it lands, as a notification or inside the next response."""
+        with self._cds_lock:
+            if self._cds_header and lines and at.is_hex_pdu(lines[0].strip()):
+                lines = ["+CDS: 0", *lines]
+            self._cds_header = bool(lines) and lines[-1].startswith("+CDS:")
         for urc in at.parse_urcs(lines):
             if urc.kind == "sms" or urc.kind == "report":
                 self.request_sweep(urc.memory)
             elif urc.kind == "report_pdu" and urc.pdu:
                 self._status_report(urc.pdu)
-            elif urc.kind == "report_pdu":
-                self.request_sweep("SR")
+            elif urc.kind == "report_pdu" and not self._cds_header:
+                self.request_sweep("SR")  # a report announced without its PDU: look in the report memory
             elif urc.kind == "ussd":
                 self._ussd_replies.put(urc.line)
             elif urc.kind == "creg" and urc.index is not None:
                 self._emit(ModemHealth(self.id, None, urc.index))
-            elif urc.kind == "other" and urc.line not in ("OK", "> "):
+            elif urc.kind == "other" and urc.line not in ("OK", "> ") and not at.is_hex_pdu(urc.line):
                 log.debug("modem_unsolicited", modem_id=self.id, line=urc.line)
 
     def _status_report(self, hexpdu: str) -> None:
@@ -508,10 +513,14 @@ class ModemWorker:
 
     def _scan_response(self, lines: list[str]) -> None:
         """A URC that arrived while a command waited is part of its response (notes #2)."""
+        if self._cds_header and lines and at.is_hex_pdu(lines[0].strip()):
+            self._handle_urcs(lines[:1])  # the PDU of a +CDS that came just before this command
+            lines = lines[1:]
         urcs = [line for line in lines if line.startswith(("+CMTI", "+CDSI", "+CDS:"))]
         if urcs:
             idx = lines.index(urcs[0])
-            self._handle_urcs(lines[idx:])
+            tail = lines[idx:]
+            self._handle_urcs(tail[:-1] if tail[-1] in ("OK", "ERROR") else tail)
 
     def _health_event(self) -> ModemHealth:
         storage = None
@@ -678,7 +687,9 @@ def _decode_stored(memory: str, entry: at.Listed) -> StoredPdu:
 
 
 def _short(command: str) -> str:
-    """A command for messages and logs: never a whole PDU (it holds a customer's number and text)."""
+    """A command for messages and logs: never a PDU (it holds a customer's number and text)."""
+    if at.is_hex_pdu(command):
+        return f"PDU of {len(command) // 2} octets"
     return command if len(command) <= 40 else command[:12] + "..."
 
 

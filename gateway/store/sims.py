@@ -116,6 +116,15 @@ class SimsMixin(StoreBase):
                 ("failed" if error else "done", response, int(session_open), error, stamp(), request_id),
             )
 
+    async def cancel_ussd(self, request_id: int) -> None:
+        """Nobody waits for it any more: a daemon started later must not dial it."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE ussd_requests SET status = 'failed', error = 'nobody answered in time' "
+                "WHERE id = ? AND status = 'queued'",
+                (request_id,),
+            )
+
     async def ussd_request(self, request_id: int) -> UssdRequestRow | None:
         async with self._r.execute("SELECT * FROM ussd_requests WHERE id = ?", (request_id,)) as cur:
             return _row(UssdRequestRow, await cur.fetchone())

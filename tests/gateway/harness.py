@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from gateway.catalogue import Catalogue
@@ -27,7 +29,16 @@ class Harness:
         ]
         self.database = tmp_path / "gateway.db"
         modems = tuple(
-            ModemConfig(e.modem_id, str(e.link), own_number=e.own_number, sweep_interval=0.3, reconnect_max=0.5)
+            ModemConfig(
+                e.modem_id,
+                str(e.link),
+                own_number=e.own_number,
+                sweep_interval=0.3,
+                reconnect_max=0.5,
+                send_timeout=3.0,
+                health_interval=0.5,
+                per_minute=1000,
+            )
             for e in self.emulators
         )
         self.config = Config(site=SiteConfig(id="12", language="fa")).with_database(self.database).with_modems(modems)
@@ -38,11 +49,31 @@ class Harness:
     def emu(self, modem_id: str = "m1") -> ModemEmulator:
         return next(e for e in self.emulators if e.modem_id == modem_id)
 
-    async def start(self, config: Config | None = None, expect_ready: set[str] | None = None) -> Daemon:
+    def configure(self, modems: dict[str, object] | None = None, **sections: object) -> Config:
+        """This harness's config with [[modems]] settings and whole sections replaced."""
+        config = self.config
+        if modems:
+            config = config.with_modems(tuple(dataclasses.replace(m, **modems) for m in config.modems))  # type: ignore[arg-type]
+        self.config = dataclasses.replace(config, **sections)  # type: ignore[arg-type]
+        return self.config
+
+    async def start(
+        self,
+        config: Config | None = None,
+        expect_ready: set[str] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Daemon:
         self.events = EventLog()
         config = config or self.config
         expected = expect_ready if expect_ready is not None else {m.id for m in config.modems}
-        self.daemon = daemon = Daemon(config, bank_for(config), catalogue=self.catalogue, observer=self.events)
+        extra = {"clock": clock} if clock is not None else {}
+        self.daemon = daemon = Daemon(
+            config,
+            bank_for(config),
+            catalogue=self.catalogue,
+            observer=self.events,
+            **extra,  # type: ignore[arg-type]
+        )
         await daemon.start()
         await eventually(lambda: expected <= set(daemon.bank.ready()))
         return daemon
