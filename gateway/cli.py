@@ -174,6 +174,44 @@ def simulate_sms(config: config_mod.Config, sender: str, modem: str | None, text
     click.echo(f"delivered to {answer['modem']} as {answer['parts']} part(s)")
 
 
+@simulate.command("bank", context_settings=CONTEXT)
+@click.option("--modems", "count", type=click.IntRange(1, 256), default=4, show_default=True)
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Where the modems' stable links (m1, m2, ...) go.")  # fmt: skip
+@click.option("--latency", type=click.FloatRange(0, 60), default=0.0, show_default=True,
+              help="Seconds each send takes on air.")  # fmt: skip
+@click.option("--control", type=click.Path(dir_okay=False, path_type=Path), help="Control socket path.")
+def simulate_bank(count: int, directory: Path, latency: float, control: Path | None) -> None:
+    """Run emulated modems on their own, until Ctrl-C: point [[modems]] at their links.
+    Being a separate process, they outlive a gateway that is killed and restarted.
+
+    Example: gateway simulate bank --modems 4 --dir /tmp/sim --latency 2
+    """
+    import signal
+
+    from sim_bank.simulator import EmulatorBank
+
+    bank = EmulatorBank(count, directory, send_latency=latency).start()
+    socket_path = control or directory / "control.sock"
+    bank.serve(socket_path)
+    for emu in bank.emulators:
+        click.echo(f"{emu.modem_id} {emu.link} {emu.own_number}")
+    click.echo(f"control {socket_path}", err=True)
+    stop = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stop:
+            signal.pause()
+    finally:
+        bank.stop()
+
+
 @simulate.command("sent", context_settings=CONTEXT)
 @with_config
 @click.option("--modem", help="Only this simulated modem.")
