@@ -15,7 +15,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from .catalogue import Catalogue, load_catalogue
 from .config import Config
 from .delivery import apply_report
 from .dispatcher import Dispatcher
-from .events import Observer
+from .events import GatewayEvent, Observer, OutboxDone
 from .intake import Intake
 from .quota_book import QuotaBook
 from .sim_monitor import SimMonitor
@@ -85,11 +85,11 @@ class Daemon:
             quota=self.quota,
             operators=config.operators,
             sim_operator={m.id: m.operator for m in config.modems},
-            observer=self.observer,
+            observer=self._observe,
             clock=self._clock,
         )
         self.intake = Intake(
-            store, self.bank, self.catalogue, config, on_reply=self.dispatcher.wake, observer=self.observer
+            store, self.bank, self.catalogue, config, on_reply=self.dispatcher.wake, observer=self._observe
         )
         self.monitor = SimMonitor(store, self.bank, config, self.quota, clock=self._clock)
         self.ussd = UssdService(store, self.bank, config, self.monitor)
@@ -170,6 +170,13 @@ class Daemon:
 
     # ------------------------------------------------------------ events from the SIM bank (on the loop)
 
+    def _observe(self, event: GatewayEvent) -> None:
+        """Gateway events: a send error becomes its SIM's last error; then the caller's observer."""
+        if isinstance(event, OutboxDone) and event.error and event.modem_id and self.monitor is not None:
+            self.monitor.send_error(event.modem_id, event.error)
+        if self.observer is not None:
+            self.observer(event)
+
     def _on_bank_event(self, event: BankEvent) -> None:
         if isinstance(event, InboundBatch):
             if self.intake is not None and self._started:
@@ -190,7 +197,7 @@ class Daemon:
             if event.state == "ready" and self.dispatcher is not None:
                 self.dispatcher.wake()
         elif isinstance(event, DeliveryReport) and self.store is not None and self._started:
-            self._spawn(apply_report(self.store, event.modem_id, event.report, self.observer))
+            self._spawn(apply_report(self.store, event.modem_id, event.report, self._observe))
         if self.monitor is not None:
             self.monitor.on_event(event)
 
@@ -226,6 +233,8 @@ class Daemon:
             try:
                 await self.intake.release_incomplete()
                 await self.intake.route_waiting()
+                if self.store is not None:
+                    await self.store.expire_pending_reports(self._clock() - timedelta(days=1))
             except Exception:  # retried at the next round
                 log.exception("housekeeping_failed")
 

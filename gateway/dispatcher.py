@@ -35,7 +35,9 @@ from .store import STORE_ERRORS, OnAir, OutboxRow, Store, utcnow
 
 log = structlog.get_logger("gateway.dispatcher")
 
-AFFINITY_RECHECK = 1.0  # seconds: how often rows waiting for their own busy SIM are looked at again
+
+HOLD_MAX = 60.0  # seconds: a SIM whose minute window frees this soon is held for the row that waits for it
+NEVER = -1.0  # a wait meaning: this SIM may never send that row (longer than its per-minute limit)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class Capacity:
 
     free: list[str]  # connected, healthy and idle, least recently used first
     ready: set[str]  # connected and healthy (idle or busy)
-    fits: Callable[[str, OutboxRow], bool] = lambda _m, _r: True  # quota left for this row on this SIM
+    wait: Callable[[str, OutboxRow], float] = lambda _m, _r: 0.0  # seconds until the row fits the SIM's quota
+    max_parts: int | None = None  # the longest message any SIM may send in one minute
     sim_operator: Mapping[str, str | None] = field(default_factory=dict)
     operator_of: Callable[[str], str | None] = lambda _phone: None
     waiting: Mapping[str, int] = field(default_factory=dict)  # rows waiting for each SIM
@@ -52,49 +55,94 @@ class Capacity:
     affinity: float = DEFAULT_REPLY_AFFINITY
 
 
-def assign(rows: Iterable[OutboxRow], cap: Capacity) -> dict[int, str]:
+@dataclass
+class Plan:
+    """What :func:`assign` decided: rows to send now, rows no SIM may ever send, and when
+    to look again (the earliest moment a row held back by quota or affinity can move)."""
+
+    assignments: dict[int, str] = field(default_factory=dict)
+    impossible: dict[int, str] = field(default_factory=dict)
+    wake_in: float | None = None
+
+    def soon(self, seconds: float) -> None:
+        if seconds > 0:
+            self.wake_in = seconds if self.wake_in is None else min(self.wake_in, seconds)
+
+
+def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
     """Which free SIM sends which row (pure).
 
-    ``rows`` come in priority order (replies, notifications, broadcasts). A long
-    message whose first parts went out from one SIM finishes on that SIM while it
-    is healthy (a handset joins parts from one sender only). A reply prefers the
-    SIM the customer texted: it waits while that SIM is healthy, has quota and is
-    busy, for at most ``affinity`` seconds after it was queued -- then any SIM
-    takes it, so a crowd texting one number does not leave the others idle.
-    Otherwise :func:`sim_bank.pool.choose` picks: quota left, the recipient's
-    operator, fewest waiting, least recently used -- and not the SIM that just
-    failed this row, when another can take it.
+    ``rows`` come in priority order (replies, notifications, broadcasts; oldest first).
+
+    * A long message whose first parts went out from one SIM finishes from that SIM
+      (a handset joins parts from one sender only); it waits while that SIM is busy
+      or its minute is full, and starts again elsewhere only if the SIM is down or
+      has no quota left today.
+    * A reply prefers the SIM the customer texted: it waits while that SIM is busy
+      (with quota), at most ``affinity`` seconds after it was queued.
+    * Otherwise :func:`sim_bank.pool.choose` picks among the SIMs with quota left:
+      the recipient's network, fewest waiting, least recently used -- and not the
+      SIM that just failed this row, when another can take it.
+    * A row that no free SIM may send yet holds the SIM whose minute frees soonest,
+      so the rows behind it cannot keep that window full (a long reply must not
+      starve behind one-part broadcasts); a row longer than any SIM's per-minute
+      limit can never go and is reported as impossible.
     """
-    plan: dict[int, str] = {}
+    plan = Plan()
     available = list(cap.free)
+
+    def take(row: OutboxRow, sim: str) -> None:
+        plan.assignments[row.id] = sim
+        available.remove(sim)
+
     for row in rows:
         if not available:
             break
-        own: str | None
-        if row.parts_sent and row.modem_id in cap.ready:
-            own, patient = row.modem_id, True
-        else:
-            own = row.modem_hint
-            patient = own in cap.ready and (cap.now is None or _age(row, cap.now) < cap.affinity)
-        if own is not None and cap.fits(own, row):
-            if own in available:
-                plan[row.id] = own
-                available.remove(own)
+        if cap.max_parts is not None and row.parts - row.parts_sent > cap.max_parts:
+            plan.impossible[row.id] = (
+                f"{row.parts} SMS parts: more than any SIM may send in one minute ({cap.max_parts})"
+            )
+            continue
+        if row.parts_sent and row.modem_id in cap.ready:  # half sent: finish from the same SIM
+            own = row.modem_id
+            w = cap.wait(own, row)
+            if w == 0 and own in available:
+                take(row, own)
                 continue
-            if patient:
-                continue  # its SIM is busy: wait for it
+            if 0 <= w <= HOLD_MAX:
+                if own in available:
+                    available.remove(own)  # held: its minute frees soon
+                plan.soon(w)
+                continue
+            # its SIM has no quota left today: start again elsewhere (the first parts arrive twice)
+        elif row.modem_hint is not None and row.modem_hint in cap.ready:
+            own = row.modem_hint
+            patience = cap.affinity - _age(row, cap.now) if cap.now is not None else cap.affinity
+            if cap.wait(own, row) == 0:
+                if own in available:
+                    take(row, own)
+                    continue
+                if patience > 0:
+                    plan.soon(patience)
+                    continue  # busy: wait for it a little
         failed_on = row.modem_id if row.attempts and not row.parts_sent else None
         options = [m for m in available if m != failed_on] or available
         choice = pool.choose(
             options,
-            fits=lambda m, r=row: cap.fits(m, r),  # type: ignore[misc]
+            fits=lambda m, r=row: cap.wait(m, r) == 0,  # type: ignore[misc]
             sim_operator=cap.sim_operator,
             wanted_operator=cap.operator_of(row.phone),
             waiting=cap.waiting,
         )
         if choice is not None:
-            plan[row.id] = choice
-            available.remove(choice)
+            take(row, choice)
+            continue
+        later = [(w, m) for m in options if (w := cap.wait(m, row)) > 0]
+        if later:
+            w, sim = min(later)
+            if w <= HOLD_MAX:
+                available.remove(sim)  # hold it for this row, which is first in line for it
+            plan.soon(w)
     return plan
 
 
@@ -195,23 +243,24 @@ class Dispatcher:
         free = sorted((m for m in ready if m not in self._busy), key=lambda m: self._last_used.get(m, 0.0))
         if not free:
             return None  # every modem is busy: the next one to finish wakes us
-        considered = 0
         now = self._clock()
+        decided = Plan()
 
         def plan(rows: list[OutboxRow]) -> dict[int, str]:
-            nonlocal considered
-            considered = len(rows)
+            nonlocal decided
             cap = Capacity(
                 free=free,
                 ready=set(ready),
-                fits=lambda m, r: self._fits(m, r, now),
+                wait=lambda m, r: self._quota_wait(m, r, now),
+                max_parts=self.quota.max_parts if self.quota is not None else None,
                 sim_operator=self._sim_operator,
                 operator_of=lambda phone: pool.operator_of(phone, self._operators),
                 waiting=_waiting(rows),
                 now=now,
                 affinity=self.send_config.reply_affinity,
             )
-            return assign(rows, cap)
+            decided = assign(rows, cap)
+            return decided.assignments
 
         claimed = await self.store.claim(plan)
         loop = asyncio.get_running_loop()
@@ -222,19 +271,22 @@ class Dispatcher:
             task = asyncio.create_task(self._send(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if claimed:
+        for row_id, reason in decided.impossible.items():
+            await self.store.mark_final(row_id, "failed", reason)
+            log.error("sms_send_failed", outbox_id=row_id, error=reason)
+        if claimed or decided.impossible:
             return 0  # more work may fit the modems still free
         next_retry = await self.store.next_retry_at()
         timeout = None if next_retry is None else max(0.0, (next_retry - utcnow()).total_seconds()) + 0.01
-        if considered:  # due rows wait (their SIM is busy, or quotas are spent): look again soon
-            timeout = min(timeout or AFFINITY_RECHECK, AFFINITY_RECHECK)
+        if decided.wake_in is not None:  # held back by quota or affinity: look again when that may change
+            timeout = decided.wake_in + 0.01 if timeout is None else min(timeout, decided.wake_in + 0.01)
         return timeout
 
-    def _fits(self, modem: str, row: OutboxRow, now: datetime) -> bool:
+    def _quota_wait(self, modem: str, row: OutboxRow, now: datetime) -> float:
         if self.quota is None:
-            return True
+            return 0.0
         parts = row.parts - row.parts_sent if modem == row.modem_id else row.parts
-        return self.quota.fits(modem, row.lane, parts, now)
+        return self.quota.wait(modem, row.lane, parts, now)
 
     def _on_air(self, row: OutboxRow, modem: str, references: tuple[int, ...], parts: int) -> OnAir | None:
         """Parts that went out in this attempt: count them against the SIM's quota."""

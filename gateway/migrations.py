@@ -133,7 +133,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             modem_id    TEXT    NOT NULL,
             reference   INTEGER NOT NULL,
             sent_at     TEXT    NOT NULL,
-            status      TEXT    NOT NULL DEFAULT 'sent',  -- sent | pending | delivered | failed
+            status      TEXT    NOT NULL DEFAULT 'sent',  -- sent | pending | delivered | failed | superseded
             report      INTEGER,                         -- TP-ST of the last report
             reported_at TEXT
         );
@@ -142,6 +142,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX outbox_parts_sent ON outbox_parts (sent_at);
 
         ALTER TABLE outbox ADD COLUMN delivered_at TEXT;
+
+        -- reports that came before their part was recorded (the SMSC can report part 1 while
+        -- part 2 is still on air); matched when the parts are recorded, dropped after a day
+        CREATE TABLE pending_reports (
+            id          INTEGER PRIMARY KEY,
+            modem_id    TEXT    NOT NULL,
+            reference   INTEGER NOT NULL,
+            recipient   TEXT,
+            status      INTEGER NOT NULL,
+            received_at TEXT    NOT NULL
+        );
+        CREATE INDEX pending_reports_match ON pending_reports (modem_id, reference);
 
         -- what the daemon knows of each SIM, for `gateway modems` (the CLI cannot ask the modems)
         CREATE TABLE sim_status (

@@ -14,6 +14,8 @@ from sim_bank.types import ModemConfig
 
 from .store import Store, utcnow
 
+NEVER = -1.0
+
 
 class QuotaBook:
     def __init__(self, modems: Sequence[ModemConfig], tz: ZoneInfo) -> None:
@@ -38,11 +40,27 @@ class QuotaBook:
             state.used_today = sum(usage.get(modem_id, {}).values())
             state.recent = recent.get(modem_id, deque())
 
+    @property
+    def max_parts(self) -> int | None:
+        """The longest message (in parts) any SIM may send within its per-minute limit."""
+        return max((limit.per_minute for limit in self.limits.values()), default=None)
+
     def fits(self, modem_id: str, lane: str, parts: int, at: datetime) -> bool:
+        return self.wait(modem_id, lane, parts, at) == 0
+
+    def wait(self, modem_id: str, lane: str, parts: int, at: datetime) -> float:
+        """Seconds until ``parts`` parts in ``lane`` fit this SIM's limits: 0 now; until its
+        minute window frees; until local midnight when today's quota is spent; NEVER when
+        the message is longer than the SIM may send in any one minute."""
         state = self._state.get(modem_id)
         if state is None:
-            return True  # a SIM without configured limits
-        return quotas.may_send(self.limits[modem_id], state, lane, parts, at, self.tz)
+            return 0.0  # a SIM without configured limits
+        limit = self.limits[modem_id]
+        if parts > limit.per_minute:
+            return NEVER
+        if quotas.day_left(limit, state, lane, at, self.tz) < parts:
+            return (quotas.next_day_start(at, self.tz) - at).total_seconds()
+        return quotas.wait_for_minute(limit, state, parts, at, self.tz)
 
     def record(self, modem_id: str, parts: int, at: datetime) -> None:
         state = self._state.get(modem_id)

@@ -2,10 +2,17 @@
 
 ``gateway ussd m1 "*140#"`` queues a request in the database; the daemon (which
 owns the modems) dials it and writes the answer back, which the CLI prints.
+Each request is claimed before it is dialled, so a request the CLI gave up on
+is never dialled later, and none is dialled twice (a USSD can buy a package).
+
 SIMs with ``balance_ussd`` are asked for their balance every
 ``[balance] interval`` seconds; the amount is parsed (Persian and Latin digits,
 rials, tomans, dinars), published with the SIM's status, and a SIM below its
-``low_balance`` is reported in the logs and in ``gateway modems``.
+``low_balance`` is reported in the logs and in ``gateway modems``. A balance
+check waits while an operator's menu session on that SIM is open.
+
+Work for one SIM is serialised (one USSD session per SIM at a time); SIMs do not
+wait for each other.
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 import structlog
 
+from sim_bank.backoff import backoff_delay
 from sim_bank.bank import SimBank
 from sim_bank.exceptions import SimBankError
-from sim_bank.ussd import parse_balance
+from sim_bank.ussd import Balance, parse_balance
 
 from .config import Config
 from .sim_monitor import SimMonitor
@@ -27,15 +37,19 @@ from .store import STORE_ERRORS, Store, UssdRequestRow
 log = structlog.get_logger("gateway.ussd")
 
 FIRST_BALANCE_CHECK = 30.0  # seconds after start, once the modems have settled
+SESSION_HOLD = 120.0  # seconds an open menu session keeps balance checks away from its SIM
 
 
 class UssdService:
-    def __init__(self, store: Store, bank: SimBank, config: Config, monitor: SimMonitor) -> None:
+    def __init__(self, store: Store, bank: SimBank, config: Config, monitor: SimMonitor | None) -> None:
         self.store = store
         self.bank = bank
         self.config = config
         self.monitor = monitor
         self._wake = asyncio.Event()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._session_until: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         start = time.monotonic() + FIRST_BALANCE_CHECK
         self._next_balance = {m.id: start for m in config.modems if m.balance_ussd}
 
@@ -43,53 +57,106 @@ class UssdService:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                for request in await self.store.queued_ussd():
-                    await self._answer(request)
-            except STORE_ERRORS as exc:
-                log.warning("ussd_store_error", error=str(exc))
-            await self._balances_due()
-            timeout = max(0.5, min(self._next_balance.values(), default=time.monotonic() + 3600) - time.monotonic())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+        with contextlib.suppress(*STORE_ERRORS):
+            interrupted = await self.store.fail_interrupted_ussd()
+            if interrupted:
+                log.warning("ussd_interrupted", requests=interrupted)
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    for request in await self.store.queued_ussd():
+                        self._spawn(request.modem_id, lambda r=request: self._answer(r))  # type: ignore[misc]
+                except STORE_ERRORS as exc:
+                    log.warning("ussd_store_error", error=str(exc))
+                self._balances_due()
+                soonest = min(self._next_balance.values(), default=time.monotonic() + 3600)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), max(0.5, soonest - time.monotonic()))
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, modem_id: str, work: Callable[[], Awaitable[object]]) -> None:
+        lock = self._locks.setdefault(modem_id, asyncio.Lock())
+
+        async def serialised() -> None:
+            async with lock:
+                await work()
+
+        task = asyncio.create_task(serialised())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, request: UssdRequestRow) -> None:
+        if not await self._retrying(lambda: self.store.claim_ussd(request.id)):
+            return  # taken already, or the CLI gave up on it
+        error = response = None
+        session = False
         try:
             reply = await self.bank.ussd(request.modem_id, request.request, cancel=request.kind == "cancel")
         except SimBankError as exc:
-            log.warning("ussd_failed", modem_id=request.modem_id, error=str(exc))
-            await self.store.finish_ussd(request.id, response=None, session_open=False, error=str(exc))
-            return
-        error = None if reply.ok or request.kind == "cancel" else f"the network says: {reply.meaning}"
-        await self.store.finish_ussd(request.id, response=reply.text, session_open=reply.session_open, error=error)
-        log.info("ussd_answered", modem_id=request.modem_id, status=reply.status)
+            error = str(exc)
+            log.warning("ussd_failed", modem_id=request.modem_id, error=error)
+        else:
+            response, session = reply.text, reply.session_open
+            if not reply.ok and request.kind != "cancel":
+                error = f"the network says: {reply.meaning}"
+            log.info("ussd_answered", modem_id=request.modem_id, status=reply.status)
+        if session:
+            self._session_until[request.modem_id] = time.monotonic() + SESSION_HOLD
+        else:
+            self._session_until.pop(request.modem_id, None)
+        await self._retrying(
+            lambda: self.store.finish_ussd(request.id, response=response, session_open=session, error=error)
+        )
 
-    async def _balances_due(self) -> None:
+    async def _retrying(self, write: Callable[[], Awaitable[object]]) -> object:
+        attempt = 0
+        while True:
+            try:
+                return await write()
+            except STORE_ERRORS as exc:
+                attempt += 1
+                delay = backoff_delay(attempt, base=0.5, cap=30.0)
+                log.warning("ussd_store_error", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+
+    def _balances_due(self) -> None:
         now = time.monotonic()
         for modem in self.config.modems:
             due = self._next_balance.get(modem.id)
             if due is None or now < due or modem.id not in self.bank.ready():
                 continue
+            if self._session_until.get(modem.id, 0) > now:
+                self._next_balance[modem.id] = self._session_until[modem.id]
+                continue
             self._next_balance[modem.id] = now + self.config.balance.interval
-            await self.check_balance(modem.id)
+            self._spawn(modem.id, lambda m=modem.id: self.check_balance(m))  # type: ignore[misc]
 
-    async def check_balance(self, modem_id: str) -> None:
+    async def check_balance(self, modem_id: str) -> Balance | None:
         modem = next(m for m in self.config.modems if m.id == modem_id)
         assert modem.balance_ussd is not None
         try:
             reply = await self.bank.ussd(modem_id, modem.balance_ussd)
         except SimBankError as exc:
             log.warning("balance_check_failed", modem_id=modem_id, error=str(exc))
-            return
+            return None
         text = reply.text or ""
         balance = parse_balance(text)
-        low = balance is not None and modem.low_balance is not None and balance.amount < modem.low_balance
-        self.monitor.set_balance(modem_id, balance, text, low)
+        low = balance is not None and modem.low_balance is not None and _in_rials(balance) < modem.low_balance
+        if self.monitor is not None:
+            self.monitor.set_balance(modem_id, balance, text, low)
         if balance is None:
             log.warning("balance_unreadable", modem_id=modem_id, status=reply.status)
         elif low:
             log.warning("balance_low", modem_id=modem_id, balance=str(balance.amount), threshold=modem.low_balance)
         else:
             log.info("balance", modem_id=modem_id, balance=str(balance.amount), currency=balance.currency)
+        return balance
+
+
+def _in_rials(balance: Balance) -> Decimal:
+    """``low_balance`` is in rials for Iranian SIMs: a balance in tomans is ten times as many rials."""
+    return balance.amount * 10 if balance.currency == "IRT" else balance.amount

@@ -66,9 +66,11 @@ class GsmSimBank:
         self._health = {c.id: Health() for c in configs}
         self.last_poll: dict[str, ModemHealth] = {}
         self._on_event: Callable[[BankEvent], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop, on_event: Callable[[BankEvent], None]) -> None:
         self._on_event = on_event
+        self._loop = loop
         for config in self._configs:
             worker = ModemWorker(config, loop=loop, on_event=self._event)
             self._workers[config.id] = worker
@@ -104,10 +106,18 @@ class GsmSimBank:
     def _health_changed(self, modem_id: str, change: str | None) -> None:
         h = self._health[modem_id]
         if change == "quarantined":
-            retry = max(0.0, (h.until or 0) - self._clock())
+            retry = None if h.radio else max(0.0, (h.until or 0) - self._clock())
             self._emit(ModemState(modem_id, "quarantined", h.reason, retry_in=retry))
+            if retry is not None and self._loop is not None:
+                self._loop.call_later(retry + 0.01, self._quarantine_over, modem_id, h.until)
         elif change == "released":
             self._emit(ModemState(modem_id, "ready", "healthy again"))
+
+    def _quarantine_over(self, modem_id: str, until: float | None) -> None:
+        """A timed quarantine ended: say so, so that the dispatcher sends to it again (probation)."""
+        h = self._health[modem_id]
+        if h.until == until and h.available(self._clock()):
+            self._emit(ModemState(modem_id, "ready", "quarantine over: on probation"))
 
     async def stop(self) -> None:
         await asyncio.gather(*(w.stop() for w in self._workers.values()))

@@ -254,6 +254,11 @@ class ModemEmulator(AtInterpreter):
         if changed and mode:
             self._write(f"\r\n+CREG: {status}\r\n")
 
+    def set_ussd_delay(self, seconds: float) -> None:
+        """How long the network takes to answer a USSD request."""
+        with self._lock:
+            self._ussd_delay = seconds
+
     def set_ussd_reply(self, code: str, text: str, dcs: int = 15, *, session: bool = False) -> None:
         """What the network answers to ``AT+CUSD=1,"code"`` (dcs 72 = UCS-2, sent as hex).
         ``session``: the answer is a menu and the network waits for a reply (``+CUSD: 1``);

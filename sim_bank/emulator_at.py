@@ -149,6 +149,7 @@ class AtInterpreter:
         self._report_storage = False  # store reports in SR memory (+CDSI) whatever +CNMI says
         self._urc_lock = threading.Lock()
         self._ussd_session = False
+        self._ussd_delay = 0.05
         self._hung = False
 
     def _write(self, text: str) -> None:
@@ -608,7 +609,7 @@ class AtInterpreter:
                 body = text.encode("utf-16-be").hex().upper() if dcs == 72 else text
                 answer = f'+CUSD: {1 if session else 0},"{body}",{dcs}'
                 self._ussd_session = session
-            threading.Timer(0.05, self._write, args=(f"\r\n{answer}\r\n",)).start()
+            threading.Timer(self._ussd_delay, self._write, args=(f"\r\n{answer}\r\n",)).start()
         return "OK"
 
 

@@ -42,6 +42,10 @@ class Health:
     last_error: str | None = None
 
     def available(self, now: float) -> bool:
+        """Whether the SIM may send. A quarantine for registration or signal ends only when
+        a poll finds the SIM back; one for failed sends ends with its time (probation)."""
+        if self.radio:
+            return False
         return self.until is None or now >= self.until
 
     @property
@@ -90,16 +94,16 @@ def send_failed(h: Health, policy: HealthPolicy, now: float, cms_code: int | Non
 def polled(h: Health, policy: HealthPolicy, now: float, signal: int | None, registration: int | None) -> str | None:
     """A health poll. Returns "quarantined", "released" or None (no change)."""
     if registration is not None and registration not in REGISTERED:
-        if not (h.quarantined and h.radio and not h.available(now)):
+        if not h.radio:
             _quarantine(h, policy, now, f"not registered on the network (+CREG {registration})", radio=True)
             return "quarantined"
         return None
     if signal is not None and signal == 0:
-        if not (h.quarantined and h.radio and not h.available(now)):
+        if not h.radio:
             _quarantine(h, policy, now, "no signal (+CSQ 0)", radio=True)
             return "quarantined"
         return None
-    if h.quarantined and h.radio and registration in REGISTERED:
+    if h.quarantined and h.radio and registration in REGISTERED and signal != 0:
         _clear(h)
         return "released"
     return None

@@ -69,15 +69,11 @@ def day_left(cfg: QuotaConfig, state: QuotaState, lane: str, at: datetime, tz: Z
 
 
 def may_send(cfg: QuotaConfig, state: QuotaState, lane: str, parts: int, at: datetime, tz: ZoneInfo) -> bool:
-    """Whether ``parts`` parts in ``lane`` fit the SIM's limits now.
-
-    A message longer than ``per_minute`` parts may still go when the minute
-    window is empty (otherwise it could never go at all).
-    """
+    """Whether ``parts`` parts in ``lane`` fit the SIM's limits now. A message longer
+    than ``per_minute`` parts never does: the limit is the operator's, not ours."""
     if day_left(cfg, state, lane, at, tz) < parts:
         return False
-    in_window = len(state.recent)
-    return in_window == 0 or in_window + parts <= cfg.per_minute
+    return len(state.recent) + parts <= cfg.per_minute
 
 
 def record(state: QuotaState, parts: int, at: datetime, tz: ZoneInfo) -> None:
@@ -91,10 +87,11 @@ def wait_for_minute(cfg: QuotaConfig, state: QuotaState, parts: int, at: datetim
     """Seconds until ``parts`` more parts fit the per-minute window (0 if they fit now)."""
     _roll(state, at, tz)
     over = len(state.recent) + parts - cfg.per_minute
-    if over <= 0 or not state.recent:
+    if over <= 0:
         return 0.0
-    index = min(over, len(state.recent)) - 1
-    return max(0.0, state.recent[index] + WINDOW - at.timestamp())
+    if over > len(state.recent):
+        return math.inf  # longer than the whole window
+    return max(0.0, state.recent[over - 1] + WINDOW - at.timestamp())
 
 
 def next_day_start(at: datetime, tz: ZoneInfo) -> datetime:

@@ -100,7 +100,7 @@ _BALANCE_WORDS = (
     "رصيد",
     "رصید",
 )
-_NUMBER = re.compile(r"\d[\d,.\u066b\u066c\u060c' ]*\d|\d")
+_NUMBER = re.compile(r"(?<![\w\d])(-|\u2212|منفی\s*)?(\d[\d,.\u066b\u066c\u060c' ]*\d|\d)")
 
 
 def _ascii(text: str) -> str:
@@ -138,9 +138,11 @@ def parse_balance(text: str) -> Balance | None:
     start = min((i for i in (lower.find(w) for w in _BALANCE_WORDS) if i >= 0), default=0)
     candidates = []
     for m in _NUMBER.finditer(t, start):
-        amount = _to_decimal(m.group(0))
+        amount = _to_decimal(m.group(2))
         if amount is None:
             continue
+        if m.group(1):  # "-5,000 Rials", "منفی ۵۰۰۰ ریال": a SIM in debt
+            amount = -amount
         after = lower[m.end() : m.end() + 12].strip()
         currency = next((code for word, code in _CURRENCIES.items() if after.startswith(word)), None)
         candidates.append((currency is None, m.start(), Balance(amount, currency)))

@@ -664,6 +664,8 @@ class ModemWorker:
             try:
                 raw = self._ussd_replies.get(timeout=timeout)
             except queue.Empty:
+                with contextlib.suppress(ModemError):  # end the session: a late answer must not
+                    self._write("AT+CUSD=2")  # become the answer to the next request
                 raise CommandTimeout(self.id, f"no USSD answer to {code} in {timeout:.0f} s") from None
         reply = ussd.parse_cusd(raw)
         if reply is None:

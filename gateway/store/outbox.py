@@ -143,52 +143,31 @@ class OutboxMixin(StoreBase):
         recipient: str | None,
         status: int,
         now: datetime | None = None,
-        window: timedelta = REPORT_WINDOW,
     ) -> DeliveryUpdate | None:
         """Match a status report to the part it is about and update the message.
 
-        The part is the most recent one sent from ``modem_id`` with this
-        reference to this recipient within ``window``. TP-ST 0x00-0x1F: delivered;
+        The part is the most recent one sent from ``modem_id`` with this reference
+        to this recipient within ``REPORT_WINDOW``. TP-ST 0x00-0x1F: delivered;
         0x20-0x3F: the SMSC is still trying (recorded, nothing final); above:
         failed. A message is ``delivered`` when all its parts are, ``failed``
-        (undelivered) as soon as one part finally fails.
+        (undelivered) as soon as one part finally fails. A report that matches no
+        recorded part yet is kept and matched when the part is recorded.
         """
-        at = stamp(now)
-        since = stamp((now or utcnow()) - window)
+        at = now or utcnow()
         async with self._write() as db:
-            async with db.execute(
-                """SELECT p.id, p.outbox_id, o.phone, o.parts, o.status FROM outbox_parts p
-                   JOIN outbox o ON o.id = p.outbox_id
-                   WHERE p.modem_id = ? AND p.reference = ? AND p.sent_at >= ? AND p.status IN ('sent', 'pending')
-                   ORDER BY p.sent_at DESC, p.id DESC LIMIT 16""",
-                (modem_id, reference, since),
-            ) as cur:
-                candidates = list(await cur.fetchall())
-            match = next((c for c in candidates if same_number(c["phone"], recipient)), None)
-            if match is None:
-                return None
-            part_status = delivery_state(status)
-            await db.execute(
-                "UPDATE outbox_parts SET status = ?, report = ?, reported_at = ? WHERE id = ?",
-                (part_status, status, at, match["id"]),
-            )
-            async with db.execute(
-                "SELECT status, COUNT(*) FROM outbox_parts WHERE outbox_id = ? GROUP BY status", (match["outbox_id"],)
-            ) as cur:
-                by_status = {row[0]: row[1] for row in await cur.fetchall()}
-            outcome = None
-            if by_status.get("failed") and match["status"] in ("sent", "unknown"):
-                outcome = "failed"
+            update = await _apply_report(db, modem_id, reference, recipient, status, at)
+            if update is None:
                 await db.execute(
-                    "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
-                    (f"not delivered (status report 0x{status:02X})", match["outbox_id"]),
+                    """INSERT INTO pending_reports (modem_id, reference, recipient, status, received_at)
+                       VALUES (?, ?, ?, ?, ?)""",
+                    (modem_id, reference, recipient, status, stamp(at)),
                 )
-            elif by_status.get("delivered", 0) >= match["parts"] and match["status"] in ("sent", "unknown"):
-                outcome = "delivered"
-                await db.execute(
-                    "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE id = ?", (at, match["outbox_id"])
-                )
-        return DeliveryUpdate(match["outbox_id"], part_status, outcome)
+        return update
+
+    async def expire_pending_reports(self, older_than: datetime) -> int:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM pending_reports WHERE received_at < ?", (stamp(older_than),))
+            return cur.rowcount
 
     async def recover(self) -> int:
         """At start-up: rows a crash left ``sending`` go back to the queue (they may go out twice)."""
@@ -243,14 +222,81 @@ async def insert_outbox(
 
 
 async def _record_on_air(db: aiosqlite.Connection, row_id: int, on_air: OnAir, at: str) -> None:
-    """Count the parts against the SIM's quota, and keep each reference for delivery reports."""
+    """Count the parts against the SIM's quota and keep each reference for delivery reports.
+
+    Parts an earlier attempt sent from another SIM are superseded: a handset joins the
+    parts of one sender only, so they cannot settle this message. A part whose +CMGS never
+    came is kept with reference -1 (it counts against the minute, matches no report).
+    Reports that arrived before these parts were recorded are matched now.
+    """
     if on_air.parts:
         await db.execute(
             """INSERT INTO sim_usage (modem_id, day, lane, parts) VALUES (?, ?, ?, ?)
                ON CONFLICT (modem_id, day, lane) DO UPDATE SET parts = sim_usage.parts + excluded.parts""",
             (on_air.modem_id, on_air.day, on_air.lane, on_air.parts),
         )
+    await db.execute(
+        "UPDATE outbox_parts SET status = 'superseded' WHERE outbox_id = ? AND modem_id <> ?",
+        (row_id, on_air.modem_id),
+    )
+    refs = list(on_air.references) + [-1] * max(0, on_air.parts - len(on_air.references))
     await db.executemany(
         "INSERT INTO outbox_parts (outbox_id, part, modem_id, reference, sent_at) VALUES (?, ?, ?, ?, ?)",
-        [(row_id, on_air.first_part + i, on_air.modem_id, ref, at) for i, ref in enumerate(on_air.references)],
+        [(row_id, on_air.first_part + i, on_air.modem_id, ref, at) for i, ref in enumerate(refs)],
     )
+    if on_air.references:
+        marks = ", ".join("?" for _ in on_air.references)
+        async with db.execute(
+            f"""SELECT id, reference, recipient, status, received_at FROM pending_reports
+                WHERE modem_id = ? AND reference IN ({marks}) ORDER BY id""",
+            (on_air.modem_id, *on_air.references),
+        ) as cur:
+            early = list(await cur.fetchall())
+        for report in early:
+            received = datetime.fromisoformat(report["received_at"])
+            if await _apply_report(
+                db, on_air.modem_id, report["reference"], report["recipient"], report["status"], received
+            ):
+                await db.execute("DELETE FROM pending_reports WHERE id = ?", (report["id"],))
+
+
+async def _apply_report(
+    db: aiosqlite.Connection, modem_id: str, reference: int, recipient: str | None, status: int, at: datetime
+) -> DeliveryUpdate | None:
+    when = stamp(at)
+    async with db.execute(
+        """SELECT p.id, p.outbox_id, o.phone, o.parts, o.status FROM outbox_parts p
+           JOIN outbox o ON o.id = p.outbox_id
+           WHERE p.modem_id = ? AND p.reference = ? AND p.sent_at >= ? AND p.status IN ('sent', 'pending')
+           ORDER BY p.sent_at DESC, p.id DESC LIMIT 16""",
+        (modem_id, reference, stamp(at - REPORT_WINDOW)),
+    ) as cur:
+        candidates = list(await cur.fetchall())
+    match = next((c for c in candidates if same_number(c["phone"], recipient)), None)
+    if match is None:
+        return None
+    part_status = delivery_state(status)
+    await db.execute(
+        "UPDATE outbox_parts SET status = ?, report = ?, reported_at = ? WHERE id = ?",
+        (part_status, status, when, match["id"]),
+    )
+    async with db.execute(
+        """SELECT status, COUNT(DISTINCT part) FROM outbox_parts
+           WHERE outbox_id = ? AND status <> 'superseded' GROUP BY status""",
+        (match["outbox_id"],),
+    ) as cur:
+        by_status = {row[0]: row[1] for row in await cur.fetchall()}
+    outcome = None
+    if match["status"] in ("sent", "unknown"):
+        if by_status.get("failed"):
+            outcome = "failed"
+            await db.execute(
+                "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
+                (f"not delivered (status report 0x{status:02X})", match["outbox_id"]),
+            )
+        elif by_status.get("delivered", 0) >= match["parts"]:
+            outcome = "delivered"
+            await db.execute(
+                "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE id = ?", (when, match["outbox_id"])
+            )
+    return DeliveryUpdate(match["outbox_id"], part_status, outcome)

@@ -102,9 +102,26 @@ class SimsMixin(StoreBase):
             )
             return int(cur.lastrowid or 0)
 
+    async def fail_interrupted_ussd(self) -> int:
+        """At start-up: requests a crash left running may or may not have been dialled."""
+        async with self._write() as db:
+            cur = await db.execute(
+                """UPDATE ussd_requests SET status = 'failed', error = 'interrupted by a restart'
+                   WHERE status = 'running'"""
+            )
+            return cur.rowcount
+
     async def queued_ussd(self) -> list[UssdRequestRow]:
         async with self._r.execute("SELECT * FROM ussd_requests WHERE status = 'queued' ORDER BY id") as cur:
             return _rows(UssdRequestRow, await cur.fetchall())
+
+    async def claim_ussd(self, request_id: int) -> bool:
+        """Take a queued request for dialling; False if it was taken or cancelled meanwhile."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE ussd_requests SET status = 'running' WHERE id = ? AND status = 'queued'", (request_id,)
+            )
+            return cur.rowcount == 1
 
     async def finish_ussd(
         self, request_id: int, *, response: str | None, session_open: bool, error: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from gateway.config import SendConfig
 from gateway.dispatcher import Capacity, assign, judge
@@ -49,24 +49,26 @@ def row(
 
 
 def test_reply_goes_to_the_sim_the_customer_texted() -> None:
-    assert assign([row(1, "m2")], Capacity(["m1", "m2"], {"m1", "m2"})) == {1: "m2"}
+    assert assign([row(1, "m2")], Capacity(["m1", "m2"], {"m1", "m2"})).assignments == {1: "m2"}
 
 
 def test_reply_waits_for_its_busy_sim_while_others_take_other_work() -> None:
     plan = assign([row(1, "m2"), row(2), row(3)], Capacity(["m1"], {"m1", "m2"}))
-    assert plan == {2: "m1"}
+    assert plan.assignments == {2: "m1"}
 
 
 def test_reply_moves_when_its_sim_is_down() -> None:
-    assert assign([row(1, "m2")], Capacity(["m1"], {"m1"})) == {1: "m1"}
+    assert assign([row(1, "m2")], Capacity(["m1"], {"m1"})).assignments == {1: "m1"}
 
 
 def test_half_sent_message_stays_on_its_sim() -> None:
-    assert assign([row(1, "m1", parts_sent=1, modem="m3")], Capacity(["m1", "m3"], {"m1", "m3"})) == {1: "m3"}
+    assert assign([row(1, "m1", parts_sent=1, modem="m3")], Capacity(["m1", "m3"], {"m1", "m3"})).assignments == {
+        1: "m3"
+    }
 
 
 def test_every_free_modem_gets_work() -> None:
-    assert assign([row(i) for i in range(1, 6)], Capacity(["m1", "m2", "m3"], {"m1", "m2", "m3"})) == {
+    assert assign([row(i) for i in range(1, 6)], Capacity(["m1", "m2", "m3"], {"m1", "m2", "m3"})).assignments == {
         1: "m1",
         2: "m2",
         3: "m3",
@@ -98,18 +100,22 @@ def test_reply_waits_for_its_busy_sim_only_for_a_while() -> None:
     fresh = row(1, "m2")._replace_created(now - timedelta(seconds=5))
     stale = row(2, "m2")._replace_created(now - timedelta(seconds=60))
     plan = assign([fresh, stale], Capacity(["m1"], {"m1", "m2"}, now=now, affinity=30.0))
-    assert plan == {2: "m1"}  # the old one moves to the idle SIM; the fresh one waits for m2
+    assert plan.assignments == {2: "m1"}  # the old one moves to the idle SIM; the fresh one waits for m2
+    assert (
+        plan.wake_in is not None and 20 < plan.wake_in <= 25
+    )  # when the fresh one's patience runs out  # the old one moves to the idle SIM; the fresh one waits for m2
 
 
 def test_sim_without_quota_left_is_passed_over() -> None:
-    cap = Capacity(["m1", "m2"], {"m1", "m2"}, fits=lambda m, _r: m != "m1")
-    assert assign([row(1, lane="broadcast")], cap) == {1: "m2"}
-    assert assign([row(1, lane="broadcast")], Capacity(["m1"], {"m1"}, fits=lambda _m, _r: False)) == {}
+    cap = Capacity(["m1", "m2"], {"m1", "m2"}, wait=lambda m, _r: 30.0 if m == "m1" else 0.0)
+    assert assign([row(1, lane="broadcast")], cap).assignments == {1: "m2"}
+    blocked = assign([row(1, lane="broadcast")], Capacity(["m1"], {"m1"}, wait=lambda _m, _r: 30.0))
+    assert blocked.assignments == {} and blocked.wake_in == 30.0
 
 
 def test_reply_does_not_wait_for_its_sim_when_that_sim_has_no_quota() -> None:
-    cap = Capacity(["m1"], {"m1", "m2"}, fits=lambda m, _r: m != "m2")
-    assert assign([row(1, "m2")], cap) == {1: "m1"}
+    cap = Capacity(["m1"], {"m1", "m2"}, wait=lambda m, _r: 3600.0 if m == "m2" else 0.0)
+    assert assign([row(1, "m2")], cap).assignments == {1: "m1"}
 
 
 def test_on_net_sim_is_preferred() -> None:
@@ -119,15 +125,60 @@ def test_on_net_sim_is_preferred() -> None:
         sim_operator={"m1": "Irancell", "m2": "MCI"},
         operator_of=lambda phone: "MCI" if phone.startswith("+98912") else None,
     )
-    assert assign([row(1, lane="broadcast")], cap) == {1: "m2"}
+    assert assign([row(1, lane="broadcast")], cap).assignments == {1: "m2"}
 
 
 def test_sim_with_the_fewest_waiting_rows_takes_new_work() -> None:
     cap = Capacity(["m1", "m2"], {"m1", "m2"}, waiting={"m1": 4, "m2": 1})
-    assert assign([row(1, lane="broadcast")], cap) == {1: "m2"}
+    assert assign([row(1, lane="broadcast")], cap).assignments == {1: "m2"}
 
 
 def test_a_retry_avoids_the_sim_that_just_failed_it() -> None:
     retried = row(1, lane="broadcast", attempts=1, modem="m1")
-    assert assign([retried], Capacity(["m1", "m2"], {"m1", "m2"})) == {1: "m2"}
-    assert assign([retried], Capacity(["m1"], {"m1"})) == {1: "m1"}  # unless it is the only one
+    assert assign([retried], Capacity(["m1", "m2"], {"m1", "m2"})).assignments == {1: "m2"}
+    assert assign([retried], Capacity(["m1"], {"m1"})).assignments == {1: "m1"}  # unless it is the only one
+
+
+def test_half_sent_message_waits_for_its_sims_minute_rather_than_starting_over() -> None:
+    half = row(1, lane="notification", parts_sent=1, modem="m1")
+    minute_full = Capacity(["m1", "m2"], {"m1", "m2"}, wait=lambda m, _r: 20.0 if m == "m1" else 0.0)
+    plan = assign([half, row(2, lane="broadcast")], minute_full)
+    assert plan.assignments == {2: "m2"} and plan.wake_in == 20.0  # m1 is held for it
+    day_spent = Capacity(["m1", "m2"], {"m1", "m2"}, wait=lambda m, _r: 9000.0 if m == "m1" else 0.0)
+    assert assign([half], day_spent).assignments == {1: "m2"}  # no quota today: start again elsewhere
+
+
+def test_a_message_longer_than_any_minute_limit_is_reported_not_sent() -> None:
+    plan = assign([row(1)], Capacity(["m1"], {"m1"}, max_parts=1))
+    assert plan.assignments == {} and "more than any SIM may send in one minute" in plan.impossible[1]
+
+
+def test_a_long_reply_does_not_starve_behind_one_part_broadcasts() -> None:
+    """Two SIMs at 10 parts a minute, one send each every 3 s, a backlog of one-part
+    broadcasts; a two-part reply queued a minute in must go within a minute or so."""
+    from zoneinfo import ZoneInfo
+
+    from sim_bank import quotas
+
+    tz = ZoneInfo("Asia/Tehran")
+    t0 = datetime(2026, 1, 1, 8, tzinfo=UTC)
+    cfg = quotas.QuotaConfig(per_minute=10, per_day=100_000, reply_reserve=0.0)
+    states = {m: quotas.QuotaState(day=quotas.local_day(t0, tz)) for m in ("m1", "m2")}
+    rows = [dataclasses.replace(row(i, lane="broadcast"), parts=1, attempts=0) for i in range(2, 600)]
+    reply = dataclasses.replace(row(1, lane="reply"), parts=2, attempts=0)
+    sent_at = None
+    for step in range(0, 600, 3):
+        now = t0 + timedelta(seconds=step)
+        if step == 60:
+            rows.insert(0, reply)
+
+        def wait(m: str, r: OutboxRow, now: datetime = now) -> float:
+            return 0.0 if quotas.may_send(cfg, states[m], r.lane, r.parts, now, tz) else 1.0
+
+        for rid, m in assign(rows[:200], Capacity(["m1", "m2"], {"m1", "m2"}, wait=wait, now=now)).assignments.items():
+            r = next(x for x in rows if x.id == rid)
+            quotas.record(states[m], r.parts, now, tz)
+            rows.remove(r)
+            if rid == 1:
+                sent_at = step
+    assert sent_at is not None and sent_at <= 130

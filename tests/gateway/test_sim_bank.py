@@ -89,6 +89,9 @@ async def test_sim_failing_every_send_is_quarantined_and_comes_back(tmp_path: Pa
         await _queue(h.store, 9, prefix="+98912200")
         await _settle(h)
         assert len(h.emu("m1").sent) > 0  # it takes work again
+        await h.daemon.monitor.publish()  # type: ignore[union-attr]
+        rows = {r["modem_id"]: r for r in await operations.sim_statuses(h.config)}
+        assert "+CMS ERROR: 38" in (rows["m1"]["last_error"] or "")  # what gateway modems shows
     finally:
         await h.stop()
         h.close()
@@ -244,3 +247,34 @@ async def test_full_sim_storage_never_blocks_delivery(harness: Harness) -> None:
     for s in senders:
         await h.reply_to(s, timeout=15)
     assert h.emu("m1").network_queue == 0 and h.emu("m1").stored() == {}
+
+
+async def test_a_report_for_part_one_while_part_two_is_on_air_is_not_lost(harness: Harness) -> None:
+    for e in harness.emulators:
+        e.set_send_latency(0.4)
+        e.delivery_reports([0x00], delay=0.05)  # the SMSC reports part 1 before part 2 is sent
+    await harness.start()
+    await harness.store.enqueue("+989121234568", "long " * 60)  # two parts
+    await _settle(harness, ("delivered",))
+
+
+async def test_a_ussd_request_the_cli_gave_up_on_is_never_dialled(harness: Harness) -> None:
+    h = harness
+    h.emu("m1").set_ussd_delay(1.0)
+    h.emu("m1").set_ussd_reply("*140#", "Your balance is 5,000 Rials")
+    h.emu("m1").set_ussd_reply("*555*1*2#", "Package bought")
+    await h.start()
+    first = await h.store.add_ussd("m1", "*140#")
+    second = await h.store.add_ussd("m1", "*555*1*2#")  # e.g. buys a package
+    h.daemon.ussd.wake()  # type: ignore[union-attr]
+    await eventually(lambda: any("*140#" in c for c in h.emu("m1").commands))
+    await h.store.cancel_ussd(second)  # its CLI stopped waiting while the first one ran
+    await eventually(lambda: _done(h, first))
+    await asyncio.sleep(1.5)
+    assert not any("*555*1*2#" in c for c in h.emu("m1").commands)
+    assert (await h.store.ussd_request(second)).status == "failed"  # type: ignore[union-attr]
+
+
+async def _done(h: Harness, request_id: int) -> bool:
+    row = await h.store.ussd_request(request_id)
+    return row is not None and row.status == "done"

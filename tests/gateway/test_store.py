@@ -180,7 +180,7 @@ async def test_refs_count_up(store: Store) -> None:
 async def test_claim_send_and_crash_recovery(store: Store) -> None:
     a = await store.enqueue("+989121234567", "broadcast", lane="broadcast")
     b = await store.enqueue("+989121234568", "reply", lane="reply", modem_hint="m2")
-    claimed = await store.claim(lambda rows: assign(rows, Capacity(["m1", "m2"], {"m1", "m2"})))
+    claimed = await store.claim(lambda rows: assign(rows, Capacity(["m1", "m2"], {"m1", "m2"})).assignments)
     assert [(r.id, r.modem_id, r.status) for r in claimed] == [(b, "m2", "sending"), (a, "m1", "sending")]
     await store.mark_sent(b, OnAir("m2", "2026-11-23", "reply", 1, (7,), 1), 1)
     assert await store.recover() == 1  # the daemon died while "a" was on its way
@@ -191,24 +191,26 @@ async def test_claim_send_and_crash_recovery(store: Store) -> None:
 
 async def test_retry_waits_until_due(store: Store) -> None:
     a = await store.enqueue("+989121234567", "x")
-    [_row] = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    [_row] = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     later = datetime.now(UTC) + timedelta(minutes=5)
     await store.mark_retry(a, "network busy", later, 0)
-    assert await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"}))) == []
+    assert await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments) == []
     assert await store.next_retry_at() is not None
-    due = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})), now=later + timedelta(seconds=1))
+    due = await store.claim(
+        lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments, now=later + timedelta(seconds=1)
+    )
     assert [r.id for r in due] == [a] and due[0].attempts == 2
 
 
 async def test_resumed_multipart_restarts_when_another_sim_takes_it(store: Store) -> None:
     a = await store.enqueue("+989121234567", "x" * 400)
-    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     on_air = OnAir("m1", "2026-11-23", "notification", 1, (10, 11), 2)
     await store.mark_retry(a, "part 3 failed", datetime.now(UTC) - timedelta(seconds=1), 2, on_air)
-    [same] = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    [same] = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     assert same.parts_sent == 2  # m1 sends only the missing part
     await store.mark_retry(a, "again", datetime.now(UTC) - timedelta(seconds=1), 2)
-    [other] = await store.claim(lambda rows: assign(rows, Capacity(["m2"], {"m2"})))  # m1 is down now
+    [other] = await store.claim(lambda rows: assign(rows, Capacity(["m2"], {"m2"})).assignments)  # m1 is down now
     assert other.modem_id == "m2" and other.parts_sent == 0  # a handset only joins parts from one sender
 
 
@@ -225,7 +227,7 @@ async def test_cli_and_daemon_write_the_same_file(tmp_path: Path) -> None:
 
 async def test_parts_on_air_count_against_the_sims_day_and_keep_their_references(store: Store) -> None:
     a = await store.enqueue("+989121234567", "x" * 400, lane="broadcast")  # three parts
-    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     await store.mark_sent(a, OnAir("m1", "2026-11-23", "broadcast", 1, (250, 251, 252), 3), 3)
     assert await store.usage_on("2026-11-23") == {"m1": {"broadcast": 3}}
     assert await store.usage_on("2026-11-24") == {}
@@ -234,10 +236,10 @@ async def test_parts_on_air_count_against_the_sims_day_and_keep_their_references
 
 async def test_delivery_reports_settle_a_multipart_message_with_a_wrapped_reference(store: Store) -> None:
     old = await store.enqueue("+989121234567", "old")
-    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     await store.mark_sent(old, OnAir("m1", "d", "notification", 1, (5,), 1), 1)
     new = await store.enqueue("+989121234567", "y" * 300)  # two parts; reference 5 again (wrapped)
-    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     await store.mark_sent(new, OnAir("m1", "d", "notification", 1, (4, 5), 2), 2)
     first = await store.apply_report("m1", 5, "+989121234567", 0x00)
     assert first is not None and first.outbox_id == new and first.message_status is None  # one part of two
@@ -250,9 +252,31 @@ async def test_delivery_reports_settle_a_multipart_message_with_a_wrapped_refere
 
 async def test_a_failed_report_fails_the_message(store: Store) -> None:
     a = await store.enqueue("+989121234567", "hi")
-    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})))
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     await store.mark_sent(a, OnAir("m1", "d", "notification", 1, (7,), 1), 1)
     update = await store.apply_report("m1", 7, "+989121234567", 0x41)
     assert update is not None and update.message_status == "failed"
     [row] = await store.outbox()
     assert row.status == "failed" and "0x41" in (row.last_error or "")
+
+
+async def test_a_report_that_comes_before_its_part_is_recorded_is_kept_and_matched(store: Store) -> None:
+    a = await store.enqueue("+989121234567", "z" * 200)  # two parts
+    await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
+    # the SMSC reports part 1 while part 2 is still on air: no part is recorded yet
+    assert await store.apply_report("m1", 30, "+989121234567", 0x00) is None
+    await store.mark_sent(a, OnAir("m1", "d", "notification", 1, (30, 31), 2), 2)
+    await store.apply_report("m1", 31, "+989121234567", 0x00)
+    assert [r.status for r in await store.outbox()] == ["delivered"]
+
+
+async def test_parts_of_an_abandoned_attempt_do_not_settle_the_message(store: Store) -> None:
+    a = await store.enqueue("+989121234567", "y" * 200)  # two parts
+    await store.mark_retry(a, "boom", None, 1, OnAir("m1", "d", "notification", 1, (7,), 1))  # part 1 from m1
+    await store.mark_sent(a, OnAir("m2", "d", "notification", 1, (40, 41), 2), 2)  # both again from m2
+    await store.apply_report("m1", 7, "+989121234567", 0x00)  # the orphan from m1
+    update = await store.apply_report("m2", 40, "+989121234567", 0x00)
+    assert update is None or update.message_status is None  # m2's part 2 has no report yet
+    assert [r.status for r in await store.outbox()] == ["sent"]
+    await store.apply_report("m1", 7, "+989121234567", 0x41)  # nor can the orphan fail it
+    assert [r.status for r in await store.outbox()] == ["sent"]

@@ -48,11 +48,14 @@ def test_lost_registration_quarantines_until_the_sim_is_registered_again() -> No
     h = Health()
     assert health.polled(h, POLICY, 0.0, 20, 2) == "quarantined"
     assert health.polled(h, POLICY, 5.0, 20, 2) is None  # still searching, still out
+    assert not h.available(3600.0)  # no time limit: only a poll brings it back
     assert health.polled(h, POLICY, 6.0, 20, 1) == "released"
     assert h.available(6.0)
 
 
-def test_no_signal_quarantines() -> None:
+def test_no_signal_quarantines_until_there_is_signal() -> None:
     h = Health()
     assert health.polled(h, POLICY, 0.0, 0, 1) == "quarantined"
     assert "no signal" in (h.reason or "")
+    assert health.polled(h, POLICY, 60.0, 0, 1) is None
+    assert health.polled(h, POLICY, 120.0, 15, 1) == "released"
