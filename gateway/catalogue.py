@@ -8,7 +8,7 @@ the line and the key.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,32 @@ from .exceptions import CatalogueError
 from .resources import shipped
 from .text import localise_digits, normalise, tokens
 
-ACTIONS = ("ticket", "help")
-ARGUMENTS = ("account", "none")
+ACTIONS = ("ticket", "status", "stop", "start", "help")
+ARGUMENTS = ("account", "ref", "text", "none")
 REQUIRED_REPLIES = ("help", "menu_line")
-# Placeholders each reply may use
+# replies an action needs besides its own, and the placeholders each fixed reply may use
+ACTION_REPLIES = {
+    "ticket": ("already_registered",),
+    "status": ("status_not_found", "status_none"),
+}
+TICKET_VARIABLES = {"ref", "label", "account", "code"}
 REPLY_VARIABLES = {
     "help": {"menu"},
     "menu_line": {"code", "word", "label"},
+    "already_registered": TICKET_VARIABLES,
+    "ask_account": {"label", "code"},
+    "status_not_found": {"ref"},
+    "status_none": set(),
 }
-TICKET_VARIABLES = {"ref", "label", "account", "code"}
+ACTION_VARIABLES = {
+    "ticket": TICKET_VARIABLES,
+    "status": {"ref", "label", "status", "opened", "account", "code"},
+    "stop": set(),
+    "start": set(),
+    "help": {"menu"},
+}
 MAX_PHRASE = 3  # words in one keyword
+FUZZY_MIN = 5  # words this long match with one letter wrong, missing, extra or swapped
 
 
 @dataclass(frozen=True)
@@ -49,23 +65,44 @@ class Catalogue:
     codes: tuple[Code, ...]
     replies: dict[str, dict[str, str]]  # template name -> language -> text
     index: dict[tuple[str, ...], tuple[Code, str | None]]  # normalised tokens -> (code, language of the word)
+    statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # ticket status -> language -> name
 
-    def lookup(self, toks: list[str]) -> tuple[Code, str | None, int] | None:
-        """The code the message starts with: (code, language of the word, tokens used), longest match first."""
+    def lookup(self, toks: list[str], fuzzy: bool = True) -> tuple[Code, str | None, int] | None:
+        """The code the message starts with: (code, language of the word, tokens used),
+        longest match first; then a one-word keyword with a single typo (long words only,
+        and only when exactly one keyword is that close)."""
         for n in range(min(MAX_PHRASE, len(toks)), 0, -1):
             hit = self.index.get(tuple(toks[:n]))
             if hit is not None:
                 return hit[0], hit[1], n
+        if fuzzy and toks and len(toks[0]) >= FUZZY_MIN and not toks[0].isdigit():
+            close = {
+                key: hit
+                for key, hit in self.index.items()
+                if len(key) == 1 and len(key[0]) >= FUZZY_MIN and _one_edit(toks[0], key[0])
+            }
+            codes = {id(hit[0]) for hit in close.values()}
+            if len(codes) == 1:
+                hit = next(iter(close.values()))
+                return hit[0], hit[1], 1
         return None
+
+    def code(self, code: str) -> Code | None:
+        return next((c for c in self.codes if c.code == code), None)
+
+    def status_label(self, status: str, language: str) -> str:
+        texts = self.statuses.get(status, {})
+        return texts.get(language) or texts.get("en") or status.replace("_", " ")
 
     def reply(self, name: str, language: str) -> str:
         texts = self.replies[name]
         return texts.get(language) or texts.get("en") or next(iter(texts.values()))
 
     def menu(self, language: str) -> str:
+        """The numbered menu: the codes that are digits (STOP, START, help are not in it)."""
         lines = []
         for c in self.codes:
-            if c.action == "help":
+            if c.action in ("help", "stop", "start") or not c.code.isdigit():
                 continue
             word = (c.words.get(language) or c.words.get("en") or ("",))[0]
             label = c.labels.get(language) or c.labels.get("en") or c.category or c.code
@@ -128,10 +165,23 @@ class _Locator:
 def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalogue:
     loc = _Locator(where, source)
     for key in raw:
-        if key not in ("codes", "replies"):
-            raise loc.error(key, "unknown section", "the catalogue has [[codes]] and [replies.NAME]", header=f"[{key}]")
+        if key not in ("codes", "replies", "statuses"):
+            raise loc.error(
+                key, "unknown section", "the catalogue has [[codes]], [statuses] and [replies.NAME]", header=f"[{key}]"
+            )
     replies = _replies(raw.get("replies", {}), loc)
+    statuses = _statuses(raw.get("statuses", {}), loc)
     codes = tuple(_code(entry, n, loc, replies) for n, entry in enumerate(raw.get("codes", []), start=1))
+    for n, c in enumerate(codes, start=1):
+        needed = list(ACTION_REPLIES.get(c.action, ()))
+        if c.argument == "account" and c.action == "ticket":
+            needed.append("ask_account")
+        for name in needed:
+            if name not in replies:
+                raise loc.error(
+                    f"codes[{n}]", f"a {c.action} code needs [replies.{name}]", "add it with fa, ar and en",
+                    header="[[codes]]", occurrence=n,
+                )  # fmt: skip
     if not codes:
         raise loc.error(
             "codes", "no [[codes]] defined", "copy them from the shipped config/keywords.toml", header="[[codes]]"
@@ -139,7 +189,8 @@ def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalo
     index: dict[tuple[str, ...], tuple[Code, str | None]] = {}
     for n, c in enumerate(codes, start=1):
         entries: list[tuple[str, str | None]] = [(c.code, None)]
-        entries += [(w, lang) for lang, ws in c.words.items() for w in ws]
+        # a word without letters ("0", "?") says nothing about the sender's language
+        entries += [(w, lang if any(ch.isalpha() for ch in w) else None) for lang, ws in c.words.items() for w in ws]
         for word, lang in entries:
             phrase = tuple(tokens(normalise(word)))
             if not phrase and word.strip() in ("?", "؟"):
@@ -164,7 +215,39 @@ def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalo
                     field="words",
                 )
             index.setdefault(phrase, (c, lang))
-    return Catalogue(where, codes, replies, index)
+    return Catalogue(where, codes, replies, index, statuses)
+
+
+def _statuses(table: Any, loc: _Locator) -> dict[str, dict[str, str]]:
+    if not isinstance(table, dict):
+        raise loc.error("statuses", "must be a table", 'e.g. open.en = "registered"', header="[statuses]")
+    out: dict[str, dict[str, str]] = {}
+    for status, texts in table.items():
+        if not isinstance(texts, dict) or not all(
+            lang in LANGUAGES and isinstance(t, str) for lang, t in texts.items()
+        ):
+            raise loc.error(
+                f"statuses.{status}", "must map languages to names", f'e.g. {status}.fa = "..."',
+                header="[statuses]", field=status,
+            )  # fmt: skip
+        out[status] = dict(texts)
+    return out
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one letter changed, inserted, removed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
 
 
 def _replies(table: Any, loc: _Locator) -> dict[str, dict[str, str]]:
@@ -201,7 +284,8 @@ def _replies(table: Any, loc: _Locator) -> dict[str, dict[str, str]]:
                 f"replies.{name}", "is missing", f"add [replies.{name}] with fa, ar and en", header=f"[replies.{name}]"
             )
     for name, allowed in REPLY_VARIABLES.items():
-        _check_placeholders(out, name, allowed, loc)
+        if name in out:
+            _check_placeholders(out, name, allowed, loc)
     return out
 
 
@@ -252,13 +336,12 @@ def _code(entry: Any, n: int, loc: _Locator, replies: dict[str, dict[str, str]])
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         raise err("label", "must map languages to names", 'e.g. label.en = "outage"')
     reply = entry.get("reply", "help" if action == "help" else None)
-    if action == "ticket" and reply is None:
-        raise err("reply", "a ticket code needs a reply template", 'e.g. reply = "ticket_opened"')
+    if reply is None:
+        raise err("reply", f"a {action} code needs a reply template", 'e.g. reply = "ticket_opened"')
     if reply is not None:
         if reply not in replies:
             raise err("reply", f"no [replies.{reply}] in this file", f"add [replies.{reply}] with fa, ar and en")
-        if action == "ticket":
-            _check_placeholders(replies, reply, TICKET_VARIABLES, loc)
+        _check_placeholders(replies, reply, ACTION_VARIABLES[action], loc)
     return Code(
         code=code.strip(),
         action=action,

@@ -93,6 +93,15 @@ class SendConfig:
 
 
 @dataclass(frozen=True)
+class ConversationConfig:
+    repeat_window: float = 43200.0  # seconds: the same code and account again from one phone merges
+    session_window: float = 600.0  # seconds a menu waits for the customer's next step
+    max_tickets_per_hour: int = 5  # per phone; beyond it messages are stored, not answered
+    max_replies_per_hour: int = 10  # per phone: what stops reply loops with machines
+    reply_max_parts: int = 2  # check-config reports replies longer than this many SMS parts
+
+
+@dataclass(frozen=True)
 class QuotasConfig:
     per_minute: int = DEFAULT_PER_MINUTE  # SMS parts per rolling minute, per SIM
     per_day: int = DEFAULT_PER_DAY  # SMS parts per calendar day (site time zone), per SIM
@@ -121,6 +130,7 @@ class Config:
     receive: ReceiveConfig = field(default_factory=ReceiveConfig)
     replies: RepliesConfig = field(default_factory=RepliesConfig)
     send: SendConfig = field(default_factory=SendConfig)
+    conversation: ConversationConfig = field(default_factory=ConversationConfig)
     quotas: QuotasConfig = field(default_factory=QuotasConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     balance: BalanceConfig = field(default_factory=BalanceConfig)
@@ -166,6 +176,7 @@ _SECTIONS: dict[str, type] = {
     "receive": ReceiveConfig,
     "replies": RepliesConfig,
     "send": SendConfig,
+    "conversation": ConversationConfig,
     "quotas": QuotasConfig,
     "health": HealthConfig,
     "balance": BalanceConfig,
@@ -395,6 +406,11 @@ def _validate(config: Config, where: str) -> None:
             raise ConfigError(
                 where, f"{key}.reply_reserve", "must be a share from 0 to below 1", "e.g. 0.2 keeps 20% for replies"
             )
+    conv = config.conversation
+    if conv.repeat_window < 0 or conv.session_window <= 0:
+        raise ConfigError(where, "conversation.repeat_window/session_window", "must be positive")
+    if conv.max_tickets_per_hour < 1 or conv.max_replies_per_hour < 1 or conv.reply_max_parts < 1:
+        raise ConfigError(where, "conversation", "limits must be at least 1")
     if config.health.strikes < 1:
         raise ConfigError(where, "health.strikes", "must be at least 1")
     if config.send.max_attempts < 1:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .conversation import Turn
 from .router import Decision
 from .store import MessageRow, OutboxRow, TicketRow
 
@@ -19,6 +20,7 @@ class MessageRouted:
     decision: Decision
     ticket: TicketRow | None
     outbox_id: int | None
+    turn: Turn | None = None  # what the conversation made of it (repeat, menu step, status ...)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -26,12 +27,14 @@ from sim_bank.types import InboundBatch, StoredPdu
 
 from .catalogue import Catalogue
 from .config import Config
+from .conversation import Context, Session, TicketBrief, Turn, decide
 from .delivery import apply_report
 from .events import MessageRouted, Observer
 from .phones import classify, number_language
-from .replies import compose
-from .router import route
-from .store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, iso, utcnow
+from .replies import render_reply
+from .router import Decision, route
+from .store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, TicketRow, iso, utcnow
+from .store.rows import CustomerRow
 
 log = structlog.get_logger("gateway.intake")
 
@@ -152,28 +155,18 @@ class Intake:
                 own_numbers=config.own_numbers,
                 short_code_max_digits=config.receive.short_code_max_digits,
             )
-            known = await self.store.known_language(sender.phone) if sender.phone else None
+            customer = await self.store.customer(sender.phone) if sender.phone else None
             decision = route(
                 message.text,
                 catalogue=self.catalogue,
                 sender_kind=sender.kind,
                 default_language=config.site.language,
-                known_language=known,
+                known_language=customer.language if customer else None,
                 number_language=number_language(sender.phone),
             )
-            ticket = (
-                NewTicket(decision.category or "", decision.code or "", decision.account)
-                if decision.action == "ticket"
-                else None
-            )
-            outcome = Outcome(
-                sender_kind=sender.kind,
-                phone=sender.phone,
-                action=decision.action,
-                language=decision.language,
-                ticket=ticket,
-                reply=(lambda ref: compose(self.catalogue, decision, ref=ref)) if sender.replyable else None,
-            )
+            ctx = await self._context(sender.phone, customer, decision)
+            turn = decide(decision, ctx, self.catalogue, config.conversation)
+            outcome = self._outcome(sender.kind, sender.phone, turn, sender.replyable)
             ticket_row, outbox_id = await self.store.complete_message(message, outcome)
         except STORE_ERRORS:
             raise  # the database, not the message: try again later
@@ -186,9 +179,10 @@ class Intake:
             message_id=message.id,
             modem_id=message.modem_id,
             sender=message.sender,
-            action=decision.action,
-            language=decision.language,
-            ticket_id=ticket_row.id if ticket_row else None,
+            action=turn.action,
+            reason=turn.reason,
+            language=turn.language,
+            ticket_id=ticket_row.id if ticket_row else (turn.ticket.id if turn.ticket else None),
             reply_queued=outbox_id is not None,
         )
         if ticket_row:
@@ -196,4 +190,52 @@ class Intake:
         if outbox_id is not None:
             self._on_reply()
         if self._observer is not None:
-            self._observer(MessageRouted(message, decision, ticket_row, outbox_id))
+            self._observer(MessageRouted(message, decision, ticket_row, outbox_id, turn))
+
+    async def _context(self, phone: str | None, customer: CustomerRow | None, decision: Decision) -> Context:
+        """What the conversation needs to know about this sender (nothing for machines)."""
+        now = utcnow()
+        tz = ZoneInfo(self.config.site.timezone)
+        if phone is None or decision.action == "ignore":
+            return Context(now=now, phone=phone, tz=tz)
+        session = None
+        if customer is not None and customer.session_step in ("choose", "account") and customer.session_at:
+            started = datetime.fromisoformat(customer.session_at)
+            session = Session(customer.session_step, customer.session_code, started)  # type: ignore[arg-type]
+        recent = tuple(_brief(t) for t in await self.store.recent_tickets(phone, limit=10))
+        tickets_hour, replies_hour = await self.store.activity_since(phone, now - timedelta(hours=1))
+        named = None
+        if decision.action == "status" and decision.refs:
+            found = await self.store.ticket(*decision.refs)
+            named = _brief(found) if found else None
+        return Context(now, phone, session, recent, tickets_hour, replies_hour, named, tz)
+
+    def _outcome(self, kind: str, phone: str | None, turn: Turn, replyable: bool) -> Outcome:
+        ticket = NewTicket(turn.category or "", turn.code or "", turn.account) if turn.opens_ticket else None
+        reply = None
+        if replyable and turn.reply is not None:
+            name, language, values = turn.reply, turn.language, dict(turn.values)
+
+            def reply(ref: str | None) -> str:
+                if ref is not None:
+                    values["ref"] = ref
+                return render_reply(self.catalogue, name, language, values)
+
+        return Outcome(
+            sender_kind=kind,
+            phone=phone,
+            action=turn.action,
+            language=turn.language,
+            ticket=ticket,
+            merge_into=turn.ticket.id if turn.action == "merge" and turn.ticket else None,
+            opt_out=turn.opt_out,
+            session=(turn.session.step, turn.session.code) if turn.session else None,
+            end_session=turn.end_session,
+            reply=reply,
+        )
+
+
+def _brief(t: TicketRow) -> TicketBrief:
+    return TicketBrief(
+        t.id, t.ref, t.phone, t.code, t.category, t.account, t.status, datetime.fromisoformat(t.received_at)
+    )

@@ -194,4 +194,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX ussd_queued ON ussd_requests (id) WHERE status = 'queued';
         """,
     ),
+    (
+        3,
+        "conversation: customers (language, opt-out, menu session), ticket repeats",
+        """
+        -- one row per phone that ever wrote: what the conversation needs to remember
+        CREATE TABLE customers (
+            phone        TEXT PRIMARY KEY,
+            language     TEXT,
+            opted_out    INTEGER NOT NULL DEFAULT 0,   -- STOP: no broadcasts (replies still go)
+            opted_out_at TEXT,
+            session_step TEXT,                         -- a numbered menu in progress: choose | account
+            session_code TEXT,
+            session_at   TEXT,
+            updated_at   TEXT NOT NULL
+        );
+        CREATE INDEX customers_opted_out ON customers (phone) WHERE opted_out = 1;
+
+        -- the same report again within the repeat window is counted, not opened anew
+        ALTER TABLE tickets ADD COLUMN repeat_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tickets ADD COLUMN last_repeat_at TEXT;
+
+        -- replies per phone and hour (flood limits), broadcasts to cancel on STOP
+        CREATE INDEX outbox_phone ON outbox (phone, created_at);
+        """,
+    ),
 ]

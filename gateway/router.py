@@ -6,15 +6,18 @@ acts on the same decision. Nothing here touches the database or a modem.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from .catalogue import Catalogue, Code
 from .phones import SenderKind
-from .text import is_number, normalise, script_language, tokens
+from .refs import ref_candidates
+from .text import TOKEN, is_number, normalise, script_language
 
-Action = Literal["ticket", "help", "ignore"]
+Action = Literal["ticket", "status", "stop", "start", "help", "ignore", "ask_account"]  # ask_account: menus only
 ACCOUNT_LOOKAHEAD = 3  # an account number may follow the code within this many words ("قطع برق ۴۸۲۱۳")
+_REF_IN_TEXT = re.compile(r"\d{1,3}\s*[-\u2010-\u2015\u2212]?\s*\d{6,}")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Decision:
     code: str | None = None
     category: str | None = None
     account: str | None = None
+    refs: tuple[str, ...] = ()  # ticket references the message may name (STATUS)
+    number: str | None = None  # the whole message was this number (in a menu: a choice or an account)
     reply: str | None = None  # reply template; None = stay silent
     matched: str | None = None  # the word or code that matched, normalised
 
@@ -63,8 +68,15 @@ def route(
     known_language: str | None = None,
     number_language: str | None = None,
 ) -> Decision:
-    """Decide what ``text`` from a sender of ``sender_kind`` should do. Never raises on any text."""
-    toks = tokens(normalise(text))
+    """Decide what ``text`` from a sender of ``sender_kind`` should do. Never raises on any text.
+
+    This is what the message says on its own; :mod:`gateway.conversation` then weighs it
+    against what the sender did before (a menu in progress, repeats, floods).
+    """
+    norm = normalise(text)
+    spans = [(m.group(0), m.end()) for m in TOKEN.finditer(norm)]
+    toks = [t for t, _ in spans]
+    number = toks[0] if len(toks) == 1 and is_number(toks[0]) else None
     hit = _find_code(toks, text, catalogue)
     word_language = hit[1] if hit else None
     language = choose_language(
@@ -77,23 +89,25 @@ def route(
     if sender_kind != "person":
         return Decision("ignore", f"{sender_kind.replace('_', ' ')} sender: stored, never answered", language)
     if hit is None:
-        reason = "no words or digits" if not toks else "no known code"
-        return Decision("help", reason, language, reply="help")
+        reason = "no words or digits" if not toks else ("a number on its own" if number else "no known code")
+        return Decision("help", reason, language, number=number, reply="help")
     code, _, start, used = hit
     matched = " ".join(toks[start : start + used]) if toks else text.strip()
-    if code.action == "help":
-        return Decision("help", "asked for help", language, code=code.code, reply=code.reply, matched=matched)
-    account = _account(code, toks[start + used :])
-    return Decision(
-        "ticket",
-        f"code {code.code} ({code.category})",
-        language,
-        code=code.code,
-        category=code.category,
-        account=account,
-        reply=code.reply,
-        matched=matched,
-    )
+
+    def decided(action: Action, reason: str, **extra: Any) -> Decision:
+        return Decision(
+            action, reason, language, code=code.code, reply=code.reply, matched=matched, number=number, **extra
+        )
+
+    if code.action in ("help", "stop", "start"):
+        reasons = {"help": "asked for help", "stop": "opts out of broadcasts", "start": "opts back in"}
+        return decided(code.action, reasons[code.action])  # type: ignore[arg-type]
+    after = norm[spans[start + used - 1][1] :] if toks and used else norm
+    if code.action == "status":
+        refs = tuple(dict.fromkeys(r for m in _REF_IN_TEXT.finditer(after) for r in ref_candidates(m.group(0))))
+        return decided("status", "asks about a request", refs=refs)
+    account = _account(code, toks[start + used :], toks[:start])
+    return decided("ticket", f"code {code.code} ({code.category})", category=code.category, account=account)
 
 
 def _find_code(toks: list[str], text: str, catalogue: Catalogue) -> tuple[Code, str | None, int, int] | None:
@@ -111,16 +125,20 @@ def _find_code(toks: list[str], text: str, catalogue: Catalogue) -> tuple[Code, 
     for i in range(1, len(toks)):
         if is_number(toks[i]):
             continue
-        found = catalogue.lookup(toks[i:])
+        found = catalogue.lookup(toks[i:], fuzzy=False)
         if found and found[1] is not None:
             return found[0], found[1], i, found[2]
     return None
 
 
-def _account(code: Code, rest: list[str]) -> str | None:
+def _account(code: Code, after: list[str], before: list[str]) -> str | None:
+    """The number after the code ("1 48213"), else one just before it ("48213 قطع")."""
     if code.argument != "account":
         return None
-    for tok in rest[:ACCOUNT_LOOKAHEAD]:
+    for tok in after[:ACCOUNT_LOOKAHEAD]:
+        if is_number(tok):
+            return tok
+    for tok in reversed(before[-ACCOUNT_LOOKAHEAD:]):
         if is_number(tok):
             return tok
     return None

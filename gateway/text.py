@@ -55,7 +55,7 @@ _FOLD = str.maketrans(
         "ؤ": "و",
     }
 )
-_TOKEN = re.compile(r"\d+|[^\W\d_]+")
+TOKEN = re.compile(r"\d+|[^\W\d_]+")
 
 # Letters that only one of the two languages uses (strong), or that its keyboards produce (weak).
 _FA_STRONG = frozenset("پچژگ" + PERSIAN_DIGITS)
@@ -87,7 +87,7 @@ def normalise(text: str) -> str:
 
 def tokens(normalised: str) -> list[str]:
     """Runs of letters and runs of digits: ``out1234`` -> ``out``, ``1234``; ``1-1234`` -> ``1``, ``1234``."""
-    return _TOKEN.findall(normalised)
+    return TOKEN.findall(normalised)
 
 
 def is_number(token: str) -> bool:

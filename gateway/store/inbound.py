@@ -11,9 +11,9 @@ import aiosqlite
 from ulid import ULID
 
 from ..refs import format_ref
-from .base import StoreBase, _rows, stamp
+from .base import StoreBase, _row, _rows, stamp
 from .outbox import insert_outbox
-from .rows import InboundItem, MessageRow, Outcome, TicketRow
+from .rows import CustomerRow, InboundItem, MessageRow, Outcome, TicketRow
 
 
 class InboundMixin(StoreBase):
@@ -98,16 +98,38 @@ class InboundMixin(StoreBase):
 
     async def known_language(self, phone: str) -> str | None:
         """The language this phone last wrote in (for a message that does not tell)."""
+        customer = await self.customer(phone)
+        return customer.language if customer else None
+
+    async def customer(self, phone: str) -> CustomerRow | None:
+        async with self._r.execute("SELECT * FROM customers WHERE phone = ?", (phone,)) as cur:
+            return _row(CustomerRow, await cur.fetchone())
+
+    async def recent_tickets(self, phone: str, limit: int = 20) -> list[TicketRow]:
+        """This phone's tickets, newest first."""
         async with self._r.execute(
-            "SELECT language FROM messages WHERE phone = ? AND language IS NOT NULL ORDER BY id DESC LIMIT 1", (phone,)
+            "SELECT * FROM tickets WHERE phone = ? ORDER BY received_at DESC, seq DESC LIMIT ?", (phone, limit)
         ) as cur:
-            row = await cur.fetchone()
-        return row[0] if row else None
+            return _rows(TicketRow, await cur.fetchall())
+
+    async def activity_since(self, phone: str, since: datetime) -> tuple[int, int]:
+        """(tickets opened, replies queued) for this phone since ``since``: the flood limits."""
+        async with self._r.execute(
+            "SELECT COUNT(*) FROM tickets WHERE phone = ? AND received_at > ?", (phone, stamp(since))
+        ) as cur:
+            tickets = (await cur.fetchone() or (0,))[0]
+        async with self._r.execute(
+            "SELECT COUNT(*) FROM outbox WHERE phone = ? AND created_at > ? AND lane = 'reply'", (phone, stamp(since))
+        ) as cur:
+            replies = (await cur.fetchone() or (0,))[0]
+        return int(tickets), int(replies)
 
     async def complete_message(
         self, message: MessageRow, outcome: Outcome, now: datetime | None = None
     ) -> tuple[TicketRow | None, int | None]:
-        """Route one message: ticket, reply and message state in one transaction, at most once."""
+        """Route one message at most once, in one transaction: the message's state, a new
+        ticket or a repeat counted on an open one, what to remember of the customer
+        (language, opt-out, menu step), and the reply."""
         at = stamp(now)
         async with self._write() as db:
             cur = await db.execute(
@@ -121,6 +143,14 @@ class InboundMixin(StoreBase):
             if outcome.ticket is not None and outcome.phone:
                 ticket = await self._insert_ticket(db, message, outcome, at)
                 await db.execute("UPDATE messages SET ticket_id = ? WHERE id = ?", (ticket.id, message.id))
+            elif outcome.merge_into is not None:
+                await db.execute(
+                    "UPDATE tickets SET repeat_count = repeat_count + 1, last_repeat_at = ? WHERE id = ?",
+                    (at, outcome.merge_into),
+                )
+                await db.execute("UPDATE messages SET ticket_id = ? WHERE id = ?", (outcome.merge_into, message.id))
+            if outcome.phone and outcome.sender_kind == "person":
+                await _remember(db, outcome, at)
             outbox_id = None
             text = outcome.reply(ticket.ref if ticket else None) if outcome.reply else None
             if text and outcome.phone:
@@ -131,7 +161,7 @@ class InboundMixin(StoreBase):
                     "reply",
                     at,
                     modem_hint=message.modem_id,
-                    ticket_id=ticket.id if ticket else None,
+                    ticket_id=ticket.id if ticket else outcome.merge_into,
                     message_id=message.id,
                 )
         return ticket, outbox_id
@@ -282,3 +312,36 @@ async def _release_set(db: aiosqlite.Connection, key: str, at: str, exclude: int
     )
     await db.executemany("UPDATE inbound_pdus SET message_id = ? WHERE id = ?", [(mid, p["id"]) for p in parts])
     return mid
+
+
+async def _remember(db: aiosqlite.Connection, outcome: Outcome, at: str) -> None:
+    """The customer's language, opt-out and menu step. STOP also cancels the broadcasts
+    still queued for them (replies to their own requests still go)."""
+    assert outcome.phone is not None
+    await db.execute(
+        """INSERT INTO customers (phone, language, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (phone) DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at""",
+        (outcome.phone, outcome.language, at),
+    )
+    if outcome.opt_out is not None:
+        await db.execute(
+            "UPDATE customers SET opted_out = ?, opted_out_at = ? WHERE phone = ?",
+            (int(outcome.opt_out), at if outcome.opt_out else None, outcome.phone),
+        )
+        if outcome.opt_out:
+            await db.execute(
+                """UPDATE outbox SET status = 'cancelled', last_error = 'opted out (STOP)'
+                   WHERE phone = ? AND lane = 'broadcast' AND status = 'queued'""",
+                (outcome.phone,),
+            )
+    if outcome.session is not None:
+        step, code = outcome.session
+        await db.execute(
+            "UPDATE customers SET session_step = ?, session_code = ?, session_at = ? WHERE phone = ?",
+            (step, code, at, outcome.phone),
+        )
+    elif outcome.end_session:
+        await db.execute(
+            "UPDATE customers SET session_step = NULL, session_code = NULL, session_at = NULL WHERE phone = ?",
+            (outcome.phone,),
+        )

@@ -61,6 +61,8 @@ class TicketRow:
     message_id: int | None
     synced_at: str | None
     crm_id: str | None
+    repeat_count: int = 0
+    last_repeat_at: str | None = None
 
     JSON_FIELDS = (
         "id",
@@ -77,6 +79,7 @@ class TicketRow:
         "modem",
         "synced_at",
         "crm_id",
+        "repeat_count",
     )
 
     def as_json(self) -> dict[str, Any]:
@@ -128,7 +131,23 @@ class Outcome:
     action: str
     language: str
     ticket: NewTicket | None = None
+    merge_into: str | None = None  # a ticket id whose repeat count grows
+    opt_out: bool | None = None  # True: STOP, False: START
+    session: tuple[str, str | None] | None = None  # a menu step to remember: (step, code)
+    end_session: bool = False
     reply: Callable[[str | None], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    phone: str
+    language: str | None
+    opted_out: int
+    opted_out_at: str | None
+    session_step: str | None
+    session_code: str | None
+    session_at: str | None
+    updated_at: str
 
 
 @dataclass(frozen=True)

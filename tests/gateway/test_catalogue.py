@@ -15,6 +15,10 @@ GOOD_REPLIES = """
 en = "ok {ref}"
 fa = "ok {ref}"
 ar = "ok {ref}"
+[replies.already_registered]
+en = "again {ref}"
+fa = "again {ref}"
+ar = "again {ref}"
 [replies.help]
 en = "{menu}"
 fa = "{menu}"
@@ -28,7 +32,16 @@ ar = "{code} {label}"
 
 def test_shipped_catalogue_loads_and_covers_the_default_codes() -> None:
     cat = load_catalogue()
-    assert {c.code: c.category for c in cat.codes} == {"1": "outage", "2": "billing", "3": "callback", "?": None}
+    assert {c.code: (c.action, c.category) for c in cat.codes} == {
+        "1": ("ticket", "outage"),
+        "2": ("ticket", "billing"),
+        "3": ("ticket", "callback"),
+        "4": ("status", None),
+        "STOP": ("stop", None),
+        "START": ("start", None),
+        "?": ("help", None),
+    }
+    assert set(cat.statuses) >= {"open", "in_progress", "resolved", "closed"}
     for name, texts in cat.replies.items():
         assert set(texts) == {"fa", "ar", "en"}, name
 
@@ -53,6 +66,12 @@ def test_unknown_placeholder_is_reported_with_its_line(tmp_path: Path) -> None:
         _load(tmp_path, text)
     assert err.value.key == "replies.ticket_opened.fa"
     assert "line 8" in str(err.value) and "{reff}" in str(err.value)
+
+
+def test_a_ticket_code_with_an_account_needs_the_ask_account_reply(tmp_path: Path) -> None:
+    text = '[[codes]]\ncode = "1"\ncategory = "outage"\nargument = "account"\nreply = "ticket_opened"\n' + GOOD_REPLIES
+    with pytest.raises(CatalogueError, match=r"needs \[replies.ask_account\]"):
+        _load(tmp_path, text)
 
 
 def test_word_claimed_by_two_codes(tmp_path: Path) -> None:

@@ -29,7 +29,14 @@ async def _ticket(db: Path) -> str:
     [message] = await store.waiting_messages()
     ticket, _ = await store.complete_message(
         message,
-        Outcome("person", "+989121234567", "ticket", "fa", NewTicket("outage", "1", "48213"), lambda ref: f"ok {ref}"),
+        Outcome(
+            "person",
+            "+989121234567",
+            "ticket",
+            "fa",
+            ticket=NewTicket("outage", "1", "48213"),
+            reply=lambda ref: f"ok {ref}",
+        ),
     )
     await store.close()
     assert ticket is not None
@@ -45,7 +52,7 @@ def test_tickets_list_and_show(tmp_path: Path) -> None:
     [ticket] = json.loads(out.output)
     assert set(ticket) == {
         "id", "ref", "site", "phone", "category", "code", "account", "text",
-        "language", "status", "received_at", "modem", "synced_at", "crm_id",
+        "language", "status", "received_at", "modem", "synced_at", "crm_id", "repeat_count",
     }  # fmt: skip
     assert (ticket["ref"], ticket["account"], ticket["text"]) == (ref, "48213", "قطع ۴۸۲۱۳")
     shown = runner.invoke(main, ["tickets", "show", "۱۲-۰۰۰۰۰۱", "--json", "--db", str(db)])

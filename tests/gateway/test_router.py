@@ -83,14 +83,15 @@ def test_reply_carries_the_ref_in_the_customers_digits() -> None:
 
 def test_help_lists_the_codes_in_the_customers_language() -> None:
     text = compose(CATALOGUE, route("?", catalogue=CATALOGUE, default_language="fa")) or ""
-    assert "۱ = قطعی" in text and "۲ = قبض" in text and "۳ = تماس" in text
+    assert "۱ قطعی" in text and "۲ قبض" in text and "۳ تماس" in text and "۴ پیگیری" in text
+    assert "STOP" not in text and "لغو" not in text
 
 
 @given(st.text(), st.sampled_from(["fa", "ar", "en"]))
 @settings(max_examples=1000)
 def test_router_never_raises_and_always_decides(text: str, default: str) -> None:
     d = route(text, catalogue=CATALOGUE, default_language=default)
-    assert d.action in ("ticket", "help")
+    assert d.action in ("ticket", "status", "stop", "start", "help")
     assert d.language in ("fa", "ar", "en")
     reply = compose(CATALOGUE, d, ref="12-000345")
     assert reply  # never silence towards a person

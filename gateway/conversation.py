@@ -1,0 +1,211 @@
+"""A customer's conversation: what a message means given what they did before (pure).
+
+The router says what a message says on its own; this module weighs it against the
+sender's recent past, read from the database by the intake into a :class:`Context`:
+
+* **Menu.** A message the gateway does not understand gets the numbered menu and
+  opens a session. Within ``session_window``, a single digit chooses (a code that
+  wants an account asks for it), and then a bare number is that account. A bare
+  number outside a session is not a code: it gets the menu.
+* **STATUS.** Only the phone that opened a ticket hears about it; anyone else gets
+  "not found" -- the same answer as for a ticket that does not exist. STATUS with no
+  reference tells the sender about their latest ticket.
+* **Repeats.** The same code and account from the same phone within
+  ``repeat_window`` is merged into the open ticket ("already registered as REF").
+* **Floods.** Beyond ``max_tickets_per_hour`` a phone opens no more tickets and gets
+  no answer; beyond ``max_replies_per_hour`` it gets no answer at all. Everything is
+  still stored; STOP still takes effect (quietly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from .catalogue import Catalogue
+from .config import ConversationConfig
+from .replies import format_when
+from .router import Action, Decision
+
+Step = Literal["choose", "account"]
+
+
+@dataclass(frozen=True)
+class Session:
+    step: Step
+    code: str | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketBrief:
+    id: str
+    ref: str
+    phone: str
+    code: str
+    category: str
+    account: str | None
+    status: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the intake read about the sender before deciding."""
+
+    now: datetime
+    phone: str | None
+    session: Session | None = None
+    recent: tuple[TicketBrief, ...] = ()  # the phone's tickets, newest first
+    tickets_last_hour: int = 0
+    replies_last_hour: int = 0
+    named: TicketBrief | None = None  # the ticket a STATUS names (whoever opened it)
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the site's, for "opened at"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What to do with one message."""
+
+    action: Literal["ticket", "merge", "status", "stop", "start", "menu", "ask_account", "silent", "ignore"]
+    reason: str
+    language: str
+    code: str | None = None
+    category: str | None = None
+    account: str | None = None
+    ticket: TicketBrief | None = None  # merged into, or reported on
+    reply: str | None = None  # reply template
+    values: dict[str, str] = field(default_factory=dict)  # for the template, besides a new ticket's ref
+    session: Session | None = None  # a menu step to remember
+    end_session: bool = False
+    opt_out: bool | None = None  # True: STOP, False: START
+
+    @property
+    def opens_ticket(self) -> bool:
+        return self.action == "ticket"
+
+
+def decide(decision: Decision, ctx: Context, catalogue: Catalogue, settings: ConversationConfig) -> Turn:
+    lang = decision.language
+    if decision.action == "ignore":
+        return Turn("ignore", decision.reason, lang)
+    decision = _continue_menu(decision, ctx, catalogue, settings)
+    turn = _turn(decision, ctx, catalogue, settings)
+    if turn.reply is not None and ctx.replies_last_hour >= settings.max_replies_per_hour:
+        return replace(
+            turn, reply=None, reason=f"{turn.reason}; not answered: {ctx.replies_last_hour} replies this hour"
+        )
+    return turn
+
+
+def _live_session(ctx: Context, settings: ConversationConfig) -> Session | None:
+    s = ctx.session
+    if s is None or ctx.now - s.started_at > timedelta(seconds=settings.session_window):
+        return None
+    return s
+
+
+def _continue_menu(decision: Decision, ctx: Context, catalogue: Catalogue, settings: ConversationConfig) -> Decision:
+    """Inside a menu, a bare number is a choice or an account number."""
+    session = _live_session(ctx, settings)
+    if session is None or decision.number is None:
+        return decision
+    if session.step == "account" and session.code is not None:
+        code = catalogue.code(session.code)
+        if code is not None:
+            return replace(
+                decision,
+                action="ticket",
+                reason=f"menu: account for code {code.code}",
+                code=code.code,
+                category=code.category,
+                account=decision.number,
+                reply=code.reply,
+            )
+    code = catalogue.code(decision.number)
+    if session.step == "choose" and code is not None and code.action in ("ticket", "status"):
+        chosen: Action = "status" if code.action == "status" else "ticket"
+        if code.action == "ticket" and code.argument == "account":
+            chosen = "ask_account"
+        return replace(
+            decision,
+            action=chosen,
+            reason=f"menu: chose {code.code}",
+            code=code.code,
+            category=code.category,
+            account=None,
+            refs=(),
+            reply=code.reply,
+        )
+    return decision
+
+
+def _turn(decision: Decision, ctx: Context, catalogue: Catalogue, settings: ConversationConfig) -> Turn:
+    lang = decision.language
+    action: str = decision.action
+    if action == "help":
+        session = Session("choose", None, ctx.now)
+        return Turn("menu", decision.reason, lang, reply="help", session=session)
+    if action == "ask_account":
+        code = catalogue.code(decision.code or "")
+        label = _label(catalogue, decision.code, lang)
+        session = Session("account", code.code if code else None, ctx.now)
+        return Turn(
+            "ask_account", decision.reason, lang, reply="ask_account", values={"label": label}, session=session,
+            code=decision.code, category=decision.category,
+        )  # fmt: skip
+    if action in ("stop", "start"):
+        turn: Literal["stop", "start"] = "stop" if action == "stop" else "start"
+        return Turn(turn, decision.reason, lang, reply=decision.reply, opt_out=action == "stop", end_session=True)
+    if action == "status":
+        return _status(decision, ctx, catalogue)
+    # a ticket
+    for t in ctx.recent:
+        if (
+            t.code == decision.code
+            and t.account == decision.account
+            and ctx.now - t.received_at <= timedelta(seconds=settings.repeat_window)
+        ):
+            return Turn(
+                "merge", f"repeat of {t.ref}", lang, code=decision.code, category=decision.category,
+                account=decision.account, ticket=t, reply="already_registered",
+                values={"ref": t.ref, "label": _label(catalogue, t.code, lang)}, end_session=True,
+            )  # fmt: skip
+    if ctx.tickets_last_hour >= settings.max_tickets_per_hour:
+        return Turn("silent", f"not answered: {ctx.tickets_last_hour} tickets this hour", lang, end_session=True)
+    return Turn(
+        "ticket", decision.reason, lang, code=decision.code, category=decision.category, account=decision.account,
+        reply=decision.reply, values={"label": _label(catalogue, decision.code, lang)}, end_session=True,
+    )  # fmt: skip
+
+
+def _status(decision: Decision, ctx: Context, catalogue: Catalogue) -> Turn:
+    lang = decision.language
+    if decision.refs:
+        ticket = ctx.named if ctx.named is not None and ctx.named.phone == ctx.phone else None
+        if ticket is None:  # not theirs, or no such ticket: the same answer either way
+            return Turn("status", "no such ticket for this phone", lang, reply="status_not_found",
+                        values={"ref": decision.refs[-1]}, end_session=True)  # fmt: skip
+    else:
+        ticket = ctx.recent[0] if ctx.recent else None
+        if ticket is None:
+            return Turn("status", "this phone has no ticket", lang, reply="status_none", end_session=True)
+    values = {
+        "ref": ticket.ref,
+        "label": _label(catalogue, ticket.code, lang),
+        "status": catalogue.status_label(ticket.status, lang),
+        "opened": format_when(ticket.received_at, ctx.tz, lang),
+        "account": ticket.account or "",
+        "code": ticket.code,
+    }
+    return Turn("status", f"status of {ticket.ref}", lang, ticket=ticket, reply=decision.reply or "status_found",
+                values=values, end_session=True)  # fmt: skip
+
+
+def _label(catalogue: Catalogue, code: str | None, lang: str) -> str:
+    c = catalogue.code(code or "")
+    if c is None:
+        return code or ""
+    return c.labels.get(lang) or c.labels.get("en") or c.category or c.code
