@@ -75,6 +75,10 @@ class Catalogue:
             hit = self.index.get(tuple(toks[:n]))
             if hit is not None:
                 return hit[0], hit[1], n
+        if toks and toks[0].startswith("ال") and len(toks[0]) > 4:  # Arabic's article: الفاتورة -> فاتورة
+            hit = self.index.get((toks[0][2:],))
+            if hit is not None:
+                return hit[0], hit[1], 1
         if fuzzy and toks and len(toks[0]) >= FUZZY_MIN and not toks[0].isdigit():
             close = {
                 key: hit

@@ -329,7 +329,9 @@ def outbox() -> None:
 
 @outbox.command("list", context_settings=CONTEXT)
 @with_config
-@click.option("--status", type=click.Choice(["queued", "sending", "sent", "delivered", "failed", "unknown"]))
+@click.option(
+    "--status", type=click.Choice(["queued", "sending", "sent", "delivered", "failed", "unknown", "cancelled"])
+)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_json: bool) -> None:
@@ -441,9 +443,16 @@ def check_config(config: config_mod.Config) -> None:
 
     Example: gateway check-config -c gateway.toml
     """
+    from .replies import oversized
+
     catalogue = load_catalogue(config.catalogue_path)
     where = config.path or "built-in defaults"
     click.echo(f"{where}: ok ({len(config.modems)} modem(s), site {config.site.id}, database {config.database_path})")
+    problems = oversized(catalogue, config.conversation.reply_max_parts)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} repl{'y is' if len(problems) == 1 else 'ies are'} too long")
     click.echo(f"{catalogue.path}: ok ({len(catalogue.codes)} codes, {len(catalogue.replies)} replies)")
 
 

@@ -98,7 +98,7 @@ class ConversationConfig:
     session_window: float = 600.0  # seconds a menu waits for the customer's next step
     max_tickets_per_hour: int = 5  # per phone; beyond it messages are stored, not answered
     max_replies_per_hour: int = 10  # per phone: what stops reply loops with machines
-    reply_max_parts: int = 2  # check-config reports replies longer than this many SMS parts
+    reply_max_parts: int = 1  # check-config reports replies longer than this many SMS parts
 
 
 @dataclass(frozen=True)

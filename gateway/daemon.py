@@ -31,6 +31,7 @@ from .dispatcher import Dispatcher
 from .events import GatewayEvent, Observer, OutboxDone
 from .intake import Intake
 from .quota_book import QuotaBook
+from .replies import oversized
 from .sim_monitor import SimMonitor
 from .store import Store, utcnow
 from .ussd_service import UssdService
@@ -56,6 +57,8 @@ class Daemon:
         self.config = config
         self.bank = bank
         self.catalogue = catalogue or load_catalogue(config.catalogue_path)
+        for problem in oversized(self.catalogue, config.conversation.reply_max_parts):
+            log.warning("reply_too_long", problem=problem)
         self.observer = observer
         self.store: Store | None = None
         self.intake: Intake | None = None

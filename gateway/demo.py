@@ -54,6 +54,14 @@ SCENARIO = [
     Customer("+989125556666", "3", "m2", "asks for a call back"),
     Customer("MCI", "Your balance is 12,000 Rials", "m3", "the operator's alphanumeric sender: stored, never answered"),
 ]
+CONVERSATION = [
+    Customer("+989123334444", "۱", "m1", "the customer who got the menu picks 1 (outage)"),
+    Customer("+989123334444", "۵۵۰۱۲", "m1", "... and sends the account number the gateway asked for"),
+    Customer("+447700900123", "STATUS 12-000001", "m2", "the first customer asks about their ticket"),
+    Customer("+9647701234567", "4 12-000001", "m3", "someone else asks about the same ticket"),
+    Customer("+989121234567", "برق قطعه ۴۸۲۱۳", "m2", "the Persian customer reports the same outage again"),
+    Customer("+989129876543", "لغو", "m2", "opts out of broadcasts (replies to own requests continue)"),
+]
 BURST = [
     ("+989121000001", "1 10001"),
     ("+989121000002", "قطع ۱۰۰۰۲"),
@@ -67,6 +75,9 @@ class Tally:
     tickets: Counter[str] = field(default_factory=Counter)
     replies: int = 0
     silent: int = 0
+    repeats: int = 0
+    opted_out: int = 0
+    last_seen: dict[str, int] = field(default_factory=dict)  # sender -> id of their last message shown
 
 
 def _reply_on_air(bank: EmulatorBank, modem: str, number: str) -> SentMessage | None:
@@ -97,25 +108,28 @@ async def run_demo(directory: Path, console: Console, modems: int = 3) -> int:
         tally = Tally()
         try:
             await _wait_ready(daemon)
-            for n, customer in enumerate(SCENARIO, start=1):
-                parts = bank.get(customer.modem).inject_sms(customer.sender, customer.text)
-                await _report(
-                    console,
-                    n,
-                    customer.sender,
-                    customer.text,
-                    customer.modem,
-                    parts,
-                    customer.note,
-                    watcher,
-                    bank,
-                    tally,
-                )
+            acts = [
+                (None, SCENARIO),
+                ("[bold]A conversation[/bold]: a menu, a status, a repeat, an opt-out\n", CONVERSATION),
+            ]
+            n = 0
+            for heading, customers in acts:
+                if heading:
+                    console.print(heading)
+                for customer in customers:
+                    n += 1
+                    parts = bank.get(customer.modem).inject_sms(customer.sender, customer.text)
+                    step = (n, customer.sender, customer.text, customer.modem, parts, customer.note)
+                    await _report(console, *step, watcher, bank, tally)
             console.print("[bold]Three customers text at the same moment[/bold] (one burst of +CMTI on m1):")
             bank.get("m1").inject_burst(BURST)
-            for i, (sender, text) in enumerate(BURST, start=len(SCENARIO) + 1):
+            for i, (sender, text) in enumerate(BURST, start=n + 1):
                 await _report(console, i, sender, text, "m1", 1, None, watcher, bank, tally)
             return await _summary(console, daemon.store, bank, tally, database)  # type: ignore[arg-type]
+        except TimeoutError:
+            log_file = directory / "gateway.log"
+            console.print(f"[red]The gateway did not answer within {STEP_TIMEOUT:.0f} s; see {log_file}[/red]")
+            return 1
         finally:
             await daemon.stop()
 
@@ -146,18 +160,21 @@ async def _report(
     )
     if note:
         console.print(f"    [dim]{note}[/dim]")
-    routed = await watcher.routed(sender, STEP_TIMEOUT)
+    routed = await watcher.routed(sender, STEP_TIMEOUT, after_id=tally.last_seen.get(sender, 0))
+    tally.last_seen[sender] = routed.message.id
     tally.received += 1
-    d = routed.decision
+    turn = routed.turn
     if routed.ticket:
         t = routed.ticket
         tally.tickets[t.category] += 1
         account = f", account {t.account}" if t.account else ""
         console.print(f"    ticket [green]{t.ref}[/green] opened: {t.category}{account}, language {t.language}")
-    elif d.action == "help":
-        console.print(f"    no ticket ({d.reason}): the menu goes back, language {d.language}")
+    elif turn is not None and turn.action != "ignore":
+        tally.repeats += turn.action == "merge"
+        tally.opted_out += {"stop": 1, "start": -1}.get(turn.action, 0)
+        console.print(f"    {turn.action}: {turn.reason}, language {turn.language}")
     else:
-        console.print(f"    no ticket, no reply: {d.reason}")
+        console.print(f"    no ticket, no reply: {routed.decision.reason}")
     if routed.outbox_id is None:
         tally.silent += 1
         console.print()
@@ -185,12 +202,15 @@ async def _summary(console: Console, store: Store, bank: EmulatorBank, tally: Ta
         "replies marked sent match the replies the modems transmitted": sent_db == tally.replies,
         "every message was deleted from its SIM after it was stored": left_on_sims == 0,
         "every message was routed": counts["messages"].get("new", 0) == 0,
+        "repeats counted on their tickets and opt-outs match": counts["customers"]
+        == {"repeats": tally.repeats, "opted_out": tally.opted_out},
     }
     console.print("[bold]Summary[/bold]")
     by_cat = ", ".join(f"{k} {v}" for k, v in sorted(tally.tickets.items()))
     console.print(f"  SMS received: {tally.received} (PDUs stored: {sum(counts['inbound_pdus'].values())})")
     console.print(f"  Tickets opened: {sum(tally.tickets.values())} ({by_cat})")
     console.print(f"  Replies sent: {tally.replies}; not answered: {tally.silent}")
+    console.print(f"  Repeats merged into open tickets: {tally.repeats}; opted out of broadcasts: {tally.opted_out}")
     console.print(f"  Messages left on the SIMs: {left_on_sims}")
     ok = all(checks.values())
     for name, passed in checks.items():

@@ -72,8 +72,9 @@ class EventLog:
 
         return await asyncio.wait_for(first(), timeout)
 
-    async def routed(self, sender: str, timeout: float = 10.0) -> MessageRouted:
-        return await self.wait(MessageRouted, lambda e: e.message.sender == sender, timeout)
+    async def routed(self, sender: str, timeout: float = 10.0, after_id: int = 0) -> MessageRouted:
+        """The first message from ``sender`` routed with a message id above ``after_id``."""
+        return await self.wait(MessageRouted, lambda e: e.message.sender == sender and e.message.id > after_id, timeout)
 
     async def done(self, outbox_id: int, timeout: float = 10.0) -> OutboxDone:
         return await self.wait(OutboxDone, lambda e: e.row.id == outbox_id, timeout)

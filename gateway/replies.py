@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
+from sim_bank.exceptions import EncodeError
+from sim_bank.pdu import count_parts
+
 from .catalogue import Catalogue
 from .router import Decision
 from .templates import render
@@ -54,3 +57,35 @@ def format_when(at: datetime, tz: ZoneInfo, language: str) -> str:
     else:
         text = f"{local.day} {local:%b %Y %H:%M}"
     return localise_digits(text, language)
+
+
+def oversized(catalogue: Catalogue, max_parts: int) -> list[str]:
+    """Replies that render to more than ``max_parts`` SMS parts with long but plausible
+    values (a 10-character ref, a 10-digit account, the longest label), counted the way
+    the network bills them."""
+    problems = []
+    for name, texts in sorted(catalogue.replies.items()):
+        if name == "menu_line":
+            continue  # a piece of the help reply, measured there
+        for lang in sorted(texts):
+            labels = [c.labels.get(lang, "") for c in catalogue.codes]
+            statuses = [t.get(lang, "") for t in catalogue.statuses.values()]
+            values = {
+                "ref": "123-0000001",
+                "account": "1234567890",
+                "code": "4",
+                "label": max(labels, key=len, default=""),
+                "status": max(statuses, key=len, default=""),
+                "opened": "1405/09/02 14:05",
+            }
+            try:
+                parts = count_parts(render_reply(catalogue, name, lang, values))
+            except EncodeError as exc:
+                problems.append(f"{catalogue.path}: replies.{name}.{lang}: {exc}")
+                continue
+            if parts > max_parts:
+                problems.append(
+                    f"{catalogue.path}: replies.{name}.{lang} takes {parts} SMS parts with long values "
+                    f"(limit {max_parts}, [conversation] reply_max_parts): shorten it"
+                )
+    return problems

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from .catalogue import Catalogue, Code
 from .phones import SenderKind
 from .refs import ref_candidates
-from .text import TOKEN, is_number, normalise, script_language
+from .text import TOKEN, is_number, normalise, script_of
 
 Action = Literal["ticket", "status", "stop", "start", "help", "ignore", "ask_account"]  # ask_account: menus only
 ACCOUNT_LOOKAHEAD = 3  # an account number may follow the code within this many words ("قطع برق ۴۸۲۱۳")
@@ -45,16 +45,24 @@ def choose_language(
     number_language: str | None,
     default_language: str,
 ) -> str:
-    """The script of the message; else the language of the word that matched; else what we
-    know of this phone; else what its country code suggests; else the site default.
-    Arabic script without tell-tale letters is Persian or Arabic, never English."""
-    language, script = script_language(text)
-    if language:
-        return language
-    if word_language:
-        return word_language
+    """The language to answer in.
+
+    Letters or digits only one language uses (پ گ ۴ / ة ٤); else the language of the
+    keyword that matched; else letters typical of one language's keyboard (ی ک / ي ك --
+    a Persian speaker on an Arabic keyboard still gets Persian when the word was
+    Persian); else what we know of this phone; else what its country code suggests;
+    else the site default. Arabic script is answered in Persian or Arabic, never English.
+    """
+    script = script_of(text)
+    if script.script == "latin":
+        return word_language or "en"
+    if script.script == "arabic" and word_language not in ("fa", "ar"):
+        word_language = None  # "OUT قطع 48213": someone who writes Persian gets Persian
+    for language in (script.strong, word_language, script.weak):
+        if language:
+            return language
     candidates = (known_language, number_language, default_language)
-    if script == "arabic":
+    if script.script == "arabic":
         return next((c for c in candidates if c in ("fa", "ar")), "fa")
     return next(c for c in candidates if c)
 
@@ -77,7 +85,7 @@ def route(
     spans = [(m.group(0), m.end()) for m in TOKEN.finditer(norm)]
     toks = [t for t, _ in spans]
     number = toks[0] if len(toks) == 1 and is_number(toks[0]) else None
-    hit = _find_code(toks, text, catalogue)
+    hit = _find_code(toks, norm, catalogue)
     word_language = hit[1] if hit else None
     language = choose_language(
         text,
@@ -92,7 +100,7 @@ def route(
         reason = "no words or digits" if not toks else ("a number on its own" if number else "no known code")
         return Decision("help", reason, language, number=number, reply="help")
     code, _, start, used = hit
-    matched = " ".join(toks[start : start + used]) if toks else text.strip()
+    matched = " ".join(toks[start : start + used]) if toks else norm
 
     def decided(action: Action, reason: str, **extra: Any) -> Decision:
         return Decision(
@@ -110,12 +118,12 @@ def route(
     return decided("ticket", f"code {code.code} ({code.category})", category=code.category, account=account)
 
 
-def _find_code(toks: list[str], text: str, catalogue: Catalogue) -> tuple[Code, str | None, int, int] | None:
+def _find_code(toks: list[str], norm: str, catalogue: Catalogue) -> tuple[Code, str | None, int, int] | None:
     """The code at the start; else the first keyword *word* later on ("salam, OUT 48213").
     A bare digit later in the text is not taken as a code: it is too likely a number."""
     if not toks:
-        stripped = text.strip()
-        if stripped in ("?", "؟"):
+        marks = norm.replace(" ", "")
+        if marks and set(marks) <= {"?", "؟"}:  # "?", "??", "؟ ؟"
             found = catalogue.lookup(["?"])
             return (found[0], found[1], 0, 0) if found else None
         return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
@@ -58,10 +59,10 @@ _FOLD = str.maketrans(
 TOKEN = re.compile(r"\d+|[^\W\d_]+")
 
 # Letters that only one of the two languages uses (strong), or that its keyboards produce (weak).
-_FA_STRONG = frozenset("پچژگ" + PERSIAN_DIGITS)
+_FA_LETTERS = frozenset("پچژگ")
 _FA_WEAK = frozenset("یکۀ")
-_AR_STRONG = frozenset("ة" + ARABIC_DIGITS)
-_AR_WEAK = frozenset("يكىإأؤئ")
+_AR_LETTERS = frozenset("ة")
+_AR_WEAK = frozenset("يكىإأؤ")
 
 
 def _ascii_digits(text: str) -> str:
@@ -94,35 +95,61 @@ def is_number(token: str) -> bool:
     return token.isascii() and token.isdigit()
 
 
-def script_language(text: str) -> tuple[str | None, str | None]:
-    """(language the script says, script): ``("fa", "arabic")``, ``(None, "arabic")`` when the
-    letters are shared by Persian and Arabic, ``("en", "latin")``, ``(None, None)`` for digits only."""
+@dataclass(frozen=True)
+class Script:
+    """What the characters of a message say about its language.
+
+    ``strong``: letters only one of Persian and Arabic has (پ چ ژ گ / ة) and each
+    digit script (counted once, however many digits); ``weak``: what the two
+    languages' keyboards produce (ی ک / ي ك ى أ إ ؤ), which a Persian speaker on an
+    Arabic keyboard also types. ``script``: "arabic", "latin" or None (digits only).
+    """
+
+    strong: str | None
+    weak: str | None
+    script: str | None
+
+
+def script_of(text: str) -> Script:
     t = unicodedata.normalize("NFKC", text)
-    fa = ar = 0
+    strong = {"fa": 0, "ar": 0}
+    weak = {"fa": 0, "ar": 0}
     arabic_script = latin = False
     for ch in t:
-        if ch in _FA_STRONG:
-            fa += 3
-        elif ch in _AR_STRONG:
-            ar += 3
+        if ch in _FA_LETTERS:
+            strong["fa"] += 1
+        elif ch in _AR_LETTERS:
+            strong["ar"] += 1
         elif ch in _FA_WEAK:
-            fa += 1
+            weak["fa"] += 1
         elif ch in _AR_WEAK:
-            ar += 1
+            weak["ar"] += 1
         if "\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f":
-            if ch.isalpha():
-                arabic_script = True
+            arabic_script = arabic_script or ch.isalpha()
         elif ch.isascii() and ch.isalpha():
             latin = True
-    if fa or ar:
-        if fa == ar:
-            return None, "arabic"
-        return ("fa" if fa > ar else "ar"), "arabic"
-    if arabic_script:
-        return None, "arabic"
-    if latin:
+    if any(ch in PERSIAN_DIGITS for ch in t):
+        strong["fa"] += 1
+    if any(ch in ARABIC_DIGITS for ch in t):
+        strong["ar"] += 1
+    script = "arabic" if arabic_script or any(strong.values()) or any(weak.values()) else "latin" if latin else None
+    return Script(_winner(strong), _winner(weak), script)
+
+
+def _winner(scores: dict[str, int]) -> str | None:
+    if scores["fa"] == scores["ar"]:
+        return None
+    return "fa" if scores["fa"] > scores["ar"] else "ar"
+
+
+def script_language(text: str) -> tuple[str | None, str | None]:
+    """(language the characters say, script): ``("fa", "arabic")``, ``(None, "arabic")`` when
+    the letters are shared by Persian and Arabic, ``("en", "latin")``, ``(None, None)`` for
+    digits only. Strong evidence first, then weak."""
+    s = script_of(text)
+    if s.script == "latin":
         return "en", "latin"
-    return None, None
+    return (s.strong or s.weak), s.script
 
 
 def localise_digits(text: str, language: str) -> str:

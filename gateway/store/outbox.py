@@ -213,10 +213,18 @@ async def insert_outbox(
     ticket_id: str | None = None,
     message_id: int | None = None,
 ) -> int:
+    """A new outbox row. A broadcast to a number that sent STOP is stored cancelled: it is
+    visible (and counted) but never sent; replies and notifications always go."""
+    status, error = "queued", None
+    if lane == "broadcast":
+        async with db.execute("SELECT 1 FROM customers WHERE phone = ? AND opted_out = 1", (phone,)) as cur:
+            if await cur.fetchone() is not None:
+                status, error = "cancelled", "opted out (STOP)"
     cur = await db.execute(
-        """INSERT INTO outbox (phone, text, lane, priority, parts, modem_hint, ticket_id, message_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (phone, text, lane, LANES[lane], count_parts(text), modem_hint, ticket_id, message_id, at),
+        """INSERT INTO outbox (phone, text, lane, priority, parts, modem_hint, ticket_id, message_id, created_at,
+                               status, last_error)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (phone, text, lane, LANES[lane], count_parts(text), modem_hint, ticket_id, message_id, at, status, error),
     )
     return int(cur.lastrowid)  # type: ignore[arg-type]
 

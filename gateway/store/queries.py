@@ -35,4 +35,10 @@ class QueriesMixin(StoreBase):
         ):
             async with self._r.execute(f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column}") as cur:
                 out[table] = {str(k): int(v) for k, v in await cur.fetchall()}
+        async with self._r.execute(
+            "SELECT (SELECT COALESCE(SUM(repeat_count), 0) FROM tickets),"
+            " (SELECT COUNT(*) FROM customers WHERE opted_out = 1)"
+        ) as cur:
+            repeats, opted_out = await cur.fetchone() or (0, 0)
+        out["customers"] = {"repeats": int(repeats), "opted_out": int(opted_out)}
         return out

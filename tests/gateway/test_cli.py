@@ -100,6 +100,32 @@ def test_bad_config_exits_1_naming_file_and_key(tmp_path: Path) -> None:
     assert out.exit_code == 1 and str(bad) in out.output and "site.id" in out.output
 
 
+def test_check_config_passes_the_shipped_catalogue_and_reports_a_reply_too_long(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["check-config"])
+    assert ok.exit_code == 0 and "keywords.toml: ok" in ok.output
+    shipped = (Path(__file__).parents[2] / "config" / "keywords.toml").read_text(encoding="utf-8")
+    long_en = "Thank you. " * 12 + "Your {label} report is {ref}."
+    catalogue = tmp_path / "keywords.toml"
+    catalogue.write_text(
+        shipped.replace(
+            'en = "Thank you. Your {label} report is registered as {ref}. Keep this number; '
+            'we will text you when there is news."',
+            f'en = "{long_en}"',
+        ),
+        encoding="utf-8",
+    )
+    assert long_en in catalogue.read_text(encoding="utf-8")
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[replies]\ncatalogue = "{catalogue.name}"\n')
+    out = runner.invoke(main, ["check-config", "-c", str(config)])
+    assert out.exit_code == 1
+    assert "replies.ticket_opened.en takes 2 SMS parts" in out.output and "reply_max_parts" in out.output
+    assert "1 reply is too long" in out.output
+    config.write_text(f'[replies]\ncatalogue = "{catalogue.name}"\n[conversation]\nreply_max_parts = 2\n')
+    assert runner.invoke(main, ["check-config", "-c", str(config)]).exit_code == 0
+
+
 def test_run_without_modems_says_what_to_do(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["run", "--db", str(tmp_path / "gw.db")])
     assert out.exit_code == 1 and "[[modems]]" in out.output and "--simulate" in out.output
@@ -164,6 +190,9 @@ def test_demo_exits_0_and_its_summary_matches_the_database(tmp_path: Path) -> No
     assert opened == len(tickets) >= 8
     assert replies == len([r for r in outbox if r["status"] == "sent"])
     assert {t["language"] for t in tickets} == {"fa", "ar", "en"}
+    assert [(t["ref"], t["repeat_count"]) for t in tickets if t["repeat_count"]] == [("12-000002", 1)]
+    assert "Request 12-000001 (outage): registered." in out.stdout  # STATUS by the owner
+    assert "لا يوجد طلب برقم ١٢-٠٠٠٠٠١" in out.stdout  # ... and by someone else
     assert "MISMATCH" not in out.stdout
 
 

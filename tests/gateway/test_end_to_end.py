@@ -94,9 +94,9 @@ async def test_long_persian_reply_goes_out_as_concatenated_ucs2(harness: Harness
     long_fa = (
         "درخواست «{label}» شما با شماره {ref} ثبت شد. همکاران ما در اسرع وقت بررسی می‌کنند و نتیجه را پیامک می‌کنیم."
     )
-    source = source.replace(
-        'fa = "درخواست «{label}» شما با شماره {ref} ثبت شد. خبرها را پیامک می‌کنیم."', f'fa = "{long_fa}"'
-    )
+    shipped_fa = 'fa = "درخواست «{label}» با شماره {ref} ثبت شد. خبرها را پیامک می‌کنیم."'
+    assert shipped_fa in source
+    source = source.replace(shipped_fa, f'fa = "{long_fa}"')
     harness.catalogue = parse_catalogue(tomllib.loads(source), "test")
     await harness.start()
     harness.emu("m1").inject_sms("+989121234567", "قطع ۴۸۲۱۳")
