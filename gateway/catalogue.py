@@ -20,7 +20,8 @@ from .text import localise_digits, normalise, tokens
 
 ACTIONS = ("ticket", "status", "stop", "start", "help")
 ARGUMENTS = ("account", "ref", "text", "none")
-REQUIRED_REPLIES = ("help", "menu_line")
+REQUIRED_REPLIES = ("help", "menu_line", "update")
+UPDATE_PREFIX = "update_"  # [replies.update_resolved]: the CRM set status "resolved"; else [replies.update]
 # replies an action needs besides its own, and the placeholders each fixed reply may use
 ACTION_REPLIES = {
     "ticket": ("already_registered",),
@@ -34,6 +35,7 @@ REPLY_VARIABLES = {
     "ask_account": {"label", "code"},
     "status_not_found": {"ref"},
     "status_none": set(),
+    "update": {"ref", "label", "status", "account", "code"},
 }
 ACTION_VARIABLES = {
     "ticket": TICKET_VARIABLES,
@@ -75,15 +77,21 @@ class Catalogue:
             hit = self.index.get(tuple(toks[:n]))
             if hit is not None:
                 return hit[0], hit[1], n
-        if toks and toks[0].startswith("ال") and len(toks[0]) > 4:  # Arabic's article: الفاتورة -> فاتورة
+        article = bool(toks) and toks[0].startswith("ال") and len(toks[0]) > 4
+        if article:  # Arabic's article: الفاتورة -> فاتورة (an Arabic word only: التماس is Persian "plea")
             hit = self.index.get((toks[0][2:],))
-            if hit is not None:
+            if hit is not None and hit[1] == "ar":
                 return hit[0], hit[1], 1
-        if fuzzy and toks and len(toks[0]) >= FUZZY_MIN and not toks[0].isdigit():
+        # one letter wrong: never for STOP/START (الغاز "the gas" is one letter from الغاء), never
+        # for a word with the Arabic article (too many words differ from a keyword by one letter)
+        if fuzzy and toks and not article and len(toks[0]) >= FUZZY_MIN and not toks[0].isdigit():
             close = {
                 key: hit
                 for key, hit in self.index.items()
-                if len(key) == 1 and len(key[0]) >= FUZZY_MIN and _one_edit(toks[0], key[0])
+                if len(key) == 1
+                and len(key[0]) >= FUZZY_MIN
+                and hit[0].action not in ("stop", "start")
+                and _one_edit(toks[0], key[0])
             }
             codes = {id(hit[0]) for hit in close.values()}
             if len(codes) == 1:
@@ -101,6 +109,11 @@ class Catalogue:
     def reply(self, name: str, language: str) -> str:
         texts = self.replies[name]
         return texts.get(language) or texts.get("en") or next(iter(texts.values()))
+
+    def update_reply(self, status: str) -> str:
+        """The reply that tells a customer the CRM changed their ticket to ``status``."""
+        name = UPDATE_PREFIX + status
+        return name if name in self.replies else "update"
 
     def menu(self, language: str) -> str:
         """The numbered menu: the codes that are digits (STOP, START, help are not in it)."""
@@ -290,6 +303,9 @@ def _replies(table: Any, loc: _Locator) -> dict[str, dict[str, str]]:
     for name, allowed in REPLY_VARIABLES.items():
         if name in out:
             _check_placeholders(out, name, allowed, loc)
+    for name in out:
+        if name.startswith(UPDATE_PREFIX):
+            _check_placeholders(out, name, REPLY_VARIABLES["update"], loc)
     return out
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,7 @@ class ConversationConfig:
     max_tickets_per_hour: int = 5  # per phone; beyond it messages are stored, not answered
     max_replies_per_hour: int = 10  # per phone: what stops reply loops with machines
     reply_max_parts: int = 1  # check-config reports replies longer than this many SMS parts
+    account_min_digits: int = 4  # shorter numbers are hours, days, menu choices -- not accounts
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,28 @@ class BalanceConfig:
 
 
 @dataclass(frozen=True)
+class CrmConfig:
+    url: str = ""  # base URL of the CRM's sync API; empty: tickets stay queued locally
+    token: str = field(default="", repr=False)  # Authorization: Bearer; or GATEWAY_CRM_TOKEN
+    secret: str = field(default="", repr=False)  # HMAC-SHA256 signing key; or GATEWAY_CRM_SECRET
+    batch_size: int = 100  # tickets per POST
+    timeout: float = 10.0  # seconds per request
+    probe_interval: float = 15.0  # seconds between GET /health while the link is down
+    pull_interval: float = 30.0  # seconds between GET /updates while the link is up
+    backoff_max: float = 300.0  # cap of the retry backoff after errors
+    ca_file: str = ""  # CA bundle for a CRM with a private certificate authority
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+SECRET_KEYS = frozenset({"token", "secret", "pin"})  # never shown in errors or logs
+# Environment variables that override [crm] keys (secrets need not be written in the file).
+CRM_ENV = {"url": "GATEWAY_CRM_URL", "token": "GATEWAY_CRM_TOKEN", "secret": "GATEWAY_CRM_SECRET"}
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None = None
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -134,6 +159,7 @@ class Config:
     quotas: QuotasConfig = field(default_factory=QuotasConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     balance: BalanceConfig = field(default_factory=BalanceConfig)
+    crm: CrmConfig = field(default_factory=CrmConfig)
     operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
     modems: tuple[ModemConfig, ...] = ()
 
@@ -180,6 +206,7 @@ _SECTIONS: dict[str, type] = {
     "quotas": QuotasConfig,
     "health": HealthConfig,
     "balance": BalanceConfig,
+    "crm": CrmConfig,
 }
 
 # [[modems]] keys -> ModemConfig fields
@@ -204,8 +231,20 @@ _MODEM_KEYS = {
 }
 
 
-def load(path: Path | str | None) -> Config:
-    """Read and validate ``path``; ``None`` gives the defaults (no modems)."""
+def load(path: Path | str | None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``path``; ``None`` gives the defaults (no modems). ``GATEWAY_CRM_*``
+    variables in ``environ`` (default: the process environment) override ``[crm]``."""
+    config = _load_file(path)
+    env = os.environ if environ is None else environ
+    overrides: dict[str, Any] = {key: env[var] for key, var in CRM_ENV.items() if env.get(var)}
+    if not overrides:
+        return config
+    config = dataclasses.replace(config, crm=dataclasses.replace(config.crm, **overrides))
+    _validate_crm(config, f"{config.path or 'environment'} ({', '.join(CRM_ENV[k] for k in overrides)})")
+    return config
+
+
+def _load_file(path: Path | str | None) -> Config:
     if path is None:
         return Config()
     path = Path(path)
@@ -271,12 +310,13 @@ def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
         hint = options[0]
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    shown = "(hidden)" if key.rsplit(".", 1)[-1] in SECRET_KEYS else repr(value)
     if hint is bool and not isinstance(value, bool):
-        raise ConfigError(where, key, f"must be true or false, not {value!r}")
+        raise ConfigError(where, key, f"must be true or false, not {shown}")
     if hint in (int, float) and isinstance(value, bool):
-        raise ConfigError(where, key, f"must be {_type_name(hint)}, not {value!r}")
+        raise ConfigError(where, key, f"must be {_type_name(hint)}, not {shown}")
     if not isinstance(value, hint):
-        raise ConfigError(where, key, f"must be {_type_name(hint)}, not {value!r}")
+        raise ConfigError(where, key, f"must be {_type_name(hint)}, not {shown}")
     return value
 
 
@@ -411,9 +451,25 @@ def _validate(config: Config, where: str) -> None:
         raise ConfigError(where, "conversation.repeat_window/session_window", "must be positive")
     if conv.max_tickets_per_hour < 1 or conv.max_replies_per_hour < 1 or conv.reply_max_parts < 1:
         raise ConfigError(where, "conversation", "limits must be at least 1")
+    if not 1 <= conv.account_min_digits <= 20:
+        raise ConfigError(where, "conversation.account_min_digits", "must be 1-20")
     if config.health.strikes < 1:
         raise ConfigError(where, "health.strikes", "must be at least 1")
     if config.send.max_attempts < 1:
         raise ConfigError(where, "send.max_attempts", "must be at least 1")
     if not 0 <= config.receive.short_code_max_digits <= 8:
         raise ConfigError(where, "receive.short_code_max_digits", "must be 0-8")
+    _validate_crm(config, where)
+
+
+def _validate_crm(config: Config, where: str) -> None:
+    crm = config.crm
+    if crm.url and not re.match(r"^https?://[^/\s]+", crm.url):
+        raise ConfigError(where, "crm.url", "is not an http(s) URL", 'e.g. url = "https://crm.example/api/sms"')
+    if not 1 <= crm.batch_size <= 1000:
+        raise ConfigError(where, "crm.batch_size", f"must be 1-1000, not {crm.batch_size}")
+    for key in ("timeout", "probe_interval", "pull_interval", "backoff_max"):
+        if getattr(crm, key) <= 0:
+            raise ConfigError(where, f"crm.{key}", f"must be more than 0, not {getattr(crm, key)}")
+    if crm.ca_file and not config.resolve(crm.ca_file).is_file():
+        raise ConfigError(where, "crm.ca_file", f"{crm.ca_file} does not exist", "give the path of a PEM CA bundle")

@@ -87,6 +87,9 @@ class Turn:
         return self.action == "ticket"
 
 
+MERGEABLE = ("open", "in_progress")  # a repeat after the CRM resolved or closed a ticket is a new report
+
+
 def decide(decision: Decision, ctx: Context, catalogue: Catalogue, settings: ConversationConfig) -> Turn:
     lang = decision.language
     if decision.action == "ignore":
@@ -94,8 +97,12 @@ def decide(decision: Decision, ctx: Context, catalogue: Catalogue, settings: Con
     decision = _continue_menu(decision, ctx, catalogue, settings)
     turn = _turn(decision, ctx, catalogue, settings)
     if turn.reply is not None and ctx.replies_last_hour >= settings.max_replies_per_hour:
+        # unanswered, so no menu step either: the customer never saw the question
         return replace(
-            turn, reply=None, reason=f"{turn.reason}; not answered: {ctx.replies_last_hour} replies this hour"
+            turn,
+            reply=None,
+            session=None,
+            reason=f"{turn.reason}; not answered: {ctx.replies_last_hour} replies this hour",
         )
     return turn
 
@@ -108,24 +115,28 @@ def _live_session(ctx: Context, settings: ConversationConfig) -> Session | None:
 
 
 def _continue_menu(decision: Decision, ctx: Context, catalogue: Catalogue, settings: ConversationConfig) -> Decision:
-    """Inside a menu, a bare number is a choice or an account number."""
+    """Inside a menu, a number is a choice or, when one was asked for, an account number
+    ("48213", "48-213", "شماره ۴۸۲۱۳"); a number too short for an account is a choice."""
     session = _live_session(ctx, settings)
-    if session is None or decision.number is None:
+    if session is None:
         return decision
     if session.step == "account" and session.code is not None:
         code = catalogue.code(session.code)
-        if code is not None:
+        account = _account_answer(decision, settings.account_min_digits)
+        if code is not None and account is not None:
             return replace(
                 decision,
                 action="ticket",
                 reason=f"menu: account for code {code.code}",
                 code=code.code,
                 category=code.category,
-                account=decision.number,
+                account=account,
                 reply=code.reply,
             )
+    if decision.number is None:
+        return decision
     code = catalogue.code(decision.number)
-    if session.step == "choose" and code is not None and code.action in ("ticket", "status"):
+    if code is not None and code.action in ("ticket", "status"):
         chosen: Action = "status" if code.action == "status" else "ticket"
         if code.action == "ticket" and code.argument == "account":
             chosen = "ask_account"
@@ -140,6 +151,17 @@ def _continue_menu(decision: Decision, ctx: Context, catalogue: Catalogue, setti
             reply=code.reply,
         )
     return decision
+
+
+def _account_answer(decision: Decision, min_digits: int) -> str | None:
+    """The account number in an answer to "send your account number", if it is one."""
+    if decision.number is not None and len(decision.number) >= min_digits:
+        return decision.number
+    if decision.action == "help":  # words we do not know around one long number: "شماره ۴۸۲۱۳"
+        long_ = [n for n in decision.numbers if len(n) >= min_digits]
+        if len(long_) == 1:
+            return long_[0]
+    return None
 
 
 def _turn(decision: Decision, ctx: Context, catalogue: Catalogue, settings: ConversationConfig) -> Turn:
@@ -164,7 +186,8 @@ def _turn(decision: Decision, ctx: Context, catalogue: Catalogue, settings: Conv
     # a ticket
     for t in ctx.recent:
         if (
-            t.code == decision.code
+            t.status in MERGEABLE
+            and t.code == decision.code
             and t.account == decision.account
             and ctx.now - t.received_at <= timedelta(seconds=settings.repeat_window)
         ):

@@ -40,3 +40,22 @@ class NotFound(GatewayError):
 
 class SimulatorUnavailable(GatewayError):
     """``gateway simulate`` found no running simulated SIM bank to talk to."""
+
+
+class CrmError(GatewayError):
+    """The CRM could not be asked or its answer could not be used. Never carries the
+    token, the secret or a ticket's contents."""
+
+
+class CrmUnreachable(CrmError):
+    """No answer: connection refused or reset, DNS, TLS, or a timeout. The link is down."""
+
+
+class CrmBadAnswer(CrmError):
+    """The CRM answered, but not with something the protocol allows (a page that is not JSON,
+    an error status on a pull). The link is up; try again later."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -35,6 +35,8 @@ from .replies import render_reply
 from .router import Decision, route
 from .store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, TicketRow, iso, utcnow
 from .store.rows import CustomerRow
+
+RECENT_TICKETS = 50  # a sender's tickets looked at for repeats and STATUS (a building manager has many)
 
 log = structlog.get_logger("gateway.intake")
 
@@ -163,8 +165,9 @@ class Intake:
                 default_language=config.site.language,
                 known_language=customer.language if customer else None,
                 number_language=number_language(sender.phone),
+                account_min_digits=config.conversation.account_min_digits,
             )
-            ctx = await self._context(sender.phone, customer, decision)
+            ctx = await self._context(message, sender.phone, customer, decision)
             turn = decide(decision, ctx, self.catalogue, config.conversation)
             outcome = self._outcome(sender.kind, sender.phone, turn, sender.replyable)
             ticket_row, outbox_id = await self.store.complete_message(message, outcome)
@@ -192,9 +195,12 @@ class Intake:
         if self._observer is not None:
             self._observer(MessageRouted(message, decision, ticket_row, outbox_id, turn))
 
-    async def _context(self, phone: str | None, customer: CustomerRow | None, decision: Decision) -> Context:
-        """What the conversation needs to know about this sender (nothing for machines)."""
-        now = utcnow()
+    async def _context(
+        self, message: MessageRow, phone: str | None, customer: CustomerRow | None, decision: Decision
+    ) -> Context:
+        """What the conversation needs to know about this sender (nothing for machines).
+        Windows count from when the message arrived, not from when a backlog let us route it."""
+        now = min(utcnow(), _arrived(message))
         tz = ZoneInfo(self.config.site.timezone)
         if phone is None or decision.action == "ignore":
             return Context(now=now, phone=phone, tz=tz)
@@ -202,11 +208,11 @@ class Intake:
         if customer is not None and customer.session_step in ("choose", "account") and customer.session_at:
             started = datetime.fromisoformat(customer.session_at)
             session = Session(customer.session_step, customer.session_code, started)  # type: ignore[arg-type]
-        recent = tuple(_brief(t) for t in await self.store.recent_tickets(phone, limit=10))
+        recent = tuple(_brief(t) for t in await self.store.recent_tickets(phone, limit=RECENT_TICKETS))
         tickets_hour, replies_hour = await self.store.activity_since(phone, now - timedelta(hours=1))
         named = None
         if decision.action == "status" and decision.refs:
-            found = await self.store.ticket(*decision.refs)
+            found = await self.store.ticket(*decision.refs, phone=phone)  # only the sender's own
             named = _brief(found) if found else None
         return Context(now, phone, session, recent, tickets_hour, replies_hour, named, tz)
 
@@ -233,6 +239,14 @@ class Intake:
             end_session=turn.end_session,
             reply=reply,
         )
+
+
+def _arrived(message: MessageRow) -> datetime:
+    try:
+        at = datetime.fromisoformat(message.received_at)
+    except ValueError:
+        return utcnow()
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _brief(t: TicketRow) -> TicketBrief:

@@ -219,4 +219,37 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX outbox_phone ON outbox (phone, created_at);
         """,
     ),
+    (
+        4,
+        "CRM sync: ticket sync state, batches in flight, sync state",
+        """
+        -- queued: waits for the CRM; synced: the CRM acknowledged it; rejected: the CRM
+        -- refused it (sync_error says why), out of the queue until `gateway sync retry-rejected`
+        ALTER TABLE tickets ADD COLUMN sync_status TEXT NOT NULL DEFAULT 'queued';
+        ALTER TABLE tickets ADD COLUMN sync_error TEXT;
+        ALTER TABLE tickets ADD COLUMN crm_note TEXT;          -- the CRM's note with its last status change
+        ALTER TABLE tickets ADD COLUMN status_changed_at TEXT;
+        UPDATE tickets SET sync_status = 'synced' WHERE synced_at IS NOT NULL;
+        CREATE INDEX tickets_sync_queue ON tickets (seq) WHERE sync_status = 'queued';
+        CREATE INDEX tickets_sync_status ON tickets (sync_status);
+
+        -- a batch is written before it is sent, so a retry (or a restart) sends the same
+        -- bytes under the same Idempotency-Key; it is deleted when its answer is applied
+        CREATE TABLE sync_batches (
+            id          TEXT PRIMARY KEY,
+            ticket_ids  TEXT NOT NULL,                -- JSON list, in push order
+            body        BLOB NOT NULL,
+            first_seq   INTEGER NOT NULL,             -- batches go oldest ticket first (halves of a split too)
+            attempts    INTEGER NOT NULL DEFAULT 0,
+            last_error  TEXT,
+            created_at  TEXT NOT NULL
+        );
+
+        -- cursor, link state, last success, the sync loop's lease, `sync now` requests
+        CREATE TABLE sync_state (
+            key   TEXT PRIMARY KEY,
+            value TEXT
+        );
+        """,
+    ),
 ]

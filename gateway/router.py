@@ -16,7 +16,9 @@ from .refs import ref_candidates
 from .text import TOKEN, is_number, normalise, script_of
 
 Action = Literal["ticket", "status", "stop", "start", "help", "ignore", "ask_account"]  # ask_account: menus only
-ACCOUNT_LOOKAHEAD = 3  # an account number may follow the code within this many words ("قطع برق ۴۸۲۱۳")
+ACCOUNT_MIN_DIGITS = 4  # shorter numbers are hours, days, floors -- not account numbers ("no power for 2 days")
+WHOLE_MESSAGE_ONLY = ("stop", "start")  # "ابدا" is Arabic "start" and Persian "never": only a message of its own
+_NUMBER_ONLY = re.compile(r"^\d+(?:\s*[-.‐-―−/]\s*\d+)*$")  # 48213, 48-213, 48.213
 _REF_IN_TEXT = re.compile(r"\d{1,3}\s*[-\u2010-\u2015\u2212]?\s*\d{6,}")
 
 
@@ -30,6 +32,7 @@ class Decision:
     account: str | None = None
     refs: tuple[str, ...] = ()  # ticket references the message may name (STATUS)
     number: str | None = None  # the whole message was this number (in a menu: a choice or an account)
+    numbers: tuple[str, ...] = ()  # every number in the message, in order
     reply: str | None = None  # reply template; None = stay silent
     matched: str | None = None  # the word or code that matched, normalised
 
@@ -75,6 +78,7 @@ def route(
     default_language: str = "fa",
     known_language: str | None = None,
     number_language: str | None = None,
+    account_min_digits: int = ACCOUNT_MIN_DIGITS,
 ) -> Decision:
     """Decide what ``text`` from a sender of ``sender_kind`` should do. Never raises on any text.
 
@@ -84,7 +88,8 @@ def route(
     norm = normalise(text)
     spans = [(m.group(0), m.end()) for m in TOKEN.finditer(norm)]
     toks = [t for t, _ in spans]
-    number = toks[0] if len(toks) == 1 and is_number(toks[0]) else None
+    numbers = tuple(t for t in toks if is_number(t))
+    number = "".join(numbers) if numbers and _NUMBER_ONLY.match(norm) else None
     hit = _find_code(toks, norm, catalogue)
     word_language = hit[1] if hit else None
     language = choose_language(
@@ -98,13 +103,21 @@ def route(
         return Decision("ignore", f"{sender_kind.replace('_', ' ')} sender: stored, never answered", language)
     if hit is None:
         reason = "no words or digits" if not toks else ("a number on its own" if number else "no known code")
-        return Decision("help", reason, language, number=number, reply="help")
+        return Decision("help", reason, language, number=number, numbers=numbers, reply="help")
     code, _, start, used = hit
     matched = " ".join(toks[start : start + used]) if toks else norm
 
     def decided(action: Action, reason: str, **extra: Any) -> Decision:
         return Decision(
-            action, reason, language, code=code.code, reply=code.reply, matched=matched, number=number, **extra
+            action,
+            reason,
+            language,
+            code=code.code,
+            reply=code.reply,
+            matched=matched,
+            number=number,
+            numbers=numbers,
+            **extra,
         )
 
     if code.action in ("help", "stop", "start"):
@@ -114,13 +127,16 @@ def route(
     if code.action == "status":
         refs = tuple(dict.fromkeys(r for m in _REF_IN_TEXT.finditer(after) for r in ref_candidates(m.group(0))))
         return decided("status", "asks about a request", refs=refs)
-    account = _account(code, toks[start + used :], toks[:start])
+    account = _account(code, toks[start + used :], toks[:start], account_min_digits)
     return decided("ticket", f"code {code.code} ({code.category})", category=code.category, account=account)
 
 
 def _find_code(toks: list[str], norm: str, catalogue: Catalogue) -> tuple[Code, str | None, int, int] | None:
     """The code at the start; else the first keyword *word* later on ("salam, OUT 48213").
-    A bare digit later in the text is not taken as a code: it is too likely a number."""
+
+    A bare digit later in the text is not taken as a code: it is too likely a number.
+    STOP and START count only as the whole message. Later in the text a status word
+    counts only when a number follows it ("... في حالة طوارئ" is "in case of emergency")."""
     if not toks:
         marks = norm.replace(" ", "")
         if marks and set(marks) <= {"?", "؟"}:  # "?", "??", "؟ ؟"
@@ -128,25 +144,32 @@ def _find_code(toks: list[str], norm: str, catalogue: Catalogue) -> tuple[Code, 
             return (found[0], found[1], 0, 0) if found else None
         return None
     found = catalogue.lookup(toks)
-    if found:
+    if found and (found[0].action not in WHOLE_MESSAGE_ONLY or found[2] == len(toks)):
         return found[0], found[1], 0, found[2]
     for i in range(1, len(toks)):
         if is_number(toks[i]):
             continue
         found = catalogue.lookup(toks[i:], fuzzy=False)
-        if found and found[1] is not None:
-            return found[0], found[1], i, found[2]
+        if found is None or found[1] is None:
+            continue
+        code, _, used = found
+        if code.action in WHOLE_MESSAGE_ONLY or code.action == "help":
+            continue
+        if code.action == "status" and not (i + used < len(toks) and is_number(toks[i + used])):
+            continue
+        return found[0], found[1], i, used
     return None
 
 
-def _account(code: Code, after: list[str], before: list[str]) -> str | None:
-    """The number after the code ("1 48213"), else one just before it ("48213 قطع")."""
+def _account(code: Code, after: list[str], before: list[str], min_digits: int) -> str | None:
+    """The first number long enough to be an account after the code ("1 48213", "no power
+    for 2 days 48213"), else the nearest one before it ("48213 قطع")."""
     if code.argument != "account":
         return None
-    for tok in after[:ACCOUNT_LOOKAHEAD]:
-        if is_number(tok):
+    for tok in after:
+        if is_number(tok) and len(tok) >= min_digits:
             return tok
-    for tok in reversed(before[-ACCOUNT_LOOKAHEAD:]):
-        if is_number(tok):
+    for tok in reversed(before):
+        if is_number(tok) and len(tok) >= min_digits:
             return tok
     return None

@@ -19,15 +19,17 @@ from .outbox import OutboxMixin
 from .queries import QueriesMixin
 from .rows import InboundItem, MessageRow, NewTicket, OnAir, OutboxRow, Outcome, TicketRow
 from .sims import SimsMixin, SimStatusRow, UssdRequestRow
+from .sync import BatchRow, SyncMixin, UpdatesApplied
 
 
-class Store(InboundMixin, OutboxMixin, SimsMixin, QueriesMixin):
+class Store(InboundMixin, OutboxMixin, SimsMixin, SyncMixin, QueriesMixin):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
 
 
 __all__ = [
     "LANES",
     "STORE_ERRORS",
+    "BatchRow",
     "InboundItem",
     "MessageRow",
     "NewTicket",
@@ -37,6 +39,7 @@ __all__ = [
     "SimStatusRow",
     "Store",
     "TicketRow",
+    "UpdatesApplied",
     "UssdRequestRow",
     "iso",
     "stamp",

@@ -145,7 +145,10 @@ class InboundMixin(StoreBase):
                 await db.execute("UPDATE messages SET ticket_id = ? WHERE id = ?", (ticket.id, message.id))
             elif outcome.merge_into is not None:
                 await db.execute(
-                    "UPDATE tickets SET repeat_count = repeat_count + 1, last_repeat_at = ? WHERE id = ?",
+                    # a synced ticket goes to the CRM again: it should see how often the customer asked
+                    """UPDATE tickets SET repeat_count = repeat_count + 1, last_repeat_at = ?,
+                           sync_status = CASE sync_status WHEN 'synced' THEN 'queued' ELSE sync_status END
+                       WHERE id = ?""",
                     (at, outcome.merge_into),
                 )
                 await db.execute("UPDATE messages SET ticket_id = ? WHERE id = ?", (outcome.merge_into, message.id))

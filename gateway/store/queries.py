@@ -10,14 +10,16 @@ class QueriesMixin(StoreBase):
     async def tickets(self, status: str | None = None, limit: int = 50) -> list[TicketRow]:
         return await self._select(TicketRow, "tickets", {"status": status}, "received_at DESC, seq DESC", limit)
 
-    async def ticket(self, *refs_or_ids: str) -> TicketRow | None:
-        """The ticket with one of these refs or ids (the first, newest, if several match)."""
+    async def ticket(self, *refs_or_ids: str, phone: str | None = None) -> TicketRow | None:
+        """The ticket with one of these refs or ids (the newest, if several match); with
+        ``phone``, only a ticket that phone opened."""
         if not refs_or_ids:
             return None
         marks = ", ".join("?" for _ in refs_or_ids)
+        owner = " AND phone = ?" if phone is not None else ""
         async with self._r.execute(
-            f"SELECT * FROM tickets WHERE ref IN ({marks}) OR id IN ({marks}) ORDER BY seq DESC LIMIT 1",
-            (*refs_or_ids, *refs_or_ids),
+            f"SELECT * FROM tickets WHERE (ref IN ({marks}) OR id IN ({marks})){owner} ORDER BY seq DESC LIMIT 1",
+            (*refs_or_ids, *refs_or_ids, *([phone] if phone is not None else [])),
         ) as cur:
             return _row(TicketRow, await cur.fetchone())
 

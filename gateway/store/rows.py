@@ -63,6 +63,10 @@ class TicketRow:
     crm_id: str | None
     repeat_count: int = 0
     last_repeat_at: str | None = None
+    sync_status: str = "queued"  # queued | synced | rejected
+    sync_error: str | None = None
+    crm_note: str | None = None
+    status_changed_at: str | None = None
 
     JSON_FIELDS = (
         "id",
@@ -80,11 +84,33 @@ class TicketRow:
         "synced_at",
         "crm_id",
         "repeat_count",
+        "sync_status",
+        "sync_error",
+    )
+    # what the CRM receives (docs/crm-sync.md): the ticket without the gateway's own sync fields
+    PUSH_FIELDS = (
+        "id",
+        "ref",
+        "site",
+        "phone",
+        "category",
+        "code",
+        "account",
+        "text",
+        "language",
+        "status",
+        "received_at",
+        "modem",
+        "repeat_count",
     )
 
     def as_json(self) -> dict[str, Any]:
-        """The ticket JSON contract (DESIGN.md): CLI ``--json`` and CRM push."""
+        """The ticket JSON contract (DESIGN.md), as the CLI's ``--json`` shows it."""
         return {name: getattr(self, name) for name in self.JSON_FIELDS}
+
+    def as_push(self) -> dict[str, Any]:
+        """The ticket as the CRM receives it."""
+        return {name: getattr(self, name) for name in self.PUSH_FIELDS}
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ ar = "{menu}"
 en = "{code} {label}"
 fa = "{code} {label}"
 ar = "{code} {label}"
+[replies.update]
+en = "{ref}: {status}"
+fa = "{ref}: {status}"
+ar = "{ref}: {status}"
 """
 
 

@@ -53,6 +53,7 @@ def test_tickets_list_and_show(tmp_path: Path) -> None:
     assert set(ticket) == {
         "id", "ref", "site", "phone", "category", "code", "account", "text",
         "language", "status", "received_at", "modem", "synced_at", "crm_id", "repeat_count",
+        "sync_status", "sync_error",
     }  # fmt: skip
     assert (ticket["ref"], ticket["account"], ticket["text"]) == (ref, "48213", "قطع ۴۸۲۱۳")
     shown = runner.invoke(main, ["tickets", "show", "۱۲-۰۰۰۰۰۱", "--json", "--db", str(db)])

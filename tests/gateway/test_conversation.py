@@ -121,3 +121,29 @@ def test_status_reply_reads_well() -> None:
     own = turn("4", recent=(ticket(status="in_progress"),))
     text = render_reply(CAT, own.reply or "", own.language, own.values)
     assert text.startswith("درخواست ۱۲-۰۰۰۰۰۷ (قطعی): در حال رسیدگی.")
+
+
+def test_a_repeat_after_the_crm_resolved_the_ticket_is_a_new_report() -> None:
+    for status in ("resolved", "closed"):
+        assert turn("قطع ۴۸۲۱۳", recent=(ticket(age=timedelta(hours=1), status=status),)).action == "ticket"
+    assert turn("قطع ۴۸۲۱۳", recent=(ticket(status="in_progress"),)).action == "merge"
+
+
+def test_asked_for_an_account_a_short_number_is_a_menu_choice_not_an_account() -> None:
+    asking = Session("account", "1", NOW)
+    assert turn("۰", session=asking).action == "menu"  # the status_none reply says: text 0 for the menu
+    again = turn("1", session=asking)
+    assert (again.action, again.account) == ("ask_account", None)
+    assert turn("4", session=asking).action == "status"
+
+
+def test_asked_for_an_account_the_number_may_come_with_words_or_dashes() -> None:
+    asking = Session("account", "1", NOW)
+    for text in ("شماره ۴۸۲۱۳", "48-213", "acc no. 48213"):
+        done = turn(text, session=asking)
+        assert (done.action, done.category, done.account) == ("ticket", "outage", "48213"), text
+
+
+def test_a_menu_that_was_not_sent_opens_no_menu_step() -> None:
+    silenced = turn("سلام", replies_last_hour=5)
+    assert (silenced.action, silenced.reply, silenced.session) == ("menu", None, None)

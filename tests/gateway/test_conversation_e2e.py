@@ -86,3 +86,13 @@ async def test_a_menu_conversation_across_daemon_restarts_ends_in_a_ticket(harne
     assert done is not None and "ثبت شد" in done
     [ticket] = await harness.store.tickets()
     assert (ticket.category, ticket.account, ticket.phone) == ("outage", "48213", A)
+
+
+async def test_status_naming_someone_elses_ref_and_ones_own_tells_only_ones_own(harness: Harness) -> None:
+    await harness.start()
+    await _say(harness, A, "OUT 48213")
+    await _say(harness, B, "OUT 55120")
+    by_phone = {t.phone: t.ref for t in await harness.store.tickets()}
+    answer = await _say(harness, A, f"STATUS {by_phone[B]} {by_phone[A]}")
+    assert answer is not None and answer.startswith(f"Request {by_phone[A]} (outage): registered.")
+    assert by_phone[B] not in answer

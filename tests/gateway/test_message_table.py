@@ -200,6 +200,20 @@ ROWS: list[tuple[str, str, str | None, str | None, str]] = [
     ("قائمة", H, None, None, "ar"),
     ("السلام عليكم", H, None, None, "ar"),
     ("مرحبا", H, None, None, "fa"),  # letters both languages use, no keyword: the site's language
+    # --- words that look like codes and are not (found in review)
+    ("الغاز مقطوع", H, None, None, "fa"),  # "the gas is cut": one letter from الغاء (STOP), never fuzzy
+    ("SMART meter 48213", H, None, None, "en"),  # one letter from START
+    ("STARS", H, None, None, "en"),
+    ("برق ما ابدا وصل نشده", H, None, None, "fa"),  # Persian "never", Arabic "start": not on its own
+    ("الكهرباء مقطوعة في حالة طوارئ", H, None, None, "ar"),  # "in case of emergency": no ref follows
+    ("Please STOP", H, None, None, "en"),  # STOP and START only as the whole message
+    ("لطفا لغو", H, None, None, "fa"),
+    ("التماس دارم", H, None, None, "fa"),  # Persian "plea", not Arabic ال + تماس
+    # --- the account is a number long enough to be one
+    ("no power for 2 days 48213", T, OUT, "48213", "en"),
+    ("قطع از ۳ ساعت پیش ۴۸۲۱۳", T, OUT, "48213", "fa"),
+    ("از ساعت ۸ برق قطع", T, OUT, None, "fa"),
+    ("OUT 12", T, OUT, None, "en"),
 ]
 
 

@@ -38,7 +38,7 @@ CASES = [
     ("call me", "ticket", "callback", None, "en"),
     ("تماس", "ticket", "callback", None, "fa"),
     ("اتصال", "ticket", "callback", None, "ar"),
-    ("salam OUT 555", "ticket", "outage", "555", "en"),
+    ("salam OUT 55501", "ticket", "outage", "55501", "en"),
     ("?", "help", None, None, "fa"),
     ("؟", "help", None, None, "fa"),
     ("HELP", "help", None, None, "en"),

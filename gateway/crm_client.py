@@ -1,0 +1,117 @@
+"""The CRM over HTTP (httpx): push a batch, pull updates, probe health.
+
+Each call signs its request (:mod:`gateway.sync_protocol`) and translates
+transport failures into :mod:`gateway.exceptions` at this edge: the sync loop
+sees :class:`CrmUnreachable` (no answer: the link is down) or an answer to
+classify. Neither the token, the secret nor a request body ever reaches a log
+line or an exception message.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from . import sync_protocol as protocol
+from .config import CrmConfig
+from .exceptions import CrmBadAnswer, CrmUnreachable
+
+USER_AGENT = "sms-fallback-gateway/0.1 (crm-sync v1)"
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: bytes
+    headers: httpx.Headers
+
+
+class CrmClient:
+    """One CRM, one connection pool. Use as ``async with CrmClient(config, site) as crm``."""
+
+    def __init__(
+        self,
+        config: CrmConfig,
+        site: str,
+        *,
+        ca_file: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.site = site
+        self._clock = clock
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+        self._http = httpx.AsyncClient(
+            base_url=config.url.rstrip("/"),
+            timeout=httpx.Timeout(config.timeout),
+            follow_redirects=False,  # a redirect means a wrong url: say so rather than re-post elsewhere
+            verify=verify,
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> CrmClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def push(self, batch_id: str, body: bytes) -> HttpAnswer:
+        """``POST /tickets`` with ``body`` exactly as stored for this batch."""
+        return await self._request("POST", "/tickets", body, batch_id=batch_id)
+
+    async def updates(self, cursor: str | None) -> protocol.UpdatesPage:
+        """``GET /updates?site=..&since=..``. Raises :class:`CrmBadAnswer` for a non-2xx or
+        unreadable page (the cursor must then stay where it is)."""
+        params = {"site": self.site, "since": cursor or ""}
+        answer = await self._request("GET", "/updates", b"", params=params)
+        if not 200 <= answer.status < 300:
+            raise CrmBadAnswer(
+                f"GET /updates: HTTP {answer.status}",
+                answer.status,
+                protocol.retry_after_seconds(answer.headers.get("retry-after"), datetime.now(UTC)),
+            )
+        try:
+            return protocol.read_updates(answer.body)
+        except ValueError as exc:
+            raise CrmBadAnswer(f"GET /updates: {exc}", answer.status) from None
+
+    async def health(self) -> bool:
+        """``GET /health`` answered 2xx. Unreachable or any other answer: False."""
+        try:
+            answer = await self._request("GET", "/health", b"")
+        except CrmUnreachable:
+            return False
+        return 200 <= answer.status < 300
+
+    async def _request(
+        self, method: str, path: str, body: bytes, *, batch_id: str | None = None, params: dict[str, str] | None = None
+    ) -> HttpAnswer:
+        headers = protocol.request_headers(
+            token=self.config.token, secret=self.config.secret, body=body, now=self._clock(), batch_id=batch_id
+        )
+        if method == "GET":
+            headers.pop("Content-Type")
+        try:
+            response = await self._http.request(method, path, content=body or None, headers=headers, params=params)
+        except httpx.TimeoutException:
+            raise CrmUnreachable(f"{method} {path}: no answer within {self.config.timeout:g} s") from None
+        except httpx.TransportError as exc:  # refused, reset, DNS, TLS, proxy
+            raise CrmUnreachable(f"{method} {path}: {type(exc).__name__}: {_reason(exc)}") from None
+        return HttpAnswer(response.status_code, response.content, response.headers)
+
+
+def _reason(exc: Exception) -> str:
+    """The transport's reason, without anything from the request (httpx puts no headers here)."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,253 @@
+"""CRM sync state: the ticket queue, batches in flight, cursor, link state, the sync lease.
+
+A batch is written before it is sent and deleted in the same transaction that
+applies the CRM's answer, so a crash anywhere in between re-sends the same bytes
+under the same ``Idempotency-Key`` and the CRM answers ``duplicate``: it holds
+each ticket once. The pull cursor moves in the transaction that applies the
+updates it covers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..sync_protocol import Result, Update
+from .base import StoreBase, _row, _rows, stamp, utcnow
+from .outbox import insert_outbox
+from .rows import TicketRow
+
+SYNC_STATES = ("queued", "synced", "rejected")
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: str
+    tickets: tuple[tuple[str, int], ...]  # (ticket id, repeat_count as pushed), in push order
+    body: bytes
+    attempts: int
+    last_error: str | None
+    created_at: str
+
+    @property
+    def ids(self) -> list[str]:
+        return [t for t, _ in self.tickets]
+
+
+@dataclass(frozen=True)
+class UpdatesApplied:
+    applied: int
+    unknown: int  # updates naming a ticket this site does not have
+    notices: tuple[int, ...]  # outbox ids of the SMS that tell customers
+
+
+class SyncMixin(StoreBase):
+    # ------------------------------------------------------------------ push queue
+
+    async def sync_counts(self) -> dict[str, Any]:
+        """Tickets per sync state and the oldest queued ticket's time."""
+        async with self._r.execute("SELECT sync_status, COUNT(*) FROM tickets GROUP BY sync_status") as cur:
+            counts = {str(k): int(v) for k, v in await cur.fetchall()}
+        async with self._r.execute(
+            "SELECT MIN(received_at) FROM tickets WHERE sync_status = 'queued'"
+        ) as cur:  # fmt: skip
+            (oldest,) = await cur.fetchone() or (None,)
+        async with self._r.execute("SELECT COUNT(*) FROM sync_batches") as cur:
+            (batches,) = await cur.fetchone() or (0,)
+        return {**{s: counts.get(s, 0) for s in SYNC_STATES}, "oldest_queued": oldest, "batches_in_flight": batches}
+
+    async def next_batch(
+        self, new_id: Callable[[], str], size: int, body: Callable[[str, list[TicketRow]], bytes]
+    ) -> BatchRow | None:
+        """The batch to send: the oldest one in flight (sent before, answer not applied), else a
+        new one of the ``size`` oldest queued tickets, written down before it is sent."""
+        async with self._r.execute("SELECT * FROM sync_batches ORDER BY first_seq, rowid LIMIT 1") as cur:
+            row = await cur.fetchone()
+        if row is not None:
+            return _batch(row)
+        async with self._write() as db:
+            async with db.execute("SELECT * FROM sync_batches ORDER BY first_seq, rowid LIMIT 1") as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                return _batch(row)
+            async with db.execute(
+                "SELECT * FROM tickets WHERE sync_status = 'queued' ORDER BY seq LIMIT ?", (size,)
+            ) as cur:
+                tickets = _rows(TicketRow, await cur.fetchall())
+            if not tickets:
+                return None
+            batch_id = new_id()
+            return await _insert_batch(db, batch_id, tickets, body(batch_id, tickets))
+
+    async def batch_failed(self, batch_id: str, error: str) -> None:
+        """The batch stays in flight, to be sent again as it is."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE sync_batches SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, batch_id)
+            )
+
+    async def apply_batch(self, batch: BatchRow, results: Sequence[Result], now: datetime | None = None) -> int:
+        """The CRM's answer, in one transaction with the batch's removal. ``accepted`` and
+        ``duplicate`` mark a ticket synced -- unless a repeat arrived after the batch was
+        written (then it goes again with the new count); ``rejected`` takes it out of the
+        queue with the CRM's reason. Tickets the answer did not mention stay queued.
+        Returns how many tickets the answer settled."""
+        at = stamp(now)
+        pushed = dict(batch.tickets)
+        settled = 0
+        async with self._write() as db:
+            for r in results:
+                if r.id not in pushed:
+                    continue
+                if r.synced:
+                    cur = await db.execute(
+                        """UPDATE tickets SET sync_status = 'synced', synced_at = ?, crm_id = COALESCE(?, crm_id),
+                               sync_error = NULL
+                           WHERE id = ? AND sync_status = 'queued' AND repeat_count = ?""",
+                        (at, r.crm_id, r.id, pushed[r.id]),
+                    )
+                else:
+                    cur = await db.execute(
+                        """UPDATE tickets SET sync_status = 'rejected', sync_error = ?
+                           WHERE id = ? AND sync_status = 'queued'""",
+                        (r.error, r.id),
+                    )
+                settled += cur.rowcount
+            await db.execute("DELETE FROM sync_batches WHERE id = ?", (batch.id,))
+        return settled
+
+    async def split_batch(
+        self, batch: BatchRow, new_id: Callable[[], str], body: Callable[[str, list[TicketRow]], bytes]
+    ) -> list[BatchRow]:
+        """Replace a batch the CRM refused as a whole by its two halves, in order, each with a
+        new id (a different body must not reuse an Idempotency-Key)."""
+        ids = batch.ids
+        halves = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
+        out: list[BatchRow] = []
+        async with self._write() as db:
+            await db.execute("DELETE FROM sync_batches WHERE id = ?", (batch.id,))
+            for half in halves:
+                marks = ", ".join("?" for _ in half)
+                async with db.execute(
+                    f"SELECT * FROM tickets WHERE id IN ({marks}) AND sync_status = 'queued' ORDER BY seq", half
+                ) as cur:
+                    tickets = _rows(TicketRow, await cur.fetchall())
+                if tickets:
+                    batch_id = new_id()
+                    out.append(await _insert_batch(db, batch_id, tickets, body(batch_id, tickets)))
+        return out
+
+    async def retry_rejected(self, refs_or_ids: Sequence[str] = ()) -> int:
+        """Put rejected tickets (all, or the ones named) back in the queue."""
+        async with self._write() as db:
+            if refs_or_ids:
+                marks = ", ".join("?" for _ in refs_or_ids)
+                cur = await db.execute(
+                    f"""UPDATE tickets SET sync_status = 'queued', sync_error = NULL
+                        WHERE sync_status = 'rejected' AND (ref IN ({marks}) OR id IN ({marks}))""",
+                    [*refs_or_ids, *refs_or_ids],
+                )
+            else:
+                cur = await db.execute(
+                    "UPDATE tickets SET sync_status = 'queued', sync_error = NULL WHERE sync_status = 'rejected'"
+                )
+            return cur.rowcount
+
+    async def tickets_by_sync(self, sync_status: str, limit: int = 50) -> list[TicketRow]:
+        return await self._select(TicketRow, "tickets", {"sync_status": sync_status}, "seq DESC", limit)
+
+    # ------------------------------------------------------------------ pull
+
+    async def apply_updates(
+        self,
+        updates: Sequence[Update],
+        cursor: str | None,
+        notice: Callable[[TicketRow, Update], str | None],
+        now: datetime | None = None,
+    ) -> UpdatesApplied:
+        """Apply the CRM's status changes, queue the SMS that tell customers (``notice``
+        composes it), and move the cursor -- all in one transaction."""
+        at = stamp(now)
+        applied = unknown = 0
+        notices: list[int] = []
+        async with self._write() as db:
+            for u in updates:
+                async with db.execute("SELECT * FROM tickets WHERE id = ?", (u.id,)) as cur:
+                    ticket = _row(TicketRow, await cur.fetchone())
+                if ticket is None:
+                    unknown += 1
+                    continue
+                await db.execute(
+                    "UPDATE tickets SET status = ?, crm_note = ?, status_changed_at = ? WHERE id = ?",
+                    (u.status, u.note, at, u.id),
+                )
+                applied += 1
+                text = notice(ticket, u) if u.notify else None
+                if text:
+                    notices.append(
+                        await insert_outbox(
+                            db, ticket.phone, text, "notification", at, modem_hint=ticket.modem, ticket_id=ticket.id
+                        )
+                    )
+            if cursor is not None:
+                await _put(db, {"cursor": cursor})
+        return UpdatesApplied(applied, unknown, tuple(notices))
+
+    # ------------------------------------------------------------------ state and lease
+
+    async def sync_state(self) -> dict[str, str]:
+        async with self._r.execute("SELECT key, value FROM sync_state") as cur:
+            return {str(k): str(v) for k, v in await cur.fetchall() if v is not None}
+
+    async def set_sync_state(self, **values: str | None) -> None:
+        async with self._write() as db:
+            await _put(db, values)
+
+    async def take_sync_lease(
+        self, holder: str, ttl: float, alive: Callable[[str], bool], now: datetime | None = None
+    ) -> str | None:
+        """Hold the right to sync (one syncer per database) for ``ttl`` seconds. Returns None
+        when taken or renewed, else the current holder (whose lease runs and who is ``alive``)."""
+        at = now or utcnow()
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT key, value FROM sync_state WHERE key IN ('lease_holder', 'lease_until')"
+            ) as cur:  # fmt: skip
+                state = {k: v for k, v in await cur.fetchall()}
+            current, until = state.get("lease_holder"), state.get("lease_until")
+            if current and current != holder and until and until > stamp(at) and alive(current):
+                return str(current)
+            await _put(db, {"lease_holder": holder, "lease_until": stamp(at + timedelta(seconds=ttl))})
+        return None
+
+    async def release_sync_lease(self, holder: str) -> None:
+        async with self._write() as db:
+            async with db.execute("SELECT value FROM sync_state WHERE key = 'lease_holder'") as cur:
+                row = await cur.fetchone()
+            if row is not None and row[0] == holder:
+                await db.execute("DELETE FROM sync_state WHERE key IN ('lease_holder', 'lease_until')")
+
+
+async def _put(db: Any, values: dict[str, str | None]) -> None:
+    await db.executemany(
+        "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        list(values.items()),
+    )
+
+
+async def _insert_batch(db: Any, batch_id: str, tickets: list[TicketRow], body: bytes) -> BatchRow:
+    pairs = [(t.id, t.repeat_count) for t in tickets]
+    created = stamp()
+    await db.execute(
+        "INSERT INTO sync_batches (id, ticket_ids, body, first_seq, created_at) VALUES (?, ?, ?, ?, ?)",
+        (batch_id, json.dumps(pairs), body, tickets[0].seq, created),
+    )
+    return BatchRow(batch_id, tuple(pairs), body, 0, None, created)
+
+
+def _batch(row: Any) -> BatchRow:
+    pairs = tuple((str(t), int(n)) for t, n in json.loads(row["ticket_ids"]))
+    return BatchRow(row["id"], pairs, bytes(row["body"]), row["attempts"], row["last_error"], row["created_at"])

@@ -1,0 +1,365 @@
+"""Store and forward to the CRM: push queued tickets exactly once, in order; pull status
+changes and tell customers by SMS. Protocol v1: ``docs/crm-sync.md``.
+
+The loop (:meth:`SyncService.run`, in the daemon) and one foreground cycle
+(:meth:`SyncService.cycle`, ``gateway sync now``) share everything below. One
+syncer per database holds a lease in ``sync_state``; ``sync now`` with a daemon
+running asks the daemon to sync instead of pushing the same batch alongside it.
+
+* Push: the oldest batch in flight, else a new one of the oldest queued tickets,
+  written down before it is sent (:mod:`gateway.store.sync`). 2xx results settle
+  tickets; 408/429/5xx/a page that is not JSON retry the same batch after a capped,
+  jittered backoff (or ``Retry-After``), forever; another 4xx splits the batch until
+  the one ticket the CRM refuses is found and marked rejected. No answer at all:
+  the link is down; ``GET /health`` every ``probe_interval`` until it answers.
+* Pull: ``GET /updates`` from the stored cursor; the updates, the SMS they ask for
+  and the new cursor are committed together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from ulid import ULID
+
+from sim_bank.backoff import backoff_delay
+from sim_bank.exceptions import EncodeError
+from sim_bank.pdu import count_parts
+
+from . import sync_protocol as protocol
+from .catalogue import Catalogue
+from .config import Config
+from .crm_client import CrmClient
+from .exceptions import CrmBadAnswer, CrmError, CrmUnreachable
+from .replies import render_reply
+from .store import STORE_ERRORS, BatchRow, Store, TicketRow, stamp
+
+log = structlog.get_logger("gateway.sync")
+
+LEASE_TTL = 30.0  # seconds; renewed at least every LEASE_TTL / 3
+NAP = LEASE_TTL / 3
+RETRY_BASE = 2.0  # seconds before the first retry after a failed push; doubles up to [crm] backoff_max
+MAX_NOTICE_PARTS = 6  # a CRM text longer than this is replaced by the catalogue's template
+STORE_RETRY = 5.0
+
+
+class Backoff(CrmError):
+    """The CRM answered but did not take the batch (5xx, 429, ...): wait, then the same batch again."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+@dataclass
+class CycleReport:
+    """What one push-and-pull cycle did (``gateway sync now``)."""
+
+    synced: int = 0
+    rejected: int = 0
+    batches: int = 0
+    updates: int = 0
+    unknown_updates: int = 0
+    notices: int = 0
+    error: str | None = None
+
+
+def holder_name(kind: str) -> str:
+    return f"{kind}:{os.getpid()}"
+
+
+def holder_alive(holder: str) -> bool:
+    """Whether the process named in a lease still runs (the CLI and daemon share a host)."""
+    try:
+        pid = int(holder.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SyncService:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        catalogue: Catalogue,
+        *,
+        holder: str,
+        on_notice: Callable[[], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.crm = config.crm
+        self.catalogue = catalogue
+        self.holder = holder
+        self._on_notice = on_notice
+        self._on_progress = on_progress
+        self._clock = clock
+        self._rand = rand
+        self._wake = asyncio.Event()
+        self._failures = 0
+        self.link = "unknown"
+
+    def client(self) -> CrmClient:
+        ca = self.config.resolve(self.crm.ca_file) if self.crm.ca_file else None
+        return CrmClient(self.crm, self.config.site.id, ca_file=ca, clock=self._clock)
+
+    def wake(self) -> None:
+        """Something changed (a ticket opened, ``sync now`` asked): look again now."""
+        self._wake.set()
+
+    # ------------------------------------------------------------------ the daemon's loop
+
+    async def run(self) -> None:
+        """Until cancelled: hold the lease, push, pull; probe while the link is down; back off
+        while the CRM fails. Never raises (except cancellation)."""
+        if not self.crm.enabled:
+            return
+        self._warn_about_config()
+        async with self.client() as crm:
+            try:
+                while True:
+                    wait = await self._round(crm)
+                    await self._nap(wait)
+            finally:
+                with contextlib.suppress(*STORE_ERRORS):
+                    await asyncio.shield(self.store.release_sync_lease(self.holder))
+
+    async def _round(self, crm: CrmClient) -> float:
+        """One turn of the loop; returns the seconds to wait before the next."""
+        requested = False
+        try:
+            other = await self.store.take_sync_lease(self.holder, LEASE_TTL, holder_alive)
+            if other is not None:
+                return NAP  # `gateway sync now` is pushing in the foreground
+            requested = await self._requested()
+            if self.link == "down" and not requested and not await crm.health():
+                return self.crm.probe_interval
+            report = await self._cycle(crm)
+            await self._finish_request(requested, report)
+            return self.crm.pull_interval
+        except CrmUnreachable as exc:
+            await self._record_failure("down", str(exc), self.crm.probe_interval)
+            await self._finish_request(requested, CycleReport(error=str(exc)))
+            return self.crm.probe_interval
+        except Backoff as exc:
+            self._failures += 1
+            delay = backoff_delay(
+                self._failures, base=RETRY_BASE, cap=self.crm.backoff_max, jitter=0.5, rand=self._rand
+            )
+            if exc.retry_after is not None:
+                delay = max(delay, min(exc.retry_after, self.crm.backoff_max))
+            await self._record_failure("up", str(exc), delay)
+            await self._finish_request(requested, CycleReport(error=str(exc)))
+            return delay
+        except STORE_ERRORS as exc:
+            log.error("sync_store_error", error=str(exc))
+            return STORE_RETRY
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, renewing the lease; wake early when asked to (a new ticket
+        while the link is up and the CRM is not failing, or ``sync now``)."""
+        deadline = self._clock() + seconds
+        while (left := deadline - self._clock()) > 0:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(left, NAP))
+            try:
+                if self._wake.is_set() and await self._worth_waking():
+                    return
+                await self.store.take_sync_lease(self.holder, LEASE_TTL, holder_alive)
+            except STORE_ERRORS as exc:
+                log.warning("sync_store_error", error=str(exc))
+
+    async def _worth_waking(self) -> bool:
+        state = await self.store.sync_state()
+        if state.get("request_at", "") > state.get("request_done_at", ""):
+            return True
+        if self.link != "up" or self._failures:
+            return False
+        counts = await self.store.sync_counts()
+        return bool(counts["queued"])
+
+    async def _requested(self) -> bool:
+        state = await self.store.sync_state()
+        return state.get("request_at", "") > state.get("request_done_at", "")
+
+    async def _finish_request(self, requested: bool, report: CycleReport) -> None:
+        if not requested:
+            return
+        try:
+            await self.store.set_sync_state(request_done_at=stamp(), request_error=report.error or "")
+        except STORE_ERRORS as exc:
+            log.error("sync_store_error", error=str(exc))
+
+    # ------------------------------------------------------------------ one cycle
+
+    async def cycle(self, crm: CrmClient | None = None) -> CycleReport:
+        """One push of everything queued and one pull, in the foreground. Raises
+        :class:`CrmError` when the CRM cannot be reached or keeps failing."""
+        if crm is None:
+            async with self.client() as own:
+                return await self._cycle(own)
+        return await self._cycle(crm)
+
+    async def _cycle(self, crm: CrmClient) -> CycleReport:
+        report = CycleReport()
+        await self.store.set_sync_state(last_attempt_at=stamp())
+        await self._push_all(crm, report)
+        await self._pull(crm, report)
+        self._failures = 0
+        await self._set_link("up")
+        await self.store.set_sync_state(last_success_at=stamp(), last_error="", next_attempt_at="")
+        if report.synced or report.rejected or report.updates:
+            log.info(
+                "crm_synced",
+                synced=report.synced,
+                rejected=report.rejected,
+                updates=report.updates,
+                notices=report.notices,
+            )
+        return report
+
+    async def _push_all(self, crm: CrmClient, report: CycleReport) -> None:
+        while True:
+            batch = await self.store.next_batch(self._new_id, self.crm.batch_size, self._body)
+            if batch is None:
+                return
+            await self.store.take_sync_lease(self.holder, LEASE_TTL, holder_alive)
+            await self._push(crm, batch, report)
+
+    async def _push(self, crm: CrmClient, batch: BatchRow, report: CycleReport) -> None:
+        try:
+            answer = await crm.push(batch.id, batch.body)
+        except CrmUnreachable as exc:
+            await self.store.batch_failed(batch.id, str(exc))
+            raise
+        report.batches += 1
+        outcome = protocol.read_push_answer(answer.status, answer.body, answer.headers, batch.ids)
+        if outcome.kind == "retry":
+            await self.store.batch_failed(batch.id, outcome.reason)
+            raise Backoff(f"CRM did not take batch {batch.id}: {outcome.reason}", outcome.retry_after)
+        if outcome.kind == "split":
+            if len(batch.tickets) == 1:
+                ticket_id = batch.ids[0]
+                await self.store.apply_batch(batch, [protocol.Result(ticket_id, "rejected", error=outcome.reason)])
+                report.rejected += 1
+                log.warning("crm_rejected_ticket", ticket_id=ticket_id, error=outcome.reason)
+                self._progress(1)
+                return
+            halves = await self.store.split_batch(batch, self._new_id, self._body)
+            log.info("crm_batch_split", batch_id=batch.id, tickets=len(batch.tickets), reason=outcome.reason)
+            for half in halves:
+                await self._push(crm, half, report)
+            return
+        settled = await self.store.apply_batch(batch, outcome.results)
+        rejected = [r for r in outcome.results if not r.synced]
+        for r in rejected:
+            log.warning("crm_rejected_ticket", ticket_id=r.id, error=r.error)
+        report.rejected += len(rejected)
+        report.synced += len(outcome.results) - len(rejected)
+        self._progress(len(outcome.results))
+        if outcome.unmentioned:
+            log.warning("crm_answer_incomplete", batch_id=batch.id, unmentioned=len(outcome.unmentioned))
+            if not settled:
+                raise Backoff(f"CRM answered batch {batch.id} without mentioning its tickets")
+
+    async def _pull(self, crm: CrmClient, report: CycleReport) -> None:
+        cursor = (await self.store.sync_state()).get("cursor")
+        while True:
+            try:
+                page = await crm.updates(cursor)
+            except CrmBadAnswer as exc:
+                raise Backoff(str(exc), exc.retry_after) from None
+            if page.skipped:
+                log.warning("crm_updates_skipped", entries=page.skipped, reason="no id or status")
+            if page.updates and page.cursor is None:
+                raise Backoff("GET /updates returned updates without a cursor")
+            if not page.updates and page.cursor in (None, cursor):
+                return
+            done = await self.store.apply_updates(page.updates, page.cursor, self._notice)
+            report.updates += done.applied
+            report.unknown_updates += done.unknown
+            report.notices += len(done.notices)
+            if done.unknown:
+                log.warning("crm_updates_unknown_ticket", updates=done.unknown)
+            if done.notices and self._on_notice is not None:
+                self._on_notice()
+            if page.cursor == cursor or not page.updates:
+                return
+            cursor = page.cursor
+
+    # ------------------------------------------------------------------ pieces
+
+    def _new_id(self) -> str:
+        return f"{self.config.site.id}-{ULID()}"
+
+    def _body(self, batch_id: str, tickets: list[TicketRow]) -> bytes:
+        return protocol.push_body(self.config.site.id, batch_id, [t.as_push() for t in tickets])
+
+    def _notice(self, ticket: TicketRow, update: protocol.Update) -> str | None:
+        """The SMS for an update: the CRM's own text in the customer's language when it is
+        sendable, else the catalogue's template for that status."""
+        text = update.message.get(ticket.language)
+        if text:
+            try:
+                if count_parts(text) <= MAX_NOTICE_PARTS:
+                    return text
+                reason = f"longer than {MAX_NOTICE_PARTS} SMS parts"
+            except EncodeError as exc:
+                reason = str(exc)
+            log.warning("crm_message_unusable", ticket_id=ticket.id, reason=reason)
+        code = self.catalogue.code(ticket.code)
+        lang = ticket.language
+        label = (code.labels.get(lang) or code.labels.get("en") or ticket.category) if code else ticket.category
+        values = {
+            "ref": ticket.ref,
+            "label": label,
+            "status": self.catalogue.status_label(update.status, lang),
+            "account": ticket.account or "",
+            "code": ticket.code,
+        }
+        return render_reply(self.catalogue, self.catalogue.update_reply(update.status), lang, values)
+
+    def _progress(self, n: int) -> None:
+        if self._on_progress is not None:
+            self._on_progress(n)
+
+    async def _set_link(self, link: str) -> None:
+        if link != self.link:
+            log.info("crm_link_" + link, previous=self.link)
+            self.link = link
+            await self.store.set_sync_state(link=link, link_since=stamp())
+
+    async def _record_failure(self, link: str, error: str, retry_in: float) -> None:
+        log.warning("crm_sync_failed", link=link, error=error, retry_in=round(retry_in, 1))
+        try:
+            await self._set_link(link)
+            nxt = stamp(datetime.fromtimestamp(self._clock() + retry_in, UTC))
+            await self.store.set_sync_state(last_error=error, next_attempt_at=nxt)
+        except STORE_ERRORS as exc:
+            log.error("sync_store_error", error=str(exc))
+
+    def _warn_about_config(self) -> None:
+        if not self.crm.secret:
+            log.warning("crm_unsigned", note="[crm] secret is empty: requests are not signed")
+        url = self.crm.url
+        if url.startswith("http://") and self.crm.token and not url.startswith(("http://127.", "http://localhost")):
+            log.warning("crm_token_in_clear", note="the token goes over plain http; use https")
