@@ -90,7 +90,7 @@ class CrmStub:
         self.token = token
         self.secret = secret
         self.tolerance = tolerance
-        self.fault = Fault()
+        self.faults: list[Fault] = []  # consumed in order; empty: behave
         self.refuse: dict[str, int] = {}  # ticket id -> status that refuses any batch holding it
         self._lock = threading.Lock()
         self.database.parent.mkdir(parents=True, exist_ok=True)
@@ -166,10 +166,22 @@ class CrmStub:
     # ------------------------------------------------------------------ control (tests, the demo, /_stub/*)
 
     def set_fault(self, mode: str = "none", *, status: int = 500, delay: float = 0.0, count: int | None = None) -> None:
-        if mode not in ("none", "error", "slow", "late"):
-            raise ValueError(f"unknown fault mode {mode!r}")
+        """Misbehave on the next ``count`` pushes (None: until told otherwise); "none" behaves."""
+        self.plan_faults([Fault(mode, status, delay, count)] if mode != "none" else [])
+
+    def plan_faults(self, faults: Iterable[Fault]) -> None:
+        """A bad day in order: each fault for its ``count`` pushes, then the next."""
+        plan = list(faults)
+        for f in plan:
+            if f.mode not in ("none", "error", "slow", "late"):
+                raise ValueError(f"unknown fault mode {f.mode!r}")
         with self._lock:
-            self.fault = Fault(mode, status, delay, count)
+            self.faults = plan
+
+    @property
+    def faults_pending(self) -> int:
+        with self._lock:
+            return len(self.faults)
 
     def refuse_tickets(self, ids: Iterable[str], status: int = 422) -> None:
         """Any batch holding one of ``ids`` is refused as a whole with ``status``."""
@@ -218,7 +230,8 @@ class CrmStub:
             "rejected": counters.get("rejected", 0),
             "refused_batches": counters.get("refused_batches", 0),
             "unauthorised": counters.get("unauthorised", 0),
-            "pushes": counters.get("pushes", 0),
+            "pushes": counters.get("pushes", 0),  # batches stored
+            "requests": counters.get("requests", 0),  # POST /tickets, faulted ones included
             "pulls": counters.get("pulls", 0),
         }
 
@@ -230,11 +243,12 @@ class CrmStub:
             [(k, v, v) for k, v in deltas.items() if v],
         )
 
-    def _authorised(self, headers: Any, body: bytes) -> str | None:
-        """None when the request may proceed, else why not."""
+    def _authorised(self, headers: Any, body: bytes, *, signed: bool = True) -> str | None:
+        """None when the request may proceed, else why not. The stub's own control endpoints
+        (``/_stub/...``, for curl) need the token only."""
         if self.token and headers.get("Authorization") != f"Bearer {self.token}":
             return "missing or wrong bearer token"
-        if self.secret:
+        if self.secret and signed:
             ok = protocol.verify(
                 self.secret,
                 headers.get(protocol.TIMESTAMP_HEADER, ""),
@@ -249,11 +263,13 @@ class CrmStub:
 
     def _take_fault(self) -> Fault:
         with self._lock:
-            fault = self.fault
-            if fault.mode != "none" and fault.count is not None:
+            if not self.faults:
+                return Fault()
+            fault = self.faults[0]
+            if fault.count is not None:
                 fault.count -= 1
                 if fault.count <= 0:
-                    self.fault = Fault()
+                    self.faults.pop(0)
             return Fault(fault.mode, fault.status, fault.delay)
 
     def push(self, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -336,6 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # headers and body go out as separate writes: without this, Nagle's algorithm and the
+        # client's delayed ACK hold every answer back 40 ms
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.stub._lock:
             self.stub._connections.add(self.connection)
 
@@ -368,7 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/health":
             self._answer(200, {"ok": True})
             return
-        denied = stub._authorised(self.headers, b"")
+        denied = stub._authorised(self.headers, b"", signed=not url.path.startswith("/_stub/"))
         if denied:
             with stub._lock:
                 stub._count(unauthorised=1)
@@ -386,7 +406,7 @@ class _Handler(BaseHTTPRequestHandler):
         stub = self.stub
         path = urlsplit(self.path).path
         body = self._body()
-        denied = stub._authorised(self.headers, body)
+        denied = stub._authorised(self.headers, body, signed=not path.startswith("/_stub/"))
         if denied:
             with stub._lock:
                 stub._count(unauthorised=1)
@@ -400,6 +420,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, {"error": f"no {path}"})
 
     def _push(self, body: bytes) -> None:
+        with self.stub._lock:
+            self.stub._count(requests=1)
         fault = self.stub._take_fault()
         if fault.mode == "error":
             self._answer(fault.status, {"error": "simulated CRM failure"})

@@ -28,12 +28,13 @@ from .catalogue import Catalogue, load_catalogue
 from .config import Config
 from .delivery import apply_report
 from .dispatcher import Dispatcher
-from .events import GatewayEvent, Observer, OutboxDone
+from .events import GatewayEvent, MessageRouted, Observer, OutboxDone
 from .intake import Intake
 from .quota_book import QuotaBook
 from .replies import oversized
 from .sim_monitor import SimMonitor
 from .store import Store, utcnow
+from .sync import SyncService, holder_name
 from .ussd_service import UssdService
 
 log = structlog.get_logger("gateway.daemon")
@@ -66,6 +67,7 @@ class Daemon:
         self.quota: QuotaBook | None = None
         self.monitor: SimMonitor | None = None
         self.ussd: UssdService | None = None
+        self.sync: SyncService | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
@@ -96,6 +98,9 @@ class Daemon:
         )
         self.monitor = SimMonitor(store, self.bank, config, self.quota, clock=self._clock)
         self.ussd = UssdService(store, self.bank, config, self.monitor)
+        self.sync = SyncService(
+            store, config, self.catalogue, holder=holder_name("daemon"), on_notice=self.dispatcher.wake
+        )
         await self.intake.route_waiting()
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
         self._background = [
@@ -105,6 +110,8 @@ class Daemon:
             asyncio.create_task(self.monitor.run(), name="sim-monitor"),
             asyncio.create_task(self.ussd.run(), name="ussd"),
         ]
+        if config.crm.enabled:
+            self._background.append(asyncio.create_task(self.sync.run(), name="crm-sync"))
         self._started = True
         log.info(
             "gateway_started",
@@ -177,6 +184,9 @@ class Daemon:
         """Gateway events: a send error becomes its SIM's last error; then the caller's observer."""
         if isinstance(event, OutboxDone) and event.error and event.modem_id and self.monitor is not None:
             self.monitor.send_error(event.modem_id, event.error)
+        turn = event.turn if isinstance(event, MessageRouted) else None
+        if turn is not None and turn.action in ("ticket", "merge") and self.sync is not None:
+            self.sync.wake()  # a new ticket, or a repeat the CRM should count
         if self.observer is not None:
             self.observer(event)
 
@@ -227,6 +237,8 @@ class Daemon:
                 self.dispatcher.wake()
                 if self.ussd is not None:
                     self.ussd.wake()
+                if self.sync is not None:
+                    self.sync.wake()  # `gateway sync now` may be asking
 
     async def _housekeeping(self) -> None:
         """Long messages whose parts stopped coming; messages left unrouted by a database hiccup."""

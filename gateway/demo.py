@@ -22,9 +22,10 @@ from sim_bank.emulator import SentMessage
 from sim_bank.simulator import EmulatorBank
 
 from . import logs
-from .config import Config, SiteConfig
+from .config import Config, CrmConfig, SiteConfig
+from .crm_stub import CrmStub
 from .daemon import Daemon, bank_for
-from .events import EventLog
+from .events import EventLog, OutboxDone
 from .simulation import simulated_config
 from .store import Store
 
@@ -94,14 +95,15 @@ async def run_demo(directory: Path, console: Console, modems: int = 3) -> int:
     logs.configure(level="info", fmt="json", privacy=True, file=str(directory / "gateway.log"))
 
     console.print("[bold]SMS fallback gateway: demo[/bold]")
-    with EmulatorBank(max(3, modems), directory / "modems") as bank:
-        config = simulated_config(
-            Config(site=SiteConfig(id="12", language="fa")).with_database(database), bank, sweep_interval=2.0
-        )
+    with EmulatorBank(max(3, modems), directory / "modems") as bank, CrmStub(directory / "crm.db") as crm:
+        crm_config = CrmConfig(url=crm.url, timeout=2.0, probe_interval=0.5, pull_interval=0.5, backoff_max=2.0)
+        site = Config(site=SiteConfig(id="12", language="fa"), crm=crm_config).with_database(database)
+        config = simulated_config(site, bank, sweep_interval=2.0)
         console.print(
             f"Emulated SIM bank: {len(bank.emulators)} modems on pseudo-terminals "
-            f"({', '.join(e.modem_id for e in bank.emulators)}), driven by python-gsmmodem; database {database}\n"
+            f"({', '.join(e.modem_id for e in bank.emulators)}), driven by python-gsmmodem; database {database}"
         )
+        console.print(f"The main CRM: {crm.url} (the reference receiver, gateway crm-stub)\n")
         watcher = EventLog()
         daemon = Daemon(config, bank_for(config), observer=watcher)
         await daemon.start()
@@ -115,6 +117,7 @@ async def run_demo(directory: Path, console: Console, modems: int = 3) -> int:
             n = 0
             for heading, customers in acts:
                 if heading:
+                    await _crm_goes_down(console, daemon, crm)
                     console.print(heading)
                 for customer in customers:
                     n += 1
@@ -125,13 +128,61 @@ async def run_demo(directory: Path, console: Console, modems: int = 3) -> int:
             bank.get("m1").inject_burst(BURST)
             for i, (sender, text) in enumerate(BURST, start=n + 1):
                 await _report(console, i, sender, text, "m1", 1, None, watcher, bank, tally)
-            return await _summary(console, daemon.store, bank, tally, database)  # type: ignore[arg-type]
+            await _crm_returns(console, daemon, crm, watcher, bank, tally)
+            return await _summary(console, daemon.store, bank, crm, tally, database)  # type: ignore[arg-type]
         except TimeoutError:
             log_file = directory / "gateway.log"
             console.print(f"[red]The gateway did not answer within {STEP_TIMEOUT:.0f} s; see {log_file}[/red]")
             return 1
         finally:
             await daemon.stop()
+
+
+async def _synced(daemon: Daemon) -> None:
+    store = daemon.store
+    assert store is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STEP_TIMEOUT
+    while (await store.sync_counts())["queued"]:
+        if loop.time() > deadline:
+            raise TimeoutError("tickets did not reach the CRM")
+        await asyncio.sleep(0.1)
+
+
+async def _crm_goes_down(console: Console, daemon: Daemon, crm: CrmStub) -> None:
+    await _synced(daemon)
+    held = crm.stats()["records"]
+    console.print(f"[bold]CRM[/bold]: the tickets so far reached the CRM as they opened ({held} held).")
+    crm.down()
+    console.print("[bold]The link to the CRM goes down.[/bold] Customers are still answered; tickets queue locally.\n")
+
+
+async def _crm_returns(
+    console: Console, daemon: Daemon, crm: CrmStub, watcher: EventLog, bank: EmulatorBank, tally: Tally
+) -> None:
+    """The link comes back: the queue drains into the CRM; the CRM resolves a ticket and
+    the customer is told in their language."""
+    store = daemon.store
+    assert store is not None
+    queued = (await store.sync_counts())["queued"]
+    console.print(f"[bold]The link to the CRM comes back[/bold] ({queued} tickets queued while it was down)")
+    crm.up()
+    await _synced(daemon)
+    stats = crm.stats()
+    console.print(
+        f"    pushed: the CRM now holds {stats['records']} tickets, each once "
+        f"({stats['repeat_updates']} updated with a repeat count, {stats['duplicates']} duplicate(s))"
+    )
+    ref, customer = "12-000002", "+989121234567"
+    console.print(f"    the CRM resolves {ref} and asks for the customer to be told")
+    crm.add_update(ref, "resolved", note="crew replaced the cable", notify=True)
+    done = await watcher.wait(OutboxDone, lambda e: e.row.lane == "notification", STEP_TIMEOUT)
+    on_air = _reply_on_air(bank, done.modem_id or "m2", customer)
+    if done.status == "sent" and on_air is not None:
+        tally.replies += 1
+        console.print(f"    SMS to {customer} via {done.modem_id}: [yellow]{on_air.text}[/yellow]\n")
+    else:
+        console.print(f"    [red]notice {done.status}: {done.error}[/red]\n")
 
 
 async def _wait_ready(daemon: Daemon) -> None:
@@ -190,8 +241,12 @@ async def _report(
         console.print(f"    [red]reply {done.status}: {done.error}[/red]\n")
 
 
-async def _summary(console: Console, store: Store, bank: EmulatorBank, tally: Tally, database: Path) -> int:
+async def _summary(
+    console: Console, store: Store, bank: EmulatorBank, crm: CrmStub, tally: Tally, database: Path
+) -> int:
     counts = await store.counts()
+    held = crm.tickets()
+    mine = await store.tickets(limit=1000)
     tickets_db = counts["tickets"]
     sent_db = counts["outbox"].get("sent", 0)
     messages_db = sum(counts["messages"].values())
@@ -204,14 +259,17 @@ async def _summary(console: Console, store: Store, bank: EmulatorBank, tally: Ta
         "every message was routed": counts["messages"].get("new", 0) == 0,
         "repeats counted on their tickets and opt-outs match": counts["customers"]
         == {"repeats": tally.repeats, "opted_out": tally.opted_out},
+        "the CRM holds every ticket exactly once": sorted(t["id"] for t in held) == sorted(t.id for t in mine)
+        and all(t.sync_status == "synced" for t in mine),
     }
     console.print("[bold]Summary[/bold]")
     by_cat = ", ".join(f"{k} {v}" for k, v in sorted(tally.tickets.items()))
     console.print(f"  SMS received: {tally.received} (PDUs stored: {sum(counts['inbound_pdus'].values())})")
     console.print(f"  Tickets opened: {sum(tally.tickets.values())} ({by_cat})")
-    console.print(f"  Replies sent: {tally.replies}; not answered: {tally.silent}")
+    console.print(f"  Replies and notices sent: {tally.replies}; messages not answered: {tally.silent}")
     console.print(f"  Repeats merged into open tickets: {tally.repeats}; opted out of broadcasts: {tally.opted_out}")
     console.print(f"  Messages left on the SIMs: {left_on_sims}")
+    console.print(f"  Tickets in the CRM: {len(held)} of {len(mine)}")
     ok = all(checks.values())
     for name, passed in checks.items():
         console.print(f"  [{'green' if passed else 'red'}]{'ok' if passed else 'MISMATCH'}[/] {name}")

@@ -18,6 +18,8 @@ import structlog
 
 PHONE_KEYS = frozenset({"phone", "sender", "to", "number", "recipient", "from_"})
 BODY_KEYS = frozenset({"text", "body", "reply", "pdu", "note"})
+# never logged, whatever log_privacy says
+SECRET_KEYS = frozenset({"token", "secret", "pin", "password", "authorization", "signature"})
 _NUMBER_IN_TEXT = re.compile(r"\+?\d[\d ]{5,}\d")
 
 _state: dict[str, Any] = {"privacy": True, "stream": None}
@@ -50,7 +52,10 @@ def _scrub(value: str) -> str:
 
 
 def privacy_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Mask numbers and bodies in every event (also numbers that slipped into free text)."""
+    """Mask numbers and bodies in every event (also numbers that slipped into free text).
+    Secrets are removed even with privacy off."""
+    for key in SECRET_KEYS & event.keys():
+        event[key] = "<hidden>"
     if not _state["privacy"]:
         return event
     for key, value in list(event.items()):
@@ -101,6 +106,8 @@ def configure(
     library_level = logging.DEBUG if (level == "debug" and not privacy) else logging.WARNING
     for name in ("gsmmodem", "serial"):
         logging.getLogger(name).setLevel(library_level)
+    for name in ("httpx", "httpcore"):  # request lines (URLs with query strings) at INFO
+        logging.getLogger(name).setLevel(logging.WARNING)
     if not logging.getLogger().handlers:
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

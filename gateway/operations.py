@@ -85,6 +85,7 @@ def parse_message(config: Config, text: str, sender: str | None, catalogue: Cata
         sender_kind=kind,
         default_language=config.site.language,
         number_language=number_language(phone),
+        account_min_digits=config.conversation.account_min_digits,
     )
     reply = compose(catalogue, decision, ref=format_ref(config.site.id, 123)) if decision.reply else None
     seg = segment(reply) if reply else None
@@ -110,9 +111,9 @@ async def queue_sms(config: Config, number: str, text: str) -> OutboxRow:
         return next(r for r in await store.outbox(limit=50) if r.id == row_id)
 
 
-async def list_tickets(config: Config, status: str | None, limit: int) -> list[TicketRow]:
+async def list_tickets(config: Config, status: str | None, limit: int, sync: str | None = None) -> list[TicketRow]:
     async with await open_store(config) as store:
-        return await store.tickets(status=status, limit=limit)
+        return await store.tickets(status=status, limit=limit, sync_status=sync)
 
 
 async def show_ticket(config: Config, ref: str) -> tuple[TicketRow, list[OutboxRow]]:

@@ -103,6 +103,7 @@ class SyncService:
         on_progress: Callable[[int], None] | None = None,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        retry_base: float = RETRY_BASE,
     ) -> None:
         self.store = store
         self.config = config
@@ -113,8 +114,10 @@ class SyncService:
         self._on_progress = on_progress
         self._clock = clock
         self._rand = rand
+        self._retry_base = retry_base
         self._wake = asyncio.Event()
         self._failures = 0
+        self._renewed = 0.0
         self.link = "unknown"
 
     def client(self) -> CrmClient:
@@ -162,7 +165,7 @@ class SyncService:
         except Backoff as exc:
             self._failures += 1
             delay = backoff_delay(
-                self._failures, base=RETRY_BASE, cap=self.crm.backoff_max, jitter=0.5, rand=self._rand
+                self._failures, base=self._retry_base, cap=self.crm.backoff_max, jitter=0.5, rand=self._rand
             )
             if exc.retry_after is not None:
                 delay = max(delay, min(exc.retry_after, self.crm.backoff_max))
@@ -172,6 +175,9 @@ class SyncService:
         except STORE_ERRORS as exc:
             log.error("sync_store_error", error=str(exc))
             return STORE_RETRY
+        except Exception:  # a defect must not end syncing for good: log it, try again later
+            log.exception("sync_round_failed")
+            return self.crm.backoff_max
 
     async def _nap(self, seconds: float) -> None:
         """Sleep up to ``seconds``, renewing the lease; wake early when asked to (a new ticket
@@ -219,6 +225,10 @@ class SyncService:
                 return await self._cycle(own)
         return await self._cycle(crm)
 
+    async def record_error(self, exc: CrmError) -> None:
+        """Note a failed foreground cycle where ``gateway sync status`` shows it."""
+        await self._record_failure("down" if isinstance(exc, CrmUnreachable) else "up", str(exc), 0.0)
+
     async def _cycle(self, crm: CrmClient) -> CycleReport:
         report = CycleReport()
         await self.store.set_sync_state(last_attempt_at=stamp())
@@ -242,7 +252,7 @@ class SyncService:
             batch = await self.store.next_batch(self._new_id, self.crm.batch_size, self._body)
             if batch is None:
                 return
-            await self.store.take_sync_lease(self.holder, LEASE_TTL, holder_alive)
+            await self._renew_lease()
             await self._push(crm, batch, report)
 
     async def _push(self, crm: CrmClient, batch: BatchRow, report: CycleReport) -> None:
@@ -337,6 +347,13 @@ class SyncService:
             "code": ticket.code,
         }
         return render_reply(self.catalogue, self.catalogue.update_reply(update.status), lang, values)
+
+    async def _renew_lease(self) -> None:
+        """Keep the lease during a long push (a write only every NAP seconds)."""
+        now = self._clock()
+        if now - self._renewed >= NAP:
+            await self.store.take_sync_lease(self.holder, LEASE_TTL, holder_alive)
+            self._renewed = now
 
     def _progress(self, n: int) -> None:
         if self._on_progress is not None:

@@ -7,8 +7,11 @@ from .rows import MessageRow, TicketRow
 
 
 class QueriesMixin(StoreBase):
-    async def tickets(self, status: str | None = None, limit: int = 50) -> list[TicketRow]:
-        return await self._select(TicketRow, "tickets", {"status": status}, "received_at DESC, seq DESC", limit)
+    async def tickets(
+        self, status: str | None = None, limit: int = 50, sync_status: str | None = None
+    ) -> list[TicketRow]:
+        where = {"status": status, "sync_status": sync_status}
+        return await self._select(TicketRow, "tickets", where, "received_at DESC, seq DESC", limit)
 
     async def ticket(self, *refs_or_ids: str, phone: str | None = None) -> TicketRow | None:
         """The ticket with one of these refs or ids (the newest, if several match); with

@@ -97,24 +97,25 @@ class SyncMixin(StoreBase):
         Returns how many tickets the answer settled."""
         at = stamp(now)
         pushed = dict(batch.tickets)
+        mine = [r for r in results if r.id in pushed]
+        synced = [(at, r.crm_id, r.id, pushed[r.id]) for r in mine if r.synced]
+        rejected = [(r.error, r.id) for r in mine if not r.synced]
         settled = 0
         async with self._write() as db:
-            for r in results:
-                if r.id not in pushed:
-                    continue
-                if r.synced:
-                    cur = await db.execute(
-                        """UPDATE tickets SET sync_status = 'synced', synced_at = ?, crm_id = COALESCE(?, crm_id),
-                               sync_error = NULL
-                           WHERE id = ? AND sync_status = 'queued' AND repeat_count = ?""",
-                        (at, r.crm_id, r.id, pushed[r.id]),
-                    )
-                else:
-                    cur = await db.execute(
-                        """UPDATE tickets SET sync_status = 'rejected', sync_error = ?
-                           WHERE id = ? AND sync_status = 'queued'""",
-                        (r.error, r.id),
-                    )
+            if synced:
+                cur = await db.executemany(
+                    """UPDATE tickets SET sync_status = 'synced', synced_at = ?, crm_id = COALESCE(?, crm_id),
+                           sync_error = NULL
+                       WHERE id = ? AND sync_status = 'queued' AND repeat_count = ?""",
+                    synced,
+                )
+                settled += cur.rowcount
+            if rejected:
+                cur = await db.executemany(
+                    """UPDATE tickets SET sync_status = 'rejected', sync_error = ?
+                       WHERE id = ? AND sync_status = 'queued'""",
+                    rejected,
+                )
                 settled += cur.rowcount
             await db.execute("DELETE FROM sync_batches WHERE id = ?", (batch.id,))
         return settled
@@ -155,9 +156,6 @@ class SyncMixin(StoreBase):
                     "UPDATE tickets SET sync_status = 'queued', sync_error = NULL WHERE sync_status = 'rejected'"
                 )
             return cur.rowcount
-
-    async def tickets_by_sync(self, sync_status: str, limit: int = 50) -> list[TicketRow]:
-        return await self._select(TicketRow, "tickets", {"sync_status": sync_status}, "seq DESC", limit)
 
     # ------------------------------------------------------------------ pull
 

@@ -21,13 +21,13 @@ from rich.table import Table
 
 from gateway import logs
 
-from . import bench_send
+from . import bench_send, bench_sync
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer messages per case")
-    parser.add_argument("--out", type=Path, default=Path("bench-results") / "send.json", help="JSON output file")
+    parser.add_argument("--out", type=Path, default=Path("bench-results") / "bench.json", help="JSON output file")
     args = parser.parse_args(argv)
     console = Console()
     logs.configure(level="warning", fmt="console")
@@ -45,11 +45,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['cpu_ms_per_message']:.2f}",
         )
     console.print(table)
+    sync = bench_sync.run(quick=args.quick)
+    table = Table("tickets", "batch", "seconds", "tickets/s", "target s", "CPU ms/ticket", "CRM records", "duplicates",
+                  title="CRM sync: queued tickets to the reference receiver on loopback")  # fmt: skip
+    table.add_row(
+        str(sync["tickets"]), str(sync["batch_size"]), str(sync["seconds"]), str(sync["tickets_per_s"]),
+        str(sync["target_s"]), str(sync["gateway_cpu_ms_per_ticket"]), str(sync["crm_records"]),
+        str(sync["crm_duplicates"]),
+    )  # fmt: skip
+    console.print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": _cpus()},
         "send_throughput": results,
+        "crm_sync": sync,
     }
     args.out.write_text(json.dumps(report, indent=2))
     console.print(f"written to {args.out}")

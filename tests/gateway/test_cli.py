@@ -185,7 +185,7 @@ def test_demo_exits_0_and_its_summary_matches_the_database(tmp_path: Path) -> No
     out = gw("demo", "--dir", str(tmp_path / "demo"))
     assert out.returncode == 0, out.stdout + out.stderr
     opened = int(re.search(r"Tickets opened: (\d+)", out.stdout).group(1))  # type: ignore[union-attr]
-    replies = int(re.search(r"Replies sent: (\d+)", out.stdout).group(1))  # type: ignore[union-attr]
+    replies = int(re.search(r"Replies and notices sent: (\d+)", out.stdout).group(1))  # type: ignore[union-attr]
     tickets = json.loads(gw("tickets", "list", "--json", "--db", str(tmp_path / "demo" / "gateway.db")).stdout)
     outbox = json.loads(gw("outbox", "list", "--json", "--db", str(tmp_path / "demo" / "gateway.db")).stdout)
     assert opened == len(tickets) >= 8
@@ -194,6 +194,9 @@ def test_demo_exits_0_and_its_summary_matches_the_database(tmp_path: Path) -> No
     assert [(t["ref"], t["repeat_count"]) for t in tickets if t["repeat_count"]] == [("12-000002", 1)]
     assert "Request 12-000001 (outage): registered." in out.stdout  # STATUS by the owner
     assert "لا يوجد طلب برقم ١٢-٠٠٠٠٠١" in out.stdout  # ... and by someone else
+    assert "pushed: the CRM now holds 11 tickets, each once (1 updated with a repeat count" in out.stdout
+    assert "SMS to +989121234567 via m2: گزارش «قطعی» شما با شماره ۱۲-۰۰۰۰۰۲ رسیدگی شد." in out.stdout
+    assert all(t["sync_status"] == "synced" and t["crm_id"] for t in tickets)
     assert "MISMATCH" not in out.stdout
 
 

@@ -35,3 +35,12 @@ def test_mask_phone_keeps_the_last_three_digits() -> None:
     assert logs.mask_phone("+989121234567") == "+98*******567"
     assert logs.mask_phone("09121234567") == "********567"
     assert logs.mask_phone("123") == "123"
+
+
+def test_secrets_are_hidden_even_with_privacy_off() -> None:
+    stream = io.StringIO()
+    logs.configure(level="info", fmt="json", privacy=False, stream=stream)
+    structlog.get_logger("t").info("crm", token="t0ken-123", secret="s3cret-456", pin="1234", url="https://crm")
+    line = stream.getvalue()
+    assert "t0ken-123" not in line and "s3cret-456" not in line and '"pin": "<hidden>"' in line
+    assert '"url": "https://crm"' in line
