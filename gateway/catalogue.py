@@ -7,7 +7,6 @@ the line and the key.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from .config import LANGUAGES
 from .exceptions import CatalogueError
 from .resources import shipped
 from .text import localise_digits, normalise, tokens
+from .toml_source import TomlLocator, read_toml
 
 ACTIONS = ("ticket", "status", "stop", "start", "help")
 ARGUMENTS = ("account", "ref", "text", "none")
@@ -131,56 +131,12 @@ class Catalogue:
 def load_catalogue(path: Path | None = None) -> Catalogue:
     """Read and validate a catalogue; ``None`` is the shipped ``config/keywords.toml``."""
     path = path or shipped("keywords.toml")
-    where = str(path)
-    try:
-        source = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(source)
-    except FileNotFoundError:
-        raise CatalogueError(where, None, "file not found", "set replies.catalogue to an existing file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CatalogueError(where, None, f"cannot be read: {exc}", "save it as UTF-8 TOML") from None
-    return parse_catalogue(raw, where, source)
-
-
-class _Locator:
-    """Best-effort line numbers for keys (tomllib does not keep them)."""
-
-    def __init__(self, where: str, source: str) -> None:
-        self.where = where
-        self.lines = source.splitlines()
-
-    def line(self, header: str, occurrence: int = 1, field: str | None = None) -> int | None:
-        """Line of the ``occurrence``-th ``header``, or of ``field`` inside that table."""
-        starts = [i for i, text in enumerate(self.lines) if text.strip() == header]
-        if len(starts) < occurrence:
-            return None
-        start = starts[occurrence - 1]
-        if field is not None:
-            for j in range(start + 1, len(self.lines)):
-                stripped = self.lines[j].strip()
-                if stripped.startswith("["):
-                    break
-                if stripped.split("=", 1)[0].strip().split(".")[0] == field:
-                    return j + 1
-        return start + 1
-
-    def error(
-        self,
-        key: str,
-        problem: str,
-        fix: str | None = None,
-        *,
-        header: str,
-        occurrence: int = 1,
-        field: str | None = None,
-    ) -> CatalogueError:
-        n = self.line(header, occurrence, field)
-        where = f"{self.where}, line {n}" if n else self.where
-        return CatalogueError(where, key, problem, fix)
+    raw, source = read_toml(path, "[replies] catalogue")
+    return parse_catalogue(raw, str(path), source)
 
 
 def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalogue:
-    loc = _Locator(where, source)
+    loc = TomlLocator(where, source)
     for key in raw:
         if key not in ("codes", "replies", "statuses"):
             raise loc.error(
@@ -235,7 +191,7 @@ def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalo
     return Catalogue(where, codes, replies, index, statuses)
 
 
-def _statuses(table: Any, loc: _Locator) -> dict[str, dict[str, str]]:
+def _statuses(table: Any, loc: TomlLocator) -> dict[str, dict[str, str]]:
     if not isinstance(table, dict):
         raise loc.error("statuses", "must be a table", 'e.g. open.en = "registered"', header="[statuses]")
     out: dict[str, dict[str, str]] = {}
@@ -267,7 +223,7 @@ def _one_edit(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1 :]
 
 
-def _replies(table: Any, loc: _Locator) -> dict[str, dict[str, str]]:
+def _replies(table: Any, loc: TomlLocator) -> dict[str, dict[str, str]]:
     if not isinstance(table, dict):
         raise loc.error("replies", "must be tables [replies.NAME]", header="[replies]")
     out: dict[str, dict[str, str]] = {}
@@ -309,7 +265,7 @@ def _replies(table: Any, loc: _Locator) -> dict[str, dict[str, str]]:
     return out
 
 
-def _check_placeholders(replies: dict[str, dict[str, str]], name: str, allowed: set[str], loc: _Locator) -> None:
+def _check_placeholders(replies: dict[str, dict[str, str]], name: str, allowed: set[str], loc: TomlLocator) -> None:
     for lang, text in replies[name].items():
         unknown = templates.placeholders(text) - allowed
         if unknown:
@@ -322,7 +278,7 @@ def _check_placeholders(replies: dict[str, dict[str, str]], name: str, allowed: 
             )
 
 
-def _code(entry: Any, n: int, loc: _Locator, replies: dict[str, dict[str, str]]) -> Code:
+def _code(entry: Any, n: int, loc: TomlLocator, replies: dict[str, dict[str, str]]) -> Code:
     key = f"codes[{n}]"
 
     def err(field: str, problem: str, fix: str | None = None) -> CatalogueError:

@@ -7,10 +7,7 @@ and exit code 1; bad usage exits 2 (click's convention).
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,63 +15,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sim_bank.exceptions import SimBankError
-
 from . import __version__, logs, operations
 from . import config as config_mod
 from .catalogue import load_catalogue
-from .exceptions import GatewayError
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from .cli_common import CONTEXT, Group, console, echo_json, with_config
 
 
-class _Group(click.Group):
-    """Turns the gateway's own errors into a clean message instead of a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (GatewayError, SimBankError) as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-def _console() -> Console:
-    # piped or redirected output is not truncated to 80 columns
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 250)
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def with_config(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``-c/--config`` and ``--db`` for commands that need the configuration or the database."""
-
-    @click.option(
-        "-c",
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="GATEWAY_CONFIG",
-        help="gateway.toml to use [env: GATEWAY_CONFIG]; without it, built-in defaults.",
-    )
-    @click.option(
-        "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="GATEWAY_DB",
-        help="SQLite database, overriding the config [env: GATEWAY_DB; default: ./gateway.db].",
-    )
-    @functools.wraps(f)
-    def wrapper(*args: Any, config_path: Path | None, db: Path | None, **kwargs: Any) -> Any:
-        config = config_mod.load(config_path)
-        if db is not None:
-            config = config.with_database(db.resolve())
-        return f(*args, config=config, **kwargs)
-
-    return wrapper
-
-
-@click.group(cls=_Group, context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="gateway")
 def main() -> None:
     """Offline-first SMS fallback gateway: customers text short codes to a bank of GSM
@@ -106,7 +53,7 @@ def demo(directory: Path) -> None:
     """
     from .demo import run_demo
 
-    sys.exit(asyncio.run(run_demo(directory, _console())))
+    sys.exit(asyncio.run(run_demo(directory, console())))
 
 
 @main.command(context_settings=CONTEXT)
@@ -155,7 +102,7 @@ def run(config: config_mod.Config, simulate: int | None) -> None:
 # ---------------------------------------------------------------- simulate
 
 
-@main.group(cls=_Group, context_settings=CONTEXT)
+@main.group(cls=Group, context_settings=CONTEXT)
 def simulate() -> None:
     """Act as customers and the network towards a running `gateway run --simulate N`."""
 
@@ -223,18 +170,18 @@ def simulate_sent(config: config_mod.Config, modem: str | None, as_json: bool) -
     """
     messages = operations.simulated_sent(config, modem)
     if as_json:
-        _echo_json(messages)
+        echo_json(messages)
         return
     table = Table("modem", "to", "parts", "text")
     for m in messages:
         table.add_row(m["modem"], m["number"], str(m["parts"]), m["text"])
-    _console().print(table)
+    console().print(table)
 
 
 # ---------------------------------------------------------------- tickets
 
 
-@main.group(cls=_Group, context_settings=CONTEXT)
+@main.group(cls=Group, context_settings=CONTEXT)
 def tickets() -> None:
     """Tickets opened from customers' SMS."""
 
@@ -255,7 +202,7 @@ def tickets_list(
     """
     rows = asyncio.run(operations.list_tickets(config, status, limit, sync_status))
     if as_json:
-        _echo_json([t.as_json() for t in rows])
+        echo_json([t.as_json() for t in rows])
         return
     table = Table("ref", "category", "account", "phone", "lang", "status", "received", "modem", "CRM")
     for t in rows:
@@ -263,7 +210,7 @@ def tickets_list(
         table.add_row(
             t.ref, t.category, t.account or "", t.phone, t.language, t.status, t.received_at[:19], t.modem or "", crm
         )
-    _console().print(table)
+    console().print(table)
     if not rows:
         click.echo("no tickets yet", err=True)
 
@@ -279,13 +226,13 @@ def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
     """
     ticket, replies = asyncio.run(operations.show_ticket(config, ref))
     if as_json:
-        _echo_json({**ticket.as_json(), "replies": [_outbox_json(r) for r in replies]})
+        echo_json({**ticket.as_json(), "replies": [_outbox_json(r) for r in replies]})
         return
-    console = _console()
+    out = console()
     for key, value in ticket.as_json().items():
-        console.print(f"[bold]{key:>12}[/bold]  {value if value is not None else ''}")
+        out.print(f"[bold]{key:>12}[/bold]  {value if value is not None else ''}")
     for r in replies:
-        console.print(f"[bold]{'reply':>12}[/bold]  #{r.id} {r.status} via {r.modem_id or '-'}: {r.text}")
+        out.print(f"[bold]{'reply':>12}[/bold]  #{r.id} {r.status} via {r.modem_id or '-'}: {r.text}")
 
 
 # ---------------------------------------------------------------- parse / send / outbox / inbox
@@ -303,11 +250,11 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
     """
     result = operations.parse_message(config, text, sender)
     if as_json:
-        _echo_json(result.as_json())
+        echo_json(result.as_json())
         return
-    console = _console()
+    out = console()
     for key, value in result.as_json().items():
-        console.print(f"[bold]{key:>15}[/bold]  {value if value is not None else ''}")
+        out.print(f"[bold]{key:>15}[/bold]  {value if value is not None else ''}")
 
 
 @main.command(context_settings=CONTEXT)
@@ -322,12 +269,12 @@ def send(config: config_mod.Config, number: str, text: str, as_json: bool) -> No
     """
     row = asyncio.run(operations.queue_sms(config, number, text))
     if as_json:
-        _echo_json(_outbox_json(row))
+        echo_json(_outbox_json(row))
         return
     click.echo(f"queued #{row.id} to {row.phone} ({row.parts} part(s)); the daemon sends it")
 
 
-@main.group(cls=_Group, context_settings=CONTEXT)
+@main.group(cls=Group, context_settings=CONTEXT)
 def outbox() -> None:
     """Messages waiting to be sent, and what became of them."""
 
@@ -346,7 +293,7 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
     """
     rows = asyncio.run(operations.list_outbox(config, status, limit))
     if as_json:
-        _echo_json([_outbox_json(r) for r in rows])
+        echo_json([_outbox_json(r) for r in rows])
         return
     table = Table("id", "lane", "status", "to", "modem", "parts", "tries", "error", "text")
     for r in rows:
@@ -361,7 +308,7 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
             r.last_error or "",
             r.text,
         )
-    _console().print(table)
+    console().print(table)
 
 
 def _outbox_json(r: Any) -> dict[str, Any]:
@@ -395,7 +342,7 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
     """
     rows = asyncio.run(operations.sim_statuses(config))
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     if not rows:
         click.echo("no SIM status yet: start the daemon (gateway run)", err=True)
@@ -411,10 +358,10 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
         sent = f"{r['sent_today']}/{r['per_day']}"
         table.add_row(r["modem_id"], state, signal, r["operator"] or "", sent, str(r["queued"] or 0), storage,
                       balance, r["last_error"] or "")  # fmt: skip
-    console = _console()
-    console.print(table)
+    out = console()
+    out.print(table)
     if any(r["stale"] for r in rows):
-        console.print("[yellow]these figures are old: is the daemon running?[/yellow]")
+        out.print("[yellow]these figures are old: is the daemon running?[/yellow]")
 
 
 @main.command(context_settings=CONTEXT)
@@ -444,7 +391,7 @@ def ussd(
 # ---------------------------------------------------------------- CRM sync
 
 
-@main.group(cls=_Group, context_settings=CONTEXT)
+@main.group(cls=Group, context_settings=CONTEXT)
 def sync() -> None:
     """Store-and-forward of tickets to the main CRM (protocol: docs/crm-sync.md)."""
 
@@ -461,9 +408,9 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
 
     info = asyncio.run(status(config))
     if as_json:
-        _echo_json(info)
+        echo_json(info)
         return
-    console = _console()
+    out = console()
     age = info["oldest_queued_age_s"]
     rows = {
         "CRM": info["crm_url"] or "not configured ([crm] url)",
@@ -477,7 +424,7 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
         "syncing": info["syncing"] or "nobody (is the daemon running?)",
     }
     for key, value in rows.items():
-        console.print(f"[bold]{key:>13}[/bold]  {value}")
+        out.print(f"[bold]{key:>13}[/bold]  {value}")
 
 
 def _age(seconds: float) -> str:
@@ -521,7 +468,7 @@ def sync_now(config: config_mod.Config, timeout: float, as_json: bool) -> None:
             )
         )
     if as_json:
-        _echo_json(report_json(report, by))
+        echo_json(report_json(report, by))
         return
     who = "" if by == "here" else f" (by the running daemon, {by})"
     click.echo(
@@ -593,6 +540,16 @@ def check_config(config: config_mod.Config) -> None:
     if problems:
         raise click.ClickException(f"{len(problems)} repl{'y is' if len(problems) == 1 else 'ies are'} too long")
     click.echo(f"{catalogue.path}: ok ({len(catalogue.codes)} codes, {len(catalogue.replies)} replies)")
+
+
+def _register() -> None:
+    from .cli_broadcast import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@ from sim_bank.health import DEFAULT_BASE, DEFAULT_CAP, DEFAULT_STRIKES, HealthPo
 from sim_bank.quotas import DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, DEFAULT_REPLY_RESERVE
 from sim_bank.types import ModemConfig
 
+from .campaign_plan import parse_window
 from .exceptions import ConfigError
 
 LANGUAGES = ("fa", "ar", "en")
@@ -125,6 +126,13 @@ class BalanceConfig:
 
 
 @dataclass(frozen=True)
+class BroadcastConfig:
+    templates: str = ""  # notices file; empty: the shipped config/templates.toml
+    public_dir: str = ""  # where the public copy of notices goes; empty: "public" beside the database
+    window: str = ""  # default send window for campaigns, e.g. "07:00-23:00"; empty: any hour
+
+
+@dataclass(frozen=True)
 class CrmConfig:
     url: str = ""  # base URL of the CRM's sync API; empty: tickets stay queued locally
     token: str = field(default="", repr=False)  # Authorization: Bearer; or GATEWAY_CRM_TOKEN
@@ -160,6 +168,7 @@ class Config:
     health: HealthConfig = field(default_factory=HealthConfig)
     balance: BalanceConfig = field(default_factory=BalanceConfig)
     crm: CrmConfig = field(default_factory=CrmConfig)
+    broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
     operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
     modems: tuple[ModemConfig, ...] = ()
 
@@ -185,6 +194,16 @@ class Config:
         return self.resolve(self.replies.catalogue) if self.replies.catalogue else None
 
     @property
+    def templates_path(self) -> Path | None:
+        return self.resolve(self.broadcast.templates) if self.broadcast.templates else None
+
+    @property
+    def public_dir(self) -> Path:
+        if self.broadcast.public_dir:
+            return self.resolve(self.broadcast.public_dir)
+        return self.database_path.parent / "public"
+
+    @property
     def own_numbers(self) -> frozenset[str]:
         return frozenset(m.own_number for m in self.modems if m.own_number)
 
@@ -207,6 +226,7 @@ _SECTIONS: dict[str, type] = {
     "health": HealthConfig,
     "balance": BalanceConfig,
     "crm": CrmConfig,
+    "broadcast": BroadcastConfig,
 }
 
 # [[modems]] keys -> ModemConfig fields
@@ -459,6 +479,11 @@ def _validate(config: Config, where: str) -> None:
         raise ConfigError(where, "send.max_attempts", "must be at least 1")
     if not 0 <= config.receive.short_code_max_digits <= 8:
         raise ConfigError(where, "receive.short_code_max_digits", "must be 0-8")
+    if config.broadcast.window:
+        try:
+            parse_window(config.broadcast.window)
+        except ValueError as exc:
+            raise ConfigError(where, "broadcast.window", str(exc)) from None
     _validate_crm(config, where)
 
 

@@ -24,6 +24,7 @@ import structlog
 from sim_bank.bank import GsmSimBank, SimBank
 from sim_bank.types import BankEvent, DeliveryReport, InboundBatch, ModemState
 
+from .campaigns import CampaignService
 from .catalogue import Catalogue, load_catalogue
 from .config import Config
 from .delivery import apply_report
@@ -68,6 +69,7 @@ class Daemon:
         self.monitor: SimMonitor | None = None
         self.ussd: UssdService | None = None
         self.sync: SyncService | None = None
+        self.campaigns: CampaignService | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
@@ -101,6 +103,7 @@ class Daemon:
         self.sync = SyncService(
             store, config, self.catalogue, holder=holder_name("daemon"), on_notice=self.dispatcher.wake
         )
+        self.campaigns = CampaignService(store, config, self.bank, on_release=self.dispatcher.wake, clock=self._clock)
         await self.intake.route_waiting()
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
         self._background = [
@@ -109,6 +112,7 @@ class Daemon:
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
             asyncio.create_task(self.monitor.run(), name="sim-monitor"),
             asyncio.create_task(self.ussd.run(), name="ussd"),
+            asyncio.create_task(self.campaigns.run(), name="campaigns"),
         ]
         if config.crm.enabled:
             self._background.append(asyncio.create_task(self.sync.run(), name="crm-sync"))
@@ -239,6 +243,8 @@ class Daemon:
                     self.ussd.wake()
                 if self.sync is not None:
                     self.sync.wake()  # `gateway sync now` may be asking
+                if self.campaigns is not None:
+                    self.campaigns.wake()  # a campaign created, paused or resumed
 
     async def _housekeeping(self) -> None:
         """Long messages whose parts stopped coming; messages left unrouted by a database hiccup."""

@@ -14,6 +14,7 @@ import asyncio
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -22,12 +23,13 @@ from sim_bank.emulator import SentMessage
 from sim_bank.simulator import EmulatorBank
 
 from . import logs
+from .broadcast_operations import BroadcastRequest, broadcast
 from .config import Config, CrmConfig, SiteConfig
 from .crm_stub import CrmStub
 from .daemon import Daemon, bank_for
 from .events import EventLog, OutboxDone
 from .simulation import simulated_config
-from .store import Store
+from .store import AudienceSpec, Store, utcnow
 
 STEP_TIMEOUT = 15.0
 LONG_PERSIAN = (
@@ -61,7 +63,7 @@ CONVERSATION = [
     Customer("+447700900123", "STATUS 12-000001", "m2", "the first customer asks about their ticket"),
     Customer("+9647701234567", "4 12-000001", "m3", "someone else asks about the same ticket"),
     Customer("+989121234567", "برق قطعه ۴۸۲۱۳", "m2", "the Persian customer reports the same outage again"),
-    Customer("+989129876543", "لغو", "m2", "opts out of broadcasts (replies to own requests continue)"),
+    Customer("+989127770000", "STOP", "m3", "opts out of broadcasts (replies to own requests continue)"),
 ]
 BURST = [
     ("+989121000001", "1 10001"),
@@ -78,6 +80,8 @@ class Tally:
     silent: int = 0
     repeats: int = 0
     opted_out: int = 0
+    broadcast: int = 0
+    broadcast_expected: int = -1
     last_seen: dict[str, int] = field(default_factory=dict)  # sender -> id of their last message shown
 
 
@@ -129,6 +133,7 @@ async def run_demo(directory: Path, console: Console, modems: int = 3) -> int:
             for i, (sender, text) in enumerate(BURST, start=n + 1):
                 await _report(console, i, sender, text, "m1", 1, None, watcher, bank, tally)
             await _crm_returns(console, daemon, crm, watcher, bank, tally)
+            await _restoration(console, config, daemon, bank, tally)
             return await _summary(console, daemon.store, bank, crm, tally, database)  # type: ignore[arg-type]
         except TimeoutError:
             log_file = directory / "gateway.log"
@@ -183,6 +188,43 @@ async def _crm_returns(
         console.print(f"    SMS to {customer} via {done.modem_id}: [yellow]{on_air.text}[/yellow]\n")
     else:
         console.print(f"    [red]notice {done.status}: {done.error}[/red]\n")
+
+
+async def _restoration(console: Console, config: Config, daemon: Daemon, bank: EmulatorBank, tally: Tally) -> None:
+    """The operator tells everyone who reported an outage in the last hour that power is back."""
+    store = daemon.store
+    assert store is not None
+    console.print(
+        "[bold]An operator broadcasts the restoration notice[/bold] to everyone who reported an outage "
+        "in the last hour:\n    gateway broadcast --template restored --reporters outage --since 1h "
+        "--var area=North --var area.fa=شمال --var area.ar=الشمال --yes"
+    )
+    before = {e.modem_id: len(e.sent) for e in bank.emulators}
+    request = BroadcastRequest(
+        "restored",
+        {"area": "North", "area.fa": "شمال", "area.ar": "الشمال"},
+        AudienceSpec(reporters=("outage",), since=utcnow() - timedelta(hours=1)),
+    )
+    plan, campaign_id = await broadcast(config, request, dry_run=False)
+    assert campaign_id is not None
+    langs = ", ".join(f"{n} {lang}" for lang, n in sorted(plan.audience.by_language.items()))
+    console.print(
+        f"    campaign {campaign_id}: {plan.recipients} recipient(s) ({langs}); "
+        f"{plan.audience.opted_out} opted-out number(s) left out; {plan.parts_per_run} SMS part(s)"
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STEP_TIMEOUT
+    while (campaign := await store.campaign(campaign_id)) is None or campaign.status != "done":
+        if loop.time() > deadline:
+            raise TimeoutError("the broadcast did not finish")
+        await asyncio.sleep(0.1)
+    sent = [m for e in bank.emulators for m in e.sent[before[e.modem_id] :]]
+    tally.broadcast = len(sent)
+    tally.broadcast_expected = plan.recipients
+    for lang, r in plan.rendered.items():
+        if plan.audience.by_language.get(lang):
+            console.print(f"    {lang}: [yellow]{r.text}[/yellow]")
+    console.print(f"    {len(sent)} sent; the same words are in {config.public_dir / 'index.html'}\n")
 
 
 async def _wait_ready(daemon: Daemon) -> None:
@@ -254,11 +296,13 @@ async def _summary(
     checks = {
         "messages in the database match the SMS sent": messages_db == tally.received,
         "tickets in the database match": dict(tickets_db) == dict(tally.tickets),
-        "replies marked sent match the replies the modems transmitted": sent_db == tally.replies,
+        "messages marked sent match what the modems transmitted": sent_db == tally.replies + tally.broadcast,
         "every message was deleted from its SIM after it was stored": left_on_sims == 0,
         "every message was routed": counts["messages"].get("new", 0) == 0,
         "repeats counted on their tickets and opt-outs match": counts["customers"]
         == {"repeats": tally.repeats, "opted_out": tally.opted_out},
+        "the broadcast reached every reporter once, and not the opted-out one": tally.broadcast
+        == tally.broadcast_expected,
         "the CRM holds every ticket exactly once": sorted(t["id"] for t in held) == sorted(t.id for t in mine)
         and all(t.sync_status == "synced" for t in mine),
     }
@@ -270,6 +314,7 @@ async def _summary(
     console.print(f"  Repeats merged into open tickets: {tally.repeats}; opted out of broadcasts: {tally.opted_out}")
     console.print(f"  Messages left on the SIMs: {left_on_sims}")
     console.print(f"  Tickets in the CRM: {len(held)} of {len(mine)}")
+    console.print(f"  Broadcast messages sent: {tally.broadcast}")
     ok = all(checks.values())
     for name, passed in checks.items():
         console.print(f"  [{'green' if passed else 'red'}]{'ok' if passed else 'MISMATCH'}[/] {name}")

@@ -59,3 +59,15 @@ class CrmBadAnswer(CrmError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class ContactsFileError(GatewayError, ValueError):
+    """A contacts file as a whole cannot be read (no phone column, not UTF-8, not CSV)."""
+
+
+class NoticeError(GatewayError):
+    """A notice cannot be sent as asked (unknown name, a variable missing)."""
+
+
+class BroadcastError(GatewayError):
+    """A broadcast cannot be made as asked (no recipients, a bad option value)."""

@@ -252,4 +252,53 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        5,
+        "broadcasts: contacts, groups, campaigns; outbox rows held for a campaign",
+        """
+        CREATE TABLE contacts (
+            phone       TEXT PRIMARY KEY,                -- +E.164
+            name        TEXT,
+            language    TEXT,                            -- fa | ar | en; NULL: from what we know of the number
+            area        TEXT,
+            account     TEXT,
+            attrs       TEXT,                            -- JSON: the import's other columns
+            updated_at  TEXT NOT NULL
+        );
+        CREATE INDEX contacts_area ON contacts (area) WHERE area IS NOT NULL;
+        CREATE INDEX contacts_account ON contacts (account) WHERE account IS NOT NULL;
+
+        CREATE TABLE contact_groups (
+            name  TEXT NOT NULL,
+            phone TEXT NOT NULL,
+            PRIMARY KEY (name, phone)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE campaigns (
+            id          INTEGER PRIMARY KEY,
+            template    TEXT NOT NULL,
+            variables   TEXT NOT NULL,                   -- JSON
+            texts       TEXT NOT NULL,                   -- JSON: language -> the rendered notice
+            audience    TEXT NOT NULL,                   -- JSON: what the operator asked for
+            status      TEXT NOT NULL DEFAULT 'running', -- running | paused | done | cancelled
+            recipients  INTEGER NOT NULL,                -- per run
+            opted_out   INTEGER NOT NULL DEFAULT 0,      -- left out (STOP)
+            rate        INTEGER,                         -- messages a minute at most; NULL: as fast as the SIMs go
+            window      TEXT,                            -- "07:00-23:00": local hours it may send in
+            every_s     REAL,                            -- staged updates: seconds between runs
+            runs_total  INTEGER NOT NULL DEFAULT 1,
+            runs_done   INTEGER NOT NULL DEFAULT 0,
+            next_run_at TEXT,
+            created_at  TEXT NOT NULL,
+            done_at     TEXT
+        );
+
+        -- a campaign's rows wait as 'held' and are released into 'queued' at its pace, inside
+        -- its window; pausing puts them back; replies never queue behind more than that
+        ALTER TABLE outbox ADD COLUMN campaign_id INTEGER;
+        ALTER TABLE outbox ADD COLUMN run INTEGER;
+        CREATE INDEX outbox_held ON outbox (campaign_id, id) WHERE status = 'held';
+        CREATE INDEX outbox_campaign ON outbox (campaign_id, status) WHERE campaign_id IS NOT NULL;
+        """,
+    ),
 ]

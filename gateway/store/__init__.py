@@ -14,6 +14,8 @@ queued again at start-up.
 from __future__ import annotations
 
 from .base import LANES, STORE_ERRORS, iso, stamp, utcnow
+from .campaigns import AudienceSpec, AudienceSummary, CampaignRow, CampaignsMixin, NewCampaign
+from .contacts import ContactRow, ContactsMixin
 from .inbound import InboundMixin
 from .outbox import OutboxMixin
 from .queries import QueriesMixin
@@ -22,16 +24,21 @@ from .sims import SimsMixin, SimStatusRow, UssdRequestRow
 from .sync import BatchRow, SyncMixin, UpdatesApplied
 
 
-class Store(InboundMixin, OutboxMixin, SimsMixin, SyncMixin, QueriesMixin):
+class Store(InboundMixin, OutboxMixin, SimsMixin, SyncMixin, ContactsMixin, CampaignsMixin, QueriesMixin):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
 
 
 __all__ = [
     "LANES",
     "STORE_ERRORS",
+    "AudienceSpec",
+    "AudienceSummary",
     "BatchRow",
+    "CampaignRow",
+    "ContactRow",
     "InboundItem",
     "MessageRow",
+    "NewCampaign",
     "NewTicket",
     "OnAir",
     "OutboxRow",

@@ -334,7 +334,7 @@ async def _remember(db: aiosqlite.Connection, outcome: Outcome, at: str) -> None
         if outcome.opt_out:
             await db.execute(
                 """UPDATE outbox SET status = 'cancelled', last_error = 'opted out (STOP)'
-                   WHERE phone = ? AND lane = 'broadcast' AND status = 'queued'""",
+                   WHERE phone = ? AND lane = 'broadcast' AND status IN ('queued', 'held')""",
                 (outcome.phone,),
             )
     if outcome.session is not None:

@@ -134,6 +134,8 @@ class OutboxRow:
     created_at: str
     claimed_at: str | None
     sent_at: str | None
+    campaign_id: int | None = None
+    run: int | None = None
 
     @property
     def concat_ref(self) -> int:

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from gateway import logs
 
-from . import bench_send, bench_sync
+from . import bench_broadcast, bench_send, bench_sync
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,12 +54,22 @@ def main(argv: list[str] | None = None) -> int:
         str(sync["crm_duplicates"]),
     )  # fmt: skip
     console.print(table)
+    plan = bench_broadcast.run(quick=args.quick)
+    table = Table("recipients", "dry run s", "dry run MB", "enqueue s", "enqueue MB", "rows queued", "target",
+                  title="Broadcast: plan and queue (the CLI as its own process)")  # fmt: skip
+    target = f"<= {plan['target_s']:g} s, {plan['target_mb']:g} MB"
+    table.add_row(
+        str(plan["recipients"]), str(plan["dry_run_s"]), str(plan["dry_run_peak_rss_mb"]), str(plan["enqueue_s"]),
+        str(plan["enqueue_peak_rss_mb"]), str(plan["rows_queued"]), target,
+    )  # fmt: skip
+    console.print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": _cpus()},
         "send_throughput": results,
         "crm_sync": sync,
+        "broadcast": plan,
     }
     args.out.write_text(json.dumps(report, indent=2))
     console.print(f"written to {args.out}")

@@ -189,7 +189,7 @@ def test_demo_exits_0_and_its_summary_matches_the_database(tmp_path: Path) -> No
     tickets = json.loads(gw("tickets", "list", "--json", "--db", str(tmp_path / "demo" / "gateway.db")).stdout)
     outbox = json.loads(gw("outbox", "list", "--json", "--db", str(tmp_path / "demo" / "gateway.db")).stdout)
     assert opened == len(tickets) >= 8
-    assert replies == len([r for r in outbox if r["status"] == "sent"])
+    assert replies == len([r for r in outbox if r["status"] == "sent" and r["lane"] != "broadcast"])
     assert {t["language"] for t in tickets} == {"fa", "ar", "en"}
     assert [(t["ref"], t["repeat_count"]) for t in tickets if t["repeat_count"]] == [("12-000002", 1)]
     assert "Request 12-000001 (outage): registered." in out.stdout  # STATUS by the owner
@@ -197,6 +197,8 @@ def test_demo_exits_0_and_its_summary_matches_the_database(tmp_path: Path) -> No
     assert "pushed: the CRM now holds 11 tickets, each once (1 updated with a repeat count" in out.stdout
     assert "SMS to +989121234567 via m2: گزارش «قطعی» شما با شماره ۱۲-۰۰۰۰۰۲ رسیدگی شد." in out.stdout
     assert all(t["sync_status"] == "synced" and t["crm_id"] for t in tickets)
+    assert "campaign 1: 7 recipient(s) (1 ar, 1 en, 5 fa); 1 opted-out number(s) left out" in out.stdout
+    assert "fa: برق شمال وصل شد." in out.stdout and "Broadcast messages sent: 7" in out.stdout
     assert "MISMATCH" not in out.stdout
 
 

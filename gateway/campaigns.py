@@ -1,0 +1,102 @@
+"""The daemon's side of broadcasts: release each running campaign's rows into the queue.
+
+A campaign's rows wait in the outbox as ``held``. Every second (or when woken)
+this service, for each running campaign: starts a staged update's next run
+when it is due; outside the campaign's send window takes its queued rows back;
+otherwise tops its queue up to a shallow depth (a few rows per ready SIM), or
+at its rate cap when it has one; and marks it done when nothing is left. The
+queue never holds more broadcast rows than the SIMs can take soon, so a reply
+to a customer is never more than a few sends away, and pausing is immediate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from sim_bank.bank import SimBank
+
+from .campaign_plan import parse_window
+from .config import Config
+from .store import STORE_ERRORS, Store, utcnow
+
+log = structlog.get_logger("gateway.campaigns")
+
+TICK = 1.0  # seconds between rounds
+DEPTH_PER_SIM = 10  # queued rows per ready SIM, per campaign
+MIN_DEPTH = 20
+
+
+class CampaignService:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        bank: SimBank,
+        *,
+        on_release: Callable[[], None],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.bank = bank
+        self.tz = ZoneInfo(config.site.timezone)
+        self._on_release = on_release
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._tokens: dict[int, float] = {}
+        self._last = time.monotonic()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.round()
+            except STORE_ERRORS as exc:
+                log.error("campaigns_store_error", error=str(exc))
+            except Exception:  # a defect must not stop every broadcast for good
+                log.exception("campaigns_round_failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=TICK)
+
+    async def round(self) -> None:
+        now = self._clock()
+        mono = time.monotonic()
+        elapsed, self._last = mono - self._last, mono
+        depth = max(MIN_DEPTH, DEPTH_PER_SIM * len(self.bank.ready()))
+        running = await self.store.running_campaigns()
+        for campaign in running:
+            added = await self.store.start_due_run(campaign.id, now)
+            if added is not None:
+                log.info("campaign_run_started", campaign_id=campaign.id, run=campaign.runs_done + 1, recipients=added)
+            if campaign.window and not parse_window(campaign.window).open_at(now.astimezone(self.tz)):
+                held = await self.store.hold_queued(campaign.id)
+                if held:
+                    log.info("campaign_window_closed", campaign_id=campaign.id, held=held)
+                self._tokens.pop(campaign.id, None)
+                continue
+            queued = await self.store.queued_for(campaign.id)
+            room = depth - queued
+            if campaign.rate:
+                per_s = campaign.rate / 60
+                # the first message goes at once; then one every 60 / rate seconds
+                tokens = min(self._tokens.get(campaign.id, 1.0) + per_s * elapsed, max(1.0, per_s * TICK * 2))
+                room = min(room, math.floor(tokens))
+            released = await self.store.release_held(campaign.id, room)
+            if campaign.rate:
+                self._tokens[campaign.id] = tokens - max(0, released)
+            if released:
+                self._on_release()
+            elif queued == 0 and await self.store.finish_if_done(campaign.id, now):
+                log.info("campaign_done", campaign_id=campaign.id)
+        for gone in set(self._tokens) - {c.id for c in running}:
+            self._tokens.pop(gone, None)

@@ -1,0 +1,454 @@
+"""``gateway contacts|groups|templates|broadcast``: operators' notices to many customers."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import broadcast_operations as ops
+from . import config as config_mod
+from .broadcast_operations import BroadcastPlan, BroadcastRequest, parse_duration
+from .cli_common import CONTEXT, Group, console, echo_json, with_config
+from .exceptions import BroadcastError
+from .store import AudienceSpec, utcnow
+
+PROBLEMS_SHOWN = 50
+
+
+def _progress(transient: bool = False, *columns: Any) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), *columns, TimeRemainingColumn(),
+        console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=transient,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- contacts and groups
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+def contacts() -> None:
+    """The people broadcasts can reach besides those who texted in."""
+
+
+@contacts.command("import", context_settings=CONTEXT)
+@with_config
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--group", help="Put every imported contact in this group too.")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every skipped row (line and reason) to this file.")  # fmt: skip
+def contacts_import(config: config_mod.Config, file: Path, group: str | None, errors_path: Path | None) -> None:
+    """Import a CSV (UTF-8) with a header row: phone (required), name, language, area,
+    account; other columns are kept as attributes. Numbers are normalised to +E.164 in
+    [site] region. Bad rows are reported with their line number and skipped.
+
+    Example: gateway contacts import customers-north.csv --group north
+    """
+    with _progress(False, DownloadColumn()) as progress:
+        task = progress.add_task("importing", total=None)
+        report = asyncio.run(
+            ops.import_contacts(
+                config,
+                file,
+                group,
+                on_size=lambda n: progress.update(task, total=n),
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+        )
+    shown = report.problems[:PROBLEMS_SHOWN]
+    for p in shown:
+        click.echo(f"{file}:{p.line}: skipped: {p.problem}", err=True)
+    if report.problem_count > len(shown):
+        more = report.problem_count - len(shown)
+        click.echo(f"... and {more} more skipped row(s)" + ("" if errors_path else " (--errors FILE lists them all)"),
+                   err=True)  # fmt: skip
+    if errors_path is not None:
+        with errors_path.open("w", encoding="utf-8") as f:
+            f.write("line,problem\n")
+            for p in report.problems:
+                f.write(f'{p.line},"{p.problem.replace(chr(34), chr(39))}"\n')
+            if report.problem_count > len(report.problems):
+                f.write(f',"... {report.problem_count - len(report.problems)} more not listed"\n')
+    where = f" into group {group}" if group else ""
+    click.echo(
+        f"imported {report.rows} row(s){where}: {report.new} new, {report.updated} updated; "
+        f"{report.problem_count} skipped"
+    )
+
+
+@contacts.command("list", context_settings=CONTEXT)
+@with_config
+@click.option("--group", help="Only this group.")
+@click.option("--area", help="Only this area.")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def contacts_list(config: config_mod.Config, group: str | None, area: str | None, limit: int, as_json: bool) -> None:
+    """Contacts, by phone number.
+
+    Example: gateway contacts list --group north --json
+    """
+    rows = asyncio.run(ops.list_contacts(config, group, area, limit))
+    if as_json:
+        echo_json(rows)
+        return
+    table = Table("phone", "name", "language", "area", "account", "attributes")
+    for r in rows:
+        attrs = ", ".join(f"{k}={v}" for k, v in r["attrs"].items())
+        table.add_row(r["phone"], r["name"] or "", r["language"] or "", r["area"] or "", r["account"] or "", attrs)
+    console().print(table)
+
+
+@contacts.command("count", context_settings=CONTEXT)
+@with_config
+@click.option("--group", help="Only this group.")
+@click.option("--area", help="Only this area.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def contacts_count(config: config_mod.Config, group: str | None, area: str | None, as_json: bool) -> None:
+    """How many contacts (in a group, an area).
+
+    Example: gateway contacts count --area north
+    """
+    n = asyncio.run(ops.count_contacts(config, group, area))
+    if as_json:
+        echo_json({"group": group, "area": area, "contacts": n})
+    else:
+        click.echo(str(n))
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+def groups() -> None:
+    """Named groups of contacts (made by contacts import --group)."""
+
+
+@groups.command("list", context_settings=CONTEXT)
+@with_config
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def groups_list(config: config_mod.Config, as_json: bool) -> None:
+    """Every group and how many contacts it has.
+
+    Example: gateway groups list
+    """
+    rows = asyncio.run(ops.list_groups(config))
+    if as_json:
+        echo_json([{"group": name, "contacts": n} for name, n in rows])
+        return
+    table = Table("group", "contacts")
+    for name, n in rows:
+        table.add_row(name, str(n))
+    console().print(table)
+
+
+# ---------------------------------------------------------------- notices
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+def templates() -> None:
+    """Pre-approved notices for broadcasts (config/templates.toml, or [broadcast] templates)."""
+
+
+@templates.command("list", context_settings=CONTEXT)
+@with_config
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def templates_list(config: config_mod.Config, as_json: bool) -> None:
+    """Every notice, its variables, and its SMS parts per language with the sample values.
+
+    Example: gateway templates list
+    """
+    rows = []
+    for name in ops.notices(config):
+        notice, rendered = ops.show_notice(config, name)
+        rows.append((notice, rendered))
+    if as_json:
+        echo_json([_notice_json(n, r) for n, r in rows])
+        return
+    table = Table("notice", "variables", "parts fa/ar/en", "description")
+    for notice, rendered in rows:
+        parts = "/".join(str(r.parts) for r in rendered)
+        table.add_row(notice.name, ", ".join(notice.variables), parts, notice.description)
+    console().print(table)
+
+
+@templates.command("show", context_settings=CONTEXT)
+@with_config
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def templates_show(config: config_mod.Config, name: str, as_json: bool) -> None:
+    """One notice in every language, rendered with its sample values, with its part count.
+
+    Example: gateway templates show restored
+    """
+    notice, rendered = ops.show_notice(config, name)
+    if as_json:
+        echo_json(_notice_json(notice, rendered))
+        return
+    out = console()
+    out.print(f"[bold]{notice.name}[/bold]: {notice.description}")
+    samples = ", ".join(f'{k}="{v}"' for k, v in notice.samples.items())
+    out.print(f"variables: {samples or 'none'}")
+    for r in rendered:
+        out.print(f"[bold]{r.language}[/bold] ({r.parts} part{'s' if r.parts != 1 else ''}, {r.encoding}): {r.text}")
+
+
+def _notice_json(notice: Any, rendered: list[Any]) -> dict[str, Any]:
+    return {
+        "name": notice.name,
+        "description": notice.description,
+        "variables": notice.samples,
+        "languages": {r.language: {"text": r.text, "parts": r.parts, "encoding": r.encoding} for r in rendered},
+    }
+
+
+# ---------------------------------------------------------------- broadcast
+
+
+@click.group(cls=Group, context_settings=CONTEXT, invoke_without_command=True)
+@with_config
+@click.option("--template", "template", help="The notice to send (gateway templates list).")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A value for the notice (repeat).")
+@click.option("--group", "groups_", multiple=True, help="Audience: a contact group (repeatable).")
+@click.option("--area", "areas", multiple=True,
+              help="Audience: contacts of an area; with --reporters, only reporters in that area.")  # fmt: skip
+@click.option("--csv", "files", multiple=True, type=click.Path(dir_okay=False),
+              help="Audience: numbers in a CSV file with a phone column (repeatable).")  # fmt: skip
+@click.option("--reporters", multiple=True, metavar="CATEGORY",
+              help="Audience: everyone who opened a ticket of this category (with --since).")  # fmt: skip
+@click.option("--since", help="With --reporters: tickets opened in this past time, e.g. 6h, 2d.")
+@click.option("--rate", type=int, help="At most this many messages a minute for this campaign.")
+@click.option("--window", help="Send only between these local hours, e.g. 07:00-23:00.")
+@click.option("--every", help="Staged updates: send again every this long, e.g. 2h (with --until or --times).")
+@click.option("--until", help='With --every: the last run at or before this local time, "2026-11-24 18:00".')
+@click.option("--times", type=int, help="With --every: how many runs in all.")
+@click.option("--dry-run", is_flag=True, help="Show what it would take; queue nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--wait", is_flag=True, help="Follow the campaign with a progress bar until it is done.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan (and campaign id) as JSON.")
+@click.pass_context
+def broadcast(
+    ctx: click.Context,
+    config: config_mod.Config,
+    template: str | None,
+    variables: tuple[str, ...],
+    groups_: tuple[str, ...],
+    areas: tuple[str, ...],
+    files: tuple[str, ...],
+    reporters: tuple[str, ...],
+    since: str | None,
+    rate: int | None,
+    window: str | None,
+    every: str | None,
+    until: str | None,
+    times: int | None,
+    dry_run: bool,
+    yes: bool,
+    wait: bool,
+    as_json: bool,
+) -> None:
+    """Send a notice to an audience, within the SIMs' quotas; see the plan first.
+
+    Example: gateway broadcast --template outage --group north --var area="North" --var eta="18:00" --dry-run
+
+    Example: gateway broadcast --template restored --reporters outage --since 6h --var area="North" --yes
+
+    Then: gateway broadcast list, status ID, pause ID, resume ID, cancel ID.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if template is None:
+        raise click.UsageError("give --template NAME (gateway templates list), or a subcommand: list, status, ...")
+    if not (groups_ or areas or files or reporters):
+        raise click.UsageError("give an audience: --group, --area, --csv and/or --reporters CATEGORY --since 6h")
+    if reporters and not since:
+        raise click.UsageError("--reporters needs --since, e.g. --since 6h")
+    values = {}
+    for item in variables:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--var {item!r}: write NAME=VALUE")
+        values[name.strip()] = value
+    spec = AudienceSpec(
+        groups=groups_,
+        areas=areas,
+        reporters=reporters,
+        since=utcnow() - parse_duration(since) if since else None,
+        files=files,
+    )
+    request = BroadcastRequest(
+        template, values, spec, rate=rate, window=window,
+        every=parse_duration(every) if every else None, until=until, times=times,
+    )  # fmt: skip
+
+    def confirm(plan: BroadcastPlan) -> bool:
+        if not as_json:
+            _print_plan(plan, dry_run=False)
+        if not plan.recipients:
+            raise BroadcastError("nobody to send to: the audience is empty (after removing opted-out numbers)")
+        if yes:
+            return True
+        return click.confirm(f"Send to {plan.recipients} recipient(s) ({plan.parts_per_run * plan.runs} parts)?",
+                             err=True)  # fmt: skip
+
+    with _progress(True, MofNCompleteColumn()) as progress:
+        task = progress.add_task("queueing", total=None)
+        plan, campaign_id = asyncio.run(
+            ops.broadcast(
+                config, request, dry_run=dry_run, confirm=confirm,
+                on_progress=lambda n: progress.advance(task, n),
+            )
+        )  # fmt: skip
+    if as_json:
+        echo_json({**plan.as_json(), "campaign": campaign_id})
+    elif dry_run:
+        _print_plan(plan, dry_run=True)
+    if campaign_id is None:
+        if not dry_run and not as_json:
+            click.echo("not sent", err=True)
+        return
+    if not as_json:
+        click.echo(f"campaign {campaign_id} created: {plan.recipients} recipient(s); the daemon sends it "
+                   f"(gateway broadcast status {campaign_id}); public copy in {config.public_dir}")  # fmt: skip
+    if wait:
+        _wait(config, campaign_id)
+
+
+def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
+    out = console()
+    est = plan.estimate
+    data = plan.as_json()
+    out.print(f"[bold]{'Dry run' if dry_run else 'Plan'}[/bold]: notice {plan.request.template!r} to "
+              f"{plan.recipients} recipient(s) ({plan.audience.opted_out} opted-out number(s) left out)")  # fmt: skip
+    for source, n in plan.audience.sources.items():
+        out.print(f"  {source}: {n}")
+    if plan.skipped_rows:
+        out.print(f"  [yellow]{len(plan.skipped_rows)} CSV row(s) skipped[/yellow], e.g. line "
+                  f"{plan.skipped_rows[0].line}: {plan.skipped_rows[0].problem}")  # fmt: skip
+    table = Table("language", "recipients", "parts each", "parts", "text")
+    for lang, r in plan.rendered.items():
+        n = plan.audience.by_language.get(lang, 0)
+        if n:
+            table.add_row(lang, str(n), str(r.parts), str(n * r.parts), r.text)
+    out.print(table)
+    runs = f" x {plan.runs} runs = {plan.parts_per_run * plan.runs}" if plan.runs > 1 else ""
+    out.print(f"Total: {plan.parts_per_run} SMS parts{runs}")
+    sims = Table("SIM", "parts (this run)", "broadcast left today", "per day", "measured rate")
+    for s in data["sims"]:
+        measured = f"{s['measured_parts_per_s'] * 60:.1f}/min" if s["measured_parts_per_s"] else "-"
+        sims.add_row(s["sim"], str(s["parts_for_this_run"]), str(s["broadcast_left_today"]),
+                     str(s["broadcast_per_day"]), measured)  # fmt: skip
+    if plan.sims:
+        out.print(sims)
+    else:
+        out.print("[yellow]No SIMs known (no \\[\\[modems]] in the config and no daemon has reported any): "
+                  "no estimate.[/yellow]")  # fmt: skip
+    limits = []
+    if plan.window:
+        limits.append(f"window {plan.window}")
+    if plan.request.rate:
+        limits.append(f"at most {plan.request.rate}/min")
+    basis = "measured" if est.rate_measured else "the SIMs' per-minute limits (nothing measured yet)"
+    if est.finish is not None and plan.sims:
+        when = est.finish.strftime("%Y-%m-%d %H:%M")
+        today = "today" if est.finishes_today else f"[yellow]not today: it takes {est.days} days of quota[/yellow]"
+        out.print(f"Estimated finish: {when} ({today}); {est.rate * 60:.1f} parts/min from {basis}"
+                  + (f"; {', '.join(limits)}" if limits else ""))  # fmt: skip
+    elif plan.sims:
+        out.print("[red]It cannot finish within a year at these quotas.[/red]")
+
+
+def _wait(config: config_mod.Config, campaign_id: int) -> None:
+    with Progress(
+        TextColumn("campaign {task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("sent {task.fields[sent]} delivered {task.fields[delivered]} failed {task.fields[failed]} "
+                   "left {task.fields[left]} - {task.fields[rate]}/min, ETA {task.fields[eta]}"),
+        console=Console(stderr=True), disable=not sys.stderr.isatty(),
+    ) as progress:  # fmt: skip
+        task = progress.add_task("campaign", total=None, id=campaign_id, sent=0, delivered=0, failed=0, left="?",
+                                 rate=0, eta="-")  # fmt: skip
+
+        def update(s: dict[str, Any]) -> None:
+            eta = s["eta"][11:16] if s["eta"] else "-"
+            done = s["sent"] + s["failed"]
+            progress.update(task, total=s["messages"] - s["cancelled_messages"], completed=done, sent=s["sent"],
+                            delivered=s["delivered"], failed=s["failed"], left=s["remaining"],
+                            rate=s["rate_per_minute"], eta=eta)  # fmt: skip
+
+        final = asyncio.run(ops.watch(config, campaign_id, update))
+    click.echo(f"campaign {campaign_id} {final['status']}: sent {final['sent']}, delivered {final['delivered']}, "
+               f"failed {final['failed']}, cancelled {final['cancelled_messages']}")  # fmt: skip
+
+
+@broadcast.command("list", context_settings=CONTEXT)
+@with_config
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None:
+    """Campaigns, newest first.
+
+    Example: gateway broadcast list
+    """
+    rows = asyncio.run(ops.list_campaigns(config, limit))
+    if as_json:
+        echo_json([r.as_json() for r in rows])
+        return
+    table = Table("id", "status", "notice", "recipients", "runs", "created", "audience")
+    for r in rows:
+        audience = r.as_json()["audience"]
+        table.add_row(str(r.id), r.status, r.template, str(r.recipients), f"{r.runs_done}/{r.runs_total}",
+                      r.created_at[:16], ", ".join(f"{k}: {v}" for k, v in audience.items()))  # fmt: skip
+    console().print(table)
+
+
+@broadcast.command("status", context_settings=CONTEXT)
+@with_config
+@click.argument("campaign_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def broadcast_status(config: config_mod.Config, campaign_id: int, as_json: bool) -> None:
+    """One campaign: sent, delivered, failed, remaining, rate, ETA.
+
+    Example: gateway broadcast status 3 --json
+    """
+    s = asyncio.run(ops.campaign_status(config, campaign_id))
+    if as_json:
+        echo_json(s)
+        return
+    out = console()
+    rows = {
+        "campaign": f"{s['id']} ({s['template']}), {s['status']}",
+        "recipients": f"{s['recipients']} per run ({s['opted_out']} opted out), run {s['runs_done']}/{s['runs_total']}",
+        "sent": str(s["sent"]),
+        "delivered": str(s["delivered"]),
+        "failed": str(s["failed"]),
+        "remaining": str(s["remaining"]),
+        "rate": f"{s['rate_per_minute']}/min",
+        "ETA": (s["eta"] or "-")[:16],
+    }
+    if s["next_run_at"]:
+        rows["next run"] = s["next_run_at"][:16]
+    for key, value in rows.items():
+        out.print(f"[bold]{key:>10}[/bold]  {value}")
+
+
+def _control(action: str) -> Any:
+    @with_config
+    @click.argument("campaign_id", type=int)
+    def command(config: config_mod.Config, campaign_id: int) -> None:
+        click.echo(asyncio.run(ops.control(config, campaign_id, action)))
+
+    return command
+
+
+for _action, _help in (
+    ("pause", "Stop sending a campaign for now (messages already with a modem still go)."),
+    ("resume", "Carry on with a paused campaign."),
+    ("cancel", "Send no more of a campaign; the public copy drops it."),
+):
+    broadcast.command(_action, context_settings=CONTEXT, help=f"{_help}\n\nExample: gateway broadcast {_action} 3")(
+        _control(_action)
+    )
+
+COMMANDS = (contacts, groups, templates, broadcast)

@@ -1,0 +1,138 @@
+"""Reading contact lists (pure): CSV rows to contacts, or to the reason a row was skipped.
+
+A list exported from a billing system or a spreadsheet: a header row naming
+the columns ``phone`` (required), ``name``, ``language``, ``area``,
+``account``; any other column is kept as an attribute. Numbers in any national
+or international format and in any digit script become +E.164 in the site's
+region. A bad row is reported with its line number and skipped; the others
+go in. Files are read as a stream: a million rows never sit in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .exceptions import ContactsFileError
+from .phones import InvalidNumber, to_e164
+from .text import normalise
+
+COLUMNS = ("phone", "name", "language", "area", "account")
+SAMPLE = 65536  # bytes checked for UTF-8 before anything is imported
+MAX_FIELD = 500  # characters: longer cells are a broken file, not a name
+_LANGUAGES = {
+    "fa": "fa",
+    "farsi": "fa",
+    "persian": "fa",
+    "فارسی": "fa",
+    "پارسی": "fa",
+    "ar": "ar",
+    "arabic": "ar",
+    "عربی": "ar",
+    "عربي": "ar",
+    "العربية": "ar",
+    "en": "en",
+    "english": "en",
+    "انگلیسی": "en",
+}
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    name: str | None = None
+    language: str | None = None
+    area: str | None = None
+    account: str | None = None
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    problem: str
+
+
+def language_code(value: str) -> str | None:
+    """``fa``/``ar``/``en`` for the ways a spreadsheet may say it; None when it cannot tell."""
+    return _LANGUAGES.get(normalise(value)) or _LANGUAGES.get(value.strip().casefold())
+
+
+def read_contacts(lines: Iterable[str], region: str) -> Iterator[Contact | RowProblem]:
+    """Each data row as a :class:`Contact`, or a :class:`RowProblem` with its line number.
+    Raises :class:`ContactsFileError` when the header has no ``phone`` column."""
+    source = iter(lines)
+    first = next(source, None)
+    if first is None:
+        raise ContactsFileError("the file is empty: it needs a header row with a phone column")
+    dialect = _dialect(first)
+    reader = csv.reader(_chain(first, source), dialect)
+    header = [h.strip().casefold().lstrip("\ufeff") for h in next(reader)]
+    if "phone" not in header:
+        raise ContactsFileError(f"no 'phone' column in the header (found: {', '.join(header) or 'nothing'})")
+    if len(set(header)) != len(header):
+        raise ContactsFileError(f"a column name appears twice in the header: {', '.join(header)}")
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        yield _row(header, cells, line, region)
+
+
+def _row(header: list[str], cells: list[str], line: int, region: str) -> Contact | RowProblem:
+    if len(cells) != len(header):
+        return RowProblem(line, f"{len(cells)} fields, the header has {len(header)}")
+    values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+    too_long = next((name for name, v in values.items() if len(v) > MAX_FIELD), None)
+    if too_long:
+        return RowProblem(line, f"{too_long} is longer than {MAX_FIELD} characters")
+    raw_phone = values.pop("phone")
+    try:
+        phone = to_e164(normalise(raw_phone).replace(" ", ""), region)
+    except InvalidNumber:
+        return RowProblem(line, f"phone {raw_phone!r} is not a phone number")
+    language = None
+    raw_language = values.pop("language", "")
+    if raw_language:
+        language = language_code(raw_language)
+        if language is None:
+            return RowProblem(line, f"language {raw_language!r} is not fa, ar or en")
+    known = {k: (values.pop(k, "") or None) for k in ("name", "area", "account")}
+    attrs = {k: v for k, v in values.items() if v}
+    return Contact(phone, known["name"], language, known["area"], known["account"], attrs)
+
+
+def _dialect(header_line: str) -> type[csv.Dialect]:
+    """Comma, semicolon (spreadsheets in many locales) or tab: whichever the header uses most."""
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    delimiter = max(counts, key=lambda d: counts[d])
+
+    class Dialect(csv.excel):
+        pass
+
+    Dialect.delimiter = delimiter if counts[delimiter] else ","
+    return Dialect
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def open_text(path: str) -> tuple[io.BufferedReader, io.TextIOWrapper]:
+    """The file as UTF-8 text (with or without a BOM) and its byte stream (for progress).
+    Raises :class:`ContactsFileError` when its start is not UTF-8."""
+    with open(path, "rb") as f:
+        head = f.read(SAMPLE)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) < SAMPLE or exc.start < len(head) - 4:  # not a character cut at the sample's edge
+            raise ContactsFileError(
+                f"not UTF-8 (byte {exc.start}): save it as 'CSV UTF-8' (Excel) or convert it, "
+                "e.g. iconv -f WINDOWS-1256 -t UTF-8"
+            ) from None
+    raw = open(path, "rb")  # noqa: SIM115 -- closed by the caller with the wrapper
+    return raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")

@@ -1,0 +1,89 @@
+"""The public copy of broadcasts: the same words for the website and social channels.
+
+Each campaign's rendered notice per language is written as ``broadcasts.json``
+and a small static ``index.html`` (no scripts, no external resources) under the
+data directory, so that when the link returns the very text customers got by
+SMS can be published as it is: one consistent message everywhere. Cancelled
+campaigns are left out. Files are replaced atomically.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .store import CampaignRow
+
+RTL = ("fa", "ar")
+NAMES = {"fa": "فارسی", "ar": "العربية", "en": "English"}
+MAX_ITEMS = 200
+
+
+def public_items(campaigns: Sequence[CampaignRow]) -> list[dict[str, Any]]:
+    items = []
+    for c in campaigns:
+        if c.status in ("cancelled", "creating"):
+            continue
+        items.append(
+            {
+                "id": c.id,
+                "notice": c.template,
+                "published_at": c.created_at,
+                "status": c.status,
+                "texts": c.text_by_language,
+            }
+        )
+    return items[:MAX_ITEMS]
+
+
+def render_html(items: Sequence[dict[str, Any]], site_name: str) -> str:
+    title = html.escape(site_name or "Service notices")
+    rows = []
+    for item in items:
+        texts = "".join(
+            f'<p lang="{lang}" dir="{"rtl" if lang in RTL else "ltr"}"><b>{NAMES.get(lang, lang)}:</b> '
+            f"{html.escape(text)}</p>"
+            for lang, text in item["texts"].items()
+        )
+        stamp = html.escape(str(item["published_at"]))
+        when = stamp[:16].replace("T", " ")
+        rows.append(f'<article><time datetime="{stamp}">{when} UTC</time>{texts}</article>')
+    body = "\n".join(rows) or "<p>No notices.</p>"
+    return (
+        "<!doctype html>\n"
+        f'<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>{title}</title>"
+        "<style>body{font-family:sans-serif;max-width:40em;margin:auto;padding:1em}"
+        "article{border-bottom:1px solid #ccc;padding:.5em 0}time{color:#555}</style></head>\n"
+        f"<body><h1>{title}</h1>\n{body}\n</body></html>\n"
+    )
+
+
+def write_public_copy(directory: Path, campaigns: Sequence[CampaignRow], site_name: str = "") -> list[Path]:
+    """Write ``broadcasts.json`` and ``index.html`` in ``directory``; returns their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    items = public_items(campaigns)
+    outputs = {
+        directory / "broadcasts.json": json.dumps({"notices": items}, ensure_ascii=False, indent=2) + "\n",
+        directory / "index.html": render_html(items, site_name),
+    }
+    for path, content in outputs.items():
+        _replace(path, content)
+    return list(outputs)
+
+
+def _replace(path: Path, content: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

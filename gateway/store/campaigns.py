@@ -1,0 +1,441 @@
+"""Broadcast campaigns: audiences, their rows in the outbox, pausing, staged runs.
+
+An audience is gathered in a TEMP table of the connection (it takes no write
+lock on the database, so a dry run over a million contacts never stalls the
+daemon), de-duplicated by phone, stripped of numbers that sent STOP, and each
+recipient given a language. Creating the campaign copies it into the outbox,
+in chunks, as rows ``held`` for the campaign: the daemon releases them into the
+queue at the campaign's pace and inside its window (:mod:`gateway.campaigns`),
+so customers' replies never wait behind a million broadcast rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import phonenumbers
+
+from .base import StoreBase, _row, stamp, utcnow
+
+CHUNK = 50_000  # rows per transaction when a campaign is written: the daemon waits at most this long
+ACTIVE = ("held", "queued", "sending")
+_FA_REGIONS = ("IR", "AF")
+_AR_REGIONS = (
+    "IQ", "SA", "AE", "KW", "QA", "BH", "OM", "YE", "JO", "SY", "LB", "PS", "EG", "LY", "TN", "DZ", "MA", "SD", "MR",
+)  # fmt: skip
+
+
+def _language_by_prefix() -> str:
+    """SQL for what a number's country says about its language (as :func:`gateway.phones.number_language`)."""
+
+    def likes(regions: Sequence[str]) -> str:
+        codes = sorted({phonenumbers.country_code_for_region(r) for r in regions} - {0})
+        return " OR ".join(f"phone LIKE '+{c}%'" for c in codes)
+
+    return f"CASE WHEN {likes(_FA_REGIONS)} THEN 'fa' WHEN {likes(_AR_REGIONS)} THEN 'ar' ELSE 'en' END"
+
+
+@dataclass(frozen=True)
+class AudienceSpec:
+    """Who a broadcast goes to: the union of these, de-duplicated by phone."""
+
+    groups: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()  # contacts with this area (or, with reporters, the reporters' area)
+    reporters: tuple[str, ...] = ()  # ticket categories
+    since: datetime | None = None  # reporters: tickets opened since
+    files: tuple[str, ...] = ()  # CSV files (the phones come in through ``extra``)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.groups:
+            out["groups"] = list(self.groups)
+        if self.reporters:
+            out["reporters"] = {"categories": list(self.reporters), "since": stamp(self.since) if self.since else None}
+            if self.areas:
+                out["reporters"]["areas"] = list(self.areas)
+        elif self.areas:
+            out["areas"] = list(self.areas)
+        if self.files:
+            out["files"] = list(self.files)
+        return out
+
+
+@dataclass(frozen=True)
+class AudienceSummary:
+    by_language: dict[str, int]
+    opted_out: int
+    sources: dict[str, int] = field(default_factory=dict)  # recipients each source added (before de-duplication)
+
+    @property
+    def recipients(self) -> int:
+        return sum(self.by_language.values())
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    id: int
+    template: str
+    variables: str
+    texts: str
+    audience: str
+    status: str
+    recipients: int
+    opted_out: int
+    rate: int | None
+    window: str | None
+    every_s: float | None
+    runs_total: int
+    runs_done: int
+    next_run_at: str | None
+    created_at: str
+    done_at: str | None
+
+    @property
+    def text_by_language(self) -> dict[str, str]:
+        return dict(json.loads(self.texts))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "template": self.template,
+            "variables": json.loads(self.variables),
+            "texts": self.text_by_language,
+            "audience": json.loads(self.audience),
+            "status": self.status,
+            "recipients": self.recipients,
+            "opted_out": self.opted_out,
+            "rate_per_minute": self.rate,
+            "window": self.window,
+            "every_s": self.every_s,
+            "runs_total": self.runs_total,
+            "runs_done": self.runs_done,
+            "next_run_at": self.next_run_at,
+            "created_at": self.created_at,
+            "done_at": self.done_at,
+        }
+
+
+@dataclass(frozen=True)
+class NewCampaign:
+    template: str
+    variables: dict[str, str]
+    texts: dict[str, str]  # language -> text
+    parts: dict[str, int]  # language -> parts of that text
+    audience: dict[str, Any]
+    rate: int | None = None
+    window: str | None = None
+    every_s: float | None = None
+    runs_total: int = 1
+
+
+class CampaignsMixin(StoreBase):
+    # ------------------------------------------------------------------ audience (no write lock)
+
+    async def build_audience(
+        self,
+        spec: AudienceSpec,
+        extra: Iterable[tuple[str, str | None]] = (),
+        *,
+        default_language: str,
+    ) -> AudienceSummary:
+        """Gather the audience into this connection's TEMP table ``audience`` (replacing any
+        earlier one): ``spec`` plus ``extra`` (phone, language) pairs, e.g. from a CSV file."""
+        db = self._w
+        async with self._lock:
+            await db.execute("DROP TABLE IF EXISTS temp.audience")
+            await db.execute(
+                """CREATE TEMP TABLE audience (id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE, language TEXT)"""
+            )
+            sources: dict[str, int] = {}
+            for group in spec.groups:
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO audience (phone) SELECT phone FROM contact_groups WHERE name = ?", (group,)
+                )
+                sources[f"group {group}"] = cur.rowcount
+            if spec.reporters:
+                sources.update(await _add_reporters(db, spec))
+            else:
+                for area in spec.areas:
+                    cur = await db.execute(
+                        """INSERT OR IGNORE INTO audience (phone)
+                           SELECT phone FROM contacts WHERE area = ? ORDER BY phone""",
+                        (area,),
+                    )
+                    sources[f"area {area}"] = cur.rowcount
+            added = 0
+            batch: list[tuple[str, str | None]] = []
+            for pair in extra:
+                batch.append(pair)
+                if len(batch) >= 5000:
+                    added += (
+                        await db.executemany("INSERT OR IGNORE INTO audience (phone, language) VALUES (?, ?)", batch)
+                    ).rowcount
+                    batch.clear()
+            if batch:
+                added += (
+                    await db.executemany("INSERT OR IGNORE INTO audience (phone, language) VALUES (?, ?)", batch)
+                ).rowcount
+            if spec.files:
+                sources["files"] = added
+            cur = await db.execute(
+                "DELETE FROM audience WHERE phone IN (SELECT phone FROM customers WHERE opted_out = 1)"
+            )
+            opted_out = cur.rowcount
+            await db.execute(
+                f"""UPDATE audience SET language = COALESCE(
+                        (SELECT c.language FROM contacts c WHERE c.phone = audience.phone),
+                        (SELECT u.language FROM customers u WHERE u.phone = audience.phone),
+                        {_language_by_prefix()}, ?)
+                    WHERE language IS NULL""",
+                (default_language,),
+            )
+            async with db.execute("SELECT language, COUNT(*) FROM audience GROUP BY language") as c:
+                by_language = {str(k): int(v) for k, v in await c.fetchall()}
+        return AudienceSummary(by_language, opted_out, sources)
+
+    async def audience_sample(self, limit: int = 5) -> list[tuple[str, str]]:
+        async with self._w.execute("SELECT phone, language FROM audience ORDER BY id LIMIT ?", (limit,)) as cur:
+            return [(str(p), str(lang)) for p, lang in await cur.fetchall()]
+
+    # ------------------------------------------------------------------ campaigns
+
+    async def create_campaign(
+        self, new: NewCampaign, now: datetime | None = None, on_progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Write the campaign and its first run's rows (``held``) from the audience built last.
+        The campaign is ``creating`` until every row is in; then ``running``."""
+        at = stamp(now)
+        started = now or utcnow()
+        async with self._write() as db:
+            async with db.execute("SELECT COUNT(*) FROM temp.audience") as cur:
+                (recipients,) = await cur.fetchone() or (0,)
+            next_run = stamp(started + timedelta(seconds=new.every_s)) if new.every_s and new.runs_total > 1 else None
+            cur = await db.execute(
+                """INSERT INTO campaigns (template, variables, texts, audience, status, recipients, rate, window,
+                                          every_s, runs_total, runs_done, next_run_at, created_at)
+                   VALUES (?, ?, ?, ?, 'creating', ?, ?, ?, ?, ?, 1, ?, ?)""",
+                (
+                    new.template,
+                    json.dumps(new.variables, ensure_ascii=False),
+                    json.dumps(new.texts, ensure_ascii=False),
+                    json.dumps(new.audience, ensure_ascii=False),
+                    recipients,
+                    new.rate,
+                    new.window,
+                    new.every_s,
+                    new.runs_total,
+                    next_run,
+                    at,
+                ),
+            )
+            campaign_id = int(cur.lastrowid or 0)
+        async with self._w.execute("SELECT COALESCE(MIN(id), 1), COALESCE(MAX(id), 0) FROM temp.audience") as cur:
+            low, high = await cur.fetchone() or (1, 0)
+        text_case = "CASE language " + " ".join("WHEN ? THEN ?" for _ in new.texts) + " END"
+        parts_case = "CASE language " + " ".join("WHEN ? THEN ?" for _ in new.parts) + " END"
+        text_args = [x for lang, text in new.texts.items() for x in (lang, text)]
+        parts_args = [x for lang, n in new.parts.items() for x in (lang, n)]
+        start = low
+        while start <= high:
+            async with self._write() as db:
+                cur = await db.execute(
+                    f"""INSERT INTO outbox (phone, text, lane, priority, parts, status, campaign_id, run, created_at)
+                        SELECT phone, {text_case}, 'broadcast', 2, {parts_case}, 'held', ?, 1, ?
+                        FROM temp.audience WHERE id >= ? AND id < ?
+                          AND EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND status IN ('creating', 'paused'))
+                        ORDER BY id""",
+                    (*text_args, *parts_args, campaign_id, at, start, start + CHUNK, campaign_id),
+                )
+                if on_progress is not None:
+                    on_progress(cur.rowcount)
+            start += CHUNK
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE campaigns SET status = 'running' WHERE id = ? AND status = 'creating'", (campaign_id,)
+            )
+        return campaign_id
+
+    async def campaigns(self, limit: int = 50) -> list[CampaignRow]:
+        return await self._select(CampaignRow, "campaigns", {}, "id DESC", limit)
+
+    async def campaign(self, campaign_id: int) -> CampaignRow | None:
+        async with self._r.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)) as cur:
+            return _row(CampaignRow, await cur.fetchone())
+
+    async def campaign_counts(self, campaign_id: int) -> dict[str, int]:
+        """Messages of the campaign (all runs) by outbox status."""
+        async with self._r.execute(
+            "SELECT status, COUNT(*) FROM outbox WHERE campaign_id = ? GROUP BY status", (campaign_id,)
+        ) as cur:
+            return {str(k): int(v) for k, v in await cur.fetchall()}
+
+    async def campaign_parts(self, campaign_id: int) -> int:
+        async with self._r.execute(
+            "SELECT COALESCE(SUM(parts), 0) FROM outbox WHERE campaign_id = ? AND status != 'cancelled'", (campaign_id,)
+        ) as cur:
+            return int((await cur.fetchone() or (0,))[0])
+
+    async def sent_since(self, campaign_id: int, since: datetime) -> int:
+        async with self._r.execute(
+            "SELECT COUNT(*) FROM outbox WHERE campaign_id = ? AND sent_at > ?", (campaign_id, stamp(since))
+        ) as cur:
+            return int((await cur.fetchone() or (0,))[0])
+
+    async def pause_campaign(self, campaign_id: int) -> bool:
+        """Stop releasing its messages and take back the ones queued (sends in flight finish)."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE campaigns SET status = 'paused' WHERE id = ? AND status IN ('running', 'creating')",
+                (campaign_id,),
+            )
+            if cur.rowcount:
+                await db.execute(
+                    "UPDATE outbox SET status = 'held' WHERE campaign_id = ? AND status = 'queued'", (campaign_id,)
+                )
+            return bool(cur.rowcount)
+
+    async def resume_campaign(self, campaign_id: int) -> bool:
+        async with self._write() as db:
+            cur = await db.execute("UPDATE campaigns SET status = 'running' WHERE id = ? AND status = 'paused'",
+                                   (campaign_id,))  # fmt: skip
+            return bool(cur.rowcount)
+
+    async def cancel_campaign(self, campaign_id: int, now: datetime | None = None) -> int | None:
+        """Cancel what has not gone yet; None when there is no such campaign or it is over."""
+        async with self._write() as db:
+            cur = await db.execute(
+                """UPDATE campaigns SET status = 'cancelled', done_at = ?, next_run_at = NULL
+                   WHERE id = ? AND status IN ('running', 'paused', 'creating')""",
+                (stamp(now), campaign_id),
+            )
+            if not cur.rowcount:
+                return None
+            cur = await db.execute(
+                """UPDATE outbox SET status = 'cancelled', last_error = 'campaign cancelled'
+                   WHERE campaign_id = ? AND status IN ('held', 'queued')""",
+                (campaign_id,),
+            )
+            return int(cur.rowcount)
+
+    # ------------------------------------------------------------------ the daemon's side
+
+    async def running_campaigns(self) -> list[CampaignRow]:
+        return await self._select(CampaignRow, "campaigns", {"status": "running"}, "id", 1000)
+
+    async def queued_for(self, campaign_id: int) -> int:
+        async with self._r.execute(
+            "SELECT COUNT(*) FROM outbox WHERE campaign_id = ? AND status = 'queued'", (campaign_id,)
+        ) as cur:
+            return int((await cur.fetchone() or (0,))[0])
+
+    async def release_held(self, campaign_id: int, count: int) -> int:
+        """Move the next ``count`` held rows of a running campaign into the queue."""
+        if count <= 0:
+            return 0
+        async with self._write() as db:
+            cur = await db.execute(
+                """UPDATE outbox SET status = 'queued'
+                   WHERE id IN (SELECT id FROM outbox WHERE campaign_id = ? AND status = 'held' ORDER BY id LIMIT ?)
+                     AND (SELECT status FROM campaigns WHERE id = ?) = 'running'""",
+                (campaign_id, count, campaign_id),
+            )
+            return int(cur.rowcount)
+
+    async def hold_queued(self, campaign_id: int) -> int:
+        """Its window closed: take its queued rows back (those in flight finish)."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE outbox SET status = 'held' WHERE campaign_id = ? AND status = 'queued'", (campaign_id,)
+            )
+            return int(cur.rowcount)
+
+    async def start_due_run(self, campaign_id: int, now: datetime | None = None) -> int | None:
+        """A staged update's next run, if due: the first run's recipients again (minus numbers
+        that sent STOP since), in one transaction with the run count; what is left of the run
+        before is cancelled -- the newer notice replaces it. Returns the rows added, or None."""
+        at_dt = now or utcnow()
+        at = stamp(at_dt)
+        async with self._write() as db:
+            async with db.execute(
+                """SELECT runs_done, runs_total, every_s FROM campaigns
+                   WHERE id = ? AND status = 'running' AND next_run_at IS NOT NULL AND next_run_at <= ?
+                     AND runs_done < runs_total""",
+                (campaign_id, at),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            done, total, every = int(row[0]), int(row[1]), float(row[2] or 0)
+            await db.execute(
+                """UPDATE outbox SET status = 'cancelled', last_error = 'replaced by the next update'
+                   WHERE campaign_id = ? AND status IN ('held', 'queued')""",
+                (campaign_id,),
+            )
+            cur = await db.execute(
+                """INSERT INTO outbox (phone, text, lane, priority, parts, status, campaign_id, run, created_at)
+                   SELECT phone, text, lane, priority, parts, 'held', campaign_id, ?, ?
+                   FROM outbox WHERE campaign_id = ? AND run = 1
+                     AND phone NOT IN (SELECT phone FROM customers WHERE opted_out = 1)
+                   ORDER BY id""",
+                (done + 1, at, campaign_id),
+            )
+            added = int(cur.rowcount)
+            following = stamp(at_dt + timedelta(seconds=every)) if done + 1 < total else None
+            await db.execute(
+                "UPDATE campaigns SET runs_done = ?, next_run_at = ? WHERE id = ?", (done + 1, following, campaign_id)
+            )
+            return added
+
+    async def finish_if_done(self, campaign_id: int, now: datetime | None = None) -> bool:
+        async with self._write() as db:
+            cur = await db.execute(
+                f"""UPDATE campaigns SET status = 'done', done_at = ?
+                    WHERE id = ? AND status = 'running' AND runs_done >= runs_total
+                      AND NOT EXISTS (SELECT 1 FROM outbox WHERE campaign_id = ?
+                                      AND status IN ({", ".join(f"'{s}'" for s in ACTIVE)}))""",
+                (stamp(now), campaign_id, campaign_id),
+            )
+            return bool(cur.rowcount)
+
+    # ------------------------------------------------------------------ for estimates
+
+    async def measured_rates(self, since: datetime, min_parts: int = 10) -> dict[str, float]:
+        """Parts a second each SIM actually sent since ``since`` (SIMs with enough sends)."""
+        async with self._r.execute(
+            """SELECT modem_id, COUNT(*), MIN(sent_at), MAX(sent_at) FROM outbox_parts
+               WHERE sent_at > ? GROUP BY modem_id""",
+            (stamp(since),),
+        ) as cur:
+            rows = await cur.fetchall()
+        out = {}
+        for modem_id, n, first, last in rows:
+            span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+            if n >= min_parts and span > 0:
+                out[str(modem_id)] = (n - 1) / span
+        return out
+
+
+async def _add_reporters(db: Any, spec: AudienceSpec) -> dict[str, int]:
+    """Everyone who opened a ticket of these categories since ``spec.since``, in the order they
+    did, in the language they wrote in; with areas, only those whose contact (by phone or by
+    account) is in one of them."""
+    marks = ", ".join("?" for _ in spec.reporters)
+    sql = f"""INSERT OR IGNORE INTO audience (phone, language)
+              SELECT phone, language FROM tickets WHERE category IN ({marks}) AND received_at >= ?"""
+    params: list[Any] = [*spec.reporters, stamp(spec.since) if spec.since else ""]
+    if spec.areas:
+        areas = ", ".join("?" for _ in spec.areas)
+        sql += f""" AND (phone IN (SELECT phone FROM contacts WHERE area IN ({areas}))
+                         OR account IN (SELECT account FROM contacts
+                                        WHERE area IN ({areas}) AND account IS NOT NULL))"""
+        params += [*spec.areas, *spec.areas]
+    cur = await db.execute(sql + " ORDER BY received_at DESC, seq DESC", params)
+    return {f"reporters of {', '.join(spec.reporters)}": int(cur.rowcount)}
+
+
+def rows_json(rows: Sequence[CampaignRow]) -> list[dict[str, Any]]:
+    return [r.as_json() for r in rows]
