@@ -20,10 +20,11 @@ from .campaign_plan import Estimate, SimCapacity, Window, estimate, parse_window
 from .config import Config
 from .contacts import Contact, RowProblem, open_text, read_contacts
 from .exceptions import BroadcastError, ContactsFileError, NotFound
+from .lockfile import holder_name
 from .notices import Notice, Rendered, load_notices, measure, notice
 from .operations import open_store
 from .public_copy import write_public_copy
-from .store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, utcnow
+from .store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
 
 IMPORT_BATCH = 2000
 KEEP_PROBLEMS = 1000  # bad rows listed in full; beyond, only counted
@@ -70,9 +71,11 @@ async def import_contacts(
     *,
     on_size: Callable[[int], None] = lambda _n: None,
     on_progress: Callable[[int], None] = lambda _n: None,
+    on_problem: Callable[[RowProblem], None] = lambda _p: None,
 ) -> ImportReport:
     """Stream ``path`` into the contacts, ``IMPORT_BATCH`` rows a transaction. Bad rows are
-    reported by line and skipped; a file that cannot be read at all raises."""
+    reported by line (every one to ``on_problem``; the first ``KEEP_PROBLEMS`` kept in the
+    report) and skipped; a file that cannot be read at all raises."""
     try:
         raw, text = open_text(str(path))
     except FileNotFoundError:
@@ -97,6 +100,7 @@ async def import_contacts(
                 for item in read_contacts(text, config.site.region):
                     if isinstance(item, RowProblem):
                         report.problem_count += 1
+                        on_problem(item)
                         if len(report.problems) < KEEP_PROBLEMS:
                             report.problems.append(item)
                         continue
@@ -171,6 +175,8 @@ class BroadcastPlan:
     estimate: Estimate
     window: Window | None
     skipped_rows: list[RowProblem]  # bad rows of --csv files
+    ahead: int = 0  # parts of other running campaigns that go first
+    warnings: tuple[str, ...] = ()
 
     @property
     def recipients(self) -> int:
@@ -213,6 +219,8 @@ class BroadcastPlan:
             "rate_cap_per_minute": self.request.rate,
             "finish": est.finish.isoformat(timespec="minutes") if est.finish else None,
             "finishes_today": est.finishes_today,
+            "parts_of_other_campaigns_ahead": self.ahead,
+            "warnings": list(self.warnings),
         }
 
 
@@ -222,11 +230,13 @@ async def broadcast(
     *,
     dry_run: bool,
     confirm: Callable[[BroadcastPlan], bool] = lambda _p: True,
+    on_queue_start: Callable[[int], None] = lambda _n: None,
     on_progress: Callable[[int], None] = lambda _n: None,
     now: datetime | None = None,
-) -> tuple[BroadcastPlan, int | None]:
+) -> tuple[BroadcastPlan, int | None, str | None]:
     """Plan a broadcast (the dry run); unless ``dry_run``, and if ``confirm(plan)``, create the
-    campaign and write the public copy. Returns the plan and the campaign id (None if not made)."""
+    campaign and write the public copy. Returns the plan, the campaign id (None if not made)
+    and a warning when the campaign was made but the public copy could not be written."""
     tz = ZoneInfo(config.site.timezone)
     now = now or utcnow()
     n = notice(notices(config), request.template)
@@ -242,7 +252,7 @@ async def broadcast(
         window = parse_window(window_text) if window_text else None
     except ValueError as exc:
         raise BroadcastError(str(exc)) from None
-    runs, every_s = _runs(request, now, tz)
+    runs, every_s, until = _runs(request, now, tz)
     if request.rate is not None and request.rate < 1:
         raise BroadcastError("--rate must be at least 1 message a minute")
     skipped: list[RowProblem] = []
@@ -254,14 +264,24 @@ async def broadcast(
         )  # fmt: skip
         rendered = {lang: measure(lang, texts[lang]) for lang in texts}
         sims = await sim_capacities(store, config, now)
+        ahead = await store.parts_waiting()
         messages = summary.recipients
         parts = sum(cnt * rendered[lang].parts for lang, cnt in summary.by_language.items())
-        est = estimate(parts, messages, sims, now.astimezone(tz), window=window, rate_cap=request.rate)
-        plan = BroadcastPlan(request, summary, rendered, runs, sims, est, window, skipped)
+        est = estimate(parts + ahead, messages, sims, now.astimezone(tz), window=window, rate_cap=request.rate)
+        warnings = []
+        if runs > 1 and every_s and est.finish is not None and (est.finish - now).total_seconds() > every_s:
+            warnings.append(
+                "one run takes longer than --every: a new run starts before the last one is out "
+                "(those still waiting keep their place; nobody gets a run twice before everyone got one)"
+            )
+        if runs > 1 and every_s and est.finish is None:
+            warnings.append("one run cannot finish within a year at these quotas")
+        plan = BroadcastPlan(request, summary, rendered, runs, sims, est, window, skipped, ahead, tuple(warnings))
         if dry_run or not confirm(plan):
-            return plan, None
+            return plan, None, None
         if not messages:
             raise BroadcastError("nobody to send to: the audience is empty (after removing opted-out numbers)")
+        on_queue_start(messages)
         campaign_id = await store.create_campaign(
             NewCampaign(
                 template=n.name,
@@ -273,26 +293,30 @@ async def broadcast(
                 window=str(window) if window else None,
                 every_s=every_s,
                 runs_total=runs,
+                until_at=until,
+                opted_out=summary.opted_out,
+                creator=holder_name("cli"),
             ),
             now=now,
             on_progress=on_progress,
         )
-        await _publish(store, config)
-        return plan, campaign_id
+        return plan, campaign_id, await _publish(store, config)
     finally:
         await store.close()
 
 
-def _runs(request: BroadcastRequest, now: datetime, tz: ZoneInfo) -> tuple[int, float | None]:
+def _runs(request: BroadcastRequest, now: datetime, tz: ZoneInfo) -> tuple[int, float | None, datetime | None]:
+    """(runs, seconds between runs, last moment a run may start)."""
     if request.every is None:
         if request.until or request.times:
             raise BroadcastError("--until and --times need --every (how often to send the update)")
-        return 1, None
+        return 1, None, None
     every = request.every.total_seconds()
     if every < MIN_EVERY:
         raise BroadcastError(f"--every must be at least {MIN_EVERY / 60:g} minutes")
     if (request.until is None) == (request.times is None):
         raise BroadcastError("with --every, give --until TIME or --times N (when to stop)")
+    until = None
     if request.times is not None:
         runs = request.times
     else:
@@ -303,7 +327,7 @@ def _runs(request: BroadcastRequest, now: datetime, tz: ZoneInfo) -> tuple[int, 
         runs = 1 + int((until - now).total_seconds() // every)
     if not 1 <= runs <= MAX_RUNS:
         raise BroadcastError(f"{runs} runs: a campaign has 1 to {MAX_RUNS}")
-    return runs, every
+    return runs, every, until
 
 
 def _csv_recipients(
@@ -340,8 +364,13 @@ async def sim_capacities(store: Store, config: Config, now: datetime) -> list[Si
                         reply_reserve=q.reply_reserve)
             for r in await store.sim_statuses()
         ]  # fmt: skip
+    statuses = {r.modem_id: r for r in await store.sim_statuses()}
+    fresh = stamp(now - timedelta(minutes=10))
     out = []
     for m in modems:
+        status = statuses.get(m.id)
+        if status is not None and status.updated_at >= fresh and status.state in ("down", "quarantined"):
+            continue  # the daemon says it cannot send now: do not count on it
         limit = QuotaConfig(m.per_minute, m.per_day, m.reply_reserve)
         per_day = limit.per_day - limit.reserve
         used = sum(usage.get(m.id, {}).values())
@@ -349,13 +378,26 @@ async def sim_capacities(store: Store, config: Config, now: datetime) -> list[Si
     return out
 
 
-async def _publish(store: Store, config: Config) -> None:
-    write_public_copy(config.public_dir, await store.campaigns(limit=200), config.site.name)
+async def _publish(store: Store, config: Config) -> str | None:
+    """Write the public copy; a failure is a warning (the campaign is made: never retry it)."""
+    try:
+        write_public_copy(config.public_dir, await store.campaigns(limit=200), config.site.name)
+    except OSError as exc:
+        return f"the public copy could not be written to {config.public_dir}: {exc}"
+    return None
 
 
 async def list_campaigns(config: Config, limit: int) -> list[CampaignRow]:
     async with await open_store(config) as store:
         return await store.campaigns(limit)
+
+
+def local_time(value: str | datetime | None, config: Config) -> str:
+    """A stored UTC time as the site reads it: ``2026-11-24 18:00`` in [site] timezone."""
+    if not value:
+        return "-"
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.astimezone(ZoneInfo(config.site.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 async def campaign_status(config: Config, campaign_id: int) -> dict[str, Any]:
@@ -372,7 +414,7 @@ async def _status(store: Store, campaign_id: int) -> dict[str, Any]:
     remaining = sum(counts.get(s, 0) for s in ("held", "queued", "sending"))
     sent = sum(counts.get(s, 0) for s in ("sent", "delivered", "unknown"))
     rate = recent / 60
-    eta = (utcnow() + timedelta(seconds=remaining / rate)).isoformat(timespec="seconds") if rate and remaining else None
+    eta = utcnow() + timedelta(seconds=remaining / rate) if rate and remaining else None
     return {
         **campaign.as_json(),
         "messages": sum(counts.values()),
@@ -383,7 +425,7 @@ async def _status(store: Store, campaign_id: int) -> dict[str, Any]:
         "remaining": remaining,
         "by_status": counts,
         "rate_per_minute": recent,
-        "eta": eta,
+        "eta": eta.isoformat(timespec="seconds") if eta else None,
     }
 
 
@@ -404,8 +446,10 @@ async def control(config: Config, campaign_id: int, action: str) -> str:
         cancelled = await store.cancel_campaign(campaign_id)
         if cancelled is None:
             raise BroadcastError(f"campaign {campaign_id} is already {campaign.status}")
-        await _publish(store, config)
-        return f"campaign {campaign_id} cancelled: {cancelled} message(s) will not be sent"
+        warning = await _publish(store, config)
+        return f"campaign {campaign_id} cancelled: {cancelled} message(s) will not be sent" + (
+            f" (warning: {warning})" if warning else ""
+        )
 
 
 async def watch(

@@ -25,11 +25,13 @@ from sim_bank.bank import SimBank
 
 from .campaign_plan import parse_window
 from .config import Config
+from .lockfile import holder_alive
 from .store import STORE_ERRORS, Store, utcnow
 
 log = structlog.get_logger("gateway.campaigns")
 
 TICK = 1.0  # seconds between rounds
+TIDY_INTERVAL = 30.0  # seconds between looks for campaigns a killed CLI left half-written
 DEPTH_PER_SIM = 10  # queued rows per ready SIM, per campaign
 MIN_DEPTH = 20
 
@@ -52,6 +54,7 @@ class CampaignService:
         self._wake = asyncio.Event()
         self._tokens: dict[int, float] = {}
         self._last = time.monotonic()
+        self._tidied = -TIDY_INTERVAL
 
     def wake(self) -> None:
         self._wake.set()
@@ -72,6 +75,11 @@ class CampaignService:
         now = self._clock()
         mono = time.monotonic()
         elapsed, self._last = mono - self._last, mono
+        if mono - self._tidied >= TIDY_INTERVAL:
+            self._tidied = mono
+            for campaign_id in await self.store.tidy_campaigns(holder_alive, now):
+                log.warning("campaign_abandoned", campaign_id=campaign_id,
+                            reason="the broadcast command stopped before every recipient was queued")  # fmt: skip
         depth = max(MIN_DEPTH, DEPTH_PER_SIM * len(self.bank.ready()))
         running = await self.store.running_campaigns()
         for campaign in running:

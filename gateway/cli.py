@@ -543,9 +543,9 @@ def check_config(config: config_mod.Config) -> None:
 
 
 def _register() -> None:
-    from .cli_broadcast import COMMANDS
+    from . import cli_broadcast, cli_ops
 
-    for command in COMMANDS:
+    for command in (*cli_broadcast.COMMANDS, *cli_ops.COMMANDS):
         main.add_command(command)
 
 

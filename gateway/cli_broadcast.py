@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ from . import broadcast_operations as ops
 from . import config as config_mod
 from .broadcast_operations import BroadcastPlan, BroadcastRequest, parse_duration
 from .cli_common import CONTEXT, Group, console, echo_json, with_config
+from .contacts import RowProblem
 from .exceptions import BroadcastError
 from .store import AudienceSpec, utcnow
 
 PROBLEMS_SHOWN = 50
+FORMULA = ("=", "+", "-", "@")  # a cell starting so would run as a formula in a spreadsheet
 
 
 def _progress(transient: bool = False, *columns: Any) -> Progress:
@@ -50,31 +53,38 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
 
     Example: gateway contacts import customers-north.csv --group north
     """
-    with _progress(False, DownloadColumn()) as progress:
-        task = progress.add_task("importing", total=None)
-        report = asyncio.run(
-            ops.import_contacts(
-                config,
-                file,
-                group,
-                on_size=lambda n: progress.update(task, total=n),
-                on_progress=lambda done: progress.update(task, completed=done),
+    errors = errors_path.open("w", encoding="utf-8", newline="") if errors_path is not None else None
+    writer = csv.writer(errors) if errors is not None else None
+    if writer is not None:
+        writer.writerow(["line", "problem"])
+
+    def problem(p: RowProblem) -> None:
+        if writer is not None:  # every one, as it comes: a million bad rows never sit in memory
+            writer.writerow([p.line, "'" + p.problem if p.problem.startswith(FORMULA) else p.problem])
+
+    try:
+        with _progress(False, DownloadColumn()) as progress:
+            task = progress.add_task("importing", total=None)
+            report = asyncio.run(
+                ops.import_contacts(
+                    config,
+                    file,
+                    group,
+                    on_size=lambda n: progress.update(task, total=n),
+                    on_progress=lambda done: progress.update(task, completed=done),
+                    on_problem=problem,
+                )
             )
-        )
+    finally:
+        if errors is not None:
+            errors.close()
     shown = report.problems[:PROBLEMS_SHOWN]
     for p in shown:
         click.echo(f"{file}:{p.line}: skipped: {p.problem}", err=True)
     if report.problem_count > len(shown):
         more = report.problem_count - len(shown)
-        click.echo(f"... and {more} more skipped row(s)" + ("" if errors_path else " (--errors FILE lists them all)"),
-                   err=True)  # fmt: skip
-    if errors_path is not None:
-        with errors_path.open("w", encoding="utf-8") as f:
-            f.write("line,problem\n")
-            for p in report.problems:
-                f.write(f'{p.line},"{p.problem.replace(chr(34), chr(39))}"\n')
-            if report.problem_count > len(report.problems):
-                f.write(f',"... {report.problem_count - len(report.problems)} more not listed"\n')
+        where_all = f"all in {errors_path}" if errors_path else "--errors FILE writes them all"
+        click.echo(f"... and {more} more skipped row(s) ({where_all})", err=True)
     where = f" into group {group}" if group else ""
     click.echo(
         f"imported {report.rows} row(s){where}: {report.new} new, {report.updated} updated; "
@@ -265,6 +275,10 @@ def broadcast(
         raise click.UsageError("give an audience: --group, --area, --csv and/or --reporters CATEGORY --since 6h")
     if reporters and not since:
         raise click.UsageError("--reporters needs --since, e.g. --since 6h")
+    if since and not reporters:
+        raise click.UsageError("--since goes with --reporters CATEGORY (who reported since when)")
+    if wait and dry_run:
+        raise click.UsageError("--wait follows a campaign being sent; a --dry-run sends nothing")
     values = {}
     for item in variables:
         name, sep, value = item.partition("=")
@@ -293,16 +307,24 @@ def broadcast(
         return click.confirm(f"Send to {plan.recipients} recipient(s) ({plan.parts_per_run * plan.runs} parts)?",
                              err=True)  # fmt: skip
 
-    with _progress(True, MofNCompleteColumn()) as progress:
-        task = progress.add_task("queueing", total=None)
-        plan, campaign_id = asyncio.run(
+    progress = _progress(True, MofNCompleteColumn())
+    task = progress.add_task("queueing", total=None)
+
+    def queueing(recipients: int) -> None:  # after the question: a live bar would hide the prompt
+        progress.update(task, total=recipients)
+        progress.start()
+
+    try:
+        plan, campaign_id, warning = asyncio.run(
             ops.broadcast(
-                config, request, dry_run=dry_run, confirm=confirm,
+                config, request, dry_run=dry_run, confirm=confirm, on_queue_start=queueing,
                 on_progress=lambda n: progress.advance(task, n),
             )
         )  # fmt: skip
+    finally:
+        progress.stop()
     if as_json:
-        echo_json({**plan.as_json(), "campaign": campaign_id})
+        echo_json({**plan.as_json(), "campaign": campaign_id, "warning": warning})
     elif dry_run:
         _print_plan(plan, dry_run=True)
     if campaign_id is None:
@@ -312,6 +334,8 @@ def broadcast(
     if not as_json:
         click.echo(f"campaign {campaign_id} created: {plan.recipients} recipient(s); the daemon sends it "
                    f"(gateway broadcast status {campaign_id}); public copy in {config.public_dir}")  # fmt: skip
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     if wait:
         _wait(config, campaign_id)
 
@@ -358,6 +382,10 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
                   + (f"; {', '.join(limits)}" if limits else ""))  # fmt: skip
     elif plan.sims:
         out.print("[red]It cannot finish within a year at these quotas.[/red]")
+    if plan.ahead:
+        out.print(f"  ({plan.ahead} parts of other running campaigns go first; the estimate counts them)")
+    for warning in plan.warnings:
+        out.print(f"[yellow]Warning: {warning}[/yellow]")
 
 
 def _wait(config: config_mod.Config, campaign_id: int) -> None:
@@ -371,7 +399,7 @@ def _wait(config: config_mod.Config, campaign_id: int) -> None:
                                  rate=0, eta="-")  # fmt: skip
 
         def update(s: dict[str, Any]) -> None:
-            eta = s["eta"][11:16] if s["eta"] else "-"
+            eta = ops.local_time(s["eta"], config)[11:] if s["eta"] else "-"
             done = s["sent"] + s["failed"]
             progress.update(task, total=s["messages"] - s["cancelled_messages"], completed=done, sent=s["sent"],
                             delivered=s["delivered"], failed=s["failed"], left=s["remaining"],
@@ -395,11 +423,11 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
     if as_json:
         echo_json([r.as_json() for r in rows])
         return
-    table = Table("id", "status", "notice", "recipients", "runs", "created", "audience")
+    table = Table("id", "status", "notice", "recipients", "runs", "created (site time)", "audience")
     for r in rows:
-        audience = r.as_json()["audience"]
+        audience = ", ".join(f"{k}: {v}" for k, v in r.as_json()["audience"].items())
         table.add_row(str(r.id), r.status, r.template, str(r.recipients), f"{r.runs_done}/{r.runs_total}",
-                      r.created_at[:16], ", ".join(f"{k}: {v}" for k, v in audience.items()))  # fmt: skip
+                      ops.local_time(r.created_at, config), audience)  # fmt: skip
     console().print(table)
 
 
@@ -425,10 +453,10 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, as_json: bool)
         "failed": str(s["failed"]),
         "remaining": str(s["remaining"]),
         "rate": f"{s['rate_per_minute']}/min",
-        "ETA": (s["eta"] or "-")[:16],
+        "ETA": ops.local_time(s["eta"], config),
     }
     if s["next_run_at"]:
-        rows["next run"] = s["next_run_at"][:16]
+        rows["next run"] = ops.local_time(s["next_run_at"], config)
     for key, value in rows.items():
         out.print(f"[bold]{key:>10}[/bold]  {value}")
 

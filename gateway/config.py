@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
+import ssl
 import tomllib
 import types
 import typing
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -126,6 +129,17 @@ class BalanceConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    listen: str = ""  # Prometheus endpoint: "9108" (on 127.0.0.1) or "HOST:PORT"; empty: off
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    inbound_pdus_days: int = 30  # raw PDUs of routed messages (the messages and tickets stay); 0: keep
+    outbox_days: int = 90  # sent, delivered, failed and cancelled outbox rows; 0: keep
+
+
+@dataclass(frozen=True)
 class BroadcastConfig:
     templates: str = ""  # notices file; empty: the shipped config/templates.toml
     public_dir: str = ""  # where the public copy of notices goes; empty: "public" beside the database
@@ -169,6 +183,8 @@ class Config:
     balance: BalanceConfig = field(default_factory=BalanceConfig)
     crm: CrmConfig = field(default_factory=CrmConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
     modems: tuple[ModemConfig, ...] = ()
 
@@ -227,6 +243,8 @@ _SECTIONS: dict[str, type] = {
     "balance": BalanceConfig,
     "crm": CrmConfig,
     "broadcast": BroadcastConfig,
+    "retention": RetentionConfig,
+    "metrics": MetricsConfig,
 }
 
 # [[modems]] keys -> ModemConfig fields
@@ -256,7 +274,8 @@ def load(path: Path | str | None, environ: Mapping[str, str] | None = None) -> C
     variables in ``environ`` (default: the process environment) override ``[crm]``."""
     config = _load_file(path)
     env = os.environ if environ is None else environ
-    overrides: dict[str, Any] = {key: env[var] for key, var in CRM_ENV.items() if env.get(var)}
+    # a variable set to "" counts too: GATEWAY_CRM_URL= turns sync off whatever the file says
+    overrides: dict[str, Any] = {key: env[var].strip() for key, var in CRM_ENV.items() if var in env}
     if not overrides:
         return config
     config = dataclasses.replace(config, crm=dataclasses.replace(config.crm, **overrides))
@@ -306,6 +325,8 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
                 f"{modem.operator!r} is not in [operators]",
                 _did_you_mean(modem.operator, operators),
             )
+    crm = sections["crm"]
+    sections["crm"] = dataclasses.replace(crm, token=crm.token.strip(), secret=crm.secret.strip())
     config = Config(path=path.resolve(), modems=modems, operators=operators, **sections)
     _validate(config, where)
     return config
@@ -330,6 +351,8 @@ def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
         hint = options[0]
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(where, key, f"must be a finite number, not {value}")
     shown = "(hidden)" if key.rsplit(".", 1)[-1] in SECRET_KEYS else repr(value)
     if hint is bool and not isinstance(value, bool):
         raise ConfigError(where, key, f"must be true or false, not {shown}")
@@ -479,6 +502,14 @@ def _validate(config: Config, where: str) -> None:
         raise ConfigError(where, "send.max_attempts", "must be at least 1")
     if not 0 <= config.receive.short_code_max_digits <= 8:
         raise ConfigError(where, "receive.short_code_max_digits", "must be 0-8")
+    if config.metrics.listen:
+        port = config.metrics.listen.rpartition(":")[2]
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(where, "metrics.listen", f"{config.metrics.listen!r} is not a port or HOST:PORT",
+                              'e.g. listen = "127.0.0.1:9108"')  # fmt: skip
+    for key in ("inbound_pdus_days", "outbox_days"):
+        if getattr(config.retention, key) < 0:
+            raise ConfigError(where, f"retention.{key}", "must be 0 (keep) or more days")
     if config.broadcast.window:
         try:
             parse_window(config.broadcast.window)
@@ -489,12 +520,41 @@ def _validate(config: Config, where: str) -> None:
 
 def _validate_crm(config: Config, where: str) -> None:
     crm = config.crm
-    if crm.url and not re.match(r"^https?://[^/\s]+", crm.url):
-        raise ConfigError(where, "crm.url", "is not an http(s) URL", 'e.g. url = "https://crm.example/api/sms"')
+    if crm.url:
+        problem = _url_problem(crm.url)
+        if problem:
+            raise ConfigError(where, "crm.url", problem, 'e.g. url = "https://crm.example/api/sms"')
+    if crm.token and not all("!" <= ch <= "~" for ch in crm.token):
+        raise ConfigError(where, "crm.token", "must be printable ASCII without spaces (it goes in a header)",
+                          "check for a stray newline or space around it")  # fmt: skip
     if not 1 <= crm.batch_size <= 1000:
         raise ConfigError(where, "crm.batch_size", f"must be 1-1000, not {crm.batch_size}")
-    for key in ("timeout", "probe_interval", "pull_interval", "backoff_max"):
-        if getattr(crm, key) <= 0:
-            raise ConfigError(where, f"crm.{key}", f"must be more than 0, not {getattr(crm, key)}")
-    if crm.ca_file and not config.resolve(crm.ca_file).is_file():
-        raise ConfigError(where, "crm.ca_file", f"{crm.ca_file} does not exist", "give the path of a PEM CA bundle")
+    limits = {"timeout": 300.0, "probe_interval": 3600.0, "pull_interval": 86400.0, "backoff_max": 86400.0}
+    for key, most in limits.items():
+        value = getattr(crm, key)
+        if not 0 < value <= most:
+            raise ConfigError(where, f"crm.{key}", f"must be more than 0 and at most {most:g} seconds, not {value}")
+    if crm.ca_file:
+        path = config.resolve(crm.ca_file)
+        if not path.is_file():
+            raise ConfigError(where, "crm.ca_file", f"{crm.ca_file} does not exist", "give the path of a PEM CA bundle")
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise ConfigError(where, "crm.ca_file", f"{crm.ca_file} is not a usable PEM CA bundle: {exc}",
+                              "convert it: openssl x509 -inform der -in ca.crt -out ca.pem") from None  # fmt: skip
+
+
+def _url_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises for a port that is not a number
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http(s) URL"
+    if any(ch.isspace() for ch in url):
+        return "contains a space"
+    if parts.query or parts.fragment:
+        return "must not have a query (?...) or fragment (#...): the gateway adds /tickets, /updates, /health"
+    return None

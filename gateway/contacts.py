@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -62,37 +63,54 @@ def language_code(value: str) -> str | None:
 
 def read_contacts(lines: Iterable[str], region: str) -> Iterator[Contact | RowProblem]:
     """Each data row as a :class:`Contact`, or a :class:`RowProblem` with its line number.
-    Raises :class:`ContactsFileError` when the header has no ``phone`` column."""
+    Raises :class:`ContactsFileError` when the header has no ``phone`` column.
+
+    Spreadsheet habits are understood: a ``sep=;`` first line, empty column names (Excel's
+    trailing commas) ignored. A quote left open swallows the lines after it into one cell:
+    that row is reported with the lines it spans, never silently merged."""
     source = iter(lines)
     first = next(source, None)
+    skipped = 0  # lines before the header (they count in the line numbers reported)
+    if first is not None and first.lstrip("\ufeff").lower().startswith("sep=") and len(first.strip()) <= 6:
+        delimiter = first.lstrip("\ufeff").strip()[4:] or ","
+        first = next(source, None)
+        skipped = 1
+        dialect = _dialect(delimiter)
+    elif first is not None:
+        dialect = _dialect(_guess(first))
     if first is None:
         raise ContactsFileError("the file is empty: it needs a header row with a phone column")
-    dialect = _dialect(first)
     reader = csv.reader(_chain(first, source), dialect)
     header = [h.strip().casefold().lstrip("\ufeff") for h in next(reader)]
-    if "phone" not in header:
-        raise ContactsFileError(f"no 'phone' column in the header (found: {', '.join(header) or 'nothing'})")
-    if len(set(header)) != len(header):
-        raise ContactsFileError(f"a column name appears twice in the header: {', '.join(header)}")
+    named = [h for h in header if h]
+    if "phone" not in named:
+        raise ContactsFileError(f"no 'phone' column in the header (found: {', '.join(named) or 'nothing'})")
+    if len(set(named)) != len(named):
+        raise ContactsFileError(f"a column name appears twice in the header: {', '.join(named)}")
+    end = reader.line_num + skipped
     for cells in reader:
-        line = reader.line_num
+        start, end = end + 1, reader.line_num + skipped
         if not any(c.strip() for c in cells):
             continue  # blank line
-        yield _row(header, cells, line, region)
+        if any("\n" in c or "\r" in c for c in cells):
+            yield RowProblem(start, f"a quote opened on line {start} is not closed: lines {start}-{end} became "
+                                    "one row (check the quotes in that row)")  # fmt: skip
+            continue
+        yield _row(header, cells, start, region)
 
 
 def _row(header: list[str], cells: list[str], line: int, region: str) -> Contact | RowProblem:
     if len(cells) != len(header):
         return RowProblem(line, f"{len(cells)} fields, the header has {len(header)}")
-    values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+    values = {name: cell.strip() for name, cell in zip(header, cells, strict=True) if name}
     too_long = next((name for name, v in values.items() if len(v) > MAX_FIELD), None)
     if too_long:
         return RowProblem(line, f"{too_long} is longer than {MAX_FIELD} characters")
     raw_phone = values.pop("phone")
     try:
-        phone = to_e164(normalise(raw_phone).replace(" ", ""), region)
-    except InvalidNumber:
-        return RowProblem(line, f"phone {raw_phone!r} is not a phone number")
+        phone = to_e164(normalise(raw_phone).replace(" ", ""), region, mobile=True)
+    except InvalidNumber as exc:
+        return RowProblem(line, f"phone {raw_phone!r} {_reason(exc)}")
     language = None
     raw_language = values.pop("language", "")
     if raw_language:
@@ -104,15 +122,23 @@ def _row(header: list[str], cells: list[str], line: int, region: str) -> Contact
     return Contact(phone, known["name"], language, known["area"], known["account"], attrs)
 
 
-def _dialect(header_line: str) -> type[csv.Dialect]:
+def _reason(exc: InvalidNumber) -> str:
+    """The reason without the number it starts with (the row's own text is quoted already)."""
+    return re.sub(r"^'[^']*'\s*", "", str(exc))
+
+
+def _guess(header_line: str) -> str:
     """Comma, semicolon (spreadsheets in many locales) or tab: whichever the header uses most."""
     counts = {d: header_line.count(d) for d in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: counts[d])
+    return delimiter if counts[delimiter] else ","
 
+
+def _dialect(delimiter: str) -> type[csv.Dialect]:
     class Dialect(csv.excel):
         pass
 
-    Dialect.delimiter = delimiter if counts[delimiter] else ","
+    Dialect.delimiter = delimiter[:1]
     return Dialect
 
 

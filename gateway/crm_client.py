@@ -20,7 +20,7 @@ import httpx
 
 from . import sync_protocol as protocol
 from .config import CrmConfig
-from .exceptions import CrmBadAnswer, CrmUnreachable
+from .exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 
 USER_AGENT = "sms-fallback-gateway/0.1 (crm-sync v1)"
 
@@ -87,12 +87,14 @@ class CrmClient:
             raise CrmBadAnswer(f"GET /updates: {exc}", answer.status) from None
 
     async def health(self) -> bool:
-        """``GET /health`` answered 2xx. Unreachable or any other answer: False."""
+        """Whether ``GET /health`` gets any HTTP answer: then the network path works, and the
+        push itself says whether the CRM takes tickets (a proxy answering 404 or 401 on
+        /health must not keep the link "down" for good)."""
         try:
-            answer = await self._request("GET", "/health", b"")
+            await self._request("GET", "/health", b"")
         except CrmUnreachable:
             return False
-        return 200 <= answer.status < 300
+        return True
 
     async def _request(
         self, method: str, path: str, body: bytes, *, batch_id: str | None = None, params: dict[str, str] | None = None
@@ -106,6 +108,8 @@ class CrmClient:
             response = await self._http.request(method, path, content=body or None, headers=headers, params=params)
         except httpx.TimeoutException:
             raise CrmUnreachable(f"{method} {path}: no answer within {self.config.timeout:g} s") from None
+        except (httpx.LocalProtocolError, UnicodeEncodeError):  # the request itself: never quote it (the token)
+            raise CrmError(f"{method} {path}: the request could not be built; check [crm] token and url") from None
         except httpx.TransportError as exc:  # refused, reset, DNS, TLS, proxy
             raise CrmUnreachable(f"{method} {path}: {type(exc).__name__}: {_reason(exc)}") from None
         return HttpAnswer(response.status_code, response.content, response.headers)

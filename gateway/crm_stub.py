@@ -92,6 +92,8 @@ class CrmStub:
         self.tolerance = tolerance
         self.faults: list[Fault] = []  # consumed in order; empty: behave
         self.refuse: dict[str, int] = {}  # ticket id -> status that refuses any batch holding it
+        self.health_status = 200  # what GET /health answers (a proxy in front may say 404)
+        self.ignore_since = False  # a buggy CRM: every pull gets the same first page and cursor
         self._lock = threading.Lock()
         self.database.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.database, check_same_thread=False, isolation_level=None)
@@ -334,7 +336,7 @@ class CrmStub:
         return {"id": tid, "status": "duplicate", "crm_id": f"CRM-{seq}"}
 
     def updates(self, site: str, since: str) -> dict[str, Any]:
-        after = int(since) if since.isdigit() else 0
+        after = 0 if self.ignore_since or not since.isdigit() else int(since)
         with self._lock:
             self._count(pulls=1)
             rows = self._db.execute(
@@ -386,7 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         stub = self.stub
         if url.path == "/health":
-            self._answer(200, {"ok": True})
+            self._answer(stub.health_status, {"ok": stub.health_status == 200})
             return
         denied = stub._authorised(self.headers, b"", signed=not url.path.startswith("/_stub/"))
         if denied:

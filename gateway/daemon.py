@@ -31,17 +31,20 @@ from .delivery import apply_report
 from .dispatcher import Dispatcher
 from .events import GatewayEvent, MessageRouted, Observer, OutboxDone
 from .intake import Intake
+from .lockfile import DaemonLock, holder_name
+from .metrics import MetricsServer
 from .quota_book import QuotaBook
 from .replies import oversized
 from .sim_monitor import SimMonitor
 from .store import Store, utcnow
-from .sync import SyncService, holder_name
+from .sync import SyncService
 from .ussd_service import UssdService
 
 log = structlog.get_logger("gateway.daemon")
 
 DB_POLL_INTERVAL = 0.25  # seconds: how fast rows written by the CLI are noticed
 HOUSEKEEPING_INTERVAL = 10.0
+PURGE_INTERVAL = 3600.0  # seconds between retention purges
 DRAIN_DELETES = 5.0  # seconds shutdown waits for SIM deletes in flight
 
 
@@ -74,8 +77,20 @@ class Daemon:
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._started = False
+        self._lock = DaemonLock(config.database_path)
+        self.metrics: MetricsServer | None = None
 
     async def start(self) -> None:
+        self._lock.acquire()  # one daemon per database: the second one stops here, saying why
+        try:
+            await self._start()
+        except BaseException:
+            if self.store is not None:
+                await self.store.close()
+            self._lock.release()
+            raise
+
+    async def _start(self) -> None:
         config = self.config
         self.store = store = await Store.open(
             config.database_path, site=config.site.id, busy_timeout=config.storage.busy_timeout
@@ -106,16 +121,21 @@ class Daemon:
         self.campaigns = CampaignService(store, config, self.bank, on_release=self.dispatcher.wake, clock=self._clock)
         await self.intake.route_waiting()
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
-        self._background = [
-            asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
-            asyncio.create_task(self._watch_database(), name="db-watch"),
-            asyncio.create_task(self._housekeeping(), name="housekeeping"),
-            asyncio.create_task(self.monitor.run(), name="sim-monitor"),
-            asyncio.create_task(self.ussd.run(), name="ussd"),
-            asyncio.create_task(self.campaigns.run(), name="campaigns"),
-        ]
+        loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+            "dispatcher": self.dispatcher.run,
+            "db-watch": self._watch_database,
+            "housekeeping": self._housekeeping,
+            "sim-monitor": self.monitor.run,
+            "ussd": self.ussd.run,
+            "campaigns": self.campaigns.run,
+        }
         if config.crm.enabled:
-            self._background.append(asyncio.create_task(self.sync.run(), name="crm-sync"))
+            loops["crm-sync"] = self.sync.run
+        self._background = [asyncio.create_task(self._supervised(name, fn), name=name) for name, fn in loops.items()]
+        if config.metrics.listen:
+            self.metrics = MetricsServer(config.database_path, config.metrics.listen)
+            self.metrics.start()
+            log.info("metrics_listening", host=self.metrics.host, port=self.metrics.port)
         self._started = True
         log.info(
             "gateway_started",
@@ -145,6 +165,9 @@ class Daemon:
             steps.append(("sim status", self.monitor.publish))
         if self.intake is not None:
             steps.append(("sim deletes", intake.drain))
+        if self.metrics is not None:
+            metrics = self.metrics
+            steps.append(("metrics", lambda: asyncio.to_thread(metrics.stop)))
         if self.store is not None:
             steps.append(("database", self.store.close))
         for name, step in steps:
@@ -152,8 +175,27 @@ class Daemon:
                 await step()
             except Exception:  # keep going: the remaining steps matter more than this one
                 log.exception("gateway_stop_step_failed", step=name)
+        self._lock.release()
         self._stopped.set()
         log.info("gateway_stopped")
+
+    async def _supervised(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run one of the daemon's loops for as long as the daemon runs: one that ends or fails
+        (a defect, a resource gone) is logged and started again, so nothing stops silently."""
+        delay = 1.0
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("gateway_loop_failed", loop=name, restart_in=delay)
+            else:
+                if not self._started:
+                    return  # stopping: the loop ended as it should
+                log.error("gateway_loop_ended", loop=name, restart_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
 
     async def _cancel_background(self) -> None:
         for task in self._background:
@@ -247,8 +289,11 @@ class Daemon:
                     self.campaigns.wake()  # a campaign created, paused or resumed
 
     async def _housekeeping(self) -> None:
-        """Long messages whose parts stopped coming; messages left unrouted by a database hiccup."""
+        """Long messages whose parts stopped coming; messages left unrouted by a database hiccup;
+        once an hour, the purge of old raw PDUs and finished outbox rows ([retention])."""
         assert self.intake is not None
+        last_purge = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(min(HOUSEKEEPING_INTERVAL, self.config.receive.concat_timeout / 2))
             try:
@@ -256,8 +301,18 @@ class Daemon:
                 await self.intake.route_waiting()
                 if self.store is not None:
                     await self.store.expire_pending_reports(self._clock() - timedelta(days=1))
+                    if loop.time() - last_purge >= PURGE_INTERVAL:
+                        last_purge = loop.time()
+                        await self._purge()
             except Exception:  # retried at the next round
                 log.exception("housekeeping_failed")
+
+    async def _purge(self) -> None:
+        assert self.store is not None
+        keep = self.config.retention
+        deleted = await self.store.purge(keep.inbound_pdus_days, keep.outbox_days, self._clock())
+        if any(deleted.values()):
+            log.info("database_purged", **deleted)
 
 
 def bank_for(config: Config) -> GsmSimBank:

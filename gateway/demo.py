@@ -205,7 +205,7 @@ async def _restoration(console: Console, config: Config, daemon: Daemon, bank: E
         {"area": "North", "area.fa": "شمال", "area.ar": "الشمال"},
         AudienceSpec(reporters=("outage",), since=utcnow() - timedelta(hours=1)),
     )
-    plan, campaign_id = await broadcast(config, request, dry_run=False)
+    plan, campaign_id, _ = await broadcast(config, request, dry_run=False)
     assert campaign_id is not None
     langs = ", ".join(f"{n} {lang}" for lang, n in sorted(plan.audience.by_language.items()))
     console.print(

@@ -289,6 +289,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             runs_total  INTEGER NOT NULL DEFAULT 1,
             runs_done   INTEGER NOT NULL DEFAULT 0,
             next_run_at TEXT,
+            until_at    TEXT,                            -- staged updates: no run after this
+            copying     INTEGER,                         -- a run being written: the last run-1 row id copied
+            creator     TEXT,                            -- "cli:PID" while the campaign is being written
             created_at  TEXT NOT NULL,
             done_at     TEXT
         );
@@ -299,6 +302,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE outbox ADD COLUMN run INTEGER;
         CREATE INDEX outbox_held ON outbox (campaign_id, id) WHERE status = 'held';
         CREATE INDEX outbox_campaign ON outbox (campaign_id, status) WHERE campaign_id IS NOT NULL;
+        CREATE INDEX outbox_campaign_run ON outbox (campaign_id, run, id) WHERE campaign_id IS NOT NULL;
+        """,
+    ),
+    (
+        6,
+        "retention: old raw PDUs and finished outbox rows can be purged by date",
+        """
+        CREATE INDEX inbound_pdus_received ON inbound_pdus (received_at);
+        CREATE INDEX outbox_created ON outbox (created_at);
+        CREATE INDEX pending_reports_received ON pending_reports (received_at);
         """,
     ),
 ]

@@ -97,7 +97,7 @@ def parse_message(config: Config, text: str, sender: str | None, catalogue: Cata
 async def queue_sms(config: Config, number: str, text: str) -> OutboxRow:
     """Queue an SMS for the daemon to send (lane ``notification``)."""
     try:
-        phone = to_e164(number, config.site.region)
+        phone = to_e164(number, config.site.region, mobile=True)
     except InvalidNumber as exc:
         raise GatewayError(str(exc)) from None
     if not text.strip():

@@ -32,8 +32,13 @@ class Sender:
         return self.kind == "person" and self.phone is not None
 
 
-def to_e164(number: str, region: str) -> str:
-    """``0912 123 4567`` (region IR) -> ``+989121234567``; raises :class:`InvalidNumber`."""
+def to_e164(number: str, region: str, *, mobile: bool = False) -> str:
+    """``0912 123 4567`` (region IR) -> ``+989121234567``; raises :class:`InvalidNumber`.
+
+    ``mobile``: the number is to receive SMS (contacts, broadcasts, ``gateway send``), so
+    it must look like a mobile number: not a landline, and of a mobile number's length. A
+    number phonenumbers does not know yet (operators open new prefixes faster than its
+    data is updated) passes when it has a mobile number's length and first digit."""
     text = number.strip()
     if not text:
         raise InvalidNumber("empty number")
@@ -43,7 +48,25 @@ def to_e164(number: str, region: str) -> str:
         raise InvalidNumber(f"{number!r} is not a phone number: {exc}") from None
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidNumber(f"{number!r} is not a possible phone number in {region.upper()}")
+    if mobile:
+        _check_mobile(number, parsed)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _check_mobile(number: str, parsed: phonenumbers.PhoneNumber) -> None:
+    kind = phonenumbers.number_type(parsed)
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
+        raise InvalidNumber(f"{number!r} is a landline number: it cannot receive SMS")
+    if phonenumbers.is_valid_number(parsed):
+        return
+    region = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = str(parsed.national_number)
+    if example is not None:
+        sample = str(example.national_number)
+        if len(national) == len(sample) and national[0] == sample[0]:
+            return  # a prefix newer than phonenumbers' data
+    raise InvalidNumber(f"{number!r} does not have the length or start of a mobile number in {region}")
 
 
 # Where a number's country tells the language better than the site default does.

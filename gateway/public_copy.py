@@ -34,7 +34,6 @@ def public_items(campaigns: Sequence[CampaignRow]) -> list[dict[str, Any]]:
                 "id": c.id,
                 "notice": c.template,
                 "published_at": c.created_at,
-                "status": c.status,
                 "texts": c.text_by_language,
             }
         )

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from ulid import ULID
@@ -39,16 +38,22 @@ from .catalogue import Catalogue
 from .config import Config
 from .crm_client import CrmClient
 from .exceptions import CrmBadAnswer, CrmError, CrmUnreachable
+from .lockfile import holder_alive
 from .replies import render_reply
 from .store import STORE_ERRORS, BatchRow, Store, TicketRow, stamp
 
 log = structlog.get_logger("gateway.sync")
 
-LEASE_TTL = 30.0  # seconds; renewed at least every LEASE_TTL / 3
+LEASE_TTL = 30.0  # seconds, at least (3 request timeouts when those are longer); renewed every third of it
 NAP = LEASE_TTL / 3
+MAX_PAGES = 100  # update pages pulled in one cycle: a CRM that never stops paging cannot hold the loop
 RETRY_BASE = 2.0  # seconds before the first retry after a failed push; doubles up to [crm] backoff_max
 MAX_NOTICE_PARTS = 6  # a CRM text longer than this is replaced by the catalogue's template
 STORE_RETRY = 5.0
+
+
+class LeaseLost(CrmError):
+    """Another syncer took over (this one stalled longer than the lease): stop, it carries on."""
 
 
 class Backoff(CrmError):
@@ -72,25 +77,6 @@ class CycleReport:
     error: str | None = None
 
 
-def holder_name(kind: str) -> str:
-    return f"{kind}:{os.getpid()}"
-
-
-def holder_alive(holder: str) -> bool:
-    """Whether the process named in a lease still runs (the CLI and daemon share a host)."""
-    try:
-        pid = int(holder.rsplit(":", 1)[1])
-    except (IndexError, ValueError):
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class SyncService:
     def __init__(
         self,
@@ -102,6 +88,7 @@ class SyncService:
         on_notice: Callable[[], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
         retry_base: float = RETRY_BASE,
     ) -> None:
@@ -112,12 +99,14 @@ class SyncService:
         self.holder = holder
         self._on_notice = on_notice
         self._on_progress = on_progress
-        self._clock = clock
+        self._clock = clock  # wall time: signatures and timestamps
+        self._mono = monotonic  # intervals: naps and lease renewals (an NTP step must not stall them)
+        self._ttl = max(LEASE_TTL, 3 * self.crm.timeout)
         self._rand = rand
         self._retry_base = retry_base
         self._wake = asyncio.Event()
         self._failures = 0
-        self._renewed = 0.0
+        self._renewed: float | None = None
         self.link = "unknown"
 
     def client(self) -> CrmClient:
@@ -149,26 +138,32 @@ class SyncService:
         """One turn of the loop; returns the seconds to wait before the next."""
         requested = False
         try:
-            other = await self.store.take_sync_lease(self.holder, LEASE_TTL, holder_alive)
+            other = await self.store.take_sync_lease(self.holder, self._ttl, holder_alive)
             if other is not None:
+                self._renewed = None
                 return NAP  # `gateway sync now` is pushing in the foreground
+            self._renewed = self._mono()
             requested = await self._requested()
             if self.link == "down" and not requested and not await crm.health():
                 return self.crm.probe_interval
             report = await self._cycle(crm)
             await self._finish_request(requested, report)
             return self.crm.pull_interval
+        except LeaseLost:
+            log.warning("crm_sync_lease_lost", holder=self.holder)
+            return NAP
         except CrmUnreachable as exc:
             await self._record_failure("down", str(exc), self.crm.probe_interval)
             await self._finish_request(requested, CycleReport(error=str(exc)))
             return self.crm.probe_interval
-        except Backoff as exc:
+        except CrmError as exc:  # Backoff, or a request that could not be made
             self._failures += 1
             delay = backoff_delay(
                 self._failures, base=self._retry_base, cap=self.crm.backoff_max, jitter=0.5, rand=self._rand
             )
-            if exc.retry_after is not None:
-                delay = max(delay, min(exc.retry_after, self.crm.backoff_max))
+            retry_after = exc.retry_after if isinstance(exc, Backoff) else None
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, self.crm.backoff_max))
             await self._record_failure("up", str(exc), delay)
             await self._finish_request(requested, CycleReport(error=str(exc)))
             return delay
@@ -180,28 +175,29 @@ class SyncService:
             return self.crm.backoff_max
 
     async def _nap(self, seconds: float) -> None:
-        """Sleep up to ``seconds``, renewing the lease; wake early when asked to (a new ticket
-        while the link is up and the CRM is not failing, or ``sync now``)."""
-        deadline = self._clock() + seconds
-        while (left := deadline - self._clock()) > 0:
+        """Sleep up to ``seconds``, renewing the lease when due; wake early when asked to (a
+        new ticket while the link is up and the CRM is not failing, or ``sync now``)."""
+        deadline = self._mono() + seconds
+        while (left := deadline - self._mono()) > 0:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(left, NAP))
             try:
                 if self._wake.is_set() and await self._worth_waking():
                     return
-                await self.store.take_sync_lease(self.holder, LEASE_TTL, holder_alive)
+                if self._renewed is not None:
+                    await self._renew_lease()
+            except LeaseLost:
+                return
             except STORE_ERRORS as exc:
                 log.warning("sync_store_error", error=str(exc))
 
     async def _worth_waking(self) -> bool:
-        state = await self.store.sync_state()
-        if state.get("request_at", "") > state.get("request_done_at", ""):
+        if await self._requested():
             return True
         if self.link != "up" or self._failures:
             return False
-        counts = await self.store.sync_counts()
-        return bool(counts["queued"])
+        return await self.store.has_queued_tickets()
 
     async def _requested(self) -> bool:
         state = await self.store.sync_state()
@@ -230,13 +226,23 @@ class SyncService:
         await self._record_failure("down" if isinstance(exc, CrmUnreachable) else "up", str(exc), 0.0)
 
     async def _cycle(self, crm: CrmClient) -> CycleReport:
+        """Push, then pull -- the pull also when the push failed (a ticket the CRM will not take
+        must not keep status news from customers), but not when the link is down."""
         report = CycleReport()
         await self.store.set_sync_state(last_attempt_at=stamp())
-        await self._push_all(crm, report)
-        await self._pull(crm, report)
-        self._failures = 0
+        push_error: CrmError | None = None
+        try:
+            await self._push_all(crm, report)
+        except (Backoff, CrmBadAnswer) as exc:
+            push_error = exc
+        try:
+            await self._pull(crm, report)
+            pull_error = ""
+        except (Backoff, CrmBadAnswer) as exc:
+            pull_error = str(exc)
+            log.warning("crm_pull_failed", error=pull_error)
         await self._set_link("up")
-        await self.store.set_sync_state(last_success_at=stamp(), last_error="", next_attempt_at="")
+        await self.store.set_sync_state(pull_error=pull_error)
         if report.synced or report.rejected or report.updates:
             log.info(
                 "crm_synced",
@@ -245,6 +251,10 @@ class SyncService:
                 updates=report.updates,
                 notices=report.notices,
             )
+        if push_error is not None:
+            raise push_error
+        self._failures = 0
+        await self.store.set_sync_state(last_success_at=stamp(), last_error=pull_error, next_attempt_at="")
         return report
 
     async def _push_all(self, crm: CrmClient, report: CycleReport) -> None:
@@ -252,10 +262,10 @@ class SyncService:
             batch = await self.store.next_batch(self._new_id, self.crm.batch_size, self._body)
             if batch is None:
                 return
-            await self._renew_lease()
             await self._push(crm, batch, report)
 
     async def _push(self, crm: CrmClient, batch: BatchRow, report: CycleReport) -> None:
+        await self._renew_lease()
         try:
             answer = await crm.push(batch.id, batch.body)
         except CrmUnreachable as exc:
@@ -293,7 +303,8 @@ class SyncService:
 
     async def _pull(self, crm: CrmClient, report: CycleReport) -> None:
         cursor = (await self.store.sync_state()).get("cursor")
-        while True:
+        for _ in range(MAX_PAGES):
+            await self._renew_lease()
             try:
                 page = await crm.updates(cursor)
             except CrmBadAnswer as exc:
@@ -302,7 +313,9 @@ class SyncService:
                 log.warning("crm_updates_skipped", entries=page.skipped, reason="no id or status")
             if page.updates and page.cursor is None:
                 raise Backoff("GET /updates returned updates without a cursor")
-            if not page.updates and page.cursor in (None, cursor):
+            if page.cursor is None or page.cursor == cursor:
+                if page.updates:  # the same page again: applying it would text customers twice
+                    log.warning("crm_updates_cursor_stuck", cursor=cursor, updates=len(page.updates))
                 return
             done = await self.store.apply_updates(page.updates, page.cursor, self._notice)
             report.updates += done.applied
@@ -312,9 +325,10 @@ class SyncService:
                 log.warning("crm_updates_unknown_ticket", updates=done.unknown)
             if done.notices and self._on_notice is not None:
                 self._on_notice()
-            if page.cursor == cursor or not page.updates:
+            if not page.updates:
                 return
             cursor = page.cursor
+        log.warning("crm_updates_paging", note=f"more than {MAX_PAGES} pages in one cycle; the rest next cycle")
 
     # ------------------------------------------------------------------ pieces
 
@@ -349,11 +363,16 @@ class SyncService:
         return render_reply(self.catalogue, self.catalogue.update_reply(update.status), lang, values)
 
     async def _renew_lease(self) -> None:
-        """Keep the lease during a long push (a write only every NAP seconds)."""
-        now = self._clock()
-        if now - self._renewed >= NAP:
-            await self.store.take_sync_lease(self.holder, LEASE_TTL, holder_alive)
-            self._renewed = now
+        """Keep the lease (a write every third of its life, so a request -- at most a third --
+        never outlives it); :class:`LeaseLost` when another syncer has it now."""
+        now = self._mono()
+        if self._renewed is not None and now - self._renewed < self._ttl / 3:
+            return
+        other = await self.store.take_sync_lease(self.holder, self._ttl, holder_alive)
+        if other is not None:
+            self._renewed = None
+            raise LeaseLost(f"the sync lease went to {other}")
+        self._renewed = now
 
     def _progress(self, n: int) -> None:
         if self._on_progress is not None:
@@ -369,7 +388,7 @@ class SyncService:
         log.warning("crm_sync_failed", link=link, error=error, retry_in=round(retry_in, 1))
         try:
             await self._set_link(link)
-            nxt = stamp(datetime.fromtimestamp(self._clock() + retry_in, UTC))
+            nxt = stamp(datetime.now(UTC) + timedelta(seconds=min(retry_in, 86400.0)))
             await self.store.set_sync_state(last_error=error, next_attempt_at=nxt)
         except STORE_ERRORS as exc:
             log.error("sync_store_error", error=str(exc))

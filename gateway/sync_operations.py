@@ -7,14 +7,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .catalogue import load_catalogue
 from .config import Config
 from .exceptions import CrmError, GatewayError
+from .lockfile import holder_alive, holder_name
 from .operations import open_store
 from .refs import ref_candidates
 from .store import Store, stamp
-from .sync import LEASE_TTL, CycleReport, SyncService, holder_alive, holder_name
+from .sync import LEASE_TTL, CycleReport, SyncService
 
 DELEGATE_POLL = 0.5  # seconds between looks at the daemon's progress
 
@@ -32,7 +34,7 @@ async def sync_status(config: Config) -> dict[str, Any]:
     holder = state.get("lease_holder")
     running = bool(holder and state.get("lease_until", "") > stamp() and holder_alive(holder))
     return {
-        "crm_url": config.crm.url or None,
+        "crm_url": display_url(config.crm.url) or None,
         "link": state.get("link", "unknown") if config.crm.enabled else "not configured",
         "link_since": state.get("link_since"),
         "last_success_at": state.get("last_success_at"),
@@ -66,8 +68,10 @@ async def sync_now(
     try:
         on_total((await store.sync_counts())["queued"])
         holder = holder_name("cli")
-        other = await store.take_sync_lease(holder, LEASE_TTL, holder_alive)
+        other = await store.take_sync_lease(holder, max(LEASE_TTL, 3 * config.crm.timeout), holder_alive)
         if other is not None:
+            if not other.startswith("daemon:"):
+                raise GatewayError(f"another `gateway sync now` ({other}) is syncing; wait for it to finish")
             return await _delegate(store, other, on_progress, timeout), other
         try:
             service = SyncService(store, config, load_catalogue(config.catalogue_path), holder=holder,
@@ -107,6 +111,14 @@ async def _delegate(store: Store, holder: str, on_progress: Callable[[int], None
                 rejected=counts["rejected"] - before["rejected"],
             )
     raise CrmError(f"the daemon ({holder}) did not finish within {timeout:g} s; see gateway sync status")
+
+
+def display_url(url: str) -> str:
+    """``url`` without credentials (``https://user:pass@crm`` -> ``https://***@crm``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 async def retry_rejected(config: Config, refs: tuple[str, ...]) -> int:

@@ -25,7 +25,9 @@ RESULT_STATUSES = ("accepted", "duplicate", "rejected")
 # 4xx answers that say nothing about the tickets: a wrong token, URL or method. Splitting
 # the batch would only get every ticket "rejected"; these are retried until fixed.
 NOT_ABOUT_THE_TICKETS = frozenset({401, 403, 404, 405, 407, 421})
-RETRYABLE = frozenset({408, 425, 429})
+# 409: with an Idempotency-Key, "a request with this key is still being processed" (after a
+# timeout, our retry can overtake the first attempt); retrying the same batch is right
+RETRYABLE = frozenset({408, 409, 425, 429})
 MAX_ERROR_TEXT = 300
 
 

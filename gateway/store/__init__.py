@@ -17,6 +17,7 @@ from .base import LANES, STORE_ERRORS, iso, stamp, utcnow
 from .campaigns import AudienceSpec, AudienceSummary, CampaignRow, CampaignsMixin, NewCampaign
 from .contacts import ContactRow, ContactsMixin
 from .inbound import InboundMixin
+from .maintenance import MaintenanceMixin
 from .outbox import OutboxMixin
 from .queries import QueriesMixin
 from .rows import InboundItem, MessageRow, NewTicket, OnAir, OutboxRow, Outcome, TicketRow
@@ -24,7 +25,9 @@ from .sims import SimsMixin, SimStatusRow, UssdRequestRow
 from .sync import BatchRow, SyncMixin, UpdatesApplied
 
 
-class Store(InboundMixin, OutboxMixin, SimsMixin, SyncMixin, ContactsMixin, CampaignsMixin, QueriesMixin):
+class Store(
+    InboundMixin, OutboxMixin, SimsMixin, SyncMixin, ContactsMixin, CampaignsMixin, MaintenanceMixin, QueriesMixin
+):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
 
 

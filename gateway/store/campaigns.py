@@ -11,6 +11,7 @@ so customers' replies never wait behind a million broadcast rows.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ import phonenumbers
 from .base import StoreBase, _row, stamp, utcnow
 
 CHUNK = 50_000  # rows per transaction when a campaign is written: the daemon waits at most this long
+RUN_CHUNK = 10_000  # rows per transaction when the daemon writes a staged run or cancels (replies wait on it)
+OPTED_OUT = "phone NOT IN (SELECT phone FROM customers WHERE opted_out = 1)"
 ACTIVE = ("held", "queued", "sending")
 _FA_REGIONS = ("IR", "AF")
 _AR_REGIONS = (
@@ -93,6 +96,9 @@ class CampaignRow:
     next_run_at: str | None
     created_at: str
     done_at: str | None
+    until_at: str | None = None
+    copying: int | None = None
+    creator: str | None = None
 
     @property
     def text_by_language(self) -> dict[str, str]:
@@ -114,6 +120,7 @@ class CampaignRow:
             "runs_total": self.runs_total,
             "runs_done": self.runs_done,
             "next_run_at": self.next_run_at,
+            "until": self.until_at,
             "created_at": self.created_at,
             "done_at": self.done_at,
         }
@@ -130,6 +137,9 @@ class NewCampaign:
     window: str | None = None
     every_s: float | None = None
     runs_total: int = 1
+    until_at: datetime | None = None
+    opted_out: int = 0
+    creator: str | None = None
 
 
 class CampaignsMixin(StoreBase):
@@ -207,7 +217,8 @@ class CampaignsMixin(StoreBase):
         self, new: NewCampaign, now: datetime | None = None, on_progress: Callable[[int], None] | None = None
     ) -> int:
         """Write the campaign and its first run's rows (``held``) from the audience built last.
-        The campaign is ``creating`` until every row is in; then ``running``."""
+        The campaign is ``creating`` until every row is in; then ``running``. A number that
+        sent STOP since the audience was gathered is left out here too."""
         at = stamp(now)
         started = now or utcnow()
         async with self._write() as db:
@@ -215,20 +226,24 @@ class CampaignsMixin(StoreBase):
                 (recipients,) = await cur.fetchone() or (0,)
             next_run = stamp(started + timedelta(seconds=new.every_s)) if new.every_s and new.runs_total > 1 else None
             cur = await db.execute(
-                """INSERT INTO campaigns (template, variables, texts, audience, status, recipients, rate, window,
-                                          every_s, runs_total, runs_done, next_run_at, created_at)
-                   VALUES (?, ?, ?, ?, 'creating', ?, ?, ?, ?, ?, 1, ?, ?)""",
+                """INSERT INTO campaigns (template, variables, texts, audience, status, recipients, opted_out, rate,
+                                          window, every_s, runs_total, runs_done, next_run_at, until_at, creator,
+                                          created_at)
+                   VALUES (?, ?, ?, ?, 'creating', ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
                 (
                     new.template,
                     json.dumps(new.variables, ensure_ascii=False),
                     json.dumps(new.texts, ensure_ascii=False),
                     json.dumps(new.audience, ensure_ascii=False),
                     recipients,
+                    new.opted_out,
                     new.rate,
                     new.window,
                     new.every_s,
                     new.runs_total,
                     next_run,
+                    stamp(new.until_at) if new.until_at else None,
+                    new.creator,
                     at,
                 ),
             )
@@ -245,7 +260,7 @@ class CampaignsMixin(StoreBase):
                 cur = await db.execute(
                     f"""INSERT INTO outbox (phone, text, lane, priority, parts, status, campaign_id, run, created_at)
                         SELECT phone, {text_case}, 'broadcast', 2, {parts_case}, 'held', ?, 1, ?
-                        FROM temp.audience WHERE id >= ? AND id < ?
+                        FROM temp.audience WHERE id >= ? AND id < ? AND {OPTED_OUT}
                           AND EXISTS (SELECT 1 FROM campaigns WHERE id = ? AND status IN ('creating', 'paused'))
                         ORDER BY id""",
                     (*text_args, *parts_args, campaign_id, at, start, start + CHUNK, campaign_id),
@@ -255,7 +270,11 @@ class CampaignsMixin(StoreBase):
             start += CHUNK
         async with self._write() as db:
             await db.execute(
-                "UPDATE campaigns SET status = 'running' WHERE id = ? AND status = 'creating'", (campaign_id,)
+                """UPDATE campaigns SET creator = NULL,
+                       status = CASE status WHEN 'creating' THEN 'running' ELSE status END,
+                       recipients = (SELECT COUNT(*) FROM outbox WHERE campaign_id = ? AND run = 1)
+                   WHERE id = ?""",
+                (campaign_id, campaign_id),
             )
         return campaign_id
 
@@ -305,21 +324,58 @@ class CampaignsMixin(StoreBase):
             return bool(cur.rowcount)
 
     async def cancel_campaign(self, campaign_id: int, now: datetime | None = None) -> int | None:
-        """Cancel what has not gone yet; None when there is no such campaign or it is over."""
+        """Cancel what has not gone yet; None when there is no such campaign or it is over.
+        Held rows of a cancelled campaign are never released, so the rows are cancelled in
+        short transactions (and the daemon finishes the job if this is interrupted)."""
         async with self._write() as db:
             cur = await db.execute(
-                """UPDATE campaigns SET status = 'cancelled', done_at = ?, next_run_at = NULL
+                """UPDATE campaigns SET status = 'cancelled', done_at = ?, next_run_at = NULL, creator = NULL
                    WHERE id = ? AND status IN ('running', 'paused', 'creating')""",
                 (stamp(now), campaign_id),
             )
             if not cur.rowcount:
                 return None
-            cur = await db.execute(
-                """UPDATE outbox SET status = 'cancelled', last_error = 'campaign cancelled'
-                   WHERE campaign_id = ? AND status IN ('held', 'queued')""",
-                (campaign_id,),
-            )
-            return int(cur.rowcount)
+        return await self.finish_cancelling(campaign_id, "campaign cancelled")
+
+    async def finish_cancelling(self, campaign_id: int, reason: str) -> int:
+        total = 0
+        while True:
+            async with self._write() as db:
+                cur = await db.execute(
+                    """UPDATE outbox SET status = 'cancelled', last_error = ?
+                       WHERE id IN (SELECT id FROM outbox WHERE campaign_id = ? AND status IN ('held', 'queued')
+                                    LIMIT ?)""",
+                    (reason, campaign_id, RUN_CHUNK),
+                )
+                total += cur.rowcount
+                if cur.rowcount < RUN_CHUNK:
+                    return total
+
+    async def tidy_campaigns(self, alive: Callable[[str], bool], now: datetime | None = None) -> list[int]:
+        """Campaigns whose writing was interrupted (the CLI killed mid-way: only part of the
+        audience is in) are cancelled rather than sent to some; cancelled campaigns with rows
+        still waiting are finished. Returns the ids of the abandoned ones."""
+        async with self._r.execute(
+            "SELECT id, creator FROM campaigns WHERE status = 'creating' AND creator IS NOT NULL"
+        ) as cur:  # fmt: skip
+            creating = [(int(i), str(c)) for i, c in await cur.fetchall()]
+        abandoned = [cid for cid, creator in creating if not alive(creator)]
+        for cid in abandoned:
+            async with self._write() as db:
+                await db.execute(
+                    "UPDATE campaigns SET status = 'cancelled', done_at = ?, creator = NULL WHERE id = ?",
+                    (stamp(now), cid),
+                )
+            await self.finish_cancelling(cid, "the broadcast command stopped before every recipient was queued")
+        async with self._r.execute(
+            """SELECT DISTINCT c.id FROM campaigns c
+               WHERE c.status = 'cancelled'
+                 AND EXISTS (SELECT 1 FROM outbox o WHERE o.campaign_id = c.id AND o.status IN ('held', 'queued'))"""
+        ) as cur:
+            leftover = [int(r[0]) for r in await cur.fetchall()]
+        for cid in leftover:
+            await self.finish_cancelling(cid, "campaign cancelled")
+        return abandoned
 
     # ------------------------------------------------------------------ the daemon's side
 
@@ -354,47 +410,72 @@ class CampaignsMixin(StoreBase):
             return int(cur.rowcount)
 
     async def start_due_run(self, campaign_id: int, now: datetime | None = None) -> int | None:
-        """A staged update's next run, if due: the first run's recipients again (minus numbers
-        that sent STOP since), in one transaction with the run count; what is left of the run
-        before is cancelled -- the newer notice replaces it. Returns the rows added, or None."""
+        """A staged update's next run, when due: the first run's recipients again, minus numbers
+        that sent STOP since and minus those whose message from an earlier run has not gone yet
+        (it keeps its place: the rest of the audience is served before anyone gets a repeat).
+        Written in short transactions with a resumable mark; returns the rows added, or None
+        when no run was due or in progress."""
         at_dt = now or utcnow()
         at = stamp(at_dt)
         async with self._write() as db:
             async with db.execute(
-                """SELECT runs_done, runs_total, every_s FROM campaigns
-                   WHERE id = ? AND status = 'running' AND next_run_at IS NOT NULL AND next_run_at <= ?
-                     AND runs_done < runs_total""",
-                (campaign_id, at),
+                "SELECT runs_done, runs_total, every_s, next_run_at, until_at, copying FROM campaigns "
+                "WHERE id = ? AND status = 'running'",
+                (campaign_id,),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
                 return None
-            done, total, every = int(row[0]), int(row[1]), float(row[2] or 0)
-            await db.execute(
-                """UPDATE outbox SET status = 'cancelled', last_error = 'replaced by the next update'
-                   WHERE campaign_id = ? AND status IN ('held', 'queued')""",
-                (campaign_id,),
-            )
-            cur = await db.execute(
-                """INSERT INTO outbox (phone, text, lane, priority, parts, status, campaign_id, run, created_at)
-                   SELECT phone, text, lane, priority, parts, 'held', campaign_id, ?, ?
-                   FROM outbox WHERE campaign_id = ? AND run = 1
-                     AND phone NOT IN (SELECT phone FROM customers WHERE opted_out = 1)
-                   ORDER BY id""",
-                (done + 1, at, campaign_id),
-            )
-            added = int(cur.rowcount)
-            following = stamp(at_dt + timedelta(seconds=every)) if done + 1 < total else None
-            await db.execute(
-                "UPDATE campaigns SET runs_done = ?, next_run_at = ? WHERE id = ?", (done + 1, following, campaign_id)
-            )
-            return added
+            done, total, every, next_run, until, copying = row
+            if copying is None:
+                if next_run is None or next_run > at or done >= total:
+                    return None
+                if until is not None and next_run > until:  # past --until (the daemon was down): no more runs
+                    await db.execute(
+                        "UPDATE campaigns SET runs_total = runs_done, next_run_at = NULL WHERE id = ?", (campaign_id,)
+                    )
+                    return None
+                following = at_dt + timedelta(seconds=float(every or 0))
+                nxt = stamp(following) if done + 1 < total and (until is None or stamp(following) <= until) else None
+                await db.execute(
+                    "UPDATE campaigns SET runs_done = ?, next_run_at = ?, copying = 0 WHERE id = ?",
+                    (done + 1, nxt, campaign_id),
+                )
+                done += 1
+        added = 0
+        while True:
+            async with self._write() as db:
+                async with db.execute("SELECT copying FROM campaigns WHERE id = ?", (campaign_id,)) as cur:
+                    mark = (await cur.fetchone() or (None,))[0]
+                if mark is None:
+                    return added
+                async with db.execute(
+                    """SELECT MAX(id) FROM (SELECT id FROM outbox WHERE campaign_id = ? AND run = 1 AND id > ?
+                                            ORDER BY id LIMIT ?)""",
+                    (campaign_id, mark, RUN_CHUNK),
+                ) as cur:
+                    high = (await cur.fetchone() or (None,))[0]
+                if high is None:
+                    await db.execute("UPDATE campaigns SET copying = NULL WHERE id = ?", (campaign_id,))
+                    return added
+                cur = await db.execute(
+                    f"""INSERT INTO outbox (phone, text, lane, priority, parts, status, campaign_id, run, created_at)
+                        SELECT phone, text, lane, priority, parts, 'held', campaign_id, ?, ?
+                        FROM outbox o WHERE campaign_id = ? AND run = 1 AND id > ? AND id <= ? AND {OPTED_OUT}
+                          AND NOT EXISTS (SELECT 1 FROM outbox w
+                                          WHERE w.phone = o.phone AND w.campaign_id = o.campaign_id
+                                            AND w.status IN ('held', 'queued', 'sending'))
+                        ORDER BY id""",
+                    (done, at, campaign_id, mark, high),
+                )
+                added += cur.rowcount
+                await db.execute("UPDATE campaigns SET copying = ? WHERE id = ?", (high, campaign_id))
 
     async def finish_if_done(self, campaign_id: int, now: datetime | None = None) -> bool:
         async with self._write() as db:
             cur = await db.execute(
                 f"""UPDATE campaigns SET status = 'done', done_at = ?
-                    WHERE id = ? AND status = 'running' AND runs_done >= runs_total
+                    WHERE id = ? AND status = 'running' AND runs_done >= runs_total AND copying IS NULL
                       AND NOT EXISTS (SELECT 1 FROM outbox WHERE campaign_id = ?
                                       AND status IN ({", ".join(f"'{s}'" for s in ACTIVE)}))""",
                 (stamp(now), campaign_id, campaign_id),
@@ -403,20 +484,33 @@ class CampaignsMixin(StoreBase):
 
     # ------------------------------------------------------------------ for estimates
 
-    async def measured_rates(self, since: datetime, min_parts: int = 10) -> dict[str, float]:
-        """Parts a second each SIM actually sent since ``since`` (SIMs with enough sends)."""
+    async def measured_rates(self, since: datetime, min_parts: int = 10, idle_gap: float = 30.0) -> dict[str, float]:
+        """Parts a second each SIM sends while it is busy: the gaps between its sends since
+        ``since``, leaving out gaps longer than ``idle_gap`` (it had nothing to send then)."""
         async with self._r.execute(
-            """SELECT modem_id, COUNT(*), MIN(sent_at), MAX(sent_at) FROM outbox_parts
-               WHERE sent_at > ? GROUP BY modem_id""",
+            "SELECT modem_id, sent_at FROM outbox_parts WHERE sent_at > ? ORDER BY modem_id, sent_at LIMIT 20000",
             (stamp(since),),
         ) as cur:
             rows = await cur.fetchall()
+        times: dict[str, list[float]] = {}
+        for modem_id, sent_at in rows:
+            times.setdefault(str(modem_id), []).append(datetime.fromisoformat(sent_at).timestamp())
         out = {}
-        for modem_id, n, first, last in rows:
-            span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
-            if n >= min_parts and span > 0:
-                out[str(modem_id)] = (n - 1) / span
+        for modem_id, ts in times.items():
+            gaps = [b - a for a, b in itertools.pairwise(ts) if 0 <= b - a <= idle_gap]
+            busy = sum(gaps)
+            if len(gaps) + 1 >= min_parts and busy > 0:
+                out[modem_id] = len(gaps) / busy
         return out
+
+    async def parts_waiting(self, exclude: int | None = None) -> int:
+        """SMS parts of running campaigns still to go (they are ahead of a new campaign)."""
+        async with self._r.execute(
+            """SELECT COALESCE(SUM(o.parts), 0) FROM outbox o JOIN campaigns c ON c.id = o.campaign_id
+               WHERE c.status = 'running' AND o.status IN ('held', 'queued') AND c.id != ?""",
+            (exclude or 0,),
+        ) as cur:
+            return int((await cur.fetchone() or (0,))[0])
 
 
 async def _add_reporters(db: Any, spec: AudienceSpec) -> dict[str, int]:

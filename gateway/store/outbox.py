@@ -43,6 +43,16 @@ def same_number(a: str | None, b: str | None) -> bool:
     return tail > 0 and da[-tail:] == db_[-tail:]
 
 
+# Where a row goes back to after a failed or interrupted attempt: the queue -- unless it is a
+# broadcast to a number that sent STOP since, or its campaign was cancelled or paused meanwhile.
+_REQUEUE = """CASE
+    WHEN lane = 'broadcast' AND phone IN (SELECT phone FROM customers WHERE opted_out = 1) THEN 'cancelled'
+    WHEN campaign_id IS NOT NULL THEN COALESCE(
+        (SELECT CASE status WHEN 'cancelled' THEN 'cancelled' WHEN 'paused' THEN 'held' ELSE 'queued' END
+         FROM campaigns WHERE campaigns.id = outbox.campaign_id), 'queued')
+    ELSE 'queued' END"""
+
+
 class OutboxMixin(StoreBase):
     async def enqueue(
         self,
@@ -110,7 +120,7 @@ class OutboxMixin(StoreBase):
         refs = on_air.refs_text if on_air else ""
         async with self._write() as db:
             await db.execute(
-                """UPDATE outbox SET status = 'queued', last_error = ?, next_attempt_at = ?, parts_sent = ?,
+                f"""UPDATE outbox SET status = {_REQUEUE}, last_error = ?, next_attempt_at = ?, parts_sent = ?,
                        modem_hint = NULL,
                        refs = CASE WHEN ? = '' THEN refs ELSE COALESCE(refs || ',', '') || ? END
                    WHERE id = ?""",
@@ -123,7 +133,7 @@ class OutboxMixin(StoreBase):
         """The modem was gone before anything was written: no attempt is counted."""
         async with self._write() as db:
             await db.execute(
-                """UPDATE outbox SET status = 'queued', attempts = MAX(attempts - 1, 0)
+                f"""UPDATE outbox SET status = {_REQUEUE}, attempts = MAX(attempts - 1, 0)
                    WHERE id = ? AND status = 'sending'""",
                 (row_id,),
             )
@@ -173,7 +183,8 @@ class OutboxMixin(StoreBase):
         """At start-up: rows a crash left ``sending`` go back to the queue (they may go out twice)."""
         async with self._write() as db:
             cur = await db.execute(
-                "UPDATE outbox SET status = 'queued', last_error = 'interrupted by a restart' WHERE status = 'sending'"
+                f"""UPDATE outbox SET status = {_REQUEUE}, last_error = 'interrupted by a restart'
+                    WHERE status = 'sending'"""
             )
             return cur.rowcount
 

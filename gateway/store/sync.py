@@ -59,6 +59,10 @@ class SyncMixin(StoreBase):
             (batches,) = await cur.fetchone() or (0,)
         return {**{s: counts.get(s, 0) for s in SYNC_STATES}, "oldest_queued": oldest, "batches_in_flight": batches}
 
+    async def has_queued_tickets(self) -> bool:
+        async with self._r.execute("SELECT EXISTS (SELECT 1 FROM tickets WHERE sync_status = 'queued')") as cur:
+            return bool((await cur.fetchone() or (0,))[0])
+
     async def next_batch(
         self, new_id: Callable[[], str], size: int, body: Callable[[str, list[TicketRow]], bytes]
     ) -> BatchRow | None:

@@ -25,9 +25,10 @@ from typing import Any
 
 from gateway.catalogue import load_catalogue
 from gateway.config import Config, CrmConfig, SiteConfig
+from gateway.lockfile import holder_name
 from gateway.refs import format_ref
 from gateway.store import Store
-from gateway.sync import SyncService, holder_name
+from gateway.sync import SyncService
 
 TOKEN, SECRET = "bench-token", "bench-secret"
 

@@ -54,13 +54,13 @@ async def test_the_dry_run_says_what_is_then_sent(harness: Harness) -> None:
     await harness.start()
     await add_contacts(harness.store, fa=6, en=4)
     request = BroadcastRequest("outage", {"area": LONG_AREA, "eta": "18:00"}, NORTH)
-    plan, nothing = await broadcast(harness.config, request, dry_run=True)
+    plan, nothing, _ = await broadcast(harness.config, request, dry_run=True)
     assert nothing is None and await harness.store.campaigns() == []
     assert plan.audience.by_language == {"fa": 6, "en": 4}
     assert (plan.rendered["fa"].parts, plan.rendered["en"].parts) == (2, 1)  # UCS-2 is 70 a part
     assert plan.parts_per_run == 6 * 2 + 4 * 1 and [s.modem_id for s in plan.sims] == ["m1", "m2"]
     assert plan.estimate.finishes_today
-    _, campaign_id = await broadcast(harness.config, request, dry_run=False)
+    _, campaign_id, _ = await broadcast(harness.config, request, dry_run=False)
     assert campaign_id is not None
     await done(harness, campaign_id)
     got = received(harness)
@@ -81,7 +81,7 @@ async def test_customers_replies_overtake_a_ten_thousand_recipient_broadcast(har
     for e in harness.emulators:
         e.set_send_latency(0.05)  # 40 SMS/s across the bank: 10,000 take minutes
     await add_contacts(harness.store, fa=10_000, en=0)
-    _, campaign_id = await broadcast(
+    _, campaign_id, _ = await broadcast(
         harness.config, BroadcastRequest("restored", {"area": "شمال"}, NORTH), dry_run=False
     )
     assert campaign_id is not None
@@ -120,7 +120,7 @@ async def test_reporters_of_a_window_minus_opted_out_numbers(tmp_path: Path) -> 
         request = BroadcastRequest(
             "restored", {"area": "North"}, AudienceSpec(reporters=("outage",), since=now - timedelta(hours=6))
         )
-        plan, _ = await broadcast(config, request, dry_run=True, now=now)
+        plan, _, _ = await broadcast(config, request, dry_run=True, now=now)
         await store.build_audience(request.audience, default_language="fa")
         phones = {p for p, _ in await store.audience_sample(limit=100)}
     assert phones == {recent[0].phone, recent[2].phone, recent[3].phone}
@@ -133,7 +133,9 @@ async def test_pause_resume_and_stop_during_a_campaign(harness: Harness) -> None
     for e in harness.emulators:
         e.set_send_latency(0.05)
     await add_contacts(harness.store, fa=200, en=0)
-    _, campaign_id = await broadcast(harness.config, BroadcastRequest("restored", {"area": "x"}, NORTH), dry_run=False)
+    _, campaign_id, _ = await broadcast(
+        harness.config, BroadcastRequest("restored", {"area": "x"}, NORTH), dry_run=False
+    )
     assert campaign_id is not None
     await eventually(lambda: sum(len(e.sent) for e in harness.emulators) >= 5)
     await control(harness.config, campaign_id, "pause")
@@ -166,7 +168,7 @@ async def test_outside_its_window_a_campaign_waits(harness: Harness) -> None:
     local = datetime.now(ZoneInfo(harness.config.site.timezone))
     later = f"{(local + timedelta(hours=2)):%H}:00-{(local + timedelta(hours=3)):%H}:00"
     request = BroadcastRequest("restored", {"area": "x"}, NORTH, window=later)
-    plan, campaign_id = await broadcast(harness.config, request, dry_run=False)
+    plan, campaign_id, _ = await broadcast(harness.config, request, dry_run=False)
     assert campaign_id is not None and plan.estimate.finish is not None and plan.estimate.finish > local
     await asyncio.sleep(2.5)
     assert received(harness) == {}
@@ -179,7 +181,7 @@ async def test_staged_updates_go_again_on_schedule_to_the_same_audience(harness:
     await harness.start(clock=lambda: utcnow() + offset)
     await add_contacts(harness.store, fa=3, en=1)
     request = BroadcastRequest("update", {"area": "x", "eta": "21:00"}, NORTH, every=timedelta(minutes=30), times=2)
-    plan, campaign_id = await broadcast(harness.config, request, dry_run=False)
+    plan, campaign_id, _ = await broadcast(harness.config, request, dry_run=False)
     assert campaign_id is not None and plan.runs == 2
     await eventually(lambda: sum(len(t) for t in received(harness).values()) == 4)
     await asyncio.sleep(1.2)
@@ -194,7 +196,7 @@ async def test_staged_updates_go_again_on_schedule_to_the_same_audience(harness:
 async def test_a_rate_cap_paces_the_campaign(harness: Harness) -> None:
     await harness.start()
     await add_contacts(harness.store, fa=30, en=0)
-    _, campaign_id = await broadcast(
+    _, campaign_id, _ = await broadcast(
         harness.config, BroadcastRequest("restored", {"area": "x"}, NORTH, rate=6), dry_run=False
     )
     await asyncio.sleep(3.0)
@@ -314,3 +316,75 @@ def test_broadcast_commands_plan_confirm_list_pause_and_cancel(tmp_path: Path) -
     assert code == 2 and "--reporters needs --since" in out
     code, out = gw(*send, "--every", "1m", "--times", "3", "--dry-run")
     assert code == 1 and "--every must be at least 5 minutes" in out
+
+
+async def test_a_new_run_serves_those_still_waiting_before_anyone_gets_a_repeat(tmp_path: Path) -> None:
+    """A staged update whose run is not out when the next starts: the waiting keep their
+    place, only those already served get the new run, and nobody is cancelled."""
+    from gateway.config import Config, SiteConfig
+
+    config = Config(site=SiteConfig(id="12")).with_database(tmp_path / "gw.db")
+    async with await Store.open(tmp_path / "gw.db", site="12") as store:
+        await add_contacts(store, fa=10, en=0)
+        request = BroadcastRequest("update", {"area": "x", "eta": "1"}, NORTH, every=timedelta(hours=1), times=3)
+        _, campaign_id, _ = await broadcast(config, request, dry_run=False)
+        _sql(
+            tmp_path,  # the first three went out; the other seven still wait
+            f"UPDATE outbox SET status = 'sent' WHERE campaign_id = {campaign_id} AND id IN "
+            f"(SELECT id FROM outbox WHERE campaign_id = {campaign_id} ORDER BY id LIMIT 3)",
+        )
+        added = await store.start_due_run(campaign_id, utcnow() + timedelta(minutes=61))
+        assert added == 3
+        rows = _sql(
+            tmp_path, f"SELECT run, status, COUNT(*) FROM outbox WHERE campaign_id = {campaign_id} GROUP BY run, status"
+        )
+        assert sorted(rows) == [(1, "held", 7), (1, "sent", 3), (2, "held", 3)]
+        held_order = _sql(
+            tmp_path, f"SELECT run FROM outbox WHERE campaign_id = {campaign_id} AND status = 'held' ORDER BY id"
+        )
+        assert [r[0] for r in held_order] == [1] * 7 + [2] * 3  # the waiting go first
+        assert await store.start_due_run(campaign_id, utcnow() + timedelta(minutes=62)) is None  # not due again yet
+
+
+def _sql(tmp_path: Path, statement: str) -> list[tuple[object, ...]]:
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "gw.db")
+    try:
+        rows = conn.execute(statement).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+async def test_a_number_that_sends_stop_while_the_operator_confirms_is_left_out(tmp_path: Path) -> None:
+    from gateway.config import Config, SiteConfig
+
+    config = Config(site=SiteConfig(id="12")).with_database(tmp_path / "gw.db")
+    async with await Store.open(tmp_path / "gw.db", site="12") as store:
+        await add_contacts(store, fa=3, en=0)
+
+    def stop_arrives_meanwhile(plan: object) -> bool:  # what intake commits when STOP comes in
+        _sql(tmp_path, f"INSERT INTO customers (phone, opted_out, updated_at) VALUES ('{fa_phone(1)}', 1, 'now')")
+        return True
+
+    plan, campaign_id, _ = await broadcast(
+        config, BroadcastRequest("restored", {"area": "x"}, NORTH), dry_run=False, confirm=stop_arrives_meanwhile
+    )
+    assert plan.recipients == 3  # planned before the STOP
+    phones = _sql(tmp_path, f"SELECT phone FROM outbox WHERE campaign_id = {campaign_id} ORDER BY id")
+    assert [p for (p,) in phones] == [fa_phone(0), fa_phone(2)]
+    assert _sql(tmp_path, f"SELECT recipients FROM campaigns WHERE id = {campaign_id}") == [(2,)]
+
+
+async def test_the_measured_rate_is_the_rate_while_busy_not_diluted_by_idle_time(tmp_path: Path) -> None:
+    now = utcnow()
+    async with await Store.open(tmp_path / "gw.db", site="12") as store:
+        sends = [now - timedelta(minutes=50) + timedelta(seconds=6 * i) for i in range(6)]  # busy: one per 6 s
+        sends += [now - timedelta(minutes=5) + timedelta(seconds=6 * i) for i in range(6)]  # ... and later again
+        for i, at in enumerate(sends):
+            _sql(tmp_path, f"INSERT INTO outbox_parts (outbox_id, part, modem_id, reference, sent_at) "
+                           f"VALUES ({i}, 1, 'm1', {i}, '{at.isoformat(timespec='milliseconds')}')")  # fmt: skip
+        rates = await store.measured_rates(now - timedelta(hours=1))
+    assert abs(rates["m1"] - 1 / 6) < 0.01  # 10 parts a minute, not 12 parts over 50 minutes

@@ -52,6 +52,17 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('[[modems]]\nid = "m1"\nport = "/dev/x"\npin = 1234\n', "modems[1].pin", "quoted"),
         ('[[modems]]\nid = "m1"\nport = "/a"\n[[modems]]\nid = "m1"\nport = "/b"\n', "modems[2].id", "used twice"),
         ('[[modems]]\nid = "m1"\nport = "/a"\nnumber = "0912"\n', "modems[1].number", "E.164"),
+        ('[crm]\nurl = "crm.example/api"\n', "crm.url", "http(s) URL"),
+        ('[crm]\nurl = "https://crm.example/api?key=1"\n', "crm.url", "query"),
+        ('[crm]\nurl = "https://crm example/api"\n', "crm.url", "space"),
+        ('[crm]\nurl = "https://crm:99999/api"\n', "crm.url", "not a URL"),
+        ('[crm]\ntoken = "abc def"\n', "crm.token", "printable ASCII"),
+        ("[crm]\nprobe_interval = nan\n", "crm.probe_interval", "finite"),
+        ("[crm]\ntimeout = 3600\n", "crm.timeout", "at most 300"),
+        ('[crm]\nca_file = "missing.pem"\n', "crm.ca_file", "does not exist"),
+        ('[broadcast]\nwindow = "7-23"\n', "broadcast.window", "HH:MM"),
+        ('[metrics]\nlisten = "localhost"\n', "metrics.listen", "HOST:PORT"),
+        ("[retention]\noutbox_days = -1\n", "retention.outbox_days", "0 (keep)"),
     ],
 )
 def test_errors_name_file_key_and_fix(tmp_path: Path, text: str, key: str, words: str) -> None:
@@ -79,3 +90,28 @@ def test_modem_inherits_receive_and_send_defaults(tmp_path: Path) -> None:
     text = '[receive]\nsweep_interval = 3\n[send]\nsend_timeout = 20\n[[modems]]\nid = "m1"\nport = "/dev/x"\n'
     modem = cfg.load(_write(tmp_path, text)).modems[0]
     assert (modem.sweep_interval, modem.send_timeout, modem.baudrate) == (3.0, 20.0, 115200)
+
+
+def test_a_token_with_a_trailing_newline_is_trimmed_and_secrets_never_show(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[crm]\nurl = "https://crm.example/api"\ntoken = "t0ken\\n"\nsecret = " s3cret "\n')
+    config = cfg.load(path, environ={})
+    assert (config.crm.token, config.crm.secret) == ("t0ken", "s3cret")
+    assert "t0ken" not in repr(config) and "s3cret" not in repr(config)
+    bad = _write(tmp_path, "[crm]\ntoken = 12345\n")
+    with pytest.raises(ConfigError) as err:
+        cfg.load(bad)
+    assert "12345" not in str(err.value) and "(hidden)" in str(err.value)
+
+
+def test_environment_overrides_and_an_empty_url_turns_sync_off(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[crm]\nurl = "https://crm.example/api"\n')
+    env = {"GATEWAY_CRM_TOKEN": "from-env", "GATEWAY_CRM_SECRET": "s"}
+    assert cfg.load(path, environ=env).crm.token == "from-env"
+    assert not cfg.load(path, environ={"GATEWAY_CRM_URL": ""}).crm.enabled
+
+
+def test_a_ca_file_that_is_not_pem_is_refused_at_load(tmp_path: Path) -> None:
+    (tmp_path / "ca.crt").write_bytes(b"\x30\x82\x01\x0a binary DER")
+    path = _write(tmp_path, '[crm]\nurl = "https://crm.example"\nca_file = "ca.crt"\n')
+    with pytest.raises(ConfigError, match="not a usable PEM CA bundle"):
+        cfg.load(path)

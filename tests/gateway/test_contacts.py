@@ -39,7 +39,7 @@ def test_good_rows_go_in_and_bad_rows_are_reported_by_line(tmp_path: Path) -> No
     code, out, err = run("contacts", "import", str(csv_file), "--group", "north", "--db", db)
     assert code == 0, err
     assert "imported 4 row(s) into group north: 4 new, 0 updated; 3 skipped" in out
-    assert f"{csv_file}:4: skipped: phone '12' is not a phone number" in err
+    assert f"{csv_file}:4: skipped: phone '12' is not a possible phone number in IR" in err
     assert f"{csv_file}:5: skipped: language 'klingon' is not fa, ar or en" in err
     assert f"{csv_file}:7: skipped: 3 fields, the header has 6" in err
     rows = json.loads(run("contacts", "list", "--json", "--db", db)[1])
@@ -83,7 +83,7 @@ def test_more_bad_rows_than_shown_are_all_written_with_errors(tmp_path: Path) ->
     many.write_text("phone\n" + "".join(f"x{i}\n" for i in range(80)) + "09121234567\n", encoding="utf-8")
     errors = tmp_path / "errors.csv"
     code, out, err = run("contacts", "import", str(many), "--errors", str(errors), "--db", str(tmp_path / "gw.db"))
-    assert code == 0 and "imported 1 row(s)" in out and "... and 30 more skipped row(s)" in err
+    assert code == 0 and "imported 1 row(s)" in out and f"... and 30 more skipped row(s) (all in {errors})" in err
     lines = errors.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "line,problem" and len(lines) == 81 and lines[-1].startswith("81,")
 
@@ -110,3 +110,24 @@ def test_a_long_persian_file_is_read_whole(tmp_path: Path) -> None:
     big.write_text("phone,name\n" + "".join(f"0912{i:07d},علی رضایی {i}\n" for i in range(5000)), encoding="utf-8")
     code, out, err = run("contacts", "import", str(big), "--db", str(tmp_path / "gw.db"))
     assert code == 0 and "imported 5000 row(s): 5000 new" in out, err
+
+
+def test_spreadsheet_habits_and_an_unclosed_quote(tmp_path: Path) -> None:
+    """Excel's sep= line and trailing empty columns are understood; a quote left open is
+    reported with the lines it swallowed, and the rows after it still go in."""
+    sheet = tmp_path / "excel.csv"
+    sheet.write_text(
+        "sep=;\nphone;name;;\n"
+        '09121234567;"Reza;;\n'  # the quote is never closed: it runs to the next quote
+        '09121234568;Sara";;\n'
+        "09121234569;Mina;;\n"
+        "02188776655;Office;;\n",  # a landline cannot get SMS
+        encoding="utf-8",
+    )
+    code, out, err = run("contacts", "import", str(sheet), "--db", str(tmp_path / "gw.db"))
+    assert code == 0, err
+    assert f"{sheet}:3: skipped: a quote opened on line 3 is not closed: lines 3-4 became one row" in err
+    assert f"{sheet}:6: skipped: phone '02188776655' is a landline number" in err
+    assert "imported 1 row(s)" in out
+    [mina] = json.loads(run("contacts", "list", "--json", "--db", str(tmp_path / "gw.db"))[1])
+    assert (mina["phone"], mina["name"]) == ("+989121234569", "Mina")

@@ -18,8 +18,9 @@ from gateway.catalogue import load_catalogue
 from gateway.config import Config, CrmConfig, SiteConfig
 from gateway.crm_stub import CrmStub, Fault
 from gateway.exceptions import CrmError, CrmUnreachable
+from gateway.lockfile import holder_name
 from gateway.store import Store
-from gateway.sync import SyncService, holder_name
+from gateway.sync import SyncService
 
 from .harness import Harness, eventually
 from .make_tickets import open_tickets
@@ -322,3 +323,45 @@ async def test_sync_now_asks_the_running_daemon_instead_of_pushing_alongside_it(
     finally:
         await h.stop()
         h.close()
+
+
+async def test_a_crm_that_repeats_its_updates_page_does_not_text_customers_twice(
+    tmp_path: Path, stub: CrmStub, store: Store
+) -> None:
+    [ticket] = await open_tickets(store, 1)
+    svc = service(store, config(tmp_path, stub))
+    await svc.cycle()
+    stub.add_update(ticket.id, "resolved", notify=True)
+    stub.ignore_since = True  # every pull gets the same page and cursor
+    for _ in range(3):
+        await svc.cycle()
+    notices = await store.outbox(ticket_id=ticket.id)
+    assert [n.lane for n in notices] == ["notification"]
+
+
+async def test_a_push_the_crm_keeps_refusing_does_not_hold_back_status_news(
+    tmp_path: Path, stub: CrmStub, store: Store
+) -> None:
+    [old] = await open_tickets(store, 1)
+    svc = service(store, config(tmp_path, stub))
+    await svc.cycle()
+    await open_tickets(store, 1)  # a new ticket the CRM now answers 500 for
+    stub.set_fault("error", status=500)
+    stub.add_update(old.id, "in_progress", notify=True)
+    with pytest.raises(CrmError, match="HTTP 500"):
+        await svc.cycle()
+    [notice] = await store.outbox(ticket_id=old.id)
+    assert notice.text.startswith("به گزارش «قطعی» شما با شماره")
+
+
+async def test_a_health_endpoint_that_answers_404_does_not_keep_the_link_down(
+    tmp_path: Path, stub: CrmStub, store: Store
+) -> None:
+    stub.health_status = 404  # a proxy that knows nothing of /health
+    stub.down()
+    async with running(service(store, config(tmp_path, stub))):
+        await open_tickets(store, 3)
+        await eventually(lambda: _link_is(store, "down"))
+        stub.up()
+        await eventually(lambda: _none_queued(store), timeout=10)
+    assert len(stub.tickets()) == 3

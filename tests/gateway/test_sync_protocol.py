@@ -73,7 +73,7 @@ def test_a_web_page_with_200_is_not_an_acknowledgement() -> None:
     assert answer.kind == "retry" and "not JSON" in answer.reason
 
 
-@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
 def test_temporary_failures_retry_the_same_batch(status: int) -> None:
     assert p.read_push_answer(status, b"busy", {}, IDS).kind == "retry"
 
@@ -85,7 +85,7 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert p.retry_after_seconds("soon", NOW) is None
 
 
-@pytest.mark.parametrize("status", [400, 409, 413, 422])
+@pytest.mark.parametrize("status", [400, 413, 422])
 def test_a_refused_batch_is_split(status: int) -> None:
     answer = p.read_push_answer(status, b'{"error": "ticket 12-B: bad phone"}', {}, IDS)
     assert answer.kind == "split" and f"HTTP {status}" in answer.reason and "bad phone" in answer.reason

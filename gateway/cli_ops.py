@@ -1,0 +1,111 @@
+"""``gateway backup|export``: what a sysadmin needs to keep the data safe."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from . import config as config_mod
+from .broadcast_operations import parse_duration
+from .cli_common import CONTEXT, Group, with_config
+from .maintenance import backup as make_backup
+from .maintenance import export_tickets
+from .store import utcnow
+
+
+@click.command("backup", context_settings=CONTEXT)
+@with_config
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def backup(config: config_mod.Config, path: Path, force: bool) -> None:
+    """Copy the database to PATH: a consistent snapshot, safe while the daemon runs,
+    checked before it is kept. Restore by stopping the daemon and copying it back.
+
+    Example: gateway backup /var/backups/sms-gateway/gateway-$(date +%F).db
+    """
+    report = make_backup(config, path, force=force)
+    rows = ", ".join(f"{n} {table}" for table, n in report.rows.items())
+    click.echo(f"backup written to {report.path} ({report.size / 1e6:.1f} MB, schema {report.schema_version}): {rows}")
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+def export() -> None:
+    """Data out of the gateway by hand, for when the link to the CRM never returns."""
+
+
+@export.command("tickets", context_settings=CONTEXT)
+@with_config
+@click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV with a header row (the default).")
+@click.option("--json", "fmt", flag_value="json", help="A JSON list of ticket objects.")
+@click.option("--since", help="Only tickets received in this past time, e.g. 2d, 12h.")
+@click.option("--sync", "sync_status", type=click.Choice(["queued", "synced", "rejected"]),
+              help="Only tickets in this CRM sync state (queued: the CRM does not have them yet).")  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+def export_tickets_command(
+    config: config_mod.Config, fmt: str, since: str | None, sync_status: str | None, out: Path | None
+) -> None:
+    """Tickets as CSV or JSON, oldest first, with every field the CRM receives. Importing
+    them into the CRM by hand is safe: ids are global, and a later sync is answered duplicate.
+
+    Example: gateway export tickets --sync queued --out /media/usb/tickets.csv
+    """
+    start: datetime | None = utcnow() - parse_duration(since) if since else None
+    if out is None:
+        n = export_tickets(config, sys.stdout, fmt=fmt, since=start, sync=sync_status)
+    else:
+        with out.open("w", encoding="utf-8", newline="") as f:
+            n = export_tickets(config, f, fmt=fmt, since=start, sync=sync_status)
+    click.echo(f"{n} ticket(s) exported" + (f" to {out}" if out else ""), err=True)
+
+
+@click.command("stats", context_settings=CONTEXT)
+@with_config
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(config: config_mod.Config, as_json: bool) -> None:
+    """The numbers the Prometheus endpoint serves: SMS received and sent per SIM and lane,
+    send errors by +CMS code, queues, tickets by category, CRM sync backlog, each SIM's
+    signal, quota and balance. No phone number or message appears.
+
+    Example: gateway stats --json
+    """
+    from rich.table import Table
+
+    from .cli_common import console, echo_json
+    from .stats import connect, snapshot
+
+    if not config.database_path.exists():
+        raise click.ClickException(f"no database at {config.database_path}")
+    conn = connect(config.database_path, config.storage.busy_timeout)
+    try:
+        snap = snapshot(conn)
+    finally:
+        conn.close()
+    if as_json:
+        echo_json(snap.as_json())
+        return
+    out = console()
+    out.print("[bold]received[/bold]  " + ", ".join(f"{s}: {n}" for s, n in snap.received.items()))
+    table = Table("SIM", "lane", "status", "messages", title="outbox")
+    for r in snap.outbox:
+        table.add_row(r["sim"] or "-", r["lane"], r["status"], str(r["messages"]))
+    out.print(table)
+    queue = ", ".join(f"{lane} {n}" for lane, n in snap.queue.items())
+    out.print(f"[bold]queue[/bold]  {queue}; oldest {snap.oldest_queued_s or 0:.0f} s")
+    out.print("[bold]tickets[/bold]  " + ", ".join(f"{c}: {n}" for c, n in snap.tickets.items()))
+    if snap.send_errors:
+        out.print("[bold]send errors[/bold]  " + ", ".join(f"+CMS {c}: {n}" for c, n in snap.send_errors.items()))
+    sync = snap.sync
+    out.print(f"[bold]CRM[/bold]  link {sync['link']}, {sync['queued']} queued, {sync['synced']} synced, "
+              f"{sync['rejected']} rejected")  # fmt: skip
+    sims = Table("SIM", "state", "signal", "quota left", "balance", title="SIMs")
+    for s in snap.sims:
+        sims.add_row(s["sim"], s["state"], str(s["signal"] if s["signal"] is not None else "-"),
+                     str(s["quota_left_today"] if s["quota_left_today"] is not None else "-"),
+                     "" if s["balance"] is None else f"{s['balance']:g} {s['balance_currency'] or ''}")  # fmt: skip
+    out.print(sims)
+
+
+COMMANDS = (backup, export, stats)

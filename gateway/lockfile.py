@@ -1,0 +1,107 @@
+"""One daemon per database: an exclusive lock on ``<database>.lock`` for the daemon's life.
+
+Two daemons on one database would both drive the modems and both sync: the
+second refuses to start, naming the first (its pid and when it started). The
+lock is the kernel's (``flock``), so it goes with the process however the
+process ends -- a ``kill -9`` leaves no stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .exceptions import GatewayError
+
+
+class AlreadyRunning(GatewayError):
+    """Another daemon holds this database."""
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+class DaemonLock:
+    def __init__(self, database: Path) -> None:
+        self.path = lock_path(database)
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`AlreadyRunning` saying who has it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read(fd)
+            os.close(fd)
+            who = f"pid {holder.get('pid', '?')}, started {holder.get('started', '?')}" if holder else "another process"
+            raise AlreadyRunning(
+                f"a gateway daemon is already running on {self.path.with_suffix('')} ({who}); "
+                "stop it first (systemctl stop sms-gateway, or Ctrl-C in its terminal) or use another database"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(
+            fd, json.dumps({"pid": os.getpid(), "started": datetime.now(UTC).isoformat(timespec="seconds")}).encode()
+        )
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def holder(database: Path) -> dict[str, object] | None:
+    """Who runs a daemon on ``database`` (pid, started), or None when nobody does."""
+    path = lock_path(database)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read(fd) or {"pid": None}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read(fd: int) -> dict[str, object]:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        data = json.loads(os.read(fd, 4096) or b"{}")
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def holder_name(kind: str) -> str:
+    """``kind:PID``: who holds a lease or writes a campaign (this process)."""
+    return f"{kind}:{os.getpid()}"
+
+
+def holder_alive(holder: str) -> bool:
+    """Whether the process named ``kind:PID`` still runs (the CLI and daemon share a host)."""
+    try:
+        pid = int(holder.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,132 @@
+"""An optional Prometheus endpoint (``[metrics] listen``), bound to 127.0.0.1 by default.
+
+Each scrape reads a fresh :func:`gateway.stats.snapshot` from the database in
+the exporter's own thread (its own read-only connection), so a slow scrape
+never blocks the daemon, and the metrics say exactly what ``gateway stats``
+says. Counters are totals of what the database holds (they fall back when the
+retention purge removes old rows; Prometheus treats that as a reset).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import start_http_server
+from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from .exceptions import ConfigError
+from .stats import connect, snapshot
+
+STATES = ("ready", "quarantined", "down", "connecting", "stopped")
+
+
+class GatewayCollector(Collector):
+    def __init__(self, database: Path, timeout: float = 10.0) -> None:
+        self.database = database
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            conn = connect(self.database, self.timeout)
+            try:
+                snap = snapshot(conn)
+            finally:
+                conn.close()
+        received = CounterMetricFamily("sms_gateway_sms_received", "Customer SMS received", labels=["sim"])
+        for sim, n in snap.received.items():
+            received.add_metric([sim], n)
+        yield received
+        sent = CounterMetricFamily("sms_gateway_sms_sent", "Messages on air (sent, delivered, or unknown outcome)",
+                                   labels=["sim", "lane"])  # fmt: skip
+        failed = CounterMetricFamily("sms_gateway_sms_failed", "Messages given up", labels=["sim", "lane"])
+        totals: dict[tuple[str, str, str], int] = {}
+        for row in snap.outbox:
+            kind = "sent" if row["status"] in ("sent", "delivered", "unknown") else row["status"]
+            key = (row["sim"], row["lane"], kind)
+            totals[key] = totals.get(key, 0) + row["messages"]
+        for (sim, lane, kind), n in sorted(totals.items()):
+            if kind == "sent":
+                sent.add_metric([sim, lane], n)
+            elif kind == "failed":
+                failed.add_metric([sim, lane], n)
+        yield sent
+        yield failed
+        errors = CounterMetricFamily("sms_gateway_send_errors", "Messages whose last error was this +CMS code",
+                                     labels=["cms"])  # fmt: skip
+        for code, n in sorted(snap.send_errors.items()):
+            errors.add_metric([code], n)
+        yield errors
+        queue = GaugeMetricFamily("sms_gateway_queue_depth", "Messages waiting, by lane", labels=["lane"])
+        for lane, n in snap.queue.items():
+            queue.add_metric([lane], n)
+        yield queue
+        yield GaugeMetricFamily("sms_gateway_oldest_queued_seconds", "Age of the oldest queued message",
+                                value=snap.oldest_queued_s or 0.0)  # fmt: skip
+        tickets = CounterMetricFamily("sms_gateway_tickets_opened", "Tickets opened", labels=["category"])
+        for category, n in snap.tickets.items():
+            tickets.add_metric([category], n)
+        yield tickets
+        sync = snap.sync
+        yield GaugeMetricFamily("sms_gateway_sync_backlog", "Tickets not yet at the CRM", value=sync["queued"])
+        yield GaugeMetricFamily("sms_gateway_sync_rejected", "Tickets the CRM rejected", value=sync["rejected"])
+        yield GaugeMetricFamily("sms_gateway_sync_oldest_unsynced_seconds", "Age of the oldest ticket not at the CRM",
+                                value=sync["oldest_unsynced_s"] or 0.0)  # fmt: skip
+        yield GaugeMetricFamily("sms_gateway_crm_link_up", "1 when the last CRM exchange worked",
+                                value=1.0 if sync["link"] == "up" else 0.0)  # fmt: skip
+        yield from _sims(snap.sims)
+
+
+def _sims(sims: list[dict[str, object]]) -> Iterator[Metric]:
+    signal = GaugeMetricFamily("sms_gateway_sim_signal", "Signal (AT+CSQ, 0-31; 99 unknown)", labels=["sim"])
+    registered = GaugeMetricFamily("sms_gateway_sim_registered", "1 when registered on a network", labels=["sim"])
+    quota = GaugeMetricFamily("sms_gateway_sim_quota_left", "SMS parts left today", labels=["sim"])
+    balance = GaugeMetricFamily("sms_gateway_sim_balance", "Last balance read by USSD", labels=["sim", "currency"])
+    state = GaugeMetricFamily("sms_gateway_sim_state", "1 for the SIM's current state", labels=["sim", "state"])
+    for s in sims:
+        sim = str(s["sim"])
+        if s["signal"] is not None:
+            signal.add_metric([sim], float(s["signal"]))  # type: ignore[arg-type]
+        if s["registration"] is not None:
+            registered.add_metric([sim], 1.0 if s["registration"] in (1, 5) else 0.0)
+        if s["quota_left_today"] is not None:
+            quota.add_metric([sim], float(s["quota_left_today"]))  # type: ignore[arg-type]
+        if s["balance"] is not None:
+            balance.add_metric([sim, str(s["balance_currency"] or "")], float(s["balance"]))  # type: ignore[arg-type]
+        for name in STATES:
+            state.add_metric([sim, name], 1.0 if s["state"] == name else 0.0)
+    yield from (signal, registered, quota, balance, state)
+
+
+def parse_listen(value: str, where: str = "[metrics] listen") -> tuple[str, int]:
+    """``9108`` (on 127.0.0.1) or ``HOST:PORT``."""
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(where, None, f"{value!r} is not a port or HOST:PORT", 'e.g. listen = "127.0.0.1:9108"')
+    return host, int(port)
+
+
+class MetricsServer:
+    """The exporter's HTTP server, in a thread of its own."""
+
+    def __init__(self, database: Path, listen: str) -> None:
+        self.host, self.port = parse_listen(listen)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(GatewayCollector(database))
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._server, self._thread = start_http_server(self.port, addr=self.host, registry=self.registry)
+        self.port = self._server.server_address[1]
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,183 @@
+"""Looking at one modem directly, without the daemon: ``gateway doctor``'s hands.
+
+Plain AT commands over pyserial with short timeouts, one question at a time,
+so every answer (or silence) can be reported as it is -- python-gsmmodem's
+``connect()`` does a dozen things and fails as one. Nothing here changes the
+SIM: no PIN is ever entered (three wrong PINs lock a SIM), no SMS is sent or
+deleted; a balance USSD is asked only when the caller says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import serial
+
+from .at import parse_cops, parse_cpms, parse_creg, parse_csq
+from .ussd import parse_cusd
+
+BY_ID = Path("/dev/serial/by-id")
+FINAL = ("OK", "ERROR", "NO CARRIER")
+
+
+@dataclass
+class Probe:
+    """What one modem said. ``None`` fields were not asked or not answered."""
+
+    port: str
+    exists: bool = False
+    holders: list[tuple[int, str]] = field(default_factory=list)  # (pid, process name) with the port open
+    open_error: str | None = None
+    answers_at: bool = False
+    manufacturer: str | None = None
+    model: str | None = None
+    pin_state: str | None = None  # READY, SIM PIN, SIM PUK, ... or the +CME error
+    registration: int | None = None
+    operator: str | None = None
+    signal: int | None = None
+    smsc: str | None = None
+    storage: tuple[int, int] | None = None
+    balance_text: str | None = None
+    balance_error: str | None = None
+    by_id: str | None = None  # the stable /dev/serial/by-id path of this device
+
+
+class AtLink:
+    """A serial port spoken to one command at a time."""
+
+    def __init__(self, port: str, baudrate: int, flow_control: bool = False, timeout: float = 3.0) -> None:
+        self.timeout = timeout
+        self._serial = serial.Serial(
+            port, baudrate, timeout=0.1, rtscts=flow_control, dsrdtr=flow_control, exclusive=True
+        )
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, serial.SerialException):
+            self._serial.close()
+
+    def command(self, cmd: str, timeout: float | None = None, until: tuple[str, ...] = FINAL) -> list[str] | None:
+        """The lines answering ``cmd`` up to its final result code (included); None on silence."""
+        self._serial.reset_input_buffer()
+        self._serial.write((cmd + "\r").encode("ascii"))
+        deadline = time.monotonic() + (timeout or self.timeout)
+        lines: list[str] = []
+        buffer = b""
+        while time.monotonic() < deadline:
+            buffer += self._serial.read(256)
+            while b"\n" in buffer:
+                raw, buffer = buffer.split(b"\n", 1)
+                line = raw.decode("utf-8", "replace").strip()
+                if not line or line == cmd:
+                    continue  # blank or the echo
+                lines.append(line)
+                if line in FINAL or line.startswith(("+CME ERROR", "+CMS ERROR")) or line.startswith(until):
+                    return lines
+        return None
+
+
+def port_holders(port: str) -> list[tuple[int, str]]:
+    """Processes that have ``port`` open (ModemManager, another gateway, a terminal program)."""
+    try:
+        target = os.path.realpath(port)
+    except OSError:
+        return []
+    found: list[tuple[int, str]] = []
+    me = os.getpid()
+    for pid_dir in Path("/proc").glob("[0-9]*"):
+        pid = int(pid_dir.name)
+        if pid == me:
+            continue
+        try:
+            fds = list((pid_dir / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    name = (pid_dir / "comm").read_text().strip()
+                    found.append((pid, name))
+                    break
+            except OSError:
+                continue
+    return found
+
+
+def stable_path(port: str) -> str | None:
+    """The ``/dev/serial/by-id/...`` link that points at the same device as ``port``."""
+    try:
+        target = os.path.realpath(port)
+        links = sorted(BY_ID.iterdir()) if BY_ID.is_dir() else []
+    except OSError:
+        return None
+    for link in links:
+        with contextlib.suppress(OSError):
+            if os.path.realpath(link) == target:
+                return str(link)
+    return None
+
+
+def probe(
+    port: str, baudrate: int, *, flow_control: bool = False, timeout: float = 3.0, balance_ussd: str | None = None
+) -> Probe:
+    """Ask the modem on ``port`` everything the doctor reports. Never raises for a modem
+    that is absent, busy or silent: that is what the result says."""
+    result = Probe(port)
+    result.exists = os.path.exists(port)
+    if not result.exists:
+        return result
+    result.by_id = stable_path(port)
+    result.holders = port_holders(port)
+    try:
+        link = AtLink(port, baudrate, flow_control, timeout)
+    except (OSError, serial.SerialException, ValueError) as exc:
+        result.open_error = str(exc)
+        return result
+    try:
+        _ask(link, result, balance_ussd)
+    except (OSError, serial.SerialException) as exc:
+        result.open_error = str(exc)
+    finally:
+        link.close()
+    return result
+
+
+def _ask(link: AtLink, result: Probe, balance_ussd: str | None) -> None:
+    answer = link.command("AT") or link.command("AT")
+    result.answers_at = bool(answer and answer[-1] == "OK")
+    if not result.answers_at:
+        return
+    link.command("ATE0")
+    link.command("AT+CMEE=1")
+    result.manufacturer = _value(link.command("AT+CGMI"))
+    result.model = _value(link.command("AT+CGMM"))
+    pin = link.command("AT+CPIN?") or []
+    result.pin_state = next((ln.split(":", 1)[1].strip() for ln in pin if ln.startswith("+CPIN:")), None) or next(
+        (ln for ln in pin if ln.startswith("+CME ERROR")), None
+    )
+    if result.pin_state != "READY":
+        return  # nothing else answers before the SIM is unlocked
+    result.registration = parse_creg(link.command("AT+CREG?") or [])
+    result.operator = parse_cops(link.command("AT+COPS?") or [])
+    result.signal = parse_csq(link.command("AT+CSQ") or [])
+    smsc = link.command("AT+CSCA?") or []
+    line = next((ln for ln in smsc if ln.startswith("+CSCA:")), "")
+    result.smsc = line.split(":", 1)[1].split(",")[0].strip().strip('"') if line else None
+    result.storage = parse_cpms(link.command("AT+CPMS?") or [])
+    if balance_ussd:
+        answer = link.command(f'AT+CUSD=1,"{balance_ussd}",15', timeout=20.0, until=("+CUSD",))
+        reply = next((parse_cusd(ln) for ln in answer or [] if ln.startswith("+CUSD")), None)
+        if reply is None:
+            result.balance_error = "no USSD answer within 20 s"
+        else:
+            result.balance_text = reply.text
+
+
+def _value(lines: list[str] | None) -> str | None:
+    if not lines or lines[-1] != "OK":
+        return None
+    values = [ln for ln in lines[:-1] if ln]
+    return values[0].split(":", 1)[-1].strip() if values else None
