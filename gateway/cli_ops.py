@@ -96,7 +96,9 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
     out.print(f"[bold]queue[/bold]  {queue}; oldest {snap.oldest_queued_s or 0:.0f} s")
     out.print("[bold]tickets[/bold]  " + ", ".join(f"{c}: {n}" for c, n in snap.tickets.items()))
     if snap.send_errors:
-        out.print("[bold]send errors[/bold]  " + ", ".join(f"+CMS {c}: {n}" for c, n in snap.send_errors.items()))
+        out.print("[bold]send errors[/bold]  " + ", ".join(
+            f"{e['sim']} {'+CMS ' + e['code'] if e['code'] != 'none' else 'no code'}: {e['errors']}"
+            for e in snap.send_errors))  # fmt: skip
     sync = snap.sync
     out.print(f"[bold]CRM[/bold]  link {sync['link']}, {sync['queued']} queued, {sync['synced']} synced, "
               f"{sync['rejected']} rejected")  # fmt: skip
@@ -108,4 +110,38 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
     out.print(sims)
 
 
-COMMANDS = (backup, export, stats)
+@click.command("doctor", context_settings=CONTEXT)
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="GATEWAY_CONFIG", help="gateway.toml to check [env: GATEWAY_CONFIG].")  # fmt: skip
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="GATEWAY_DB",
+              help="SQLite database, overriding the config [env: GATEWAY_DB].")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts).")
+def doctor(config_path: Path | None, db: Path | None, as_json: bool) -> None:
+    """Check, in order, that the gateway can serve: the config; the database (writable, WAL,
+    disk space); each modem (port, ModemManager, AT, SIM PIN, network, signal, SMS centre,
+    storage, balance); the CRM. One line each, with the fix for anything wrong. Exit 0
+    when the gateway can serve (at least one modem ready).
+
+    Example: gateway doctor -c /etc/sms-gateway/gateway.toml
+    """
+    from .cli_common import echo_json
+    from .doctor import Check, run
+
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+
+    def show(check: Check) -> None:
+        if as_json:
+            return
+        click.echo(f"{marks[check.status]}  {check.subject:<10} {check.name:<12} {check.detail}")
+        if check.fix:
+            click.echo(f"{'':<30}fix: {check.fix}")
+
+    report = run(config_path, db, on_check=show)
+    if as_json:
+        echo_json(report.as_json())
+    else:
+        click.echo("the gateway can serve" if report.can_serve else "the gateway cannot serve: see FAIL lines above")
+    sys.exit(0 if report.can_serve else 1)
+
+
+COMMANDS = (backup, export, stats, doctor)

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import ssl
+import stat
 import tomllib
 import types
 import typing
@@ -283,6 +284,43 @@ def load(path: Path | str | None, environ: Mapping[str, str] | None = None) -> C
     return config
 
 
+def parse_listen(value: str, where: str = "[metrics] listen") -> tuple[str, int]:
+    """``[metrics] listen``: ``9108`` (on 127.0.0.1) or ``HOST:PORT``; port 0 takes a free one."""
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(where, "metrics.listen", f"{value!r} is not a port or HOST:PORT",
+                          'e.g. listen = "127.0.0.1:9108"')  # fmt: skip
+    return host, int(port)
+
+
+def secrets_exposed(config: Config) -> str | None:
+    """Why the config file is a risk, or None: it holds a secret (a SIM PIN, the CRM token or
+    signing secret, as opposed to ones from the environment) and users other than its owner
+    and group can read or write it."""
+    path = config.path
+    if path is None:
+        return None
+    try:
+        mode = path.stat().st_mode
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if not mode & (stat.S_IROTH | stat.S_IWOTH):
+        return None
+    crm = raw.get("crm")
+    crm = crm if isinstance(crm, dict) else {}
+    held = [f"crm.{key}" for key in ("token", "secret") if crm.get(key)]
+    modems = raw.get("modems")
+    modems = modems if isinstance(modems, list) else []
+    if any(isinstance(m, dict) and m.get("pin") for m in modems):
+        held.append("a modem's pin")
+    if not held:
+        return None
+    who = "every user of this machine can read it"
+    return f"{path} holds secrets ({', '.join(held)}) and {who} (mode {stat.filemode(mode)})"
+
+
 def _load_file(path: Path | str | None) -> Config:
     if path is None:
         return Config()
@@ -503,10 +541,7 @@ def _validate(config: Config, where: str) -> None:
     if not 0 <= config.receive.short_code_max_digits <= 8:
         raise ConfigError(where, "receive.short_code_max_digits", "must be 0-8")
     if config.metrics.listen:
-        port = config.metrics.listen.rpartition(":")[2]
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(where, "metrics.listen", f"{config.metrics.listen!r} is not a port or HOST:PORT",
-                              'e.g. listen = "127.0.0.1:9108"')  # fmt: skip
+        parse_listen(config.metrics.listen, where)
     for key in ("inbound_pdus_days", "outbox_days"):
         if getattr(config.retention, key) < 0:
             raise ConfigError(where, f"retention.{key}", "must be 0 (keep) or more days")

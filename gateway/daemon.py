@@ -26,7 +26,7 @@ from sim_bank.types import BankEvent, DeliveryReport, InboundBatch, ModemState
 
 from .campaigns import CampaignService
 from .catalogue import Catalogue, load_catalogue
-from .config import Config
+from .config import Config, secrets_exposed
 from .delivery import apply_report
 from .dispatcher import Dispatcher
 from .events import GatewayEvent, MessageRouted, Observer, OutboxDone
@@ -79,12 +79,22 @@ class Daemon:
         self._started = False
         self._lock = DaemonLock(config.database_path)
         self.metrics: MetricsServer | None = None
+        self._bank_started = False
 
     async def start(self) -> None:
         self._lock.acquire()  # one daemon per database: the second one stops here, saying why
+        exposed = secrets_exposed(self.config)
+        if exposed:
+            log.warning("config_readable_by_others", problem=exposed, fix=f"chmod 640 {self.config.path}")
         try:
             await self._start()
         except BaseException:
+            await self._cancel_background()
+            if self._bank_started:
+                with contextlib.suppress(Exception):
+                    await self.bank.stop()
+            if self.metrics is not None:
+                self.metrics.stop()
             if self.store is not None:
                 await self.store.close()
             self._lock.release()
@@ -120,7 +130,12 @@ class Daemon:
         )
         self.campaigns = CampaignService(store, config, self.bank, on_release=self.dispatcher.wake, clock=self._clock)
         await self.intake.route_waiting()
+        if config.metrics.listen:  # before the modems: a port already taken stops the start cleanly
+            self.metrics = MetricsServer(config.database_path, config.metrics.listen)
+            self.metrics.start()
+            log.info("metrics_listening", host=self.metrics.host, port=self.metrics.port)
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
+        self._bank_started = True
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "dispatcher": self.dispatcher.run,
             "db-watch": self._watch_database,
@@ -132,10 +147,6 @@ class Daemon:
         if config.crm.enabled:
             loops["crm-sync"] = self.sync.run
         self._background = [asyncio.create_task(self._supervised(name, fn), name=name) for name, fn in loops.items()]
-        if config.metrics.listen:
-            self.metrics = MetricsServer(config.database_path, config.metrics.listen)
-            self.metrics.start()
-            log.info("metrics_listening", host=self.metrics.host, port=self.metrics.port)
         self._started = True
         log.info(
             "gateway_started",

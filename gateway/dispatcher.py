@@ -321,7 +321,8 @@ class Dispatcher:
             on_air = self._on_air(row, modem, result.references, len(result.references))
             assert on_air is not None
             await self._persist("sent", lambda: self.store.mark_sent(row.id, on_air, row.parts))
-            log.info("sms_sent", outbox_id=row.id, modem_id=modem, lane=row.lane, parts=row.parts, to=row.phone)
+            log.info("sms_sent", outbox_id=row.id, modem_id=modem, lane=row.lane, parts=row.parts, to=row.phone,
+                     text=row.text)  # fmt: skip
             self._emit(OutboxDone(row, "sent", modem))
         finally:
             self._busy.discard(modem)

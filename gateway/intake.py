@@ -182,6 +182,7 @@ class Intake:
             message_id=message.id,
             modem_id=message.modem_id,
             sender=message.sender,
+            text=message.text,
             action=turn.action,
             reason=turn.reason,
             language=turn.language,

@@ -18,6 +18,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .config import parse_listen
 from .exceptions import ConfigError
 from .stats import connect, snapshot
 
@@ -56,10 +57,10 @@ class GatewayCollector(Collector):
                 failed.add_metric([sim, lane], n)
         yield sent
         yield failed
-        errors = CounterMetricFamily("sms_gateway_send_errors", "Messages whose last error was this +CMS code",
-                                     labels=["cms"])  # fmt: skip
-        for code, n in sorted(snap.send_errors.items()):
-            errors.add_metric([code], n)
+        errors = CounterMetricFamily("sms_gateway_send_errors", "Failed send attempts by SIM and +CMS code "
+                                     "(none: a timeout, a modem gone)", labels=["sim", "cms"])  # fmt: skip
+        for e in snap.send_errors:
+            errors.add_metric([e["sim"], e["code"]], e["errors"])
         yield errors
         queue = GaugeMetricFamily("sms_gateway_queue_depth", "Messages waiting, by lane", labels=["lane"])
         for lane, n in snap.queue.items():
@@ -102,15 +103,6 @@ def _sims(sims: list[dict[str, object]]) -> Iterator[Metric]:
     yield from (signal, registered, quota, balance, state)
 
 
-def parse_listen(value: str, where: str = "[metrics] listen") -> tuple[str, int]:
-    """``9108`` (on 127.0.0.1) or ``HOST:PORT``."""
-    host, _, port = value.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(where, None, f"{value!r} is not a port or HOST:PORT", 'e.g. listen = "127.0.0.1:9108"')
-    return host, int(port)
-
-
 class MetricsServer:
     """The exporter's HTTP server, in a thread of its own."""
 
@@ -122,7 +114,11 @@ class MetricsServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._server, self._thread = start_http_server(self.port, addr=self.host, registry=self.registry)
+        try:
+            self._server, self._thread = start_http_server(self.port, addr=self.host, registry=self.registry)
+        except OSError as exc:
+            raise ConfigError("[metrics] listen", None, f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
+                              "another program has that port: choose another one, or stop it") from None  # fmt: skip
         self.port = self._server.server_address[1]
 
     def stop(self) -> None:

@@ -314,4 +314,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX pending_reports_received ON pending_reports (received_at);
         """,
     ),
+    (
+        7,
+        "send errors counted by SIM and +CMS code (the metrics' counter; outlives the outbox purge)",
+        """
+        CREATE TABLE send_errors (
+            modem_id TEXT NOT NULL,
+            code     TEXT NOT NULL,                  -- the +CMS/+CME code, or 'none' (timeout, modem gone)
+            count    INTEGER NOT NULL,
+            last_at  TEXT NOT NULL,
+            PRIMARY KEY (modem_id, code)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]

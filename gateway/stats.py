@@ -7,14 +7,12 @@ categories and +CMS codes -- never a phone number or a message.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-_CMS = re.compile(r"CMS ERROR:?\s*(\d+)", re.I)
 SENT = ("sent", "delivered", "unknown")
 
 
@@ -23,7 +21,7 @@ class Snapshot:
     at: str
     received: dict[str, int] = field(default_factory=dict)  # SIM -> customer SMS received
     outbox: list[dict[str, Any]] = field(default_factory=list)  # {sim, lane, status, messages}
-    send_errors: dict[str, int] = field(default_factory=dict)  # +CMS code -> messages whose last error it is
+    send_errors: list[dict[str, Any]] = field(default_factory=list)  # {sim, code, errors}: failed send attempts
     queue: dict[str, int] = field(default_factory=dict)  # lane -> queued (and broadcast rows held)
     oldest_queued_s: float | None = None
     tickets: dict[str, int] = field(default_factory=dict)  # category -> tickets
@@ -35,7 +33,7 @@ class Snapshot:
             "at": self.at,
             "received": self.received,
             "outbox": self.outbox,
-            "send_errors_by_cms_code": self.send_errors,
+            "send_errors": self.send_errors,
             "queue": self.queue,
             "oldest_queued_s": self.oldest_queued_s,
             "tickets_by_category": self.tickets,
@@ -65,12 +63,8 @@ def snapshot(conn: sqlite3.Connection, now: datetime | None = None) -> Snapshot:
                GROUP BY sim, lane, status ORDER BY sim, lane, status"""
         ):
             snap.outbox.append({"sim": r["sim"], "lane": r["lane"], "status": r["status"], "messages": r["n"]})
-        for r in conn.execute(
-            "SELECT last_error, COUNT(*) n FROM outbox WHERE last_error LIKE '%CMS%' GROUP BY last_error"
-        ):
-            m = _CMS.search(r["last_error"] or "")
-            if m:
-                snap.send_errors[m.group(1)] = snap.send_errors.get(m.group(1), 0) + r["n"]
+        for r in conn.execute("SELECT modem_id, code, count FROM send_errors ORDER BY modem_id, code"):
+            snap.send_errors.append({"sim": r["modem_id"], "code": r["code"], "errors": r["count"]})
         snap.queue = {lane: 0 for lane in ("reply", "notification", "broadcast")}
         for r in conn.execute("SELECT lane, COUNT(*) n FROM outbox WHERE status = 'queued' GROUP BY lane"):
             snap.queue[r["lane"]] = r["n"]

@@ -145,7 +145,7 @@ class UssdService:
             return None
         text = reply.text or ""
         balance = parse_balance(text)
-        low = balance is not None and modem.low_balance is not None and _in_rials(balance) < modem.low_balance
+        low = balance is not None and modem.low_balance is not None and in_rials(balance) < modem.low_balance
         if self.monitor is not None:
             self.monitor.set_balance(modem_id, balance, text, low)
         if balance is None:
@@ -157,6 +157,6 @@ class UssdService:
         return balance
 
 
-def _in_rials(balance: Balance) -> Decimal:
+def in_rials(balance: Balance) -> Decimal:
     """``low_balance`` is in rials for Iranian SIMs: a balance in tomans is ten times as many rials."""
     return balance.amount * 10 if balance.currency == "IRT" else balance.amount

@@ -241,6 +241,11 @@ class ModemEmulator(AtInterpreter):
         with self._lock:
             self._fail_sends.extend([None] * after + [code] * count)
 
+    def sim_locked(self) -> bool:
+        """Whether the SIM still waits for its PIN (no one entered it)."""
+        with self._lock:
+            return not self._pin_ok
+
     def set_signal(self, rssi: int) -> None:
         with self._lock:
             self._rssi = rssi

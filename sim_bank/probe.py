@@ -74,16 +74,20 @@ class AtLink:
                 if not line or line == cmd:
                     continue  # blank or the echo
                 lines.append(line)
-                if line in FINAL or line.startswith(("+CME ERROR", "+CMS ERROR")) or line.startswith(until):
+                failed = line == "ERROR" or line.startswith(("+CME ERROR", "+CMS ERROR"))
+                if failed or line.startswith(until) or (until == FINAL and line in FINAL):
                     return lines
         return None
 
 
 def port_holders(port: str) -> list[tuple[int, str]]:
-    """Processes that have ``port`` open (ModemManager, another gateway, a terminal program)."""
+    """Processes that have ``port`` open (ModemManager, another gateway, a terminal program).
+    Pseudo-terminals (emulated modems) are skipped: their emulator keeps its own end open."""
     try:
         target = os.path.realpath(port)
     except OSError:
+        return []
+    if target.startswith("/dev/pts/"):
         return []
     found: list[tuple[int, str]] = []
     me = os.getpid()

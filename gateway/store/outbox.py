@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -126,6 +127,7 @@ class OutboxMixin(StoreBase):
                    WHERE id = ?""",
                 (error, iso(retry_at), parts_sent, refs, refs, row_id),
             )
+            await _count_error(db, row_id, error)
             if on_air is not None:
                 await _record_on_air(db, row_id, on_air, stamp())
 
@@ -143,6 +145,7 @@ class OutboxMixin(StoreBase):
         assert status in ("failed", "unknown")
         async with self._write() as db:
             await db.execute("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, row_id))
+            await _count_error(db, row_id, error)
             if on_air is not None:
                 await _record_on_air(db, row_id, on_air, stamp())
 
@@ -319,3 +322,22 @@ async def _apply_report(
                 "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE id = ?", (when, match["outbox_id"])
             )
     return DeliveryUpdate(match["outbox_id"], part_status, outcome)
+
+
+_ERROR_CODE = re.compile(r"\+?CM[SE] ERROR:?\s*(\d+)", re.I)
+
+
+def error_code(error: str) -> str:
+    """The +CMS/+CME code in a send error (``"38"``), or ``"none"`` (a timeout, a modem gone)."""
+    m = _ERROR_CODE.search(error or "")
+    return m.group(1) if m else "none"
+
+
+async def _count_error(db: aiosqlite.Connection, row_id: int, error: str) -> None:
+    """One more failed attempt for the SIM that made it (the row's SIM at claim time)."""
+    await db.execute(
+        """INSERT INTO send_errors (modem_id, code, count, last_at)
+           SELECT COALESCE(modem_id, ''), ?, 1, ? FROM outbox WHERE id = ?
+           ON CONFLICT (modem_id, code) DO UPDATE SET count = count + 1, last_at = excluded.last_at""",
+        (error_code(error), stamp(), row_id),
+    )

@@ -1,0 +1,343 @@
+"""``gateway doctor``: is this box ready to serve, and if not, what exactly to do about it.
+
+Checks run in order -- the configuration, the database, each modem, the CRM --
+and each gives one line: ``ok``, ``warn`` or ``fail``, with a concrete fix for
+anything not ok. The gateway can serve when the configuration and the
+database are fine and at least one modem is ready; that is the exit code. While
+a daemon runs, its modems are not touched (it holds the ports): what it last
+reported about them is shown instead. No secret (PIN, token, signing secret) is
+ever printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from sim_bank.probe import Probe, probe
+from sim_bank.types import ModemConfig
+from sim_bank.ussd import parse_balance
+
+from . import config as config_mod
+from .catalogue import load_catalogue
+from .exceptions import GatewayError
+from .lockfile import holder
+from .notices import load_notices
+from .store import Store
+from .sync_operations import display_url
+from .ussd_service import in_rials
+
+Status = Literal["ok", "warn", "fail"]
+FREE_FAIL = 100 * 1024**2
+FREE_WARN = 1024**3
+WEAK_SIGNAL = 10  # AT+CSQ below this is about -93 dBm or worse: sends start failing
+REPORT_STALE = 300.0  # seconds: an older SIM report from the daemon is not trusted
+
+
+@dataclass(frozen=True)
+class Check:
+    subject: str  # config, database, a modem id, crm
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+    can_serve: bool = False
+
+    def add(self, subject: str, name: str, status: Status, detail: str, fix: str | None = None) -> Check:
+        check = Check(subject, name, status, detail, fix)
+        self.checks.append(check)
+        return check
+
+    def as_json(self) -> dict[str, Any]:
+        return {"can_serve": self.can_serve, "checks": [asdict(c) for c in self.checks]}
+
+
+def run(
+    config_path: Path | None,
+    database: Path | None = None,
+    *,
+    prober: Callable[..., Probe] = probe,
+    on_check: Callable[[Check], None] = lambda _c: None,
+) -> Report:
+    report = Report()
+
+    def add(subject: str, name: str, status: Status, detail: str, fix: str | None = None) -> None:
+        on_check(report.add(subject, name, status, detail, fix))
+
+    config = _config(config_path, database, add)
+    if config is None:
+        return report
+    db_ok = _database(config, add)
+    daemon = holder(config.database_path)
+    ready = _modems(config, daemon, prober, add)
+    _crm(config, add)
+    report.can_serve = db_ok and ready > 0
+    return report
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def _config(path: Path | None, database: Path | None, add: Callable[..., None]) -> config_mod.Config | None:
+    where = str(path) if path else "built-in defaults (no -c)"
+    try:
+        config = config_mod.load(path)
+        if database is not None:
+            config = config.with_database(database.resolve())
+        catalogue = load_catalogue(config.catalogue_path)
+        notices = load_notices(config.templates_path)
+    except GatewayError as exc:
+        add("config", "loads", "fail", str(exc), "correct the file and key named above")
+        return None
+    add("config", "loads", "ok",
+        f"{where}: site {config.site.id}, {len(config.modems)} modem(s), {len(catalogue.codes)} codes, "
+        f"{len(notices)} notices")  # fmt: skip
+    if not config.modems:
+        add("config", "modems", "fail", "no [[modems]] configured",
+            'add one per modem: id = "m1", port = "/dev/serial/by-id/...", baudrate = 115200')  # fmt: skip
+    exposed = config_mod.secrets_exposed(config)
+    if exposed:
+        add(
+            "config",
+            "permissions",
+            "warn",
+            exposed,
+            f"chmod 640 {config.path} (owner root, group of the gateway's user)",
+        )
+    return config
+
+
+# ---------------------------------------------------------------- database
+
+
+def _database(config: config_mod.Config, add: Callable[..., None]) -> bool:
+    path = config.database_path
+
+    async def open_and_migrate() -> int:
+        async with await Store.open(path, site=config.site.id, busy_timeout=config.storage.busy_timeout) as store:
+            return await store.schema_version()
+
+    try:
+        version = asyncio.run(open_and_migrate())
+        conn = sqlite3.connect(path, timeout=config.storage.busy_timeout)
+        try:
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+            conn.execute("BEGIN IMMEDIATE")  # can we take the write lock?
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except (GatewayError, sqlite3.Error, OSError) as exc:
+        add("database", "opens", "fail", f"{path}: {exc}",
+            f"check that {path.parent} exists and the gateway's user may write there")  # fmt: skip
+        return False
+    ok = mode.lower() == "wal"
+    add("database", "opens", "ok" if ok else "warn", f"{path}: schema {version}, journal {mode}, writable",
+        None if ok else "the gateway sets WAL when it opens the file; a network filesystem cannot do WAL")  # fmt: skip
+    free = shutil.disk_usage(path.parent).free
+    size = path.stat().st_size
+    status: Status = "fail" if free < FREE_FAIL else "warn" if free < FREE_WARN else "ok"
+    add("database", "disk", status, f"{free / 1024**3:.1f} GB free on {path.parent}; database {size / 1e6:.1f} MB",
+        None if status == "ok" else "free some space: a full disk stops the gateway from storing SMS "
+        "(gateway backup then lower [retention] days)")  # fmt: skip
+    return status != "fail"
+
+
+# ---------------------------------------------------------------- modems
+
+
+def _modems(
+    config: config_mod.Config, daemon: dict[str, object] | None, prober: Callable[..., Probe], add: Callable[..., None]
+) -> int:
+    if not config.modems:
+        return 0
+    if daemon is not None:
+        return _from_daemon(config, daemon, add)
+    with ThreadPoolExecutor(max_workers=min(16, len(config.modems))) as pool:
+        probes = list(
+            pool.map(
+                lambda m: prober(m.port, m.baudrate, flow_control=m.flow_control, balance_ussd=m.balance_ussd),
+                config.modems,
+            )
+        )
+    return sum(_modem(m, p, add) for m, p in zip(config.modems, probes, strict=True))
+
+
+def _from_daemon(config: config_mod.Config, daemon: dict[str, object], add: Callable[..., None]) -> int:
+    """The daemon holds the ports: report what it last published instead of opening them."""
+    pid = daemon.get("pid")
+    add("daemon", "running", "ok", f"a gateway daemon runs on this database (pid {pid}); its modems are not "
+        "opened here (it holds the ports): this is what it last reported")  # fmt: skip
+    rows: dict[str, dict[str, Any]] = {}
+    conn = sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        rows = {r["modem_id"]: dict(r) for r in conn.execute("SELECT * FROM sim_status")}
+    finally:
+        conn.close()
+    ready = 0
+    now = datetime.now(UTC)
+    for m in config.modems:
+        row = rows.get(m.id)
+        if row is None:
+            add(m.id, "daemon report", "warn", "no report from the daemon yet", "wait a minute, or see its log")
+            continue
+        age = (now - datetime.fromisoformat(row["updated_at"])).total_seconds()
+        detail = (f"{row['state']}" + (f" ({row['reason']})" if row.get("reason") else "")
+                  + f", signal {row.get('signal')}, operator {row.get('operator') or '?'}, "
+                  f"sent today {row.get('sent_today')}/{row.get('per_day')}, {age:.0f} s ago")  # fmt: skip
+        if row["state"] == "ready" and age <= REPORT_STALE:
+            ready += 1
+            add(m.id, "daemon report", "ok", detail)
+        else:
+            add(m.id, "daemon report", "fail" if row["state"] in ("down", "quarantined") else "warn", detail,
+                "see the daemon's log for this SIM (gateway modems shows the same)")  # fmt: skip
+    return ready
+
+
+def _modem(m: ModemConfig, p: Probe, add: Callable[..., None]) -> bool:
+    """The checks for one probed modem, in order; whether it can serve."""
+    if not p.exists:
+        add(m.id, "port", "fail", f"{m.port} does not exist",
+            "is the modem plugged in and powered? ls -l /dev/serial/by-id/ lists the modems seen")  # fmt: skip
+        return False
+    if p.by_id and not m.port.startswith("/dev/serial/by-id/"):
+        add(m.id, "port name", "warn", f"{m.port} can change at the next reboot or replug",
+            f'use port = "{p.by_id}"')  # fmt: skip
+    holders = [(pid, name) for pid, name in p.holders]
+    if holders:
+        names = ", ".join(f"{name} (pid {pid})" for pid, name in holders)
+        fix = ("stop ModemManager from taking modems: systemctl disable --now ModemManager, or a udev rule with "
+               'ENV{ID_MM_DEVICE_IGNORE}="1" (see README)') if any("modemmanager" in n.lower() for _, n in holders) \
+            else "stop that program: two programs talking to one modem garble each other"  # fmt: skip
+        add(m.id, "port free", "fail", f"{m.port} is in use by {names}", fix)
+        return False
+    if p.open_error:
+        denied = "ermission" in p.open_error
+        add(m.id, "port opens", "fail", f"{m.port}: {p.open_error}",
+            "add the gateway's user to the dialout group: usermod -aG dialout USER (then log in again)" if denied
+            else "is another program using it? is it the right device?")  # fmt: skip
+        return False
+    if not p.answers_at:
+        add(m.id, "answers AT", "fail", f"no answer to AT at {m.baudrate} baud",
+            "check baudrate; many modems offer several ttyUSB ports and only one takes AT commands: try the "
+            "others (ls /dev/serial/by-id/ shows them as -if00, -if01, ...)")  # fmt: skip
+        return False
+    add(m.id, "answers AT", "ok", " ".join(x for x in (p.manufacturer, p.model) if x) or "a modem")
+    if not _pin(m, p, add):
+        return False
+    served = _network(m, p, add)
+    _smsc_and_storage(m, p, add)
+    if m.balance_ussd:
+        _balance(m, p, add)
+    return served
+
+
+def _pin(m: ModemConfig, p: Probe, add: Callable[..., None]) -> bool:
+    state = p.pin_state or "no answer"
+    if state == "READY":
+        add(m.id, "SIM", "ok", "SIM ready (no PIN needed)")
+        return True
+    if state == "SIM PIN":
+        if m.pin:
+            add(m.id, "SIM", "warn", "the SIM asks for its PIN; the gateway will enter the configured one (once: "
+                "a wrong PIN is never retried)", None)  # fmt: skip
+            return True
+        add(m.id, "SIM", "fail", "the SIM asks for a PIN and none is configured",
+            f'add pin = "...." to the [[modems]] entry of {m.id}, or remove the PIN in a phone')  # fmt: skip
+        return False
+    if "PUK" in state:
+        add(m.id, "SIM", "fail", f"the SIM is blocked ({state}): too many wrong PINs",
+            "unblock it with its PUK in a phone; never let a wrong pin stay in the config")  # fmt: skip
+        return False
+    if state.endswith(": 10") or "not inserted" in state.lower():
+        add(m.id, "SIM", "fail", "no SIM card", "insert the SIM (with the modem unplugged)")
+        return False
+    add(m.id, "SIM", "fail", f"unexpected SIM state: {state}", "try the SIM in a phone")
+    return False
+
+
+def _network(m: ModemConfig, p: Probe, add: Callable[..., None]) -> bool:
+    reg = p.registration
+    operator = p.operator or "unknown operator"
+    if reg in (1, 5):
+        add(m.id, "network", "ok", f"registered ({'home' if reg == 1 else 'roaming'}) on {operator}")
+        ok = True
+    elif reg == 2:
+        add(m.id, "network", "warn", "searching for a network", "wait a minute; check the antenna and the coverage")
+        ok = False
+    elif reg == 3:
+        add(m.id, "network", "fail", "registration denied by the network",
+            "the SIM may be barred or unpaid: call the operator")  # fmt: skip
+        ok = False
+    else:
+        add(m.id, "network", "fail", f"not registered (AT+CREG {reg})",
+            "check the antenna, the coverage and that the SIM is active")  # fmt: skip
+        ok = False
+    rssi = p.signal
+    if rssi is None or rssi == 99:
+        add(m.id, "signal", "warn", "signal unknown (AT+CSQ 99)", "check the antenna is connected")
+    elif rssi < WEAK_SIGNAL:
+        add(m.id, "signal", "warn", f"weak signal ({rssi}/31, about {-113 + 2 * rssi} dBm)",
+            "move the modem or its antenna (near a window, away from other modems' antennas)")  # fmt: skip
+    else:
+        add(m.id, "signal", "ok", f"{rssi}/31 (about {-113 + 2 * rssi} dBm)")
+    return ok
+
+
+def _smsc_and_storage(m: ModemConfig, p: Probe, add: Callable[..., None]) -> None:
+    if p.smsc:
+        add(m.id, "SMS centre", "ok", p.smsc)
+    else:
+        add(m.id, "SMS centre", "fail", "no SMS centre number set: SMS cannot be sent",
+            'set it once: AT+CSCA="+98..." (the operator publishes it), or put the SIM in a phone')  # fmt: skip
+    if p.storage is not None:
+        used, total = p.storage
+        full = bool(total) and used >= total
+        fix = "full: new SMS wait in the network; the gateway empties the SIM as soon as it runs"
+        add(m.id, "SIM storage", "warn" if full else "ok", f"{used}/{total} messages", fix if full else None)
+
+
+def _balance(m: ModemConfig, p: Probe, add: Callable[..., None]) -> None:
+    if p.balance_text is None:
+        add(m.id, "balance", "warn", f"no answer to {m.balance_ussd}: {p.balance_error or 'nothing'}",
+            "check the code with the operator (gateway ussd can try it by hand)")  # fmt: skip
+        return
+    balance = parse_balance(p.balance_text)
+    if balance is None:
+        add(m.id, "balance", "warn", f"answer not understood: {p.balance_text[:80]}")
+        return
+    low = m.low_balance is not None and in_rials(balance) < m.low_balance
+    add(m.id, "balance", "warn" if low else "ok", f"{balance.amount} {balance.currency}",
+        "top the SIM up: below low_balance" if low else None)  # fmt: skip
+
+
+# ---------------------------------------------------------------- CRM
+
+
+def _crm(config: config_mod.Config, add: Callable[..., None]) -> None:
+    crm = config.crm
+    if not crm.enabled:
+        add("crm", "link", "ok", "no [crm] url: tickets stay in the database (gateway export tickets carries them)")
+        return
+    url = crm.url.rstrip("/") + "/health"
+    try:
+        with httpx.Client(timeout=min(crm.timeout, 10.0), follow_redirects=False) as client:
+            answer = client.get(url)
+        add("crm", "link", "ok", f"{display_url(crm.url)} answers (HTTP {answer.status_code} on /health)")
+    except httpx.HTTPError as exc:
+        add("crm", "link", "warn", f"{display_url(crm.url)} does not answer: {type(exc).__name__}",
+            "offline-first: tickets queue and go when it answers; check the URL and the network")  # fmt: skip
