@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import tomllib
 from pathlib import Path
 
 import click
 
+from gateway import config as config_mod
 from gateway.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +49,50 @@ def _commands(group: click.Group, prefix: str = "gateway") -> list[str]:
 def test_every_command_is_in_the_readme() -> None:
     for command in _commands(main):
         assert f"`{command}`" in README, f"{command} is missing from the README's command table"
+
+
+# ---------------------------------------------------------------- configuration reference
+
+EXAMPLE = ROOT / "gateway.toml.example"
+
+
+def _example_keys() -> dict[str, object]:
+    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    keys: dict[str, object] = {}
+    for section, table in raw.items():
+        if section == "modems":
+            for key, value in table[0].items():
+                keys[f"modems[].{key}"] = value
+        elif section == "operators":
+            keys["operators.NAME"] = table
+        else:
+            for key, value in table.items():
+                keys[f"{section}.{key}"] = value
+    return keys
+
+
+def _readme_rows() -> dict[str, str]:
+    reference = README.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `([\w\[\].]+)` \| `([^`]*)` \|", reference, re.M))
+
+
+def test_the_configuration_reference_documents_every_key_of_the_example_and_nothing_else() -> None:
+    example, rows = _example_keys(), _readme_rows()
+    assert sorted(rows) == sorted(example)
+    for key, value in example.items():
+        if key.startswith(("modems[].", "operators.")):
+            continue
+        shown = rows[key]
+        assert tomllib.loads(f"v = {shown}")["v"] == value, f"{key}: README says {shown}, the example {value!r}"
+
+
+def test_the_example_shows_every_setting_the_code_knows_with_its_default() -> None:
+    example = _example_keys()
+    for section, cls in config_mod._SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            key = f"{section}.{f.name}"
+            assert key in example, f"{key} is missing from gateway.toml.example"
+            assert example[key] == getattr(cls(), f.name), f"{key}: the example does not show the default"
+    assert {k.split(".", 1)[1] for k in example if k.startswith("modems[].")} == set(config_mod._MODEM_KEYS)
+    loaded = config_mod.load(EXAMPLE, environ={})  # and the example itself is valid
+    assert loaded.modems[0].id == "m1" and loaded.logging.log_privacy is True
