@@ -128,7 +128,9 @@ def simulate_sms(config: config_mod.Config, sender: str, modem: str | None, text
 @click.option("--latency", type=click.FloatRange(0, 60), default=0.0, show_default=True,
               help="Seconds each send takes on air.")  # fmt: skip
 @click.option("--control", type=click.Path(dir_okay=False, path_type=Path), help="Control socket path.")
-def simulate_bank(count: int, directory: Path, latency: float, control: Path | None) -> None:
+@click.option("--first", type=click.IntRange(1, 10_000), default=1, show_default=True,
+              help="Number of the first modem (m3 with --first 3): several banks side by side.")  # fmt: skip
+def simulate_bank(count: int, directory: Path, latency: float, control: Path | None, first: int) -> None:
     """Run emulated modems on their own, until Ctrl-C: point [[modems]] at their links.
     Being a separate process, they outlive a gateway that is killed and restarted.
 
@@ -138,7 +140,7 @@ def simulate_bank(count: int, directory: Path, latency: float, control: Path | N
 
     from sim_bank.simulator import EmulatorBank
 
-    bank = EmulatorBank(count, directory, send_latency=latency).start()
+    bank = EmulatorBank(count, directory, send_latency=latency, first=first).start()
     socket_path = control or directory / "control.sock"
     bank.serve(socket_path)
     for emu in bank.emulators:

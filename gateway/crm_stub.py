@@ -19,6 +19,7 @@ import contextlib
 import json
 import socket
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -57,6 +58,17 @@ CREATE TABLE IF NOT EXISTS updates (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (the link cut by :meth:`CrmStub.down`, a gateway killed
+        mid-request) is part of the job; anything else is logged, never printed."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("crm_stub_client_gone", client=str(client_address), error=type(error).__name__)
+        else:
+            log.error("crm_stub_request_failed", client=str(client_address), exc_info=True)
 
 
 @dataclass
@@ -160,7 +172,7 @@ class CrmStub:
             pass
 
         Handler.stub = stub
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
+        server = _Server((self.host, self.port), Handler)
         server.daemon_threads = True
         self.port = server.server_address[1]
         return server

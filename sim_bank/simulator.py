@@ -8,6 +8,13 @@ on real modems. ``gateway simulate sms`` talks to the bank over a Unix socket
     {"op": "sms", "from": "+989121234567", "text": "1 48213", "modem": null}
     {"op": "sent", "modem": null}
     {"op": "modems"}
+    {"op": "counts"}                                  # sent, on SIM, waiting in the network
+    {"op": "fault", "modem": "m1", "kind": "hang", "on": true}
+
+Faults (``kind``): ``fail_rate`` (``rate``, ``code``: a share of sends answer +CMS ERROR),
+``unplug`` / ``replug`` (the pty goes away and comes back), ``hang`` (``on``: commands
+get no answer), ``raw`` (``hex`` bytes on the line), ``burst`` (``messages``: [[from,
+text], ...] stored at once, one +CMTI each), ``capacity`` (``size`` of the SIM storage).
 
 The bank can also run on its own (``gateway simulate bank``) so that its
 modems outlive a daemon that is killed and restarted.
@@ -37,9 +44,9 @@ class SimulatorError(SimBankError):
 class EmulatorBank:
     """``count`` emulated modems with stable links ``directory/m1 .. mN``."""
 
-    def __init__(self, count: int, directory: Path, *, send_latency: float = 0.0) -> None:
-        if not 1 <= count <= 256:
-            raise ValueError("a simulated bank has 1-256 modems")
+    def __init__(self, count: int, directory: Path, *, send_latency: float = 0.0, first: int = 1) -> None:
+        if not 1 <= count <= 256 or not 1 <= first <= 10_000:
+            raise ValueError("a simulated bank has 1-256 modems, numbered from 1-10000")
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.emulators = [
@@ -49,7 +56,7 @@ class EmulatorBank:
                 own_number=f"+9891200{i:05d}",
                 send_latency=send_latency,
             )
-            for i in range(1, count + 1)
+            for i in range(first, first + count)
         ]
         self._next = itertools.cycle(self.emulators)
         self._server: socketserver.ThreadingUnixStreamServer | None = None
@@ -133,7 +140,38 @@ class EmulatorBank:
                     for e in self.emulators
                 ],
             }
+        if op == "counts":
+            return {
+                "ok": True,
+                "modems": {
+                    e.modem_id: {"sent": len(e.sent), "on_sim": len(e.stored()), "network": e.network_queue}
+                    for e in self.emulators
+                },
+            }
+        if op == "fault":
+            self._fault(self.get(request.get("modem")), request)
+            return {"ok": True}
         raise SimulatorError(f"unknown request {op!r}")
+
+    @staticmethod
+    def _fault(emu: ModemEmulator, request: dict[str, Any]) -> None:
+        kind = request.get("kind")
+        if kind == "fail_rate":
+            emu.fail_sends_at_rate(float(request["rate"]), int(request.get("code", 38)))
+        elif kind == "unplug":
+            emu.unplug()
+        elif kind == "replug":
+            emu.replug()
+        elif kind == "hang":
+            emu.hang(bool(request.get("on", True)))
+        elif kind == "raw":
+            emu.write_raw(bytes.fromhex(str(request["hex"])))
+        elif kind == "burst":
+            emu.inject_burst([(str(sender), str(text)) for sender, text in request["messages"]])
+        elif kind == "capacity":
+            emu.set_capacity(int(request["size"]))
+        else:
+            raise SimulatorError(f"unknown fault {kind!r}")
 
 
 def request(path: Path, payload: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:

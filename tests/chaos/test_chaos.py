@@ -1,0 +1,16 @@
+"""The short version of the crash and fault harness (the full one: python -m tests.chaos.run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .run import run
+
+
+def test_kill_9_and_faults_lose_nothing_and_duplicate_only_what_was_in_flight(tmp_path: Path) -> None:
+    report = run(tmp_path, seed=20261123, rounds=3, recipients=200, faults=None, log=lambda _: None)
+    assert report.kills == 3 and report.customers > 50
+    assert report.lost == 0, report.as_json()
+    assert report.broadcast_duplicates <= report.duplicate_bound, report.as_json()
+    assert report.crm_records == report.customers  # every ticket at the CRM, once by id
+    assert len(report.faults) == 10 and all(f["recovery_s"] < 60 for f in report.faults)
