@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -66,7 +67,7 @@ def export_tickets_command(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(config: config_mod.Config, as_json: bool) -> None:
     """The numbers the Prometheus endpoint serves: SMS received and sent per SIM and lane,
-    send errors by +CMS code, queues, tickets by category, CRM sync backlog, each SIM's
+    failed send attempts by SIM and +CMS/+CME code, queues, tickets by category, CRM sync backlog, each SIM's
     signal, quota and balance. No phone number or message appears.
 
     Example: gateway stats --json
@@ -78,11 +79,14 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
 
     if not config.database_path.exists():
         raise click.ClickException(f"no database at {config.database_path}")
-    conn = connect(config.database_path, config.storage.busy_timeout)
     try:
-        snap = snapshot(conn)
-    finally:
-        conn.close()
+        conn = connect(config.database_path, config.storage.busy_timeout)
+        try:
+            snap = snapshot(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {config.database_path}: {exc} (gateway doctor says why)") from None
     if as_json:
         echo_json(snap.as_json())
         return
@@ -97,7 +101,7 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
     out.print("[bold]tickets[/bold]  " + ", ".join(f"{c}: {n}" for c, n in snap.tickets.items()))
     if snap.send_errors:
         out.print("[bold]send errors[/bold]  " + ", ".join(
-            f"{e['sim']} {'+CMS ' + e['code'] if e['code'] != 'none' else 'no code'}: {e['errors']}"
+            f"{e['sim'] or '-'} {'code ' + e['code'] if e['code'] != 'none' else 'no code'}: {e['errors']}"
             for e in snap.send_errors))  # fmt: skip
     sync = snap.sync
     out.print(f"[bold]CRM[/bold]  link {sync['link']}, {sync['queued']} queued, {sync['synced']} synced, "

@@ -414,6 +414,9 @@ def _build(cls: type, table: Any, where: str, section: str) -> Any:
     return cls(**values)
 
 
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")  # Persian, Arabic-Indic
+
+
 def _modems(entries: Any, where: str, defaults: dict[str, Any]) -> tuple[ModemConfig, ...]:
     if not isinstance(entries, list):
         raise ConfigError(where, "modems", "must be a list of tables", "write each modem as [[modems]]")
@@ -441,6 +444,12 @@ def _modems(entries: Any, where: str, defaults: dict[str, Any]) -> tuple[ModemCo
                 )
         if values.get("pin") == "":
             values["pin"] = None
+        if values.get("balance_ussd"):
+            code = str(values["balance_ussd"]).translate(_DIGITS).replace(" ", "")
+            if not re.fullmatch(r"[0-9*#+]+", code):
+                raise ConfigError(where, f"{key}.balance_ussd", f"{values['balance_ussd']!r} is not a USSD code",
+                                  'digits, * and # only, e.g. balance_ussd = "*140*11#"')  # fmt: skip
+            values["balance_ussd"] = code
         modem = ModemConfig(**values)
         if not _MODEM_ID.match(modem.id):
             raise ConfigError(

@@ -89,15 +89,19 @@ class Daemon:
         try:
             await self._start()
         except BaseException:
-            await self._cancel_background()
-            if self._bank_started:
-                with contextlib.suppress(Exception):
-                    await self.bank.stop()
-            if self.metrics is not None:
-                self.metrics.stop()
-            if self.store is not None:
-                await self.store.close()
-            self._lock.release()
+            try:  # undo what was started, each step whatever the one before did
+                await self._cancel_background()
+                if self._bank_started:
+                    with contextlib.suppress(Exception):
+                        await self.bank.stop()
+                if self.metrics is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(self.metrics.stop)
+                if self.store is not None:
+                    with contextlib.suppress(Exception):
+                        await self.store.close()
+            finally:
+                self._lock.release()
             raise
 
     async def _start(self) -> None:
@@ -134,8 +138,8 @@ class Daemon:
             self.metrics = MetricsServer(config.database_path, config.metrics.listen)
             self.metrics.start()
             log.info("metrics_listening", host=self.metrics.host, port=self.metrics.port)
+        self._bank_started = True  # set first: a bank that fails halfway through starting is stopped too
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
-        self._bank_started = True
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "dispatcher": self.dispatcher.run,
             "db-watch": self._watch_database,

@@ -272,7 +272,7 @@ class Dispatcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         for row_id, reason in decided.impossible.items():
-            await self.store.mark_final(row_id, "failed", reason)
+            await self.store.mark_final(row_id, "failed", reason, attempted=False)
             log.error("sms_send_failed", outbox_id=row_id, error=reason)
         if claimed or decided.impossible:
             return 0  # more work may fit the modems still free

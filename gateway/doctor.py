@@ -12,8 +12,10 @@ ever printed.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sqlite3
+import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -28,9 +30,10 @@ from sim_bank.types import ModemConfig
 from sim_bank.ussd import parse_balance
 
 from . import config as config_mod
+from . import stats
 from .catalogue import load_catalogue
 from .exceptions import GatewayError
-from .lockfile import holder
+from .lockfile import holder, lock_path
 from .notices import load_notices
 from .store import Store
 from .sync_operations import display_url
@@ -81,8 +84,14 @@ def run(
     config = _config(config_path, database, add)
     if config is None:
         return report
-    db_ok = _database(config, add)
-    daemon = holder(config.database_path)
+    try:
+        daemon = holder(config.database_path)
+    except OSError as exc:
+        add("database", "lock", "fail", f"cannot read {lock_path(config.database_path)}: {exc.strerror}",
+            f"run doctor as the gateway's user (sudo -u sms-gateway gateway doctor -c {config.path or '...'}) "
+            "or add yourself to its group")  # fmt: skip
+        return report
+    db_ok = _database(config, add, daemon_runs=daemon is not None)
     ready = _modems(config, daemon, prober, add)
     _crm(config, add)
     report.can_serve = db_ok and ready > 0
@@ -124,17 +133,30 @@ def _config(path: Path | None, database: Path | None, add: Callable[..., None]) 
 # ---------------------------------------------------------------- database
 
 
-def _database(config: config_mod.Config, add: Callable[..., None]) -> bool:
+def _database(config: config_mod.Config, add: Callable[..., None], *, daemon_runs: bool) -> bool:
+    """Opens, migrates (unless a daemon runs: it has), writable, WAL, free disk. A missing
+    database is not created here (doctor may run as root): only its directory is checked."""
     path = config.database_path
+    if not path.exists():
+        parent = next((d for d in path.parents if d.exists()), path.parent)
+        if os.access(parent, os.W_OK | os.X_OK):
+            add("database", "opens", "ok", f"{path} does not exist yet: the gateway creates it at its first start")
+            return True
+        add("database", "opens", "fail", f"{path} does not exist and {parent} is not writable for this user",
+            f"create {path.parent} for the gateway's user (install -d -o sms-gateway -g sms-gateway -m 750 "
+            f"{path.parent}), or set [storage] database")  # fmt: skip
+        return False
 
     async def open_and_migrate() -> int:
         async with await Store.open(path, site=config.site.id, busy_timeout=config.storage.busy_timeout) as store:
             return await store.schema_version()
 
     try:
-        version = asyncio.run(open_and_migrate())
+        if not daemon_runs:
+            asyncio.run(open_and_migrate())
         conn = sqlite3.connect(path, timeout=config.storage.busy_timeout)
         try:
+            (version,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM schema_migrations").fetchone()
             (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
             conn.execute("BEGIN IMMEDIATE")  # can we take the write lock?
             conn.execute("ROLLBACK")
@@ -181,13 +203,16 @@ def _from_daemon(config: config_mod.Config, daemon: dict[str, object], add: Call
     pid = daemon.get("pid")
     add("daemon", "running", "ok", f"a gateway daemon runs on this database (pid {pid}); its modems are not "
         "opened here (it holds the ports): this is what it last reported")  # fmt: skip
-    rows: dict[str, dict[str, Any]] = {}
-    conn = sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
     try:
-        rows = {r["modem_id"]: dict(r) for r in conn.execute("SELECT * FROM sim_status")}
-    finally:
-        conn.close()
+        conn = stats.connect(config.database_path, config.storage.busy_timeout)
+        try:
+            rows = {r["modem_id"]: dict(r) for r in conn.execute("SELECT * FROM sim_status")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        add("daemon", "report", "fail", f"cannot read what the daemon reported: {exc}",
+            "run doctor as the gateway's user, or see gateway modems")  # fmt: skip
+        return 0
     ready = 0
     now = datetime.now(UTC)
     for m in config.modems:
@@ -214,7 +239,7 @@ def _modem(m: ModemConfig, p: Probe, add: Callable[..., None]) -> bool:
         add(m.id, "port", "fail", f"{m.port} does not exist",
             "is the modem plugged in and powered? ls -l /dev/serial/by-id/ lists the modems seen")  # fmt: skip
         return False
-    if p.by_id and not m.port.startswith("/dev/serial/by-id/"):
+    if p.by_id and not os.path.islink(m.port):  # /dev/serial/by-id/..., a udev name: stable
         add(m.id, "port name", "warn", f"{m.port} can change at the next reboot or replug",
             f'use port = "{p.by_id}"')  # fmt: skip
     holders = [(pid, name) for pid, name in p.holders]
@@ -239,6 +264,10 @@ def _modem(m: ModemConfig, p: Probe, add: Callable[..., None]) -> bool:
     add(m.id, "answers AT", "ok", " ".join(x for x in (p.manufacturer, p.model) if x) or "a modem")
     if not _pin(m, p, add):
         return False
+    if p.pin_state != "READY":  # a locked SIM tells nothing of the network until its PIN is in
+        add(m.id, "network", "warn", "not checked: the SIM waits for its PIN, which only the gateway enters",
+            "start the gateway, then run doctor again: it shows what the daemon sees of this SIM")  # fmt: skip
+        return True
     served = _network(m, p, add)
     _smsc_and_storage(m, p, add)
     if m.balance_ussd:
@@ -334,8 +363,10 @@ def _crm(config: config_mod.Config, add: Callable[..., None]) -> None:
         add("crm", "link", "ok", "no [crm] url: tickets stay in the database (gateway export tickets carries them)")
         return
     url = crm.url.rstrip("/") + "/health"
+    ca = config.resolve(crm.ca_file) if crm.ca_file else None
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(ca)) if ca else True  # as the daemon does
     try:
-        with httpx.Client(timeout=min(crm.timeout, 10.0), follow_redirects=False) as client:
+        with httpx.Client(timeout=min(crm.timeout, 10.0), follow_redirects=False, verify=verify) as client:
             answer = client.get(url)
         add("crm", "link", "ok", f"{display_url(crm.url)} answers (HTTP {answer.status_code} on /health)")
     except httpx.HTTPError as exc:

@@ -63,8 +63,9 @@ def snapshot(conn: sqlite3.Connection, now: datetime | None = None) -> Snapshot:
                GROUP BY sim, lane, status ORDER BY sim, lane, status"""
         ):
             snap.outbox.append({"sim": r["sim"], "lane": r["lane"], "status": r["status"], "messages": r["n"]})
-        for r in conn.execute("SELECT modem_id, code, count FROM send_errors ORDER BY modem_id, code"):
-            snap.send_errors.append({"sim": r["modem_id"], "code": r["code"], "errors": r["count"]})
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'send_errors'").fetchone():  # schema 7 on
+            for r in conn.execute("SELECT modem_id, code, count FROM send_errors ORDER BY modem_id, code"):
+                snap.send_errors.append({"sim": r["modem_id"], "code": r["code"], "errors": r["count"]})
         snap.queue = {lane: 0 for lane in ("reply", "notification", "broadcast")}
         for r in conn.execute("SELECT lane, COUNT(*) n FROM outbox WHERE status = 'queued' GROUP BY lane"):
             snap.queue[r["lane"]] = r["n"]

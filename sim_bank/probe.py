@@ -142,7 +142,7 @@ def probe(
         return result
     try:
         _ask(link, result, balance_ussd)
-    except (OSError, serial.SerialException) as exc:
+    except (OSError, serial.SerialException, ValueError) as exc:  # ValueError: text the line cannot carry
         result.open_error = str(exc)
     finally:
         link.close()

@@ -38,8 +38,15 @@ def test_the_service_restarts_always_as_an_unprivileged_user_in_dialout() -> Non
 
 
 def test_the_backup_timer_runs_a_backup_command_the_cli_accepts() -> None:
-    command = unit("sms-gateway-backup.service")["Service"]["ExecStart"]
-    assert "gateway backup -c /etc/sms-gateway/gateway.toml" in command and "--force" in command
+    shell = shlex.split(unit("sms-gateway-backup.service")["Service"]["ExecStart"])
+    assert shell[:2] == ["/bin/sh", "-c"]
+    [backup] = [part for part in shell[2].split("&&") if "gateway backup" in part]
+    argv = shlex.split(backup.replace("%%", "%"))
+    assert argv[0].endswith("/bin/gateway") and argv[1:4] == ["backup", "-c", "/etc/sms-gateway/gateway.toml"]
+    bad = CliRunner().invoke(main, [*argv[1:], "--no-such-option", "--help"])
+    assert bad.exit_code == 2  # so a misspelt option would show here
+    result = CliRunner().invoke(main, [*argv[1:], "--help"])
+    assert result.exit_code == 0 and "Copy the database to PATH" in result.output
     assert unit("sms-gateway-backup.timer")["Timer"]["Persistent"] == "true"
 
 

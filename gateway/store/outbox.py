@@ -140,12 +140,17 @@ class OutboxMixin(StoreBase):
                 (row_id,),
             )
 
-    async def mark_final(self, row_id: int, status: str, error: str, on_air: OnAir | None = None) -> None:
-        """``failed`` (the message cannot be sent) or ``unknown`` (it may have gone out: never resent blindly)."""
+    async def mark_final(
+        self, row_id: int, status: str, error: str, on_air: OnAir | None = None, *, attempted: bool = True
+    ) -> None:
+        """``failed`` (the message cannot be sent) or ``unknown`` (it may have gone out: never resent blindly).
+        ``attempted``: a send was tried and failed (counted in send_errors), as opposed to a message
+        given up before any SIM tried it."""
         assert status in ("failed", "unknown")
         async with self._write() as db:
             await db.execute("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, row_id))
-            await _count_error(db, row_id, error)
+            if attempted:
+                await _count_error(db, row_id, error)
             if on_air is not None:
                 await _record_on_air(db, row_id, on_air, stamp())
 
@@ -338,6 +343,6 @@ async def _count_error(db: aiosqlite.Connection, row_id: int, error: str) -> Non
     await db.execute(
         """INSERT INTO send_errors (modem_id, code, count, last_at)
            SELECT COALESCE(modem_id, ''), ?, 1, ? FROM outbox WHERE id = ?
-           ON CONFLICT (modem_id, code) DO UPDATE SET count = count + 1, last_at = excluded.last_at""",
+           ON CONFLICT (modem_id, code) DO UPDATE SET count = send_errors.count + 1, last_at = excluded.last_at""",
         (error_code(error), stamp(), row_id),
     )

@@ -102,8 +102,13 @@ class Report:
 
     @property
     def duplicate_bound(self) -> int:
-        """At most one message per modem on air at each kill."""
-        return self.kills * MODEMS
+        """At most one message per modem on air at each kill, and one for each fault that leaves a
+        send's outcome unknown (a modem pulled or silent mid-send: a reply is then sent again)."""
+        return self.kills * MODEMS + sum(f["fault"] in UNKNOWN_OUTCOME for f in self.faults)
+
+    @property
+    def duplicates(self) -> int:
+        return self.broadcast_duplicates + self.reply_duplicates
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -130,6 +135,7 @@ class Report:
 
 
 MODEMS = 4
+UNKNOWN_OUTCOME = ("pty pulled and returned", "modem stops answering mid-command")
 
 
 class Chaos:
@@ -157,6 +163,14 @@ class Chaos:
 
     def __enter__(self) -> Chaos:
         self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_parts()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _start_parts(self) -> None:
         for i in range(1, MODEMS + 1):
             self.banks.append(subprocess.Popen(
                 [*GATEWAY, "simulate", "bank", "--modems", "1", "--first", str(i), "--dir", str(self.dir / "dev"),
@@ -167,7 +181,6 @@ class Chaos:
             _wait(lambda i=i: self._try(f"m{i}", {"op": "modems"}) is not None, 30, f"emulated modem m{i}")  # type: ignore[misc]
         self.stub.start()
         self._write_config()
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop_daemon()
@@ -206,8 +219,9 @@ class Chaos:
     # ------------------------------------------------------------ the daemon
 
     def start_daemon(self) -> None:
-        self.daemon = subprocess.Popen([*GATEWAY, "run", "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                       stderr=open(self.dir / "daemon.err", "ab"))  # noqa: SIM115 # fmt: skip
+        with (self.dir / "daemon.err").open("ab") as err:  # the child keeps its own copy of the descriptor
+            self.daemon = subprocess.Popen([*GATEWAY, "run", "-c", str(self.config)], stdout=subprocess.DEVNULL,
+                                           stderr=err)  # fmt: skip
 
     def kill_daemon(self) -> None:
         assert self.daemon is not None
@@ -304,6 +318,7 @@ class Chaos:
         for name, (apply, clear) in self._faults().items():
             if names is not None and name not in names:
                 continue
+            errors = self._send_errors()
             with self.steady_load(load):
                 apply()
                 time.sleep(3.0)
@@ -313,7 +328,8 @@ class Chaos:
             self.settle(timeout=120)
             recovery = time.monotonic() - cleared
             behind = {k: v for k, v in backlog.items() if v}
-            self.report.faults.append({"fault": name, "recovery_s": round(recovery, 2), "behind_at_clear": behind})
+            self.report.faults.append({"fault": name, "recovery_s": round(recovery, 2), "behind_at_clear": behind,
+                                       "send_errors": self._send_errors() - errors})  # fmt: skip
             self.log(f"fault {name}: behind by {behind or 'nothing'} when cleared; caught up {recovery:.2f} s later")
 
     def _faults(self) -> dict[str, tuple[Callable[[], None], Callable[[], None]]]:
@@ -380,6 +396,15 @@ class Chaos:
         except sqlite3.Error:
             return None
         return {"tickets to open": expected - tickets, "on SIMs": on_sim, "outbox": waiting, "not at CRM": unsynced}
+
+    def _send_errors(self) -> int:
+        """Failed send attempts so far (the daemon counts them per SIM and +CMS code)."""
+        conn = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)
+        try:
+            (n,) = conn.execute("SELECT COALESCE(SUM(count), 0) FROM send_errors").fetchone()
+            return int(n)
+        finally:
+            conn.close()
 
     def check(self) -> Report:
         """Compare what customers sent and what recipients got with the database, the

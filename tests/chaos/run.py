@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     show(report, console)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=2), encoding="utf-8")
-    ok = report.lost == 0 and report.broadcast_duplicates <= report.duplicate_bound
+    ok = report.lost == 0 and report.duplicates <= report.duplicate_bound
     console.print("[bold green]nothing lost[/]" if ok else "[bold red]FAILED[/]")
     return 0 if ok else 1
 
@@ -72,10 +72,11 @@ def show(report: Report, console: Console) -> None:
                   str(report.crm_records), str(report.crm_duplicate_answers), f"{report.seconds:.0f}")  # fmt: skip
     console.print(table)
     if report.faults:
-        faults = Table("fault (3 s under load)", "behind when cleared", "caught up s after", title="Fault rounds")
+        faults = Table("fault (3 s under load)", "failed sends", "behind when cleared", "caught up s after",
+                       title="Fault rounds")  # fmt: skip
         for f in report.faults:
             behind = ", ".join(f"{k} {v}" for k, v in f["behind_at_clear"].items()) or "-"
-            faults.add_row(f["fault"], behind, f"{f['recovery_s']:.2f}")
+            faults.add_row(f["fault"], str(f["send_errors"]), behind, f"{f['recovery_s']:.2f}")
         console.print(faults)
     if report.lost:
         console.print(report.as_json())

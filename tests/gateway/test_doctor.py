@@ -93,8 +93,11 @@ def test_a_configured_pin_is_trusted_but_never_shown_nor_entered(
     )
     config.write_text(config.read_text().replace('port = "', 'pin = "4321"\nport = "', 1))
     os.chmod(config, 0o644)  # readable by others, with secrets inside
-    _, out = doctor(config)
+    code, out = doctor(config)
+    assert code == 0 and "the gateway can serve" in out  # a SIM with its PIN configured is ready to serve
     assert "WARN  pin        SIM          the SIM asks for its PIN; the gateway will enter the configured one" in out
+    assert "WARN  pin        network      not checked: the SIM waits for its PIN" in out
+    assert "SMS centre" not in out  # nothing asked of a locked SIM is reported as its fault
     assert "WARN  config     permissions" in out and f"chmod 640 {config}" in out
     assert "WARN  crm        link         http://127.0.0.1:9 does not answer" in out
     assert "4321" not in out and "t0ken-secret" not in out and "hmac-secret" not in out
@@ -139,3 +142,26 @@ async def test_with_the_daemon_running_it_reports_the_daemons_view_and_leaves_th
 async def _reported(h: object) -> bool:
     rows = await h.sql("SELECT COUNT(*) FROM sim_status WHERE state = 'ready'")  # type: ignore[attr-defined]
     return bool(rows[0][0] == 2)
+
+
+def test_a_stable_name_is_not_warned_about_and_a_missing_database_is_not_created(
+    tmp_path: Path, emulators: dict[str, ModemEmulator]
+) -> None:
+    (tmp_path / "gsm").mkdir()
+    (tmp_path / "gsm" / "m1").symlink_to(emulators["good"].link)  # as a udev SYMLINK+= rule makes it
+    config = write_config(tmp_path, [("m1", str(tmp_path / "gsm" / "m1"))])
+    code, out = doctor(config)
+    assert code == 0 and "port name" not in out
+    assert f"ok    database   opens        {tmp_path / 'gw.db'} does not exist yet" in out
+    assert not (tmp_path / "gw.db").exists()  # doctor (perhaps run as root) leaves the creating to the daemon
+
+
+def test_a_lock_file_it_may_not_read_is_a_clear_failure(tmp_path: Path, emulators: dict[str, ModemEmulator]) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads every file: the operator without the gateway's group cannot be played here")
+    config = write_config(tmp_path, [("good", str(emulators["good"].link))])
+    lock = tmp_path / "gw.db.lock"
+    lock.write_text("{}")
+    lock.chmod(0)
+    code, out = doctor(config)
+    assert code == 1 and "FAIL  database   lock" in out and "run doctor as the gateway's user" in out

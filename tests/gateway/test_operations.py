@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from gateway.cli import main
 from gateway.config import CrmConfig, MetricsConfig, secrets_exposed
 from gateway.config import load as load_config
 from gateway.crm_stub import CrmStub
+from gateway.exceptions import ConfigError
 from gateway.lockfile import holder
 from gateway.maintenance import backup
 from gateway.store import AudienceSpec, Store, stamp, utcnow
@@ -278,6 +280,23 @@ async def test_the_metrics_endpoint_shows_what_the_database_holds(harness: Harne
     assert "+98912222" not in answer.text  # labels never carry a number
     stats = await asyncio.to_thread(CliRunner().invoke, main, ["stats", "--json", "--db", str(harness.database)])
     assert json.loads(stats.stdout)["tickets_by_category"]["outage"] == 2  # the same numbers without Prometheus
+
+
+async def test_a_metrics_port_already_taken_stops_the_start_cleanly(harness: Harness) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        harness.configure(metrics=MetricsConfig(listen=f"127.0.0.1:{port}"))
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await harness.start()
+    harness.daemon = None
+    assert holder(harness.database) is None  # the lock went with the failed start
+    harness.configure(metrics=MetricsConfig(listen="127.0.0.1:0"))
+    await harness.start()  # the modems were let go: a new start gets them
+    harness.emu("m1").inject_sms("+989121110009", "1 48213")
+    await harness.reply_to("+989121110009")
+    assert await harness.sql("SELECT account FROM tickets") == [("48213",)]
 
 
 # ---------------------------------------------------------------- privacy
