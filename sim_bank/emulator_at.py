@@ -44,7 +44,8 @@ class SentPdu:
     reference: int  # TP-MR the emulator answered with (+CMGS: <mr>)
     concat: tuple[int, int, int] | None  # (ref, total, seq)
     pdu: str
-    at: float
+    at: float  # time.time() when the modem accepted it (after the send latency)
+    command_at: float = 0.0  # time.time() when its AT+CMGS line arrived (latency benchmarks)
 
 
 @dataclass
@@ -139,6 +140,7 @@ class AtInterpreter:
         self._fail_listing: dict[str, int] = {}
         self._inbuf = bytearray()
         self._pdu_wait: int | None = None  # expected TPDU length while reading a PDU after "> "
+        self._cmgs_at = 0.0  # when the AT+CMGS of the PDU being read arrived
         self.commands: list[str] = []  # every command line received, for tests and benchmarks
         self.output = bytearray()  # what the modem said, when no line is attached
         self._fail_rate: tuple[float, int] | None = None
@@ -507,6 +509,7 @@ class AtInterpreter:
         if arg == "?" or not arg.isdigit():
             return "OK" if arg == "?" else self._error("CMS", CMS_INVALID_PDU)
         self._pdu_wait = int(arg)
+        self._cmgs_at = time.time()
         self._write("\r\n> ")
         return None
 
@@ -550,7 +553,7 @@ class AtInterpreter:
         except PduError:
             number, text = fields["number"], _fix_surrogates(fields.get("text") or "")
         mr = next(self._mr) % 256
-        self._sent.append(SentPdu(number, text, mr, concat, hexpdu, time.time()))
+        self._sent.append(SentPdu(number, text, mr, concat, hexpdu, time.time(), self._cmgs_at))
         first_octet = int(hexpdu[(smsc_len + 1) * 2 : (smsc_len + 2) * 2], 16)
         if first_octet & 0x20 and self._reports:
             self._schedule_reports(number, mr)

@@ -1,7 +1,11 @@
-"""Run the benchmarks, print their figures, write them as JSON.
+"""Run the benchmarks, print their figures, write them as JSON and as docs/BENCHMARKS.md.
 
-    python -m tests.bench.run            # everything
-    python -m tests.bench.run --quick    # a short version, for a smoke check
+    python -m tests.bench.run                        # everything (about 20 minutes)
+    python -m tests.bench.run --quick                # a short version, for a smoke check
+    python -m tests.bench.run --only peers,latency   # rerun some; the others are kept from the JSON
+
+Benchmarks: peers (send throughput side by side with gammu-smsd and smstools),
+send, latency, inbound, scale, sync, broadcast.
 
 Not part of the test suite: figures on a shared machine are noisy, so they are
 reported as ratios (to the modems' physical limit, to peers run side by side).
@@ -11,75 +15,96 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from gateway import logs
 
-from . import bench_broadcast, bench_send, bench_sync
+from . import (
+    bench_broadcast,
+    bench_inbound,
+    bench_latency,
+    bench_peers,
+    bench_scale,
+    bench_send,
+    bench_sync,
+    machine,
+    report,
+)
+from .sections import Block, blocks
+
+Progress = Callable[[str], None]
+BENCHMARKS: dict[str, Callable[[bool, Progress], Any]] = {
+    "peers": lambda quick, p: bench_peers.run(quick, progress=p),
+    "send": lambda quick, p: bench_send.run(quick),
+    "latency": lambda quick, p: bench_latency.run(quick, progress=p),
+    "inbound": lambda quick, p: bench_inbound.run(quick, progress=p),
+    "scale": lambda quick, p: bench_scale.run(quick),
+    "sync": lambda quick, p: bench_sync.run(quick),
+    "broadcast": lambda quick, p: bench_broadcast.run(quick),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer messages per case")
-    parser.add_argument("--out", type=Path, default=Path("bench-results") / "bench.json", help="JSON output file")
-    args = parser.parse_args(argv)
-    console = Console()
+    args = _parser().parse_args(argv)
+    only = _names(args.only)
+    console = Console(width=None if sys.stdout.isatty() else 200)
     logs.configure(level="warning", fmt="console")
-    results = bench_send.run(quick=args.quick)
-    columns = ("modems", "s/send", "messages", "msg/s", "limit msg/s", "ratio", "CPU ms/msg")
-    table = Table(*columns, title="Send throughput")
-    for r in results:
-        table.add_row(
-            str(r["modems"]),
-            str(r["latency_s"]),
-            str(r["messages"]),
-            f"{r['messages_per_s']:.2f}",
-            str(r.get("physical_limit_per_s", "-")),
-            str(r.get("ratio_to_limit", "-")),
-            f"{r['cpu_ms_per_message']:.2f}",
-        )
-    console.print(table)
-    sync = bench_sync.run(quick=args.quick)
-    table = Table("tickets", "batch", "seconds", "tickets/s", "target s", "CPU ms/ticket", "CRM records", "duplicates",
-                  title="CRM sync: queued tickets to the reference receiver on loopback")  # fmt: skip
-    table.add_row(
-        str(sync["tickets"]), str(sync["batch_size"]), str(sync["seconds"]), str(sync["tickets_per_s"]),
-        str(sync["target_s"]), str(sync["gateway_cpu_ms_per_ticket"]), str(sync["crm_records"]),
-        str(sync["crm_duplicates"]),
-    )  # fmt: skip
-    console.print(table)
-    plan = bench_broadcast.run(quick=args.quick)
-    table = Table("recipients", "dry run s", "dry run MB", "enqueue s", "enqueue MB", "rows queued", "target",
-                  title="Broadcast: plan and queue (the CLI as its own process)")  # fmt: skip
-    target = f"<= {plan['target_s']:g} s, {plan['target_mb']:g} MB"
-    table.add_row(
-        str(plan["recipients"]), str(plan["dry_run_s"]), str(plan["dry_run_peak_rss_mb"]), str(plan["enqueue_s"]),
-        str(plan["enqueue_peak_rss_mb"]), str(plan["rows_queued"]), target,
-    )  # fmt: skip
-    console.print(table)
+    previous = _load(args.out) if args.only else {}
+    results: dict[str, Any] = {}
+    for name in only:
+        console.rule(name)
+        results[name] = BENCHMARKS[name](args.quick, lambda msg: console.log(msg))
+        for block in blocks(name, results[name]):
+            console.print(_table(block))
+    full = {**previous, **results, "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "quick": args.quick, "machine": machine.describe()}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": _cpus()},
-        "send_throughput": results,
-        "crm_sync": sync,
-        "broadcast": plan,
-    }
-    args.out.write_text(json.dumps(report, indent=2))
-    console.print(f"written to {args.out}")
+    args.out.write_text(json.dumps(full, indent=2, ensure_ascii=False))
+    report.write(full, args.markdown)
+    console.print(f"written to {args.out} and {args.markdown}")
     return 0
 
 
-def _cpus() -> int:
-    import os
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer messages per case")
+    parser.add_argument("--only", metavar="NAME[,NAME]", help=f"only these: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--out", type=Path, default=Path("bench-results") / "bench.json", help="JSON output file")
+    parser.add_argument("--markdown", type=Path, default=Path("docs") / "BENCHMARKS.md", help="Markdown report")
+    return parser
 
-    return os.cpu_count() or 0
+
+def _names(only: str | None) -> list[str]:
+    if not only:
+        return list(BENCHMARKS)
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    return names
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """Figures of an earlier run, kept for the benchmarks not rerun."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if k in BENCHMARKS}
+
+
+def _table(block: Block) -> Table:
+    table = Table(*block.headers, title=block.title, caption="\n".join(block.notes) or None)
+    for row in block.rows:
+        table.add_row(*row)
+    return table
 
 
 if __name__ == "__main__":

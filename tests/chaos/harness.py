@@ -309,7 +309,7 @@ class Chaos:
         self.stub.up()
         self.start_daemon()
 
-    def fault_rounds(self, names: list[str] | None = None, *, load: float = 6.0) -> None:
+    def fault_rounds(self, names: list[str] | None = None, *, load: float = 6.0, hold: float = 3.0) -> None:
         """Each fault for a few seconds under load, then cleared; the time until the
         gateway has caught up again is its recovery time."""
         if self.daemon is None or self.daemon.poll() is not None:
@@ -321,7 +321,7 @@ class Chaos:
             errors = self._send_errors()
             with self.steady_load(load):
                 apply()
-                time.sleep(3.0)
+                time.sleep(hold)
                 backlog = self._backlog() or {}
                 clear()
             cleared = time.monotonic()
@@ -344,11 +344,15 @@ class Chaos:
             one("m1", "capacity", size=2)()
             self.burst("m1", 8)  # two fit; the network holds the rest until the SIM is emptied
 
+        def cms_errors() -> None:
+            each("fail_rate", rate=0.1, code=38)()
+            self.text(60)  # sends enough to meet the errors
+
         def nothing() -> None:
             return None
 
         return {
-            "+CMS ERROR on 10% of sends": (each("fail_rate", rate=0.1, code=38), each("fail_rate", rate=0.0)),
+            "+CMS ERROR on 10% of sends": (cms_errors, each("fail_rate", rate=0.0)),
             "pty pulled and returned": (one("m2", "unplug"), one("m2", "replug")),
             "modem stops answering mid-command": (one("m3", "hang", on=True), one("m3", "hang", on=False)),
             "non-UTF-8 bytes on the line": (one("m1", "raw", hex=b"\r\n\xff\xfe\x80+CM\xc3TI\r\n".hex()), nothing),

@@ -8,7 +8,7 @@ from .run import run
 
 
 def test_kill_9_and_faults_lose_nothing_and_duplicate_only_what_was_in_flight(tmp_path: Path) -> None:
-    report = run(tmp_path, seed=20261123, rounds=3, recipients=200, faults=None, log=lambda _: None)
+    report = run(tmp_path, seed=20261123, rounds=3, recipients=200, faults=None, log=lambda _: None, hold=1.5)
     assert report.kills == 3 and report.customers > 50
     assert report.lost == 0, report.as_json()
     assert report.duplicates <= report.duplicate_bound, report.as_json()  # replies and broadcast alike

@@ -1,0 +1,189 @@
+"""The benchmarks' figures as tables: one list of rows, shown on the console and written to Markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+PEERS = ("gammu-smsd", "smstools")
+
+
+@dataclass(frozen=True)
+class Block:
+    title: str
+    headers: tuple[str, ...]
+    rows: Sequence[tuple[str, ...]]
+    notes: list[str] = field(default_factory=list)
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _ratio(a: Any, b: Any) -> str:
+    if not isinstance(a, int | float) or not isinstance(b, int | float) or not b:
+        return "-"
+    return f"{a / b:.3g}"
+
+
+def send(results: list[dict[str, Any]]) -> list[Block]:
+    rows = [
+        (_f(r["modems"]), _f(r["latency_s"]), _f(r["messages"]), _f(r["messages_per_s"]),
+         _f(r.get("physical_limit_per_s")), _f(r.get("ratio_to_limit"), 3), _f(r["cpu_ms_per_message"]))
+        for r in results
+    ]  # fmt: skip
+    headers = ("modems", "s/send", "messages", "msg/s", "limit msg/s", "ours / limit", "CPU ms/msg")
+    return [Block("Send throughput (daemon in the benchmark's process)", headers, rows)]
+
+
+def sync(s: dict[str, Any]) -> list[Block]:
+    headers = ("tickets", "batch", "seconds", "tickets/s", "target s", "met", "CPU ms/ticket", "duplicates")
+    met = s["seconds"] <= s["target_s"]
+    row = (_f(s["tickets"]), _f(s["batch_size"]), _f(s["seconds"]), _f(s["tickets_per_s"]), _f(s["target_s"]),
+           _f(met), _f(s["gateway_cpu_ms_per_ticket"], 3), _f(s["crm_duplicates"]))  # fmt: skip
+    return [Block("CRM sync: queued tickets to the reference receiver on loopback", headers, [row])]
+
+
+def broadcast(p: dict[str, Any]) -> list[Block]:
+    headers = ("recipients", "dry run s", "dry run MB", "enqueue s", "enqueue MB", "rows queued", "target", "met")
+    met = (
+        max(p["dry_run_s"], p["enqueue_s"]) <= p["target_s"]
+        and max(p["dry_run_peak_rss_mb"], p["enqueue_peak_rss_mb"]) <= p["target_mb"]
+    )
+    row = (_f(p["recipients"]), _f(p["dry_run_s"]), _f(p["dry_run_peak_rss_mb"]), _f(p["enqueue_s"]),
+           _f(p["enqueue_peak_rss_mb"]), _f(p["rows_queued"]), f"<= {p['target_s']:g} s, {p['target_mb']:g} MB",
+           _f(met))  # fmt: skip
+    return [Block("Broadcast: plan and queue (the CLI as its own process)", headers, [row])]
+
+
+def peers(data: dict[str, Any]) -> list[Block]:
+    results = data["results"]
+    return [_peers_unloaded(results), _peers_loaded(results, data["target_ratio"]), *_unavailable(data)]
+
+
+def _peers_unloaded(results: list[dict[str, Any]]) -> Block:
+    ours = next((r for r in results if r["daemon"] == "ours" and r["latency_s"] == 0), {})
+    headers = ("daemon", "messages", "msg/s", "CPU ms/msg", "AT cmds/msg", "first send s", "ours/peer msg/s",
+               "ours/peer CPU")  # fmt: skip
+    rows = []
+    for r in (r for r in results if r["latency_s"] == 0):
+        if "error" in r and "messages_per_s" not in r:
+            rows.append((r["daemon"], _f(r["messages"]), "failed", r["error"], "", "", "", ""))
+            continue
+        peer = r["daemon"] != "ours"
+        rows.append((r["daemon"], _f(r["messages"]), _f(r["messages_per_s"]), _f(r["cpu_ms_per_message"]),
+                     _f(r["at_commands_per_message"]), _f(r["first_send_after_s"]),
+                     _ratio(ours.get("messages_per_s"), r["messages_per_s"]) if peer else "-",
+                     _ratio(ours.get("cpu_ms_per_message"), r["cpu_ms_per_message"]) if peer else "-"))  # fmt: skip
+    notes = ["CPU: the daemon's whole process tree, from /proc (10 ms ticks); msg/s from hand-over to last PDU."]
+    return Block("Peers side by side: one modem at 0 s per send (the daemon is the limit)", headers, rows, notes)
+
+
+def _peers_loaded(results: list[dict[str, Any]], target: float) -> Block:
+    by_case: dict[tuple[int, float], dict[str, dict[str, Any]]] = {}
+    for r in results:
+        if r["latency_s"]:
+            by_case.setdefault((r["modems"], r["latency_s"]), {})[r["daemon"]] = r
+    headers = ("modems", "s/send", "limit msg/s", "ours msg/s", "ours / limit", f"met (>= {target})",
+               *(f"{p} / limit" for p in PEERS), *(f"ours / {p}" for p in PEERS))  # fmt: skip
+    rows = []
+    for (k, latency), case in sorted(by_case.items()):
+        ours = case.get("ours", {})
+        rows.append((
+            _f(k), _f(latency), _f(k / latency), _f(ours.get("messages_per_s")), _f(ours.get("ratio_to_limit"), 3),
+            _f(ours.get("ratio_to_limit", 0) >= target) if ours else "-",
+            *(_f(case.get(p, {}).get("ratio_to_limit"), 3) for p in PEERS),
+            *(_ratio(ours.get("messages_per_s"), case.get(p, {}).get("messages_per_s")) for p in PEERS),
+        ))  # fmt: skip
+    errors = [f"{r['daemon']} at {r['modems']} x {r['latency_s']:g} s: {r['error']}" for r in results if "error" in r]
+    return Block("Peers side by side: K modems at L s per send (the modems are the limit)", headers, rows, errors)
+
+
+def _unavailable(data: dict[str, Any]) -> list[Block]:
+    missing = data.get("unavailable") or {}
+    if not missing:
+        return []
+    return [Block("Peers not measured", ("peer", "why"), [(k, v) for k, v in missing.items()])]
+
+
+def latency(data: dict[str, Any]) -> list[Block]:
+    main = data["main"]
+    target = data["target_p95_ms"]
+    headers = ("daemon", "modems", "messages", "arrivals", "answered", "p50 ms", "p95 ms", "p99 ms", "max ms",
+               "target p95", "met")  # fmt: skip
+    met = _f(main.get("p95_ms", float("inf")) <= target)
+    first = Block("Reply latency: +CMTI emitted to the reply's AT+CMGS arriving (ours, 0 s per send)", headers,
+                  [(*_latency_row(main), f"<= {target:g} ms", met)])  # fmt: skip
+    light = data.get("light_load") or []
+    ours: dict[str, Any] = next((r for r in light if r["daemon"] == "ours"), {})
+    headers2 = ("daemon", "modems", "messages", "arrivals", "answered", "p50 ms", "p95 ms", "p99 ms", "max ms",
+                "ours/peer p50", "ours/peer p95")  # fmt: skip
+    rows = [(*_latency_row(r), *_latency_ratios(ours, r)) for r in light]
+    notes = ["Peers answer through a one-line hook (gammu-smsd RunOnReceive, smsd eventhandler) that drops a reply "
+             "file for the sender: their receive-to-send path with no ticketing at all."]  # fmt: skip
+    return [first, Block("Reply latency at light load, side by side (one modem)", headers2, rows, notes)]
+
+
+def _latency_row(r: dict[str, Any]) -> tuple[str, ...]:
+    if "p50_ms" not in r:
+        return (r["daemon"], _f(r["modems"]), _f(r["messages"]), r.get("arrivals", ""), "failed",
+                r.get("error", "no replies"), "", "", "")  # fmt: skip
+    return (r["daemon"], _f(r["modems"]), _f(r["messages"]), r["arrivals"], f"{r['answered']}/{r['messages']}",
+            _f(r["p50_ms"], 1), _f(r["p95_ms"], 1), _f(r["p99_ms"], 1), _f(r["max_ms"], 1))  # fmt: skip
+
+
+def _latency_ratios(ours: dict[str, Any], r: dict[str, Any]) -> tuple[str, str]:
+    if r["daemon"] == "ours":
+        return ("-", "-")
+    return (_ratio(ours.get("p50_ms"), r.get("p50_ms")), _ratio(ours.get("p95_ms"), r.get("p95_ms")))
+
+
+def inbound(data: dict[str, Any]) -> list[Block]:
+    results = data["results"]
+    ours: dict[str, Any] = next((r for r in results if r["daemon"] == "ours"), {})
+    headers = ("daemon", "modems", "messages", "all stored s", "stored msg/s", "ours/peer stored s",
+               "first ticket s", "all ticketed s", "ticketed msg/s", "all replied s", "CPU ms/msg")  # fmt: skip
+    rows = [
+        (r["daemon"], _f(r["modems"]), _f(r["messages"]), _f(r.get("all_stored_s")), _f(r.get("stored_per_s"), 1),
+         _ratio(ours.get("all_stored_s"), r.get("all_stored_s")) if r["daemon"] != "ours" else "-",
+         _f(r.get("first_ticket_s")), _f(r.get("all_ticketed_s")), _f(r.get("ticketed_per_s"), 1),
+         _f(r.get("all_replied_s")), _f(r.get("cpu_ms_per_message")))
+        for r in results
+    ]  # fmt: skip
+    notes = ["Stored: ours = in its database (messages table); peers = their inbox files, all they do. Ours then "
+             "opens a ticket and sends a reply for every message (peers: nothing). CPU covers all of it."]  # fmt: skip
+    notes += [f"{r['daemon']}: {r['error']}" for r in results if "error" in r]
+    return [Block("Inbound burst: every +CMTI at once, over 8 modems", headers, rows, notes)]
+
+
+def scale(s: dict[str, Any]) -> list[Block]:
+    headers = ("tickets", "open", "query ms", "list_tickets() ms", "CLI process ms", "CLI start-up alone ms",
+               "target", "met")  # fmt: skip
+    row = (_f(s["tickets"]), _f(s["open_tickets"]), _f(s["query_ms"]["median"], 1),
+           _f(s["list_tickets_ms"]["median"], 1), _f(s["cli_process_ms"]["median"], 0),
+           _f(s["cli_startup_ms"]["median"], 0), f"<= {s['target_ms']:g} ms", _f(s["met"]))  # fmt: skip
+    notes = ["Medians after a first run; list_tickets() is what the CLI calls (open the store, query, close). "
+             "The CLI process time is mostly Python start-up and imports (the 'start-up alone' column)."]  # fmt: skip
+    return [Block("gateway tickets list --status open, at scale", headers, [row], notes)]
+
+
+BUILDERS: dict[str, Callable[[Any], list[Block]]] = {
+    "send": send,
+    "peers": peers,
+    "latency": latency,
+    "inbound": inbound,
+    "scale": scale,
+    "sync": sync,
+    "broadcast": broadcast,
+}
+
+
+def blocks(name: str, data: Any) -> list[Block]:
+    return BUILDERS[name](data)
