@@ -13,6 +13,7 @@ Subclassing only: no library code is copied (it is LGPL-3.0+).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,8 @@ from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
 from .types import ModemConfig
+
+PROMPT_CANCEL_WAIT = 0.2  # seconds for a modem to answer the ESC that cancels a stale SMS prompt
 
 
 class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships no type hints
@@ -34,6 +37,12 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
         if not self.flow_control:  # the library hard-codes rtscts/dsrdtr=True
             self.serial.rtscts = False
             self.serial.dsrdtr = False
+        # A gateway killed between AT+CMGS and its PDU leaves the modem at the "> " prompt,
+        # where every command is taken as PDU text and never answered. ESC cancels the
+        # prompt (gammu opens the same way), CR ends a half-typed line; what the modem says
+        # to it arrives before the first command and is passed on as a stray line.
+        self.serial.write(b"\x1b\r")
+        time.sleep(PROMPT_CANCEL_WAIT)
 
     def _readLoop(self) -> None:
         # The library's loop dies on the first byte that is not UTF-8 and nobody

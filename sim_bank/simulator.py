@@ -8,7 +8,8 @@ on real modems. ``gateway simulate sms`` talks to the bank over a Unix socket
     {"op": "sms", "from": "+989121234567", "text": "1 48213", "modem": null}
     {"op": "sent", "modem": null}
     {"op": "modems"}
-    {"op": "counts"}                                  # sent, on SIM, waiting in the network
+    {"op": "counts"}                                  # sent, on SIM (every memory), waiting in the network
+    {"op": "parts"}                                   # every part sent: number, total, seq, AT+CMGS time
     {"op": "fault", "modem": "m1", "kind": "hang", "on": true}
 
 Faults (``kind``): ``fail_rate`` (``rate``, ``code``: a share of sends answer +CMS ERROR),
@@ -35,6 +36,8 @@ from typing import Any
 from .emulator import ModemEmulator
 from .exceptions import SimBankError
 from .types import ModemConfig
+
+MEMORIES = ("SM", "ME", "SR")
 
 
 class SimulatorError(SimBankError):
@@ -144,7 +147,19 @@ class EmulatorBank:
             return {
                 "ok": True,
                 "modems": {
-                    e.modem_id: {"sent": len(e.sent), "on_sim": len(e.stored()), "network": e.network_queue}
+                    e.modem_id: {
+                        "sent": len(e.sent),
+                        "on_sim": sum(len(e.stored(memory)) for memory in MEMORIES),
+                        "network": e.network_queue,
+                    }
+                    for e in self.emulators
+                },
+            }
+        if op == "parts":  # every SMS-SUBMIT part the modem took: [number, total, seq, when its AT+CMGS came]
+            return {
+                "ok": True,
+                "parts": {
+                    e.modem_id: [[p.number, *(p.concat[1:] if p.concat else (1, 1)), p.command_at] for p in e.sent_pdus]
                     for e in self.emulators
                 },
             }
@@ -191,7 +206,10 @@ def request(path: Path, payload: dict[str, Any], timeout: float = 10.0) -> dict[
         raise SimulatorError(f"no simulated SIM bank is listening at {path}") from None
     except OSError as exc:
         raise SimulatorError(f"simulated SIM bank at {path}: {exc}") from None
-    answer: dict[str, Any] = json.loads(data or b"{}")
+    try:
+        answer: dict[str, Any] = json.loads(data or b"{}")
+    except ValueError:  # cut short: the bank stopped mid-answer
+        raise SimulatorError(f"simulated SIM bank at {path}: incomplete answer") from None
     if not answer.get("ok"):
         raise SimulatorError(answer.get("error") or "the simulated SIM bank refused the request")
     return answer

@@ -108,12 +108,19 @@ def _latencies(emitted: dict[str, float], sent: list[list[tuple[str, float, floa
             number = number if number.startswith("+") else "+" + number
             if number in emitted and number not in first:
                 first[number] = command_at
-    samples = sorted((first[p] - emitted[p]) * 1000 for p in first)
-    out: dict[str, Any] = {"answered": len(samples), "unanswered": len(emitted) - len(samples)}
+    answered = sorted((first[p] - emitted[p]) * 1000 for p in first)
+    # an unanswered message is slower than any answered one: it counts as infinitely late
+    samples = answered + [math.inf] * (len(emitted) - len(answered))
+    out: dict[str, Any] = {"answered": len(answered), "unanswered": len(emitted) - len(answered)}
     if samples:
-        out.update({f"p{q}_ms": round(_percentile(samples, q), 1) for q in (50, 95, 99)})
-        out.update({"mean_ms": round(sum(samples) / len(samples), 1), "max_ms": round(samples[-1], 1)})
+        out.update({f"p{q}_ms": _ms(_percentile(samples, q)) for q in (50, 95, 99)})
+        out.update({"mean_ms": _ms(sum(answered) / len(answered)) if answered else None, "max_ms": _ms(samples[-1])})
     return out
+
+
+def _ms(value: float) -> float | None:
+    """Rounded, or None for a message never answered (JSON has no infinity)."""
+    return None if math.isinf(value) else round(value, 1)
 
 
 def _percentile(ordered: list[float], q: float) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ BENCHMARKS: dict[str, Callable[[bool, Progress], Any]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still stops its daemons (finally)
     args = _parser().parse_args(argv)
     only = _names(args.only)
     console = Console(width=None if sys.stdout.isatty() else 200)

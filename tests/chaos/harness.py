@@ -19,6 +19,7 @@ on air when the daemon died (it may go again: the database cannot know it left).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -28,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,41 +78,60 @@ def recipient(i: int) -> str:
 class Report:
     seed: int
     kills: int = 0
-    kill_schedule: list[float] = field(default_factory=list)
+    kill_schedule: list[float] = field(default_factory=list)  # seconds from the start
+    kill_times: list[float] = field(default_factory=list)  # wall clock, to place each extra copy
     customers: int = 0
     recipients: int = 0
-    lost_messages: list[str] = field(default_factory=list)  # customer SMS without exactly one message row
+    lost_messages: list[str] = field(default_factory=list)  # not exactly one complete, routed, right message row
     wrong_tickets: list[str] = field(default_factory=list)  # without exactly one right ticket
-    unanswered: list[str] = field(default_factory=list)  # customers who never got a reply
-    missed_recipients: list[str] = field(default_factory=list)
-    broadcast_duplicates: int = 0
-    reply_duplicates: int = 0
+    unanswered: list[str] = field(default_factory=list)  # customers whose reply never came whole
+    missed_recipients: list[str] = field(default_factory=list)  # no whole notice, or not the notice's text
+    extras: list[str] = field(default_factory=list)  # rows or records nobody's SMS explains
     left_on_sim: int = 0
     crm_missing: list[str] = field(default_factory=list)
     crm_records: int = 0
     crm_duplicate_answers: int = 0
-    faults: list[dict[str, Any]] = field(default_factory=list)  # {fault, recovery_s}
+    broadcast_duplicates: int = 0
+    reply_duplicates: int = 0
+    duplicates_by_kill: dict[str, int] = field(default_factory=dict)  # "kill N modem" -> extra copies
+    duplicates_after_faults: int = 0  # extra copies after the last kill (the faults' doing)
+    duplicate_details: list[str] = field(default_factory=list)
+    faults: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def lost(self) -> int:
-        return len(self.lost_messages) + len(self.wrong_tickets) + len(self.unanswered) + len(
-            self.missed_recipients
-        ) + self.left_on_sim + len(self.crm_missing)  # fmt: skip
-
-    @property
-    def duplicate_bound(self) -> int:
-        """At most one message per modem on air at each kill, and one for each fault that leaves a
-        send's outcome unknown (a modem pulled or silent mid-send: a reply is then sent again)."""
-        return self.kills * MODEMS + sum(f["fault"] in UNKNOWN_OUTCOME for f in self.faults)
+        return (len(self.lost_messages) + len(self.wrong_tickets) + len(self.unanswered)
+                + len(self.missed_recipients) + self.left_on_sim + len(self.crm_missing))  # fmt: skip
 
     @property
     def duplicates(self) -> int:
         return self.broadcast_duplicates + self.reply_duplicates
 
+    @property
+    def duplicate_bound(self) -> int:
+        """At most one message per modem on air at each kill, and one for each fault that leaves a
+        send's outcome unknown (a modem pulled or silent mid-send: a reply is then sent again)."""
+        return self.kills * MODEMS + self.fault_allowance
+
+    @property
+    def fault_allowance(self) -> int:
+        return sum(f["fault"] in UNKNOWN_OUTCOME for f in self.faults)
+
+    @property
+    def within_bound(self) -> bool:
+        """Per kill and modem at most one extra copy; after the kills, at most one per such fault."""
+        return (all(n <= 1 for n in self.duplicates_by_kill.values())
+                and self.duplicates_after_faults <= self.fault_allowance)  # fmt: skip
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == 0 and not self.extras and self.within_bound and self.crm_records == self.customers
+
     def as_json(self) -> dict[str, Any]:
         return {
             "seed": self.seed,
+            "ok": self.ok,
             "kills": self.kills,
             "kill_schedule_s": [round(t, 3) for t in self.kill_schedule],
             "customers": self.customers,
@@ -122,12 +141,16 @@ class Report:
             "wrong_tickets": self.wrong_tickets[:20],
             "unanswered": self.unanswered[:20],
             "missed_recipients": self.missed_recipients[:20],
+            "extras": self.extras[:20],
             "left_on_sim": self.left_on_sim,
             "crm_missing": self.crm_missing[:20],
             "crm_records": self.crm_records,
             "crm_duplicate_answers": self.crm_duplicate_answers,
             "broadcast_duplicates": self.broadcast_duplicates,
             "reply_duplicates": self.reply_duplicates,
+            "duplicates_by_kill": self.duplicates_by_kill,
+            "duplicates_after_faults": self.duplicates_after_faults,
+            "duplicate_details": self.duplicate_details[:60],
             "duplicate_bound": self.duplicate_bound,
             "faults": self.faults,
             "seconds": round(self.seconds, 1),
@@ -156,6 +179,8 @@ class Chaos:
         self.report = Report(seed=seed, recipients=recipients)
         self._load_lock = threading.Lock()
         self._started = time.monotonic()
+        self._started_wall = time.time()
+        self._held_by_network = 0  # SMS the network held back for a full SIM, seen during a fault
         self.config = directory / "gateway.toml"
         self.database = directory / "gw.db"
 
@@ -175,7 +200,7 @@ class Chaos:
             self.banks.append(subprocess.Popen(
                 [*GATEWAY, "simulate", "bank", "--modems", "1", "--first", str(i), "--dir", str(self.dir / "dev"),
                  "--latency", str(self.latency), "--control", str(self._socket(f"m{i}"))],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             ))  # fmt: skip
         for i in range(1, MODEMS + 1):
             _wait(lambda i=i: self._try(f"m{i}", {"op": "modems"}) is not None, 30, f"emulated modem m{i}")  # type: ignore[misc]
@@ -183,16 +208,20 @@ class Chaos:
         self._write_config()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop_daemon()
-        for bank in self.banks:
-            with contextlib.suppress(ProcessLookupError):
-                bank.send_signal(signal.SIGTERM)
-        for bank in self.banks:
-            try:
-                bank.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                bank.kill()
-        self.stub.close()
+        try:
+            self.stop_daemon()
+        finally:
+            for bank in self.banks:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(bank.pid, signal.SIGTERM)
+            for bank in self.banks:
+                try:
+                    bank.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(bank.pid, signal.SIGKILL)
+                    bank.wait()
+            self.stub.close()
 
     def _socket(self, modem: str) -> Path:
         return self.dir / f"{modem}.sock"
@@ -229,6 +258,7 @@ class Chaos:
         self.daemon.wait()
         self.report.kills += 1
         self.report.kill_schedule.append(time.monotonic() - self._started)
+        self.report.kill_times.append(time.time())
 
     def stop_daemon(self) -> None:
         if self.daemon is not None and self.daemon.poll() is None:
@@ -329,7 +359,9 @@ class Chaos:
             recovery = time.monotonic() - cleared
             behind = {k: v for k, v in backlog.items() if v}
             self.report.faults.append({"fault": name, "recovery_s": round(recovery, 2), "behind_at_clear": behind,
-                                       "send_errors": self._send_errors() - errors})  # fmt: skip
+                                       "send_errors": self._send_errors() - errors,
+                                       "held_by_network": self._held_by_network})  # fmt: skip
+            self._held_by_network = 0
             self.log(f"fault {name}: behind by {behind or 'nothing'} when cleared; caught up {recovery:.2f} s later")
 
     def _faults(self) -> dict[str, tuple[Callable[[], None], Callable[[], None]]]:
@@ -343,6 +375,7 @@ class Chaos:
         def sim_full() -> None:
             one("m1", "capacity", size=2)()
             self.burst("m1", 8)  # two fit; the network holds the rest until the SIM is emptied
+            self._held_by_network = self._control("m1", {"op": "counts"})["modems"]["m1"]["network"]
 
         def cms_errors() -> None:
             each("fail_rate", rate=0.1, code=38)()
@@ -392,6 +425,7 @@ class Chaos:
             conn = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)
             try:
                 (tickets,) = conn.execute("SELECT COUNT(*) FROM tickets").fetchone()
+                (unrouted,) = conn.execute("SELECT COUNT(*) FROM messages WHERE state = 'new'").fetchone()
                 (unsynced,) = conn.execute("SELECT COUNT(*) FROM tickets WHERE sync_status != 'synced'").fetchone()
                 (waiting,) = conn.execute(
                     "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending', 'held')").fetchone()  # fmt: skip
@@ -399,7 +433,8 @@ class Chaos:
                 conn.close()
         except sqlite3.Error:
             return None
-        return {"tickets to open": expected - tickets, "on SIMs": on_sim, "outbox": waiting, "not at CRM": unsynced}
+        return {"tickets to open": expected - tickets, "to route": unrouted, "on SIMs": on_sim, "outbox": waiting,
+                "not at CRM": unsynced}  # fmt: skip
 
     def _send_errors(self) -> int:
         """Failed send attempts so far (the daemon counts them per SIM and +CMS code)."""
@@ -412,44 +447,94 @@ class Chaos:
 
     def check(self) -> Report:
         """Compare what customers sent and what recipients got with the database, the
-        emulators' records and the CRM's."""
+        emulators' records (every part each modem took) and the CRM's."""
         r = self.report
         r.customers = len(self.sent_customers)
         r.seconds = time.monotonic() - self._started
         conn = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
         try:
-            messages = Counter(p for (p,) in conn.execute("SELECT phone FROM messages"))
+            rows: dict[str, list[tuple[str, str, int]]] = {}
+            for sender, state, text, complete in conn.execute("SELECT sender, state, text, complete FROM messages"):
+                rows.setdefault(sender, []).append((state, text, complete))
             tickets: dict[str, list[tuple[str, str]]] = {}
             for phone, category, account in conn.execute("SELECT phone, category, account FROM tickets"):
                 tickets.setdefault(phone, []).append((category, account))
             ids = [i for (i,) in conn.execute("SELECT id FROM tickets")]
         finally:
             conn.close()
-        sent: Counter[str] = Counter()
-        for i in range(1, MODEMS + 1):
-            for m in self._control(f"m{i}", {"op": "sent", "modem": None})["messages"]:
-                sent[m["number"]] += 1
-            counts = self._control(f"m{i}", {"op": "counts"})["modems"]
-            r.left_on_sim += sum(c["on_sim"] + c["network"] for c in counts.values())
+        parts = self._parts()
         for c in self.sent_customers:
-            if messages.get(c.phone) != 1:
-                r.lost_messages.append(f"{c.phone}: {messages.get(c.phone, 0)} message rows")
+            if rows.get(c.phone) != [("done", c.text, 1)]:
+                r.lost_messages.append(f"{c.phone}: {rows.get(c.phone)}")
             if tickets.get(c.phone) != [(c.category, c.account)]:
                 r.wrong_tickets.append(f"{c.phone} {c.text[:20]!r}: {tickets.get(c.phone)}")
-            if sent[c.phone] == 0:
+            copies, extra = self._copies(c.phone, parts.get(c.phone))
+            if copies == 0:
                 r.unanswered.append(c.phone)
-            r.reply_duplicates += max(0, sent[c.phone] - 1)
+            r.reply_duplicates += extra
+        notices = self._notices()
         for i in range(self.recipients):
-            n = sent[recipient(i)]
-            if n == 0:
-                r.missed_recipients.append(recipient(i))
-            r.broadcast_duplicates += max(0, n - 1)
+            number = recipient(i)
+            copies, extra = self._copies(number, parts.get(number))
+            texts = set(self._texts.get(number, []))
+            if copies == 0 or texts != {notices["fa" if i % 3 else "en"]}:
+                r.missed_recipients.append(f"{number}: {copies} whole copies, {texts}")
+            r.broadcast_duplicates += extra
+        known = {c.phone for c in self.sent_customers}
+        r.extras = [f"message from {p}" for p in rows if p not in known]
+        r.extras += [f"ticket for {p}" for p in tickets if p not in known]
+        r.extras += [f"SMS to {n}" for n in parts if n not in known and not n.startswith("+98935")]
         held = {t["id"] for t in self.stub.tickets()}
         r.crm_missing = [i for i in ids if i not in held]
         stats = self.stub.stats()
-        r.crm_records = stats.get("records", len(held))
-        r.crm_duplicate_answers = stats.get("duplicates", 0)
+        r.crm_records = stats["records"]
+        r.crm_duplicate_answers = stats["duplicates"]
+        if r.crm_records != len(ids):
+            r.extras.append(f"the CRM holds {r.crm_records} tickets, the gateway {len(ids)}")
+        for i in range(1, MODEMS + 1):
+            counts = self._control(f"m{i}", {"op": "counts"})["modems"]
+            r.left_on_sim += sum(c["on_sim"] + c["network"] for c in counts.values())
         return r
+
+    def _parts(self) -> dict[str, dict[tuple[int, int], list[tuple[float, str]]]]:
+        """number -> (total, seq) -> [(time, modem)] of every part the modems took; and the
+        joined texts per number (a handset's view) in ``self._texts``."""
+        out: dict[str, dict[tuple[int, int], list[tuple[float, str]]]] = {}
+        self._texts: dict[str, list[str]] = {}
+        for i in range(1, MODEMS + 1):
+            modem = f"m{i}"
+            for number, total, seq, at in self._control(modem, {"op": "parts"})["parts"][modem]:
+                out.setdefault(number, {}).setdefault((total, seq), []).append((at, modem))
+            for m in self._control(modem, {"op": "sent", "modem": None})["messages"]:
+                self._texts.setdefault(m["number"], []).append(m["text"])
+        return out
+
+    def _copies(self, number: str, parts: dict[tuple[int, int], list[tuple[float, str]]] | None) -> tuple[int, int]:
+        """Whole copies a number got (every part of a message present) and extra copies, each
+        extra one placed at the kill that followed the copy before it (or after the kills)."""
+        if not parts:
+            return 0, 0
+        total = max(t for t, _ in parts)
+        counts = [len(parts.get((total, seq), [])) for seq in range(1, total + 1)]
+        whole = min(counts)
+        busiest = sorted(max(parts.values(), key=len))
+        if len(busiest) > 1:
+            copies = ", ".join(f"{m} at {t - self._started_wall:.3f} s" for t, m in busiest)
+            self.report.duplicate_details.append(f"{number}: {copies}")
+        for (before, modem), _ in itertools.pairwise(busiest):
+            kill = next((n for n, t in enumerate(self.report.kill_times, 1) if t >= before), None)
+            if kill is None:
+                self.report.duplicates_after_faults += 1
+            else:
+                key = f"kill {kill} {modem}"
+                self.report.duplicates_by_kill[key] = self.report.duplicates_by_kill.get(key, 0) + 1
+        return whole, max(counts) - 1
+
+    def _notices(self) -> dict[str, str]:
+        """The broadcast's text per language, from the public copy the gateway wrote."""
+        public = json.loads((self.dir / "public" / "broadcasts.json").read_text(encoding="utf-8"))
+        texts: dict[str, str] = public["notices"][0]["texts"]
+        return texts
 
     # ------------------------------------------------------------ control sockets
 

@@ -124,3 +124,20 @@ async def test_claim_and_retry_queries_read_their_index_without_sorting(tmp_path
     ).fetchall()
     assert "outbox_queue" in str(claim) and "TEMP B-TREE" not in str(claim)
     assert "outbox_retry" in str(retry)
+
+
+async def test_a_modem_left_at_the_sms_prompt_by_a_killed_gateway_is_taken_back(harness: Harness) -> None:
+    """Found by the crash harness: a gateway killed between AT+CMGS and its PDU leaves the
+    modem at the "> " prompt, where every AT command is read as PDU text and never answered."""
+    import serial
+
+    def leave_at_prompt() -> bytes:
+        with serial.Serial(str(harness.emu("m1").link), 115200, timeout=2) as port:
+            port.write(b"AT+CMGS=20\r")
+            return bytes(port.read_until(b"> "))
+
+    assert (await asyncio.to_thread(leave_at_prompt)).endswith(b"> ")
+    await harness.start()  # both modems ready, m1 included
+    harness.emu("m1").inject_sms("+989121110077", "1 48213")
+    reply = await harness.reply_to("+989121110077", timeout=15)
+    assert "ثبت شد" in reply.text
