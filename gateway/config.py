@@ -32,6 +32,7 @@ from sim_bank.types import ModemConfig
 
 from .campaign_plan import parse_window
 from .exceptions import ConfigError
+from .text import ascii_digits
 
 LANGUAGES = ("fa", "ar", "en")
 DEFAULT_DATABASE = "gateway.db"
@@ -414,9 +415,6 @@ def _build(cls: type, table: Any, where: str, section: str) -> Any:
     return cls(**values)
 
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")  # Persian, Arabic-Indic
-
-
 def _modems(entries: Any, where: str, defaults: dict[str, Any]) -> tuple[ModemConfig, ...]:
     if not isinstance(entries, list):
         raise ConfigError(where, "modems", "must be a list of tables", "write each modem as [[modems]]")
@@ -445,7 +443,7 @@ def _modems(entries: Any, where: str, defaults: dict[str, Any]) -> tuple[ModemCo
         if values.get("pin") == "":
             values["pin"] = None
         if values.get("balance_ussd"):
-            code = str(values["balance_ussd"]).translate(_DIGITS).replace(" ", "")
+            code = ascii_digits(str(values["balance_ussd"])).replace(" ", "")
             if not re.fullmatch(r"[0-9*#+]+", code):
                 raise ConfigError(where, f"{key}.balance_ussd", f"{values['balance_ussd']!r} is not a USSD code",
                                   'digits, * and # only, e.g. balance_ussd = "*140*11#"')  # fmt: skip

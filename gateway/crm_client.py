@@ -47,7 +47,7 @@ class CrmClient:
         self.config = config
         self.site = site
         self._clock = clock
-        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+        verify = tls_verify(ca_file)
         self._http = httpx.AsyncClient(
             base_url=config.url.rstrip("/"),
             timeout=httpx.Timeout(config.timeout),
@@ -119,3 +119,8 @@ def _reason(exc: Exception) -> str:
     """The transport's reason, without anything from the request (httpx puts no headers here)."""
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def tls_verify(ca_file: Path | None) -> ssl.SSLContext | bool:
+    """How httpx checks the CRM's certificate: a private CA bundle, or the system's."""
+    return ssl.create_default_context(cafile=str(ca_file)) if ca_file else True

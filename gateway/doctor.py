@@ -15,7 +15,6 @@ import asyncio
 import os
 import shutil
 import sqlite3
-import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ from sim_bank.ussd import parse_balance
 from . import config as config_mod
 from . import stats
 from .catalogue import load_catalogue
+from .crm_client import tls_verify
 from .exceptions import GatewayError
 from .lockfile import holder, lock_path
 from .notices import load_notices
@@ -364,9 +364,8 @@ def _crm(config: config_mod.Config, add: Callable[..., None]) -> None:
         return
     url = crm.url.rstrip("/") + "/health"
     ca = config.resolve(crm.ca_file) if crm.ca_file else None
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(ca)) if ca else True  # as the daemon does
     try:
-        with httpx.Client(timeout=min(crm.timeout, 10.0), follow_redirects=False, verify=verify) as client:
+        with httpx.Client(timeout=min(crm.timeout, 10.0), follow_redirects=False, verify=tls_verify(ca)) as client:
             answer = client.get(url)
         add("crm", "link", "ok", f"{display_url(crm.url)} answers (HTTP {answer.status_code} on /health)")
     except httpx.HTTPError as exc:

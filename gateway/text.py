@@ -65,7 +65,8 @@ _AR_LETTERS = frozenset("ة")
 _AR_WEAK = frozenset("يكىإأؤ")
 
 
-def _ascii_digits(text: str) -> str:
+def ascii_digits(text: str) -> str:
+    """Digits of any script (Persian, Arabic-Indic, full-width...) as ASCII digits."""
     if text.isascii():
         return text
     out = []
@@ -81,7 +82,7 @@ def normalise(text: str) -> str:
     """The form codes are matched on. Total: any ``str`` in, a ``str`` out; idempotent."""
     t = unicodedata.normalize("NFKC", text)
     t = t.translate(_REMOVE)
-    t = _ascii_digits(t).translate(_FOLD).casefold()
+    t = ascii_digits(t).translate(_FOLD).casefold()
     t = unicodedata.normalize("NFKC", t).translate(_REMOVE)  # casefold can produce decomposable forms
     return " ".join(t.split())
 

@@ -43,6 +43,9 @@ class MessageRow:
     error: str | None
 
 
+_SYNC_FIELDS = ("synced_at", "crm_id", "sync_status", "sync_error")  # the gateway's own bookkeeping
+
+
 @dataclass(frozen=True)
 class TicketRow:
     id: str
@@ -88,21 +91,7 @@ class TicketRow:
         "sync_error",
     )
     # what the CRM receives (docs/crm-sync.md): the ticket without the gateway's own sync fields
-    PUSH_FIELDS = (
-        "id",
-        "ref",
-        "site",
-        "phone",
-        "category",
-        "code",
-        "account",
-        "text",
-        "language",
-        "status",
-        "received_at",
-        "modem",
-        "repeat_count",
-    )
+    PUSH_FIELDS = tuple(f for f in JSON_FIELDS if f not in _SYNC_FIELDS)
 
     def as_json(self) -> dict[str, Any]:
         """The ticket JSON contract (DESIGN.md), as the CLI's ``--json`` shows it."""
