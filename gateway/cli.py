@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from . import __version__, logs, operations
 from . import config as config_mod
 from .catalogue import load_catalogue
 from .cli_common import CONTEXT, Group, console, echo_json, with_config
+from .cli_output import DataTable, print_fields
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -174,7 +174,7 @@ def simulate_sent(config: config_mod.Config, modem: str | None, as_json: bool) -
     if as_json:
         echo_json(messages)
         return
-    table = Table("modem", "to", "parts", "text")
+    table = DataTable("modem", "to", "parts", "text")
     for m in messages:
         table.add_row(m["modem"], m["number"], str(m["parts"]), m["text"])
     console().print(table)
@@ -206,7 +206,7 @@ def tickets_list(
     if as_json:
         echo_json([t.as_json() for t in rows])
         return
-    table = Table("ref", "category", "account", "phone", "lang", "status", "received", "modem", "CRM")
+    table = DataTable("ref", "category", "account", "phone", "lang", "status", "received", "modem", "CRM")
     for t in rows:
         crm = t.sync_status + (f": {t.sync_error}" if t.sync_error else "")
         table.add_row(
@@ -231,10 +231,9 @@ def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
         echo_json({**ticket.as_json(), "replies": [_outbox_json(r) for r in replies]})
         return
     out = console()
-    for key, value in ticket.as_json().items():
-        out.print(f"[bold]{key:>12}[/bold]  {value if value is not None else ''}")
+    print_fields(out, ticket.as_json(), 12)
     for r in replies:
-        out.print(f"[bold]{'reply':>12}[/bold]  #{r.id} {r.status} via {r.modem_id or '-'}: {r.text}")
+        print_fields(out, {"reply": f"#{r.id} {r.status} via {r.modem_id or '-'}: {r.text}"}, 12)
 
 
 # ---------------------------------------------------------------- parse / send / outbox / inbox
@@ -254,9 +253,7 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
     if as_json:
         echo_json(result.as_json())
         return
-    out = console()
-    for key, value in result.as_json().items():
-        out.print(f"[bold]{key:>15}[/bold]  {value if value is not None else ''}")
+    print_fields(console(), result.as_json(), 15)
 
 
 @main.command(context_settings=CONTEXT)
@@ -297,7 +294,7 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
     if as_json:
         echo_json([_outbox_json(r) for r in rows])
         return
-    table = Table("id", "lane", "status", "to", "modem", "parts", "tries", "error", "text")
+    table = DataTable("id", "lane", "status", "to", "modem", "parts", "tries", "error", "text")
     for r in rows:
         table.add_row(
             str(r.id),
@@ -349,7 +346,7 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
     if not rows:
         click.echo("no SIM status yet: start the daemon (gateway run)", err=True)
         return
-    table = Table("sim", "state", "signal", "operator", "sent today", "waiting", "storage", "balance", "last error")
+    table = DataTable("sim", "state", "signal", "operator", "sent today", "waiting", "storage", "balance", "last error")
     for r in rows:
         state = r["state"] + (f" ({r['reason']})" if r["reason"] and r["state"] != "ready" else "")
         signal = "" if r["signal"] is None else f"{r['signal']}/31"
@@ -425,8 +422,7 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
         "rejected": str(info["rejected"]) + (" -- gateway tickets list --sync rejected" if info["rejected"] else ""),
         "syncing": info["syncing"] or "nobody (is the daemon running?)",
     }
-    for key, value in rows.items():
-        out.print(f"[bold]{key:>13}[/bold]  {value}")
+    print_fields(out, rows, 13)
 
 
 def _age(seconds: float) -> str:

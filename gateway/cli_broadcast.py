@@ -11,12 +11,12 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from . import broadcast_operations as ops
 from . import config as config_mod
 from .broadcast_operations import BroadcastPlan, BroadcastRequest, parse_duration
 from .cli_common import CONTEXT, Group, console, echo_json, with_config
+from .cli_output import DataTable, print_fields, styled
 from .contacts import RowProblem
 from .exceptions import BroadcastError
 from .store import AudienceSpec, utcnow
@@ -107,7 +107,7 @@ def contacts_list(config: config_mod.Config, group: str | None, area: str | None
     if as_json:
         echo_json(rows)
         return
-    table = Table("phone", "name", "language", "area", "account", "attributes")
+    table = DataTable("phone", "name", "language", "area", "account", "attributes")
     for r in rows:
         attrs = ", ".join(f"{k}={v}" for k, v in r["attrs"].items())
         table.add_row(r["phone"], r["name"] or "", r["language"] or "", r["area"] or "", r["account"] or "", attrs)
@@ -148,7 +148,7 @@ def groups_list(config: config_mod.Config, as_json: bool) -> None:
     if as_json:
         echo_json([{"group": name, "contacts": n} for name, n in rows])
         return
-    table = Table("group", "contacts")
+    table = DataTable("group", "contacts")
     for name, n in rows:
         table.add_row(name, str(n))
     console().print(table)
@@ -177,7 +177,7 @@ def templates_list(config: config_mod.Config, as_json: bool) -> None:
     if as_json:
         echo_json([_notice_json(n, r) for n, r in rows])
         return
-    table = Table("notice", "variables", "parts fa/ar/en", "description")
+    table = DataTable("notice", "variables", "parts fa/ar/en", "description")
     for notice, rendered in rows:
         parts = "/".join(str(r.parts) for r in rendered)
         table.add_row(notice.name, ", ".join(notice.variables), parts, notice.description)
@@ -198,11 +198,12 @@ def templates_show(config: config_mod.Config, name: str, as_json: bool) -> None:
         echo_json(_notice_json(notice, rendered))
         return
     out = console()
-    out.print(f"[bold]{notice.name}[/bold]: {notice.description}")
+    out.print(styled("[bold]{}[/bold]: {}", notice.name, notice.description))
     samples = ", ".join(f'{k}="{v}"' for k, v in notice.samples.items())
-    out.print(f"variables: {samples or 'none'}")
+    out.print(styled("variables: {}", samples or "none"))
     for r in rendered:
-        out.print(f"[bold]{r.language}[/bold] ({r.parts} part{'s' if r.parts != 1 else ''}, {r.encoding}): {r.text}")
+        out.print(styled("[bold]{}[/bold] ({} part{}, {}): {}", r.language, r.parts, "s" if r.parts != 1 else "",
+                         r.encoding, r.text))  # fmt: skip
 
 
 def _notice_json(notice: Any, rendered: list[Any]) -> dict[str, Any]:
@@ -344,14 +345,15 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
     out = console()
     est = plan.estimate
     data = plan.as_json()
-    out.print(f"[bold]{'Dry run' if dry_run else 'Plan'}[/bold]: notice {plan.request.template!r} to "
-              f"{plan.recipients} recipient(s) ({plan.audience.opted_out} opted-out number(s) left out)")  # fmt: skip
+    out.print(styled("[bold]{}[/bold]: notice {} to {} recipient(s) ({} opted-out number(s) left out)",
+                     "Dry run" if dry_run else "Plan", repr(plan.request.template), plan.recipients,
+                     plan.audience.opted_out))  # fmt: skip
     for source, n in plan.audience.sources.items():
-        out.print(f"  {source}: {n}")
+        out.print(styled("  {}: {}", source, n))
     if plan.skipped_rows:
-        out.print(f"  [yellow]{len(plan.skipped_rows)} CSV row(s) skipped[/yellow], e.g. line "
-                  f"{plan.skipped_rows[0].line}: {plan.skipped_rows[0].problem}")  # fmt: skip
-    table = Table("language", "recipients", "parts each", "parts", "text")
+        out.print(styled("  [yellow]{} CSV row(s) skipped[/yellow], e.g. line {}: {}", len(plan.skipped_rows),
+                         plan.skipped_rows[0].line, plan.skipped_rows[0].problem))  # fmt: skip
+    table = DataTable("language", "recipients", "parts each", "parts", "text")
     for lang, r in plan.rendered.items():
         n = plan.audience.by_language.get(lang, 0)
         if n:
@@ -359,7 +361,7 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
     out.print(table)
     runs = f" x {plan.runs} runs = {plan.parts_per_run * plan.runs}" if plan.runs > 1 else ""
     out.print(f"Total: {plan.parts_per_run} SMS parts{runs}")
-    sims = Table("SIM", "parts (this run)", "broadcast left today", "per day", "measured rate")
+    sims = DataTable("SIM", "parts (this run)", "broadcast left today", "per day", "measured rate")
     for s in data["sims"]:
         measured = f"{s['measured_parts_per_s'] * 60:.1f}/min" if s["measured_parts_per_s"] else "-"
         sims.add_row(s["sim"], str(s["parts_for_this_run"]), str(s["broadcast_left_today"]),
@@ -385,7 +387,7 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
     if plan.ahead:
         out.print(f"  ({plan.ahead} parts of other running campaigns go first; the estimate counts them)")
     for warning in plan.warnings:
-        out.print(f"[yellow]Warning: {warning}[/yellow]")
+        out.print(styled("[yellow]Warning: {}[/yellow]", warning))
 
 
 def _wait(config: config_mod.Config, campaign_id: int) -> None:
@@ -423,12 +425,28 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
     if as_json:
         echo_json([r.as_json() for r in rows])
         return
-    table = Table("id", "status", "notice", "recipients", "runs", "created (site time)", "audience")
+    table = DataTable("id", "status", "notice", "recipients", "runs", "created (site time)", "audience")
     for r in rows:
-        audience = ", ".join(f"{k}: {v}" for k, v in r.as_json()["audience"].items())
+        audience = _audience_text(r.as_json()["audience"])
         table.add_row(str(r.id), r.status, r.template, str(r.recipients), f"{r.runs_done}/{r.runs_total}",
                       ops.local_time(r.created_at, config), audience)  # fmt: skip
     console().print(table)
+
+
+def _audience_text(audience: dict[str, Any]) -> str:
+    """``groups: north, south; reporters: outage since 2026-11-24 12:00`` (names as they are)."""
+    parts = []
+    for key, value in audience.items():
+        if isinstance(value, dict):  # reporters: categories, since, areas
+            text = ", ".join(value.get("categories", []))
+            if value.get("areas"):
+                text += " in " + ", ".join(value["areas"])
+            if value.get("since"):
+                text += f" since {value['since'][:16].replace('T', ' ')} UTC"
+            parts.append(f"{key}: {text}")
+        else:
+            parts.append(f"{key}: {', '.join(str(v) for v in value)}")
+    return "; ".join(parts)
 
 
 @broadcast.command("status", context_settings=CONTEXT)
@@ -457,8 +475,7 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, as_json: bool)
     }
     if s["next_run_at"]:
         rows["next run"] = ops.local_time(s["next_run_at"], config)
-    for key, value in rows.items():
-        out.print(f"[bold]{key:>10}[/bold]  {value}")
+    print_fields(out, rows, 10)
 
 
 def _control(action: str) -> Any:

@@ -72,9 +72,8 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway stats --json
     """
-    from rich.table import Table
-
     from .cli_common import console, echo_json
+    from .cli_output import DataTable, styled
     from .stats import connect, snapshot
 
     if not config.database_path.exists():
@@ -91,22 +90,22 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
         echo_json(snap.as_json())
         return
     out = console()
-    out.print("[bold]received[/bold]  " + ", ".join(f"{s}: {n}" for s, n in snap.received.items()))
-    table = Table("SIM", "lane", "status", "messages", title="outbox")
+    out.print(styled("[bold]received[/bold]  {}", ", ".join(f"{s}: {n}" for s, n in snap.received.items())))
+    table = DataTable("SIM", "lane", "status", "messages", title="outbox")
     for r in snap.outbox:
         table.add_row(r["sim"] or "-", r["lane"], r["status"], str(r["messages"]))
     out.print(table)
     queue = ", ".join(f"{lane} {n}" for lane, n in snap.queue.items())
-    out.print(f"[bold]queue[/bold]  {queue}; oldest {snap.oldest_queued_s or 0:.0f} s")
-    out.print("[bold]tickets[/bold]  " + ", ".join(f"{c}: {n}" for c, n in snap.tickets.items()))
+    out.print(styled("[bold]queue[/bold]  {}; oldest {} s", queue, f"{snap.oldest_queued_s or 0:.0f}"))
+    out.print(styled("[bold]tickets[/bold]  {}", ", ".join(f"{c}: {n}" for c, n in snap.tickets.items())))
     if snap.send_errors:
-        out.print("[bold]send errors[/bold]  " + ", ".join(
+        out.print(styled("[bold]send errors[/bold]  {}", ", ".join(
             f"{e['sim'] or '-'} {'code ' + e['code'] if e['code'] != 'none' else 'no code'}: {e['errors']}"
-            for e in snap.send_errors))  # fmt: skip
+            for e in snap.send_errors)))  # fmt: skip
     sync = snap.sync
-    out.print(f"[bold]CRM[/bold]  link {sync['link']}, {sync['queued']} queued, {sync['synced']} synced, "
-              f"{sync['rejected']} rejected")  # fmt: skip
-    sims = Table("SIM", "state", "signal", "quota left", "balance", title="SIMs")
+    out.print(styled("[bold]CRM[/bold]  link {}, {} queued, {} synced, {} rejected", sync["link"], sync["queued"],
+                     sync["synced"], sync["rejected"]))  # fmt: skip
+    sims = DataTable("SIM", "state", "signal", "quota left", "balance", title="SIMs")
     for s in snap.sims:
         sims.add_row(s["sim"], s["state"], str(s["signal"] if s["signal"] is not None else "-"),
                      str(s["quota_left_today"] if s["quota_left_today"] is not None else "-"),
