@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,19 +16,38 @@ from rich.console import Console
 from sim_bank.exceptions import SimBankError
 
 from . import config as config_mod
-from .exceptions import GatewayError
+from .exceptions import DatabaseMissing, GatewayError
+from .store.base import corruption
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class Group(click.Group):
-    """Turns the gateway's own errors into a clean message instead of a traceback."""
+    """Turns the gateway's own errors, and a database SQLite cannot read, into one clear
+    line and exit 1 instead of a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except DatabaseMissing as exc:
+            raise click.ClickException(
+                f"{exc}. Point at the gateway's database with -c gateway.toml (its [storage] database) "
+                "or --db PATH; only `gateway run` creates one."
+            ) from None
         except (GatewayError, SimBankError) as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # damaged, not a database, locked past busy_timeout, disk I/O
+            raise click.ClickException(database_trouble(exc)) from None
+
+
+def database_trouble(exc: sqlite3.DatabaseError) -> str:
+    """One line for a failure SQLite reported, with the fix where the kind says it."""
+    if corruption(exc):
+        return (
+            f"the database is damaged ({exc}): run `gateway doctor` for the check, then restore the last backup "
+            "or salvage it with sqlite3 .recover"
+        )
+    return f"database error: {exc}"
 
 
 def console() -> Console:

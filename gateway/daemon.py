@@ -24,12 +24,14 @@ import structlog
 from sim_bank.bank import GsmSimBank, SimBank
 from sim_bank.types import BankEvent, DeliveryReport, InboundBatch, ModemState
 
+from . import private_files
 from .campaigns import CampaignService
 from .catalogue import Catalogue, load_catalogue
 from .config import Config, secrets_exposed
 from .delivery import apply_report
 from .dispatcher import Dispatcher
 from .events import GatewayEvent, MessageRouted, Observer, OutboxDone
+from .exceptions import DatabaseReplaced
 from .intake import Intake
 from .lockfile import DaemonLock, holder_name
 from .metrics import MetricsServer
@@ -46,6 +48,7 @@ DB_POLL_INTERVAL = 0.25  # seconds: how fast rows written by the CLI are noticed
 HOUSEKEEPING_INTERVAL = 10.0
 PURGE_INTERVAL = 3600.0  # seconds between retention purges
 DRAIN_DELETES = 5.0  # seconds shutdown waits for SIM deletes in flight
+STOP_STEP_TIMEOUT = 30.0  # seconds any one shutdown step may take before the next one runs
 
 
 class Daemon:
@@ -76,6 +79,8 @@ class Daemon:
         self._tasks: set[asyncio.Task[None]] = set()
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self.failure: Exception | None = None  # why the daemon stopped itself (exit non-zero)
         self._started = False
         self._lock = DaemonLock(config.database_path)
         self.metrics: MetricsServer | None = None
@@ -106,9 +111,15 @@ class Daemon:
 
     async def _start(self) -> None:
         config = self.config
+        # quick_check first: serving on a damaged file could lose what customers send
         self.store = store = await Store.open(
-            config.database_path, site=config.site.id, busy_timeout=config.storage.busy_timeout
+            config.database_path,
+            site=config.site.id,
+            busy_timeout=config.storage.busy_timeout,
+            verify=True,
         )
+        for path in private_files.tighten(config.database_path):
+            log.warning("database_file_mode_fixed", path=str(path), mode=oct(private_files.PRIVATE))
         requeued = await store.recover()
         if requeued:
             log.warning("outbox_recovered", rows=requeued, note="interrupted sends go out again")
@@ -125,7 +136,13 @@ class Daemon:
             clock=self._clock,
         )
         self.intake = Intake(
-            store, self.bank, self.catalogue, config, on_reply=self.dispatcher.wake, observer=self._observe
+            store,
+            self.bank,
+            self.catalogue,
+            config,
+            on_reply=self.dispatcher.wake,
+            observer=self._observe,
+            on_fatal=self.fail,
         )
         self.monitor = SimMonitor(store, self.bank, config, self.quota, clock=self._clock)
         self.ussd = UssdService(store, self.bank, config, self.monitor)
@@ -187,12 +204,26 @@ class Daemon:
             steps.append(("database", self.store.close))
         for name, step in steps:
             try:
-                await step()
+                await asyncio.wait_for(step(), STOP_STEP_TIMEOUT)
+            except TimeoutError:
+                log.error("gateway_stop_step_timed_out", step=name, timeout=STOP_STEP_TIMEOUT)
             except Exception:  # keep going: the remaining steps matter more than this one
                 log.exception("gateway_stop_step_failed", step=name)
         self._lock.release()
         self._stopped.set()
         log.info("gateway_stopped")
+
+    def fail(self, exc: Exception) -> None:
+        """Stop the daemon because it must not go on (the database file was swapped under
+        it): logged at once, then :meth:`run_forever` stops cleanly and raises ``exc``."""
+        if self.failure is None:
+            self.failure = exc
+            log.error("gateway_must_stop", error=str(exc))
+        self._stop_requested.set()
+
+    async def wait_stop_requested(self) -> None:
+        """Until a signal or :meth:`fail` asks the daemon to stop."""
+        await self._stop_requested.wait()
 
     async def _supervised(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run one of the daemon's loops for as long as the daemon runs: one that ends or fails
@@ -222,7 +253,7 @@ class Daemon:
         shutdown exits at once: every commit is durable, so this loses nothing the
         database knows (a send in flight may go out again at the next start)."""
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
+        stop = self._stop_requested
 
         def on_signal() -> None:
             if stop.is_set():
@@ -238,6 +269,8 @@ class Daemon:
             await stop.wait()
         finally:
             await self.stop()
+        if self.failure is not None:
+            raise self.failure
 
     # ------------------------------------------------------------ events from the SIM bank (on the loop)
 
@@ -283,11 +316,17 @@ class Daemon:
     # ------------------------------------------------------------ background
 
     async def _watch_database(self) -> None:
-        """Rows the CLI commits (``gateway send``) wake the dispatcher within DB_POLL_INTERVAL."""
+        """Rows the CLI commits (``gateway send``) wake the dispatcher within DB_POLL_INTERVAL.
+        Each round also checks that the database file is still the one at its path: if it was
+        removed or replaced, the daemon stops (see :class:`DatabaseReplaced`)."""
         assert self.store is not None and self.dispatcher is not None
         seen = await self.store.data_version()
         while True:
             await asyncio.sleep(DB_POLL_INTERVAL)
+            why = self.store.replaced()
+            if why is not None:  # a restore or a cleanup script under a running daemon
+                self.fail(DatabaseReplaced(self.store.path, why))
+                continue  # run_forever stops the daemon
             try:
                 version = await self.store.data_version()
             except Exception:

@@ -32,10 +32,11 @@ from . import config as config_mod
 from . import stats
 from .catalogue import load_catalogue
 from .crm_client import tls_verify
-from .exceptions import GatewayError
+from .exceptions import DatabaseCorrupt, GatewayError
 from .lockfile import holder, lock_path
 from .notices import load_notices
 from .store import Store
+from .store.base import corruption
 from .sync_operations import display_url
 from .ussd_service import in_rials
 
@@ -147,6 +148,12 @@ def _database(config: config_mod.Config, add: Callable[..., None], *, daemon_run
             f"{path.parent}), or set [storage] database")  # fmt: skip
         return False
 
+    verdict = _quick_check(path, config.storage.busy_timeout)
+    if verdict != "ok":
+        add("database", "integrity", "fail", f"{path}: PRAGMA quick_check: {verdict}",
+            DatabaseCorrupt(path, verdict).fix)  # fmt: skip
+        return False
+
     async def open_and_migrate() -> int:
         async with await Store.open(path, site=config.site.id, busy_timeout=config.storage.busy_timeout) as store:
             return await store.schema_version()
@@ -176,6 +183,21 @@ def _database(config: config_mod.Config, add: Callable[..., None], *, daemon_run
         None if status == "ok" else "free some space: a full disk stops the gateway from storing SMS "
         "(gateway backup then lower [retention] days)")  # fmt: skip
     return status != "fail"
+
+
+def _quick_check(path: Path, busy_timeout: float) -> str:
+    """``ok`` or what ``PRAGMA quick_check`` found (read-only: doctor never writes a damaged file)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout)
+        try:
+            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(20)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if not corruption(exc):
+            return "ok"  # busy or unreadable: the open check below says so in its own words
+        return str(exc)
+    return "ok" if rows == ["ok"] else "; ".join(rows[:5])
 
 
 # ---------------------------------------------------------------- modems

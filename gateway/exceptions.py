@@ -34,6 +34,41 @@ class StoreError(GatewayError):
     """The database cannot be opened, migrated or written."""
 
 
+class DatabaseMissing(StoreError):
+    """A command that only reads found no database at the path it looked at (it never
+    creates one: a typo in a path must not look like an empty gateway)."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(f"no database at {path}: nothing was ever stored there")
+        self.path = path
+
+
+class DatabaseCorrupt(StoreError):
+    """The database fails SQLite's ``PRAGMA quick_check``: serving on it could lose messages."""
+
+    def __init__(self, path: object, verdict: str) -> None:
+        self.fix = (
+            f"stop the gateway and restore the last backup (cp BACKUP {path} && rm -f {path}-wal {path}-shm), "
+            f"or salvage what SQLite can read (sqlite3 {path} .recover | sqlite3 {path}.recovered, "
+            f"then move {path}.recovered to {path})"
+        )
+        super().__init__(f"database {path} is damaged (PRAGMA quick_check: {verdict}): {self.fix}")
+        self.path = path
+        self.verdict = verdict
+
+
+class DatabaseReplaced(StoreError):
+    """The file the daemon writes is no longer the file at its configured path (removed,
+    renamed or replaced under it): nothing more may leave the SIMs."""
+
+    def __init__(self, path: object, why: str) -> None:
+        super().__init__(
+            f"database {path} was {why} while the gateway ran: it stops so that the SMS still on the SIMs "
+            "are stored in the file now at that path when it starts again"
+        )
+        self.path = path
+
+
 class NotFound(GatewayError):
     """A ticket, message or outbox row the user named does not exist."""
 

@@ -5,7 +5,8 @@ Order is the whole point (DESIGN.md, "nothing is lost"):
 1. a sweep's batch is committed to ``inbound_pdus`` / ``messages`` in one
    transaction -- raw PDUs included, also the ones that do not decode;
 2. only then is the SIM asked to delete those indexes (if the commit failed,
-   the worker is told to hand them over again);
+   the worker is told to hand them over again; if the database file was removed
+   or replaced meanwhile, the SIM keeps them and the daemon stops);
 3. each complete message is routed: ticket, reply and message state in one
    transaction, at most once. Messages committed but not routed (a crash
    between 1 and 3) are routed at the next start.
@@ -30,6 +31,7 @@ from .config import Config
 from .conversation import Context, Session, TicketBrief, Turn, decide
 from .delivery import apply_report
 from .events import MessageRouted, Observer
+from .exceptions import DatabaseReplaced
 from .phones import classify, number_language
 from .replies import render_reply
 from .router import Decision, route
@@ -71,6 +73,7 @@ class Intake:
         *,
         on_reply: Callable[[], None],
         observer: Observer | None = None,
+        on_fatal: Callable[[Exception], None] | None = None,
     ) -> None:
         self.store = store
         self.bank = bank
@@ -78,6 +81,7 @@ class Intake:
         self.config = config
         self._on_reply = on_reply
         self._observer = observer
+        self._on_fatal = on_fatal
         self._route_lock = asyncio.Lock()
         self._deletes: set[asyncio.Task[None]] = set()
 
@@ -93,6 +97,8 @@ class Intake:
             for memory, indexes in by_memory.items():
                 self.bank.release(batch.modem_id, memory, indexes)
             return
+        if self._swapped(batch.modem_id, by_memory):
+            return  # committed into a file that is gone: leave them on the SIM, route nothing
         for item in items:
             if item.kind == "undecodable":
                 log.warning("sms_undecodable", modem_id=batch.modem_id, error=item.error, pdu=item.pdu)
@@ -106,7 +112,29 @@ class Intake:
             task.add_done_callback(self._deletes.discard)
         await self.route_waiting()
 
+    def _swapped(self, modem_id: str, by_memory: dict[str, list[int]]) -> bool:
+        """Whether the database file was removed or replaced under us. If so the SIM keeps
+        these messages (released for the next sweep) and the daemon is told to stop: the SIM
+        copy is the only one that will survive."""
+        try:
+            self.store.check_identity()
+        except DatabaseReplaced as exc:
+            log.error(
+                "database_replaced",
+                path=str(exc.path),
+                modem_id=modem_id,
+                kept_on_sim=sum(map(len, by_memory.values())),
+            )
+            for memory, indexes in by_memory.items():
+                self.bank.release(modem_id, memory, indexes)
+            if self._on_fatal is not None:
+                self._on_fatal(exc)
+            return True
+        return False
+
     async def _delete(self, modem_id: str, memory: str, indexes: list[int]) -> None:
+        if self._swapped(modem_id, {memory: indexes}):
+            return
         try:
             await self.bank.delete(modem_id, memory, indexes)
         except Exception as exc:  # noqa: BLE001 - the rows are committed; the next sweep retries the delete

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .config import Config
-from .exceptions import GatewayError
+from .exceptions import DatabaseCorrupt, GatewayError
 from .store import TicketRow, stamp
+from .store.base import corruption
 
 TABLES = ("messages", "tickets", "outbox", "campaigns", "contacts")
 EXPORT_FIELDS = (*TicketRow.JSON_FIELDS, "crm_note", "status_changed_at")
@@ -104,6 +105,8 @@ def export_tickets(
             return _json(rows, out)
         return _csv(rows, out)
     except sqlite3.Error as exc:
+        if corruption(exc):
+            raise DatabaseCorrupt(config.database_path, str(exc)) from None
         raise GatewayError(f"cannot read {config.database_path}: {exc}") from None
     finally:
         conn.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import fields
@@ -24,13 +25,15 @@ from typing import Any, Self, TypeVar
 
 import aiosqlite
 
-from ..exceptions import StoreError
+from .. import private_files
+from ..exceptions import DatabaseCorrupt, DatabaseMissing, DatabaseReplaced, StoreError
 from ..migrations import MIGRATIONS
 
 LANES = {"reply": 0, "notification": 1, "broadcast": 2}
 # What a failing database raises (disk full, locked past the busy timeout, I/O error):
 # callers that must keep running catch these, wait, and try again.
 STORE_ERRORS = (StoreError, sqlite3.Error)
+CLOSE_TIMEOUT = 10.0  # seconds closing one connection may take (a statement still running)
 
 T = TypeVar("T")
 
@@ -69,30 +72,94 @@ class StoreBase:
         self._w = writer
         self._r = reader
         self._lock = asyncio.Lock()
+        self._identity = _identity(path)  # the file opened: see replaced()
 
     @classmethod
-    async def open(cls, path: Path | str, *, site: str = "1", busy_timeout: float = 10.0) -> Self:
-        """Open (creating and migrating as needed). ``busy_timeout``: seconds a statement waits
-        for another process's write lock before failing with :class:`StoreError`."""
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        site: str = "1",
+        busy_timeout: float = 10.0,
+        create: bool = True,
+        verify: bool = False,
+        group: str | None = None,
+    ) -> Self:
+        """Open and migrate. ``busy_timeout``: seconds a statement waits for another process's
+        write lock before failing with :class:`StoreError`. ``create``: make the file (private:
+        see :mod:`gateway.private_files`) when there is none, else raise :class:`DatabaseMissing`.
+        ``verify``: run ``PRAGMA quick_check`` first and refuse a damaged file
+        (:class:`DatabaseCorrupt`), as the daemon does before it serves on it."""
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                if not create:
+                    raise DatabaseMissing(path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                private_files.create(path, group)
             writer = await _connect(path, busy_timeout)
             reader = await _connect(path, busy_timeout)
-        except (OSError, aiosqlite.Error) as exc:
+        except sqlite3.DatabaseError as exc:
+            if corruption(exc):
+                raise DatabaseCorrupt(path, str(exc)) from None
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        except OSError as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         store = cls(path, site, writer, reader)
         try:
+            if verify:
+                verdict = await store.quick_check()
+                if verdict != "ok":
+                    raise DatabaseCorrupt(path, verdict)
             await store._migrate()
-        except Exception:
+        except BaseException as exc:
             await store.close()
+            if isinstance(exc, sqlite3.DatabaseError) and corruption(exc):
+                raise DatabaseCorrupt(path, str(exc)) from None
             raise
         return store
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Close both connections; bounded: a connection busy past ``timeout`` is left to its
+        (daemon) thread, which SQLite's journal makes safe."""
         for conn in (self._w, self._r):
             with contextlib.suppress(Exception):
-                await conn.close()
+                await asyncio.wait_for(conn.close(), timeout)
+
+    # ------------------------------------------------------------ the file itself
+
+    async def quick_check(self) -> str:
+        """``ok``, or what SQLite's ``PRAGMA quick_check`` found wrong (first lines)."""
+        try:
+            async with self._r.execute("PRAGMA quick_check(20)") as cur:
+                rows = [str(r[0]) for r in await cur.fetchall()]
+        except sqlite3.DatabaseError as exc:
+            if not corruption(exc):
+                raise
+            return str(exc)
+        return "ok" if rows == ["ok"] else "; ".join(rows[:5])
+
+    def replaced(self) -> str | None:
+        """Why the file at :attr:`path` is no longer the file this store writes (``removed``,
+        ``replaced``), or None while it still is. A stat: cheap enough to ask before every
+        SIM delete."""
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return "removed"
+        except OSError as exc:
+            return f"unreachable ({exc.strerror})"
+        if (now.st_dev, now.st_ino) != self._identity:
+            return "replaced"
+        if now.st_nlink < 1:
+            return "removed"
+        return None
+
+    def check_identity(self) -> None:
+        """Raise :class:`DatabaseReplaced` unless the file at the path is still ours."""
+        why = self.replaced()
+        if why is not None:
+            raise DatabaseReplaced(self.path, why)
 
     async def __aenter__(self) -> Self:
         return self
@@ -103,21 +170,34 @@ class StoreBase:
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction at a time; BEGIN IMMEDIATE takes the file's write lock up front.
-        Any SQLite failure (locked, disk full, I/O) rolls back and becomes a :class:`StoreError`."""
+        Any SQLite failure (locked, disk full, I/O) rolls back and becomes a :class:`StoreError`.
+
+        Cancellation-safe: a statement handed to aiosqlite runs on its thread even when the
+        task awaiting it is cancelled, so whatever interrupts us -- at BEGIN, in the body or at
+        COMMIT -- the writer is rolled back before the lock is released, and the next writer
+        never finds itself inside someone else's transaction."""
         async with self._lock:
             try:
                 await self._w.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"database {self.path} is busy or read-only: {exc}") from None
+            except BaseException:  # cancelled: the BEGIN may still run after we stop waiting
+                await self._abandon()
+                raise
             try:
                 yield self._w
                 await self._w.commit()
             except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    await self._w.rollback()
+                await self._abandon()
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"database {self.path}: {exc}") from exc
                 raise
+
+    async def _abandon(self) -> None:
+        """Roll back the writer's transaction, if any. Shielded: it completes (in order, on the
+        connection's thread) even if this task is cancelled again while waiting for it."""
+        with contextlib.suppress(sqlite3.Error, ValueError, asyncio.CancelledError):
+            await asyncio.shield(self._w.rollback())
 
     async def _migrate(self) -> None:
         await self._w.execute(
@@ -164,8 +244,27 @@ class StoreBase:
             return _rows(cls, await cur.fetchall())
 
 
+def corruption(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says the file is damaged or not a database (not busy, not I/O)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
+        type(exc) is sqlite3.DatabaseError and ("malformed" in str(exc) or "not a database" in str(exc))
+    )
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
 async def _connect(path: Path, busy_timeout: float) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    pending = aiosqlite.connect(path, isolation_level=None)
+    # aiosqlite's thread is not a daemon thread: one left open by a stop that timed out would
+    # keep the process alive for ever. SQLite's journal makes an abandoned connection safe.
+    thread = getattr(pending, "_thread", None)
+    if thread is not None:
+        thread.daemon = True
+    conn = await pending
     conn.row_factory = aiosqlite.Row
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     await conn.execute("PRAGMA journal_mode = WAL")
