@@ -44,6 +44,7 @@ ACTION_VARIABLES = {
     "start": set(),
     "help": {"menu"},
 }
+OPT_ACTIONS = ("stop", "start")  # only the whole message counts (see Catalogue.opt_in_or_out)
 MAX_PHRASE = 3  # words in one keyword
 FUZZY_MIN = 5  # words this long match with one letter wrong, missing, extra or swapped
 
@@ -59,6 +60,7 @@ class Code:
     words: dict[str, tuple[str, ...]]  # language -> words as written
     labels: dict[str, str]  # language -> name shown in the menu and replies
     reply: str | None  # name of the reply template
+    alone: frozenset[tuple[str, ...]] = frozenset()  # STOP/START words that count only entirely alone (normalised)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,40 @@ class Catalogue:
     replies: dict[str, dict[str, str]]  # template name -> language -> text
     index: dict[tuple[str, ...], tuple[Code, str | None]]  # normalised tokens -> (code, language of the word)
     statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # ticket status -> language -> name
+    politeness: dict[str, tuple[str, ...]] = field(default_factory=dict)  # language -> words as written
+    polite: dict[tuple[str, ...], str | None] = field(default_factory=dict)  # normalised tokens -> language
+
+    def opt_in_or_out(self, toks: list[str]) -> tuple[Code, str | None] | None:
+        """The STOP or START code when the whole message is made of its words, and
+        nothing else: one or more of that code's words (repeats allowed: "STOP STOP"),
+        and politeness words from ``[politeness]`` before, after or between them
+        ("STOP please", "لطفا لغو"). A word in the code's ``alone`` list ("ابدأ", also
+        Persian "never") counts only as the entire message. Anything else -- another
+        word, a number, the other code's word -- and it is not an opt-out or opt-in.
+        Returns (code, language): that of the first code word that has one, else of
+        the first politeness word that has one, else None."""
+        code: Code | None = None
+        word_language: str | None = None
+        polite_language: str | None = None
+        i = 0
+        while i < len(toks):
+            for n in range(min(MAX_PHRASE, len(toks) - i), 0, -1):
+                key = tuple(toks[i : i + n])
+                hit = self.index.get(key)
+                if hit is not None and hit[0].action in OPT_ACTIONS:
+                    if (code is not None and hit[0] is not code) or (key in hit[0].alone and n != len(toks)):
+                        return None
+                    code, word_language = hit[0], word_language or hit[1]
+                    break
+                if key in self.polite:
+                    polite_language = polite_language or self.polite[key]
+                    break
+            else:
+                return None
+            i += n
+        if code is None:
+            return None
+        return code, word_language or polite_language
 
     def lookup(self, toks: list[str], fuzzy: bool = True) -> tuple[Code, str | None, int] | None:
         """The code the message starts with: (code, language of the word, tokens used),
@@ -90,7 +126,7 @@ class Catalogue:
                 for key, hit in self.index.items()
                 if len(key) == 1
                 and len(key[0]) >= FUZZY_MIN
-                and hit[0].action not in ("stop", "start")
+                and hit[0].action not in OPT_ACTIONS
                 and _one_edit(toks[0], key[0])
             }
             codes = {id(hit[0]) for hit in close.values()}
@@ -138,9 +174,12 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
 def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalogue:
     loc = TomlLocator(where, source)
     for key in raw:
-        if key not in ("codes", "replies", "statuses"):
+        if key not in ("codes", "replies", "statuses", "politeness"):
             raise loc.error(
-                key, "unknown section", "the catalogue has [[codes]], [statuses] and [replies.NAME]", header=f"[{key}]"
+                key,
+                "unknown section",
+                "the catalogue has [[codes]], [politeness], [statuses] and [replies.NAME]",
+                header=f"[{key}]",
             )
     replies = _replies(raw.get("replies", {}), loc)
     statuses = _statuses(raw.get("statuses", {}), loc)
@@ -160,6 +199,7 @@ def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalo
             "codes", "no [[codes]] defined", "copy them from the shipped config/keywords.toml", header="[[codes]]"
         )
     index: dict[tuple[str, ...], tuple[Code, str | None]] = {}
+    shared: set[tuple[str, ...]] = set()  # a STOP/START word listed in two languages (توقف: fa and ar)
     for n, c in enumerate(codes, start=1):
         entries: list[tuple[str, str | None]] = [(c.code, None)]
         # a word without letters ("0", "?") says nothing about the sender's language
@@ -187,8 +227,51 @@ def parse_catalogue(raw: dict[str, Any], where: str, source: str = "") -> Catalo
                     occurrence=n,
                     field="words",
                 )
+            if other is not None and other[1] != lang and c.action in OPT_ACTIONS:
+                shared.add(phrase)
             index.setdefault(phrase, (c, lang))
-    return Catalogue(where, codes, replies, index, statuses)
+    for phrase in shared:  # says nothing about the sender's language: the phone's language decides
+        index[phrase] = (index[phrase][0], None)
+    politeness, polite = _politeness(raw.get("politeness", {}), index, loc)
+    return Catalogue(where, codes, replies, index, statuses, politeness, polite)
+
+
+def _politeness(
+    table: Any, index: dict[tuple[str, ...], tuple[Code, str | None]], loc: TomlLocator
+) -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, ...], str | None]]:
+    """``[politeness]``: words that may stand around a STOP or START word ("please", "لطفا")."""
+    header = "[politeness]"
+    if not isinstance(table, dict):
+        raise loc.error("politeness", "must be a table of languages", 'e.g. en = ["PLEASE"]', header=header)
+    written: dict[str, tuple[str, ...]] = {}
+    polite: dict[tuple[str, ...], str | None] = {}
+    for lang, words in table.items():
+        key = f"politeness.{lang}"
+        if lang not in LANGUAGES:
+            raise loc.error(key, "unknown language", f"use {', '.join(LANGUAGES)}", header=header, field=lang)
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            raise loc.error(key, "must be a list of words", f'e.g. {lang} = ["PLEASE"]', header=header, field=lang)
+        for word in words:
+            phrase = tuple(tokens(normalise(word)))
+            if not phrase or len(phrase) > MAX_PHRASE:
+                raise loc.error(
+                    key,
+                    f"{word!r} cannot be matched",
+                    f"use 1-{MAX_PHRASE} words of letters",
+                    header=header,
+                    field=lang,
+                )
+            if phrase in index:
+                raise loc.error(
+                    key,
+                    f"{word!r} is also a word of code {index[phrase][0].code!r}",
+                    "a politeness word may not be a code's word",
+                    header=header,
+                    field=lang,
+                )
+            polite[phrase] = None if phrase in polite and polite[phrase] != lang else lang
+        written[lang] = tuple(words)
+    return written, polite
 
 
 def _statuses(table: Any, loc: TomlLocator) -> dict[str, dict[str, str]]:
@@ -286,7 +369,7 @@ def _code(entry: Any, n: int, loc: TomlLocator, replies: dict[str, dict[str, str
 
     if not isinstance(entry, dict):
         raise loc.error(key, "must be a table", header="[[codes]]", occurrence=n)
-    known = {"code", "action", "category", "argument", "words", "label", "reply"}
+    known = {"code", "action", "category", "argument", "words", "label", "reply", "alone"}
     for k in entry:
         if k not in known:
             raise err(k, "unknown key", f"known keys: {', '.join(sorted(known))}")
@@ -318,6 +401,15 @@ def _code(entry: Any, n: int, loc: TomlLocator, replies: dict[str, dict[str, str
         if reply not in replies:
             raise err("reply", f"no [replies.{reply}] in this file", f"add [replies.{reply}] with fa, ar and en")
         _check_placeholders(replies, reply, ACTION_VARIABLES[action], loc)
+    alone = entry.get("alone", [])
+    if not isinstance(alone, list) or not all(isinstance(w, str) for w in alone):
+        raise err("alone", "must be a list of words", 'e.g. alone = ["ابدأ"]')
+    if alone and action not in OPT_ACTIONS:
+        raise err("alone", "only STOP and START codes have words that count only alone", "remove alone")
+    own = {tuple(tokens(normalise(w))) for w in [code, *(w for ws in words.values() for w in ws)]}
+    for word in alone:
+        if tuple(tokens(normalise(word))) not in own:
+            raise err("alone", f"{word!r} is not a word of this code", "list it in words too, or remove it")
     return Code(
         code=code.strip(),
         action=action,
@@ -326,4 +418,5 @@ def _code(entry: Any, n: int, loc: TomlLocator, replies: dict[str, dict[str, str
         words={lang: tuple(ws) for lang, ws in words.items()},
         labels=dict(labels),
         reply=reply,
+        alone=frozenset(tuple(tokens(normalise(w))) for w in alone),
     )

@@ -10,14 +10,13 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from .catalogue import Catalogue, Code
+from .catalogue import OPT_ACTIONS, Catalogue, Code
 from .phones import SenderKind
 from .refs import ref_candidates
 from .text import TOKEN, is_number, normalise, script_of
 
 Action = Literal["ticket", "status", "stop", "start", "help", "ignore", "ask_account"]  # ask_account: menus only
 ACCOUNT_MIN_DIGITS = 4  # shorter numbers are hours, days, floors -- not account numbers ("no power for 2 days")
-WHOLE_MESSAGE_ONLY = ("stop", "start")  # "ابدا" is Arabic "start" and Persian "never": only a message of its own
 _NUMBER_ONLY = re.compile(r"^\d+(?:\s*[-.‐-―−/]\s*\d+)*$")  # 48213, 48-213, 48.213
 _REF_IN_TEXT = re.compile(r"\d{1,3}\s*[-\u2010-\u2015\u2212]?\s*\d{6,}")
 
@@ -132,28 +131,34 @@ def route(
 
 
 def _find_code(toks: list[str], norm: str, catalogue: Catalogue) -> tuple[Code, str | None, int, int] | None:
-    """The code at the start; else the first keyword *word* later on ("salam, OUT 48213").
+    """STOP or START when the whole message is one (:meth:`Catalogue.opt_in_or_out`);
+    else the code at the start; else the first keyword *word* later on ("salam, OUT 48213").
 
     A bare digit later in the text is not taken as a code: it is too likely a number.
-    STOP and START count only as the whole message. Later in the text a status word
-    counts only when a number follows it ("... في حالة طوارئ" is "in case of emergency")."""
+    A STOP or START word anywhere else opts nobody in or out, and its words are not read
+    again as another code ("OPT OUT 48213" is not an outage report). Later in the text a
+    status word counts only when a number follows it ("... في حالة طوارئ" is "in case of
+    emergency")."""
     if not toks:
         marks = norm.replace(" ", "")
         if marks and set(marks) <= {"?", "؟"}:  # "?", "??", "؟ ؟"
             found = catalogue.lookup(["?"])
             return (found[0], found[1], 0, 0) if found else None
         return None
+    opt = catalogue.opt_in_or_out(toks)
+    if opt is not None:
+        return opt[0], opt[1], 0, len(toks)
     found = catalogue.lookup(toks)
-    if found and (found[0].action not in WHOLE_MESSAGE_ONLY or found[2] == len(toks)):
+    if found and found[0].action not in OPT_ACTIONS:
         return found[0], found[1], 0, found[2]
-    for i in range(1, len(toks)):
+    for i in range(found[2] if found else 1, len(toks)):
         if is_number(toks[i]):
             continue
         found = catalogue.lookup(toks[i:], fuzzy=False)
         if found is None or found[1] is None:
             continue
         code, _, used = found
-        if code.action in WHOLE_MESSAGE_ONLY or code.action == "help":
+        if code.action in OPT_ACTIONS or code.action == "help":
             continue
         if code.action == "status" and not (i + used < len(toks) and is_number(toks[i + used])):
             continue

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.catalogue import load_catalogue
+from gateway.catalogue import Catalogue, load_catalogue
 from gateway.exceptions import CatalogueError
 from gateway.resources import shipped
+from gateway.router import route
 
 GOOD_REPLIES = """
 [replies.ticket_opened]
@@ -101,3 +102,56 @@ def test_reply_missing_a_language(tmp_path: Path) -> None:
     )
     with pytest.raises(CatalogueError, match="has no text for ar"):
         _load(tmp_path, text)
+
+
+def test_carrier_opt_out_words_belong_to_stop_and_collide_with_no_other_code() -> None:
+    cat = load_catalogue()
+    for word in ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "OPT OUT", "REVOKE"):
+        found = cat.lookup(word.lower().split(), fuzzy=False)
+        assert found is not None and found[0].code == "STOP" and found[2] == len(word.split()), word
+    for word in ("START", "UNSTOP", "SUBSCRIBE"):
+        found = cat.lookup([word.lower()], fuzzy=False)
+        assert found is not None and found[0].code == "START", word
+    # the outage word OUT is still an outage report, and the menu does not offer STOP words
+    assert route_action(cat, "OUT 48213") == "ticket"
+    assert all(w not in cat.menu(lang).upper() for lang in ("fa", "ar", "en") for w in ("CANCEL", "END", "QUIT"))
+
+
+def route_action(cat: Catalogue, text: str) -> str:
+    return route(text, catalogue=cat).action
+
+
+STOP_CODE = '[[codes]]\ncode = "STOP"\naction = "stop"\nreply = "stopped"\nwords.en = ["CANCEL"]\n'
+STOPPED = GOOD_REPLIES + '[replies.stopped]\nen = "bye"\nfa = "bye"\nar = "bye"\n'
+TICKET_CODE = '[[codes]]\ncode = "1"\ncategory = "outage"\nreply = "ticket_opened"\nwords.en = ["OUT"]\n'
+
+
+def test_a_politeness_word_that_is_also_a_code_word_is_refused(tmp_path: Path) -> None:
+    text = STOP_CODE + TICKET_CODE + '[politeness]\nen = ["PLEASE", "out"]\n' + STOPPED
+    with pytest.raises(CatalogueError) as err:
+        _load(tmp_path, text)
+    assert err.value.key == "politeness.en" and "'out' is also a word of code '1'" in str(err.value)
+
+
+def test_politeness_needs_known_languages_and_lists_of_words(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="unknown language"):
+        _load(tmp_path, STOP_CODE + '[politeness]\nde = ["BITTE"]\n' + STOPPED)
+    with pytest.raises(CatalogueError, match="list of words"):
+        _load(tmp_path, STOP_CODE + '[politeness]\nen = "PLEASE"\n' + STOPPED)
+
+
+def test_alone_words_must_be_the_codes_own_stop_or_start_words(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError) as err:
+        _load(tmp_path, STOP_CODE.replace("reply =", 'alone = ["QUIT"]\nreply =') + STOPPED)
+    assert err.value.key == "codes[1].alone" and "'QUIT' is not a word of this code" in str(err.value)
+    with pytest.raises(CatalogueError, match="only STOP and START codes"):
+        _load(tmp_path, TICKET_CODE.replace("reply =", 'alone = ["OUT"]\nreply =') + GOOD_REPLIES)
+
+
+def test_a_politeness_word_makes_no_difference_to_other_codes(tmp_path: Path) -> None:
+    p = tmp_path / "keywords.toml"
+    p.write_text(STOP_CODE + TICKET_CODE + '[politeness]\nen = ["PLEASE"]\n' + STOPPED, encoding="utf-8")
+    cat = load_catalogue(p)
+    assert route_action(cat, "cancel please") == "stop"
+    assert route_action(cat, "please") == "help"
+    assert route_action(cat, "please out 48213") == "ticket"

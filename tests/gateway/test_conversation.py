@@ -147,3 +147,19 @@ def test_asked_for_an_account_the_number_may_come_with_words_or_dashes() -> None
 def test_a_menu_that_was_not_sent_opens_no_menu_step() -> None:
     silenced = turn("سلام", replies_last_hour=5)
     assert (silenced.action, silenced.reply, silenced.session) == ("menu", None, None)
+
+
+def test_carrier_opt_out_forms_opt_out_even_in_the_middle_of_a_menu() -> None:
+    asking = Session("account", "1", NOW)
+    for text in ("STOP ALL", "stop please", "CANCEL", "لغو لطفا", "إلغاء الاشتراك"):
+        t = turn(text, session=asking)
+        assert (t.action, t.opt_out, t.reply, t.end_session) == ("stop", True, "stopped", True), text
+    back = turn("UNSTOP", session=asking)
+    assert (back.action, back.opt_out) == ("start", False)
+
+
+def test_a_sentence_with_cancel_in_it_is_not_an_opt_out() -> None:
+    t = turn("please cancel my last report, power is back", recent=(ticket(),))
+    assert t.opt_out is None and t.action == "menu"
+    never = turn("ابدا ممنون")  # Persian "not at all, thanks" -- not Arabic "start"
+    assert never.opt_out is None and never.action == "menu"

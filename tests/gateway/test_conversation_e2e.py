@@ -6,7 +6,7 @@ import asyncio
 
 from gateway.config import ConversationConfig
 
-from .harness import Harness
+from .harness import Harness, eventually
 
 A, B = "+989121110001", "+989121110002"
 
@@ -96,3 +96,39 @@ async def test_status_naming_someone_elses_ref_and_ones_own_tells_only_ones_own(
     answer = await _say(harness, A, f"STATUS {by_phone[B]} {by_phone[A]}")
     assert answer is not None and answer.startswith(f"Request {by_phone[A]} (outage): registered.")
     assert by_phone[B] not in answer
+
+
+async def _opted_out(h: Harness, phone: str) -> bool:
+    rows = await h.sql(f"SELECT opted_out FROM customers WHERE phone = '{phone}'")
+    return bool(rows and rows[0][0])
+
+
+async def test_stop_all_opts_out_and_is_confirmed_in_the_customers_language(harness: Harness) -> None:
+    C = "+9647701110003"  # an Iraqi number
+    await harness.start()
+    assert await _say(harness, A, "STOP ALL") == (
+        "You will get no more notices. Text START to get them again. Answers to your requests still come."
+    )
+    assert await _say(harness, B, "لغو لطفاً") == "دیگر اطلاعیه‌ای ارسال نمی‌شود. برای دریافت دوباره «شروع» بفرستید."
+    assert await _say(harness, C, "إلغاء الاشتراك من فضلك") == "لن تصلك إشعارات بعد الآن. أرسل «ابدأ» لاستلامها مجدداً."
+    assert [await _opted_out(harness, p) for p in (A, B, C)] == [True, True, True]
+    await harness.store.enqueue(A, "Power is back in your area.", lane="broadcast")
+    await asyncio.sleep(0.5)
+    assert await harness.sql(f"SELECT status FROM outbox WHERE phone = '{A}' AND lane = 'broadcast'") == [
+        ("cancelled",)
+    ]
+    assert (await _say(harness, A, "START please") or "").startswith("You will get our notices again.")
+    assert not await _opted_out(harness, A)
+
+
+async def test_a_sentence_that_mentions_cancel_or_stop_opts_nobody_out(harness: Harness) -> None:
+    await harness.start()
+    answer = await _say(harness, A, "please cancel my last report, power is back")
+    assert answer is not None and answer.startswith("Reply with a number:")  # the menu, not "no more notices"
+    answer = await _say(harness, A, "the outage won't stop 48213")
+    assert answer is not None and "registered" in answer
+    assert not await _opted_out(harness, A)
+    await harness.store.enqueue(A, "Power is back in your area.", lane="broadcast")
+    await eventually(
+        lambda: "Power is back in your area." in [m.text for e in harness.emulators for m in e.sent if m.number == A]
+    )  # the notice reaches them
