@@ -6,7 +6,7 @@ import asyncio
 import csv
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,8 +17,9 @@ from sim_bank.quotas import QuotaConfig
 from sim_bank.types import ModemConfig
 
 from .campaign_plan import Estimate, SimCapacity, Window, estimate, parse_window
+from .catalogue import load_catalogue
 from .config import Config
-from .contacts import Contact, RowProblem, open_text, read_contacts
+from .contacts import Contact, LineTooLong, RowProblem, bounded_lines, duplicate, open_text, read_contacts
 from .exceptions import BroadcastError, ContactsFileError, NotFound
 from .lockfile import holder_name
 from .notices import Notice, Rendered, load_notices, measure, notice
@@ -57,11 +58,13 @@ def parse_local_time(text: str, tz: ZoneInfo) -> datetime:
 
 @dataclass
 class ImportReport:
-    rows: int = 0
+    rows: int = 0  # good rows: new + updated + duplicates
     new: int = 0
-    updated: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
+    updated: int = 0  # numbers known before this file
+    problems: list[RowProblem] = field(default_factory=list)  # skipped rows (the first KEEP_PROBLEMS)
     problem_count: int = 0
+    duplicates: list[RowProblem] = field(default_factory=list)  # rows repeating an earlier row's number
+    duplicate_count: int = 0
 
 
 async def import_contacts(
@@ -72,10 +75,14 @@ async def import_contacts(
     on_size: Callable[[int], None] = lambda _n: None,
     on_progress: Callable[[int], None] = lambda _n: None,
     on_problem: Callable[[RowProblem], None] = lambda _p: None,
+    on_duplicate: Callable[[RowProblem], None] = lambda _p: None,
 ) -> ImportReport:
     """Stream ``path`` into the contacts, ``IMPORT_BATCH`` rows a transaction. Bad rows are
     reported by line (every one to ``on_problem``; the first ``KEEP_PROBLEMS`` kept in the
-    report) and skipped; a file that cannot be read at all raises."""
+    report) and skipped; a row with the number of an earlier row wins over it and is reported
+    (``on_duplicate``, and counted apart: rows = new + updated + duplicates). A file that
+    cannot be read at all raises; one that breaks off (not UTF-8, not CSV, a line longer than
+    :data:`~gateway.contacts.MAX_LINE`) raises after importing the good rows before it."""
     try:
         raw, text = open_text(str(path))
     except FileNotFoundError:
@@ -85,19 +92,33 @@ async def import_contacts(
     on_size(os.path.getsize(path))
     report = ImportReport()
     batch: list[Contact] = []
-    store = await open_store(config)
+    # number -> the line it was last on: ~100 bytes a number (100 MB for a million distinct ones)
+    seen: dict[str, int] = {}
+    again = 0  # rows of this batch whose number an earlier batch of this file had
 
     async def flush() -> None:
+        nonlocal again
         new, updated = await store.upsert_contacts(batch, group)
+        unique = len({c.phone for c in batch})
         report.new += new
-        report.updated += updated
+        report.updated += updated - again  # a number from an earlier batch is a duplicate, not known before
+        report.duplicate_count += len(batch) - unique + again
+        again = 0
         batch.clear()
         on_progress(raw.tell())
+
+    def note_duplicate(contact: Contact, earlier: int) -> None:
+        row = duplicate(contact.phone, earlier, contact.line)
+        on_duplicate(row)
+        if len(report.duplicates) < KEEP_PROBLEMS:
+            report.duplicates.append(row)
+
+    store = await open_store(config)
 
     try:
         with text:
             try:
-                for item in read_contacts(text, config.site.region):
+                for item in read_contacts(bounded_lines(text), config.site.region):
                     if isinstance(item, RowProblem):
                         report.problem_count += 1
                         on_problem(item)
@@ -105,17 +126,23 @@ async def import_contacts(
                             report.problems.append(item)
                         continue
                     report.rows += 1
+                    earlier = seen.get(item.phone)
+                    if earlier is not None:
+                        note_duplicate(item, earlier)
+                        if not any(c.phone == item.phone for c in batch):
+                            again += 1  # counted "updated" by the store: undo that in flush()
+                    seen[item.phone] = item.line
                     batch.append(item)
                     if len(batch) >= IMPORT_BATCH:
                         await flush()
-            except ContactsFileError as exc:
-                raise ContactsFileError(f"{path}: {exc}") from None
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except (LineTooLong, UnicodeDecodeError, csv.Error) as exc:
                 await flush()
                 raise ContactsFileError(
-                    f"{path}: stopped after {report.rows} good rows (those are imported): {exc} -- "
+                    f"{path}: stopped after {report.rows} good row(s) (those are imported): {exc} -- "
                     "save the file as UTF-8 CSV"
                 ) from None
+            except ContactsFileError as exc:
+                raise ContactsFileError(f"{path}: {exc}") from None
             if batch:
                 await flush()
     finally:
@@ -125,12 +152,37 @@ async def import_contacts(
 
 async def list_contacts(config: Config, group: str | None, area: str | None, limit: int) -> list[dict[str, Any]]:
     async with await open_store(config) as store:
+        await check_groups(store, (group,) if group is not None else ())
         return [c.as_json() for c in await store.contacts(group, area, limit)]
 
 
 async def count_contacts(config: Config, group: str | None, area: str | None) -> int:
     async with await open_store(config) as store:
+        await check_groups(store, (group,) if group is not None else ())
         return await store.count_contacts(group, area)
+
+
+async def check_groups(store: Store, names: Sequence[str]) -> None:
+    """Raise :class:`NotFound` naming the first of ``names`` that is no group, and the groups there are."""
+    known = {name for name, _n in await store.groups()}
+    for name in names:
+        if name not in known:
+            there = f"the groups are: {', '.join(sorted(known))}" if known else "there are no groups yet"
+            raise NotFound(f"no group {name!r}; {there} (contacts import --group NAME makes one)")
+
+
+async def check_audience(store: Store, config: Config, spec: AudienceSpec) -> None:
+    """Every group, ticket category and area the operator named exists: a typo is an error
+    that names it, never an audience silently smaller (or empty)."""
+    await check_groups(store, spec.groups)
+    if spec.reporters:
+        categories = {c.category for c in load_catalogue(config.catalogue_path).codes if c.category}
+        for category in spec.reporters:
+            if category not in categories:
+                raise NotFound(f"no ticket category {category!r}; the categories are: {', '.join(sorted(categories))}")
+    for area in spec.areas:
+        if not await store.count_contacts(None, area):
+            raise NotFound(f"no contact has area {area!r} (gateway contacts list shows contacts and their areas)")
 
 
 async def list_groups(config: Config) -> list[tuple[str, int]]:
@@ -258,14 +310,15 @@ async def broadcast(
     skipped: list[RowProblem] = []
     store = await open_store(config)
     try:
+        await check_audience(store, config, request.audience)
         summary = await store.build_audience(
             request.audience, _csv_recipients(request.audience.files, config, skipped),
             default_language=config.site.language,
         )  # fmt: skip
         rendered = {lang: measure(lang, texts[lang]) for lang in texts}
         sims = await sim_capacities(store, config, now)
-        ahead = await store.parts_waiting()
         messages = summary.recipients
+        ahead = await store.parts_waiting() if messages else 0  # nobody to send to: nothing waits for others
         parts = sum(cnt * rendered[lang].parts for lang, cnt in summary.by_language.items())
         est = estimate(parts + ahead, messages, sims, now.astimezone(tz), window=window, rate_cap=request.rate)
         warnings = []
@@ -342,7 +395,7 @@ def _csv_recipients(
             raise BroadcastError(f"{name}: {exc}") from None
         with raw, text:
             try:
-                for item in read_contacts(text, config.site.region):
+                for item in read_contacts(bounded_lines(text), config.site.region):
                     if isinstance(item, RowProblem):
                         skipped.append(RowProblem(item.line, f"{name}: {item.problem}"))
                     else:

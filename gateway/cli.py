@@ -190,7 +190,7 @@ def tickets() -> None:
 
 @tickets.command("list", context_settings=CONTEXT)
 @with_config
-@click.option("--status", help="Only tickets with this status (e.g. open).")
+@click.option("--status", type=click.Choice(operations.TICKET_STATUSES), help="Only tickets with this status.")
 @click.option("--sync", "sync_status", type=click.Choice(["queued", "synced", "rejected"]),
               help="Only tickets in this CRM sync state.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
@@ -532,6 +532,12 @@ def check_config(config: config_mod.Config) -> None:
     catalogue = load_catalogue(config.catalogue_path)
     where = config.path or "built-in defaults"
     click.echo(f"{where}: ok ({len(config.modems)} modem(s), site {config.site.id}, database {config.database_path})")
+    if not config.modems:
+        click.echo(
+            f"warning: no [[modems]] in {where}: `gateway run` will not start with it -- add [[modems]] entries "
+            "(id, port, baudrate), or try it without hardware: gateway run --simulate 4",
+            err=True,
+        )
     problems = oversized(catalogue, config.conversation.reply_max_parts)
     for problem in problems:
         click.echo(problem, err=True)

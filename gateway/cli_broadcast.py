@@ -22,6 +22,7 @@ from .exceptions import BroadcastError
 from .store import AudienceSpec, utcnow
 
 PROBLEMS_SHOWN = 50
+NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
 FORMULA = ("=", "+", "-", "@")  # a cell starting so would run as a formula in a spreadsheet
 
 
@@ -45,7 +46,7 @@ def contacts() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--group", help="Put every imported contact in this group too.")
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every skipped row (line and reason) to this file.")  # fmt: skip
+              help="Write every skipped or duplicate row (line and reason) to this file.")  # fmt: skip
 def contacts_import(config: config_mod.Config, file: Path, group: str | None, errors_path: Path | None) -> None:
     """Import a CSV (UTF-8) with a header row: phone (required), name, language, area,
     account; other columns are kept as attributes. Numbers are normalised to +E.164 in
@@ -73,21 +74,27 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
                     on_size=lambda n: progress.update(task, total=n),
                     on_progress=lambda done: progress.update(task, completed=done),
                     on_problem=problem,
+                    on_duplicate=problem,
                 )
             )
     finally:
         if errors is not None:
             errors.close()
+    where_all = f"all in {errors_path}" if errors_path else "--errors FILE writes them all"
     shown = report.problems[:PROBLEMS_SHOWN]
     for p in shown:
         click.echo(f"{file}:{p.line}: skipped: {p.problem}", err=True)
     if report.problem_count > len(shown):
-        more = report.problem_count - len(shown)
-        where_all = f"all in {errors_path}" if errors_path else "--errors FILE writes them all"
-        click.echo(f"... and {more} more skipped row(s) ({where_all})", err=True)
+        click.echo(f"... and {report.problem_count - len(shown)} more skipped row(s) ({where_all})", err=True)
+    repeats = report.duplicates[:PROBLEMS_SHOWN]
+    for p in repeats:
+        click.echo(f"{file}:{p.line}: {p.problem}", err=True)
+    if report.duplicate_count > len(repeats):
+        click.echo(f"... and {report.duplicate_count - len(repeats)} more duplicate(s) ({where_all})", err=True)
     where = f" into group {group}" if group else ""
+    duplicates = f", {report.duplicate_count} duplicate(s) within the file" if report.duplicate_count else ""
     click.echo(
-        f"imported {report.rows} row(s){where}: {report.new} new, {report.updated} updated; "
+        f"imported {report.rows} row(s){where}: {report.new} new, {report.updated} updated{duplicates}; "
         f"{report.problem_count} skipped"
     )
 
@@ -302,7 +309,7 @@ def broadcast(
         if not as_json:
             _print_plan(plan, dry_run=False)
         if not plan.recipients:
-            raise BroadcastError("nobody to send to: the audience is empty (after removing opted-out numbers)")
+            raise BroadcastError(NOBODY)
         if yes:
             return True
         return click.confirm(f"Send to {plan.recipients} recipient(s) ({plan.parts_per_run * plan.runs} parts)?",
@@ -328,6 +335,8 @@ def broadcast(
         echo_json({**plan.as_json(), "campaign": campaign_id, "warning": warning})
     elif dry_run:
         _print_plan(plan, dry_run=True)
+    if dry_run and not plan.recipients:
+        raise BroadcastError(NOBODY)
     if campaign_id is None:
         if not dry_run and not as_json:
             click.echo("not sent", err=True)
@@ -353,6 +362,8 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
     if plan.skipped_rows:
         out.print(styled("  [yellow]{} CSV row(s) skipped[/yellow], e.g. line {}: {}", len(plan.skipped_rows),
                          plan.skipped_rows[0].line, plan.skipped_rows[0].problem))  # fmt: skip
+    if not plan.recipients:
+        return  # nothing to estimate: the caller says so
     table = DataTable("language", "recipients", "parts each", "parts", "text")
     for lang, r in plan.rendered.items():
         n = plan.audience.by_language.get(lang, 0)

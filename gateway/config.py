@@ -7,6 +7,7 @@ checks that it does and that it loads).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import math
@@ -17,7 +18,7 @@ import stat
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,40 @@ LOG_FORMATS = ("auto", "json", "console")
 
 _MODEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _SITE_ID = re.compile(r"^[0-9]{1,3}$")
+
+
+class ConfigErrors(ConfigError):
+    """Several things wrong in one file, each a :class:`ConfigError` in ``errors``; the
+    message has one line per error (the first error's path, key and fix are this one's)."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(first.path, first.key, first.problem, first.fix)
+        self.errors = tuple(errors)
+        self.args = ("\n".join([*(str(e) for e in self.errors), f"{len(self.errors)} errors in {first.path}"]),)
+
+
+class _Problems:
+    """Collects the errors of one config so that an operator sees all of them in one run."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigError] = []
+
+    @contextlib.contextmanager
+    def check(self) -> Iterator[None]:
+        """Run one independent check: its :class:`ConfigError` is kept, and the next runs."""
+        try:
+            yield
+        except ConfigErrors as exc:
+            self.errors.extend(exc.errors)
+        except ConfigError as exc:
+            self.errors.append(exc)
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ConfigErrors(self.errors)
 
 
 @dataclass(frozen=True)
@@ -281,7 +316,9 @@ def load(path: Path | str | None, environ: Mapping[str, str] | None = None) -> C
     if not overrides:
         return config
     config = dataclasses.replace(config, crm=dataclasses.replace(config.crm, **overrides))
-    _validate_crm(config, f"{config.path or 'environment'} ({', '.join(CRM_ENV[k] for k in overrides)})")
+    problems = _Problems()
+    _validate_crm(config, f"{config.path or 'environment'} ({', '.join(CRM_ENV[k] for k in overrides)})", problems)
+    problems.raise_any()
     return config
 
 
@@ -339,12 +376,15 @@ def _load_file(path: Path | str | None) -> Config:
 
 
 def parse(raw: dict[str, Any], path: Path) -> Config:
+    """Validate ``raw`` (the TOML of ``path``) into a :class:`Config`. Every error is found in one
+    pass: one raises :class:`ConfigError`, several :class:`ConfigErrors`."""
     where = str(path)
+    problems = _Problems()
     known = {*_SECTIONS, "modems", "operators"}
     for key in raw:
         if key not in known:
-            raise ConfigError(where, key, "unknown section", _did_you_mean(key, known))
-    sections = {name: _build(cls, raw.get(name, {}), where, name) for name, cls in _SECTIONS.items()}
+            problems.errors.append(ConfigError(where, key, "unknown section", _did_you_mean(key, known)))
+    sections = {name: _build(cls, raw.get(name, {}), where, name, problems) for name, cls in _SECTIONS.items()}
     quotas = sections["quotas"]
     defaults = {
         "sweep_interval": sections["receive"].sweep_interval,
@@ -354,20 +394,22 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         "per_day": quotas.per_day,
         "reply_reserve": quotas.reply_reserve,
     }
-    operators = _operators(raw.get("operators", {}), where)
-    modems = _modems(raw.get("modems", []), where, defaults)
-    for n, modem in enumerate(modems, start=1):
+    operators = _operators(raw.get("operators", {}), where, problems)
+    numbered = _modems(raw.get("modems", []), where, defaults, problems)
+    for n, modem in numbered:
         if modem.operator is not None and operators and modem.operator not in operators:
-            raise ConfigError(
+            problems.errors.append(ConfigError(
                 where,
                 f"modems[{n}].operator",
                 f"{modem.operator!r} is not in [operators]",
                 _did_you_mean(modem.operator, operators),
-            )
+            ))  # fmt: skip
     crm = sections["crm"]
     sections["crm"] = dataclasses.replace(crm, token=crm.token.strip(), secret=crm.secret.strip())
+    modems = tuple(m for _n, m in numbered)
     config = Config(path=path.resolve(), modems=modems, operators=operators, **sections)
-    _validate(config, where)
+    _validate(config, where, problems, [n for n, _m in numbered])
+    problems.raise_any()
     return config
 
 
@@ -402,116 +444,187 @@ def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
     return value
 
 
-def _build(cls: type, table: Any, where: str, section: str) -> Any:
+def _build(cls: type, table: Any, where: str, section: str, problems: _Problems) -> Any:
+    """The section as ``cls``; a bad setting is reported and keeps its default (so that the
+    checks after it still run)."""
     if not isinstance(table, dict):
-        raise ConfigError(where, section, "must be a table", f"write it as [{section}]")
+        problems.errors.append(ConfigError(where, section, "must be a table", f"write it as [{section}]"))
+        return cls()
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     values = {}
     for key, value in table.items():
-        if key not in names:
-            raise ConfigError(where, f"{section}.{key}", "unknown setting", _did_you_mean(key, names))
-        values[key] = _coerce(value, hints[key], where, f"{section}.{key}")
+        with problems.check():
+            if key not in names:
+                raise ConfigError(where, f"{section}.{key}", "unknown setting", _did_you_mean(key, names))
+            values[key] = _coerce(value, hints[key], where, f"{section}.{key}")
     return cls(**values)
 
 
-def _modems(entries: Any, where: str, defaults: dict[str, Any]) -> tuple[ModemConfig, ...]:
+def _modems(entries: Any, where: str, defaults: dict[str, Any], problems: _Problems) -> list[tuple[int, ModemConfig]]:
+    """The valid ``[[modems]]``, each with its number (``modems[2]``); the others are reported."""
     if not isinstance(entries, list):
-        raise ConfigError(where, "modems", "must be a list of tables", "write each modem as [[modems]]")
+        problems.errors.append(
+            ConfigError(where, "modems", "must be a list of tables", "write each modem as [[modems]]")
+        )
+        return []
     hints = typing.get_type_hints(ModemConfig)
-    out: list[ModemConfig] = []
+    out: list[tuple[int, ModemConfig]] = []
     seen: set[str] = set()
+    ports: dict[str, tuple[str, str]] = {}  # the device a port names -> (modem key, port as written)
     for n, entry in enumerate(entries, start=1):
         key = f"modems[{n}]"
+        before = len(problems.errors)
         if not isinstance(entry, dict):
-            raise ConfigError(where, key, "must be a table", "write it as [[modems]]")
+            problems.errors.append(ConfigError(where, key, "must be a table", "write it as [[modems]]"))
+            continue
         values: dict[str, Any] = dict(defaults)
         for k, v in entry.items():
-            if k not in _MODEM_KEYS:
-                raise ConfigError(where, f"{key}.{k}", "unknown setting", _did_you_mean(k, _MODEM_KEYS))
-            target = _MODEM_KEYS[k]
-            if target == "pin" and isinstance(v, int) and not isinstance(v, bool):
-                raise ConfigError(
-                    where, f"{key}.pin", "must be a quoted string", 'write pin = "0123" (quotes keep a leading 0)'
-                )
-            values[target] = _coerce(v, hints[target], where, f"{key}.{k}")
-        for required in ("id", "port"):
-            if required not in values or values[required] in ("", None):
-                raise ConfigError(
-                    where, f"{key}.{required}", "is required", 'e.g. id = "m1", port = "/dev/serial/by-id/..."'
-                )
+            with problems.check():
+                if k not in _MODEM_KEYS:
+                    raise ConfigError(where, f"{key}.{k}", "unknown setting", _did_you_mean(k, _MODEM_KEYS))
+                target = _MODEM_KEYS[k]
+                if target == "pin" and isinstance(v, int) and not isinstance(v, bool):
+                    raise ConfigError(
+                        where, f"{key}.pin", "must be a quoted string", 'write pin = "0123" (quotes keep a leading 0)'
+                    )
+                values[target] = _coerce(v, hints[target], where, f"{key}.{k}")
+        missing = [r for r in ("id", "port") if values.get(r) in ("", None)]
+        for required in missing:
+            problems.errors.append(ConfigError(
+                where, f"{key}.{required}", "is required", 'e.g. id = "m1", port = "/dev/serial/by-id/..."'
+            ))  # fmt: skip
+        if missing:
+            continue
         if values.get("pin") == "":
             values["pin"] = None
         if values.get("balance_ussd"):
             code = ascii_digits(str(values["balance_ussd"])).replace(" ", "")
-            if not re.fullmatch(r"[0-9*#+]+", code):
-                raise ConfigError(where, f"{key}.balance_ussd", f"{values['balance_ussd']!r} is not a USSD code",
-                                  'digits, * and # only, e.g. balance_ussd = "*140*11#"')  # fmt: skip
-            values["balance_ussd"] = code
+            if re.fullmatch(r"[0-9*#+]+", code):
+                values["balance_ussd"] = code
+            else:
+                problems.errors.append(ConfigError(where, f"{key}.balance_ussd",
+                                       f"{values['balance_ussd']!r} is not a USSD code",
+                                       'digits, * and # only, e.g. balance_ussd = "*140*11#"'))  # fmt: skip
         modem = ModemConfig(**values)
         if not _MODEM_ID.match(modem.id):
-            raise ConfigError(
+            problems.errors.append(ConfigError(
                 where, f"{key}.id", f"{modem.id!r} is not a usable id", "use letters, digits, - _ . (at most 32)"
-            )
+            ))  # fmt: skip
         if modem.id in seen:
-            raise ConfigError(where, f"{key}.id", f"{modem.id!r} is used twice", "give every modem its own id")
+            problems.errors.append(
+                ConfigError(where, f"{key}.id", f"{modem.id!r} is used twice", "give every modem its own id")
+            )
         if modem.baudrate not in BAUDRATES:
-            raise ConfigError(
+            problems.errors.append(ConfigError(
                 where, f"{key}.baudrate", f"{modem.baudrate} is not a serial speed", f"use one of {BAUDRATES}"
-            )
+            ))  # fmt: skip
         if modem.own_number and not re.fullmatch(r"\+[1-9][0-9]{6,14}", modem.own_number):
-            raise ConfigError(
+            problems.errors.append(ConfigError(
                 where, f"{key}.number", f"{modem.own_number!r} is not +E.164", 'write it as "+989121234567"'
-            )
+            ))  # fmt: skip
+        device = port_device(modem.port)
+        if device in ports:
+            other, written = ports[device]
+            same = "" if written == modem.port else f" ({written}): the same device"
+            problems.errors.append(ConfigError(
+                where, f"{key}.port", f"{modem.port} is also {other}'s port{same}",
+                "one modem per port: two workers on one serial port garble each other's AT commands",
+            ))  # fmt: skip
+        ports.setdefault(device, (key, modem.port))
         seen.add(modem.id)
-        out.append(modem)
-    return tuple(out)
+        if len(problems.errors) == before:
+            out.append((n, modem))
+    return out
 
 
-def _operators(table: Any, where: str) -> dict[str, tuple[str, ...]]:
+def port_device(port: str) -> str:
+    """What a modem's port names, to find two modems on one: a local device with its links
+    resolved (``/dev/serial/by-id/...`` is ``/dev/ttyUSB0``), a network port as written."""
+    if "://" in port:
+        return port.strip().lower()
+    return os.path.realpath(os.path.expanduser(port))
+
+
+def _operators(table: Any, where: str, problems: _Problems) -> dict[str, tuple[str, ...]]:
     if not isinstance(table, dict):
-        raise ConfigError(where, "operators", "must be a table", 'e.g. [operators] MCI = ["+98912"]')
+        problems.errors.append(ConfigError(where, "operators", "must be a table", 'e.g. [operators] MCI = ["+98912"]'))
+        return {}
     out = {}
     for name, prefixes in table.items():
         if not isinstance(prefixes, list) or not all(
             isinstance(p, str) and re.fullmatch(r"\+[0-9]{2,12}", p) for p in prefixes
         ):
-            raise ConfigError(where, f"operators.{name}", "must be a list of number prefixes", 'write them as "+98912"')
+            problems.errors.append(ConfigError(
+                where, f"operators.{name}", "must be a list of number prefixes", 'write them as "+98912"'
+            ))  # fmt: skip
+            continue
         out[name] = tuple(prefixes)
     return out
 
 
-def _validate(config: Config, where: str) -> None:
+def _validate(config: Config, where: str, problems: _Problems, modem_numbers: Sequence[int] = ()) -> None:
+    """Checks across settings, each run whatever the others found."""
+    for check in (_check_site, _check_logging, _check_times, _check_conversation, _check_misc):
+        with problems.check():
+            check(config, where)
+    limits: list[tuple[str, QuotasConfig | ModemConfig]] = [("quotas", config.quotas)]
+    numbers = list(modem_numbers) or list(range(1, len(config.modems) + 1))
+    limits += [(f"modems[{n}]", m) for n, m in zip(numbers, config.modems, strict=True)]
+    for key, section in limits:
+        if section.per_minute < 1:
+            problems.errors.append(
+                ConfigError(where, f"{key}.per_minute", f"must be at least 1, not {section.per_minute}")
+            )
+        if section.per_day < 1:
+            problems.errors.append(ConfigError(where, f"{key}.per_day", f"must be at least 1, not {section.per_day}"))
+        if not 0 <= section.reply_reserve < 1:
+            problems.errors.append(ConfigError(
+                where, f"{key}.reply_reserve", "must be a share from 0 to below 1", "e.g. 0.2 keeps 20% for replies"
+            ))  # fmt: skip
+    _validate_crm(config, where, problems)
+
+
+def _check_site(config: Config, where: str) -> None:
     site = config.site
+    problems = _Problems()
     if not _SITE_ID.match(site.id):
-        raise ConfigError(
+        problems.errors.append(ConfigError(
             where, "site.id", f"{site.id!r} must be 1-3 digits", 'ticket refs start with it: id = "12" gives 12-000345'
-        )
+        ))  # fmt: skip
     if site.language not in LANGUAGES:
-        raise ConfigError(
+        problems.errors.append(ConfigError(
             where, "site.language", f"{site.language!r} is not supported", f"use one of {', '.join(LANGUAGES)}"
-        )
+        ))  # fmt: skip
     if site.region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise ConfigError(
+        problems.errors.append(ConfigError(
             where, "site.region", f"{site.region!r} is not a region code", 'use a two-letter code such as "IR"'
-        )
+        ))  # fmt: skip
     try:
         ZoneInfo(site.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
+        problems.errors.append(ConfigError(
             where, "site.timezone", f"{site.timezone!r} is not a time zone", 'use an IANA name such as "Asia/Tehran"'
-        ) from None
+        ))  # fmt: skip
+    problems.raise_any()
+
+
+def _check_logging(config: Config, where: str) -> None:
+    problems = _Problems()
     if config.logging.level not in LOG_LEVELS:
-        raise ConfigError(
+        problems.errors.append(ConfigError(
             where, "logging.level", f"{config.logging.level!r} is not a level", f"use one of {', '.join(LOG_LEVELS)}"
-        )
+        ))  # fmt: skip
     if config.logging.format not in LOG_FORMATS:
-        raise ConfigError(
-            where,
-            "logging.format",
-            f"{config.logging.format!r} is not a format",
+        problems.errors.append(ConfigError(
+            where, "logging.format", f"{config.logging.format!r} is not a format",
             f"use one of {', '.join(LOG_FORMATS)}",
-        )
+        ))  # fmt: skip
+    problems.raise_any()
+
+
+def _check_times(config: Config, where: str) -> None:
+    problems = _Problems()
     positive = {
         "storage.busy_timeout": config.storage.busy_timeout,
         "receive.sweep_interval": config.receive.sweep_interval,
@@ -521,61 +634,87 @@ def _validate(config: Config, where: str) -> None:
         "send.send_timeout": config.send.send_timeout,
     }
     if config.send.reply_affinity < 0:
-        raise ConfigError(where, "send.reply_affinity", "must be 0 or more", "0 sends replies from any free SIM")
+        problems.errors.append(
+            ConfigError(where, "send.reply_affinity", "must be 0 or more", "0 sends replies from any free SIM")
+        )
     for key, value in positive.items():
         if value <= 0:
-            raise ConfigError(where, key, f"must be more than 0, not {value}")
-    limits: list[tuple[str, QuotasConfig | ModemConfig]] = [("quotas", config.quotas)]
-    limits += [(f"modems[{n}]", m) for n, m in enumerate(config.modems, 1)]
-    for key, section in limits:
-        if section.per_minute < 1 or section.per_day < 1:
-            raise ConfigError(where, f"{key}.per_minute/per_day", "must be at least 1")
-        if not 0 <= section.reply_reserve < 1:
-            raise ConfigError(
-                where, f"{key}.reply_reserve", "must be a share from 0 to below 1", "e.g. 0.2 keeps 20% for replies"
-            )
+            problems.errors.append(ConfigError(where, key, f"must be more than 0, not {value}"))
+    problems.raise_any()
+
+
+def _check_conversation(config: Config, where: str) -> None:
+    problems = _Problems()
     conv = config.conversation
     if conv.repeat_window < 0 or conv.session_window <= 0:
-        raise ConfigError(where, "conversation.repeat_window/session_window", "must be positive")
+        problems.errors.append(ConfigError(where, "conversation.repeat_window/session_window", "must be positive"))
     if conv.max_tickets_per_hour < 1 or conv.max_replies_per_hour < 1 or conv.reply_max_parts < 1:
-        raise ConfigError(where, "conversation", "limits must be at least 1")
+        problems.errors.append(ConfigError(where, "conversation", "limits must be at least 1"))
     if not 1 <= conv.account_min_digits <= 20:
-        raise ConfigError(where, "conversation.account_min_digits", "must be 1-20")
+        problems.errors.append(ConfigError(where, "conversation.account_min_digits", "must be 1-20"))
+    problems.raise_any()
+
+
+def _check_misc(config: Config, where: str) -> None:
+    problems = _Problems()
     if config.health.strikes < 1:
-        raise ConfigError(where, "health.strikes", "must be at least 1")
+        problems.errors.append(ConfigError(where, "health.strikes", "must be at least 1"))
     if config.send.max_attempts < 1:
-        raise ConfigError(where, "send.max_attempts", "must be at least 1")
+        problems.errors.append(ConfigError(where, "send.max_attempts", "must be at least 1"))
     if not 0 <= config.receive.short_code_max_digits <= 8:
-        raise ConfigError(where, "receive.short_code_max_digits", "must be 0-8")
+        problems.errors.append(ConfigError(where, "receive.short_code_max_digits", "must be 0-8"))
     if config.metrics.listen:
-        parse_listen(config.metrics.listen, where)
+        with problems.check():
+            parse_listen(config.metrics.listen, where)
     for key in ("inbound_pdus_days", "outbox_days"):
         if getattr(config.retention, key) < 0:
-            raise ConfigError(where, f"retention.{key}", "must be 0 (keep) or more days")
+            problems.errors.append(ConfigError(where, f"retention.{key}", "must be 0 (keep) or more days"))
     if config.broadcast.window:
         try:
             parse_window(config.broadcast.window)
         except ValueError as exc:
-            raise ConfigError(where, "broadcast.window", str(exc)) from None
-    _validate_crm(config, where)
+            problems.errors.append(ConfigError(where, "broadcast.window", str(exc)))
+    problems.raise_any()
 
 
-def _validate_crm(config: Config, where: str) -> None:
+def _validate_crm(config: Config, where: str, problems: _Problems) -> None:
+    for check in (_check_crm_url, _check_crm_token, _check_crm_numbers, _check_crm_ca):
+        with problems.check():
+            check(config, where)
+
+
+def _check_crm_url(config: Config, where: str) -> None:
     crm = config.crm
     if crm.url:
         problem = _url_problem(crm.url)
         if problem:
             raise ConfigError(where, "crm.url", problem, 'e.g. url = "https://crm.example/api/sms"')
+
+
+def _check_crm_token(config: Config, where: str) -> None:
+    crm = config.crm
     if crm.token and not all("!" <= ch <= "~" for ch in crm.token):
         raise ConfigError(where, "crm.token", "must be printable ASCII without spaces (it goes in a header)",
                           "check for a stray newline or space around it")  # fmt: skip
+
+
+def _check_crm_numbers(config: Config, where: str) -> None:
+    crm = config.crm
+    problems = _Problems()
     if not 1 <= crm.batch_size <= 1000:
-        raise ConfigError(where, "crm.batch_size", f"must be 1-1000, not {crm.batch_size}")
+        problems.errors.append(ConfigError(where, "crm.batch_size", f"must be 1-1000, not {crm.batch_size}"))
     limits = {"timeout": 300.0, "probe_interval": 3600.0, "pull_interval": 86400.0, "backoff_max": 86400.0}
     for key, most in limits.items():
         value = getattr(crm, key)
         if not 0 < value <= most:
-            raise ConfigError(where, f"crm.{key}", f"must be more than 0 and at most {most:g} seconds, not {value}")
+            problems.errors.append(ConfigError(
+                where, f"crm.{key}", f"must be more than 0 and at most {most:g} seconds, not {value}"
+            ))  # fmt: skip
+    problems.raise_any()
+
+
+def _check_crm_ca(config: Config, where: str) -> None:
+    crm = config.crm
     if crm.ca_file:
         path = config.resolve(crm.ca_file)
         if not path.is_file():

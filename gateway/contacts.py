@@ -23,6 +23,7 @@ from .text import normalise
 COLUMNS = ("phone", "name", "language", "area", "account")
 SAMPLE = 65536  # bytes checked for UTF-8 before anything is imported
 MAX_FIELD = 500  # characters: longer cells are a broken file, not a name
+MAX_LINE = 65536  # characters a line: a file without newlines is not read whole into memory
 _LANGUAGES = {
     "fa": "fa",
     "farsi": "fa",
@@ -48,12 +49,31 @@ class Contact:
     area: str | None = None
     account: str | None = None
     attrs: dict[str, str] = field(default_factory=dict)
+    line: int = field(default=0, compare=False)  # where it was read (0: not from a file)
 
 
 @dataclass(frozen=True)
 class RowProblem:
     line: int
     problem: str
+
+
+class LineTooLong(ContactsFileError):
+    """A line longer than :data:`MAX_LINE`: not a contacts list (or one without line ends)."""
+
+
+def bounded_lines(stream: io.TextIOBase, limit: int = MAX_LINE) -> Iterator[str]:
+    """The lines of ``stream`` (their ends kept), never holding more than ``limit`` characters
+    of one: a longer line raises :class:`LineTooLong` as soon as it is seen."""
+    number = 0
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            raise LineTooLong(f"line {number} is longer than {limit} characters: is this a CSV file, one row a line?")
+        yield line
 
 
 def language_code(value: str) -> str | None:
@@ -99,6 +119,13 @@ def read_contacts(lines: Iterable[str], region: str) -> Iterator[Contact | RowPr
         yield _row(header, cells, start, region)
 
 
+def duplicate(phone: str, earlier: int, line: int) -> RowProblem:
+    """Line ``line`` has the number of line ``earlier`` of the same file: it wins, as a later
+    row does (its cells replace the earlier row's; its empty cells keep them)."""
+    return RowProblem(line, f"duplicate: {phone} is also on line {earlier}; line {line} wins "
+                            "(its cells replace that row's, its empty cells keep them)")  # fmt: skip
+
+
 def _row(header: list[str], cells: list[str], line: int, region: str) -> Contact | RowProblem:
     if len(cells) != len(header):
         return RowProblem(line, f"{len(cells)} fields, the header has {len(header)}")
@@ -119,7 +146,7 @@ def _row(header: list[str], cells: list[str], line: int, region: str) -> Contact
             return RowProblem(line, f"language {raw_language!r} is not fa, ar or en")
     known = {k: (values.pop(k, "") or None) for k in ("name", "area", "account")}
     attrs = {k: v for k, v in values.items() if v}
-    return Contact(phone, known["name"], language, known["area"], known["account"], attrs)
+    return Contact(phone, known["name"], language, known["area"], known["account"], attrs, line)
 
 
 def _reason(exc: InvalidNumber) -> str:

@@ -24,6 +24,7 @@ from .replies import compose
 from .router import route
 from .store import OutboxRow, Store, TicketRow, UssdRequestRow, utcnow
 
+TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")  # the contract's ticket statuses
 SOCKET_MAX = 100  # Unix socket paths are limited to ~108 bytes
 
 
