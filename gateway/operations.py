@@ -169,6 +169,9 @@ async def sim_statuses(config: Config) -> list[dict[str, Any]]:
 async def ussd(config: Config, modem: str, code: str, kind: str, timeout: float) -> UssdRequestRow:
     """Have the daemon dial ``code`` on ``modem`` (or reply in, or cancel, the open session)."""
     async with await open_store(config) as store:
+        known = {m.id for m in config.modems} | {r.modem_id for r in await store.sim_statuses()}
+        if known and modem not in known:
+            raise NotFound(f"no SIM {modem!r}; the SIMs are: {', '.join(sorted(known))}")
         request_id = await store.add_ussd(modem, code, kind)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -189,3 +189,12 @@ def test_a_duplicate_across_import_batches_is_counted_once(tmp_path: Path) -> No
     assert out.exit_code == 0, out.output
     assert f"{csv_file}:2102: duplicate: +989122000005 is also on line 7; line 2102 wins" in out.output
     assert "imported 2101 row(s): 2100 new, 0 updated, 1 duplicate(s) within the file; 0 skipped" in out.output
+
+
+def test_ussd_on_an_unknown_sim_names_the_sims_at_once(tmp_path: Path) -> None:
+    toml = tmp_path / "gateway.toml"
+    toml.write_text('[[modems]]\nid = "m1"\nport = "/dev/ttyUSB0"\n[[modems]]\nid = "m2"\nport = "/dev/ttyUSB1"\n')
+    db = tmp_path / "gw.db"
+    asyncio.run(_contacts(db, "north", [PHONE]))
+    out = cli("ussd", "m9", "*140#", "--timeout", "5", "-c", str(toml), "--db", str(db))
+    assert out.exit_code == 1 and "no SIM 'm9'; the SIMs are: m1, m2" in out.output
