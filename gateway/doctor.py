@@ -92,6 +92,9 @@ def run(
             f"run doctor as the gateway's user (sudo -u sms-gateway gateway doctor -c {config.path or '...'}) "
             "or add yourself to its group")  # fmt: skip
         return report
+    if not config.modems and daemon is None:
+        add("config", "modems", "fail", "no [[modems]] configured",
+            'add one per modem: id = "m1", port = "/dev/serial/by-id/...", baudrate = 115200')  # fmt: skip
     db_ok = _database(config, add, daemon_runs=daemon is not None)
     ready = _modems(config, daemon, prober, add)
     _crm(config, add)
@@ -116,9 +119,6 @@ def _config(path: Path | None, database: Path | None, add: Callable[..., None]) 
     add("config", "loads", "ok",
         f"{where}: site {config.site.id}, {len(config.modems)} modem(s), {len(catalogue.codes)} codes, "
         f"{len(notices)} notices")  # fmt: skip
-    if not config.modems:
-        add("config", "modems", "fail", "no [[modems]] configured",
-            'add one per modem: id = "m1", port = "/dev/serial/by-id/...", baudrate = 115200')  # fmt: skip
     exposed = config_mod.secrets_exposed(config)
     if exposed:
         add(
@@ -206,10 +206,10 @@ def _quick_check(path: Path, busy_timeout: float) -> str:
 def _modems(
     config: config_mod.Config, daemon: dict[str, object] | None, prober: Callable[..., Probe], add: Callable[..., None]
 ) -> int:
+    if daemon is not None:  # with or without -c: the running daemon's own view (simulated or real)
+        return _from_daemon(config, daemon, add)
     if not config.modems:
         return 0
-    if daemon is not None:
-        return _from_daemon(config, daemon, add)
     with ThreadPoolExecutor(max_workers=min(16, len(config.modems))) as pool:
         probes = list(
             pool.map(
@@ -237,10 +237,12 @@ def _from_daemon(config: config_mod.Config, daemon: dict[str, object], add: Call
         return 0
     ready = 0
     now = datetime.now(UTC)
-    for m in config.modems:
-        row = rows.get(m.id)
+    # without [[modems]] (a `gateway run --simulate`, or doctor without the daemon's -c):
+    # every SIM the daemon reported
+    for modem_id in [m.id for m in config.modems] or sorted(rows):
+        row = rows.get(modem_id)
         if row is None:
-            add(m.id, "daemon report", "warn", "no report from the daemon yet", "wait a minute, or see its log")
+            add(modem_id, "daemon report", "warn", "no report from the daemon yet", "wait a minute, or see its log")
             continue
         age = (now - datetime.fromisoformat(row["updated_at"])).total_seconds()
         detail = (f"{row['state']}" + (f" ({row['reason']})" if row.get("reason") else "")
@@ -248,9 +250,9 @@ def _from_daemon(config: config_mod.Config, daemon: dict[str, object], add: Call
                   f"sent today {row.get('sent_today')}/{row.get('per_day')}, {age:.0f} s ago")  # fmt: skip
         if row["state"] == "ready" and age <= REPORT_STALE:
             ready += 1
-            add(m.id, "daemon report", "ok", detail)
+            add(modem_id, "daemon report", "ok", detail)
         else:
-            add(m.id, "daemon report", "fail" if row["state"] in ("down", "quarantined") else "warn", detail,
+            add(modem_id, "daemon report", "fail" if row["state"] in ("down", "quarantined") else "warn", detail,
                 "see the daemon's log for this SIM (gateway modems shows the same)")  # fmt: skip
     return ready
 

@@ -40,11 +40,7 @@ class DaemonLock:
         except BlockingIOError:
             holder = _read(fd)
             os.close(fd)
-            who = f"pid {holder.get('pid', '?')}, started {holder.get('started', '?')}" if holder else "another process"
-            raise AlreadyRunning(
-                f"a gateway daemon is already running on {self.path.with_suffix('')} ({who}); "
-                "stop it first (systemctl stop sms-gateway, or Ctrl-C in its terminal) or use another database"
-            ) from None
+            raise already_running(self.path.with_suffix(""), holder) from None
         os.ftruncate(fd, 0)
         os.write(
             fd, json.dumps({"pid": os.getpid(), "started": datetime.now(UTC).isoformat(timespec="seconds")}).encode()
@@ -58,6 +54,22 @@ class DaemonLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def already_running(database: Path, holder: dict[str, object] | None) -> AlreadyRunning:
+    who = f"pid {holder.get('pid', '?')}, started {holder.get('started', '?')}" if holder else "another process"
+    return AlreadyRunning(
+        f"a gateway daemon is already running on {database} ({who}); "
+        "stop it first (systemctl stop sms-gateway, or Ctrl-C in its terminal) or use another database"
+    )
+
+
+def refuse_if_running(database: Path) -> None:
+    """Raise :class:`AlreadyRunning` before anything is touched when a daemon holds
+    ``database`` (a second ``run --simulate`` must not take over the first one's socket)."""
+    running = holder(database)
+    if running is not None:
+        raise already_running(database, running if running.get("pid") is not None else None)
 
 
 def holder(database: Path) -> dict[str, object] | None:

@@ -9,6 +9,7 @@ from typing import Any
 from sim_bank.simulator import EmulatorBank
 
 from .config import Config
+from .lockfile import refuse_if_running
 from .operations import control_socket
 
 
@@ -20,9 +21,12 @@ def simulated_config(config: Config, bank: EmulatorBank, **modem_overrides: Any)
 
 
 def start_simulated_bank(config: Config, count: int, send_latency: float = 0.0) -> tuple[EmulatorBank, Path]:
-    """Start ``count`` emulated modems and their control socket (for ``gateway simulate``)."""
+    """Start ``count`` emulated modems and their control socket (for ``gateway simulate``).
+    Refused, touching nothing, when a daemon already serves the database: the socket is its."""
+    refuse_if_running(config.database_path)
     directory = Path(tempfile.mkdtemp(prefix="gateway-sim-"))
     bank = EmulatorBank(count, directory, send_latency=send_latency).start()
     socket_path = control_socket(config.database_path)
+    socket_path.parent.mkdir(parents=True, exist_ok=True)  # `run` may create the database's folder
     bank.serve(socket_path)
     return bank, socket_path

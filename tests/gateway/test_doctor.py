@@ -165,3 +165,24 @@ def test_a_lock_file_it_may_not_read_is_a_clear_failure(tmp_path: Path, emulator
     lock.chmod(0)
     code, out = doctor(config)
     assert code == 1 and "FAIL  database   lock" in out and "run doctor as the gateway's user" in out
+
+
+async def test_without_c_it_reports_the_running_daemons_modems_not_a_missing_config(tmp_path: Path) -> None:
+    """`gateway doctor --db` beside a `gateway run --simulate` (or without the daemon's -c):
+    the daemon's view, not "no [[modems]] configured"."""
+    import asyncio
+
+    from .harness import Harness, eventually
+
+    h = Harness(tmp_path)
+    try:
+        await h.start()
+        await eventually(lambda: _reported(h), timeout=10)
+        result = await asyncio.to_thread(CliRunner().invoke, main, ["doctor", "--db", str(h.database)])
+        assert result.exit_code == 0, result.output
+        assert "no [[modems]] configured" not in result.output
+        assert "ok    m1         daemon report ready" in result.output
+        assert "ok    m2         daemon report ready" in result.output
+    finally:
+        await h.stop()
+        h.close()

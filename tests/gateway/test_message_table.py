@@ -206,8 +206,8 @@ ROWS: list[tuple[str, str, str | None, str | None, str]] = [
     ("STARS", H, None, None, "en"),
     ("برق ما ابدا وصل نشده", H, None, None, "fa"),  # Persian "never", Arabic "start": not on its own
     ("الكهرباء مقطوعة في حالة طوارئ", H, None, None, "ar"),  # "in case of emergency": no ref follows
-    ("Please STOP", H, None, None, "en"),  # STOP and START only as the whole message
-    ("لطفا لغو", H, None, None, "fa"),
+    ("Please STOP", "stop", None, None, "en"),  # STOP and START with politeness words only (issue 12, 18)
+    ("لطفا لغو", "stop", None, None, "fa"),
     ("التماس دارم", H, None, None, "fa"),  # Persian "plea", not Arabic ال + تماس
     # --- the account is a number long enough to be one
     ("no power for 2 days 48213", T, OUT, "48213", "en"),
