@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sim_bank.pdu import segment
 from sim_bank.quotas import QuotaConfig
 from sim_bank.types import ModemConfig
 
@@ -20,10 +21,10 @@ from .campaign_plan import Estimate, SimCapacity, Window, estimate, parse_window
 from .catalogue import load_catalogue
 from .config import Config
 from .contacts import Contact, LineTooLong, RowProblem, bounded_lines, duplicate, open_text, read_contacts
-from .exceptions import BroadcastError, ContactsFileError, NotFound
+from .exceptions import BroadcastError, ContactsFileError, MessageTooLong, NotFound
 from .lockfile import holder_name
 from .notices import Notice, Rendered, load_notices, measure, notice
-from .operations import open_store
+from .operations import longest_message, open_store, too_long
 from .public_copy import write_public_copy
 from .store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
 
@@ -329,8 +330,20 @@ async def broadcast(
             )
         if runs > 1 and every_s and est.finish is None:
             warnings.append("one run cannot finish within a year at these quotas")
+        unsendable = [
+            reason
+            for lang in sorted(rendered)
+            if summary.by_language.get(lang) or not messages
+            if (reason := too_long(config, segment(texts[lang]), f"the {lang} text of notice {n.name!r}"))
+        ]
+        warnings += [f"{reason}: no SIM could send it, the campaign would be refused" for reason in unsendable]
         plan = BroadcastPlan(request, summary, rendered, runs, sims, est, window, skipped, ahead, tuple(warnings))
-        if dry_run or not confirm(plan):
+        if dry_run:
+            return plan, None, None
+        if unsendable:
+            limit = longest_message(config)[0]
+            raise MessageTooLong(f"{unsendable[0]}; nothing was queued", max(r.parts for r in rendered.values()), limit)
+        if not confirm(plan):
             return plan, None, None
         if not messages:
             raise BroadcastError("nobody to send to: the audience is empty (after removing opted-out numbers)")

@@ -32,7 +32,7 @@ from sim_bank.quotas import DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, DEFAULT_REPLY_R
 from sim_bank.types import ModemConfig
 
 from .campaign_plan import parse_window
-from .exceptions import ConfigError
+from .exceptions import ConfigError, ConfigErrors
 from .text import ascii_digits
 
 LANGUAGES = ("fa", "ar", "en")
@@ -55,17 +55,6 @@ LOG_FORMATS = ("auto", "json", "console")
 
 _MODEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _SITE_ID = re.compile(r"^[0-9]{1,3}$")
-
-
-class ConfigErrors(ConfigError):
-    """Several things wrong in one file, each a :class:`ConfigError` in ``errors``; the
-    message has one line per error (the first error's path, key and fix are this one's)."""
-
-    def __init__(self, errors: Sequence[ConfigError]) -> None:
-        first = errors[0]
-        super().__init__(first.path, first.key, first.problem, first.fix)
-        self.errors = tuple(errors)
-        self.args = ("\n".join([*(str(e) for e in self.errors), f"{len(self.errors)} errors in {first.path}"]),)
 
 
 class _Problems:

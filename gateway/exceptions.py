@@ -6,6 +6,8 @@ non-zero exit; nothing here carries a phone number or a message body.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class GatewayError(Exception):
     """Base class for everything the gateway raises on purpose."""
@@ -24,6 +26,18 @@ class ConfigError(GatewayError):
         self.key = key
         self.problem = problem
         self.fix = fix
+
+
+class ConfigErrors(ConfigError):
+    """Several things wrong in one file, each a :class:`ConfigError` in ``errors``; the
+    message has one line per error and their count (the first error's path, key and fix
+    are this one's)."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(first.path, first.key, first.problem, first.fix)
+        self.errors = tuple(errors)
+        self.args = ("\n".join([*(str(e) for e in self.errors), f"{len(self.errors)} errors in {first.path}"]),)
 
 
 class CatalogueError(ConfigError):
@@ -106,3 +120,13 @@ class NoticeError(GatewayError):
 
 class BroadcastError(GatewayError):
     """A broadcast cannot be made as asked (no recipients, a bad option value)."""
+
+
+class MessageTooLong(GatewayError):
+    """A message has more SMS parts than any SIM may send in one minute: no SIM could ever
+    send it (a message's parts go from one SIM). Refused before anything is queued."""
+
+    def __init__(self, message: str, parts: int, limit: int) -> None:
+        super().__init__(message)
+        self.parts = parts
+        self.limit = limit

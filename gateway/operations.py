@@ -13,11 +13,11 @@ from typing import Any
 
 from sim_bank import simulator
 from sim_bank.exceptions import EncodeError
-from sim_bank.pdu import segment
+from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
 
 from .catalogue import Catalogue, load_catalogue
 from .config import Config
-from .exceptions import GatewayError, NotFound, SimulatorUnavailable
+from .exceptions import GatewayError, MessageTooLong, NotFound, SimulatorUnavailable
 from .phones import InvalidNumber, classify, number_language, to_e164
 from .refs import format_ref, ref_candidates
 from .replies import compose
@@ -95,18 +95,54 @@ def parse_message(config: Config, text: str, sender: str | None, catalogue: Cata
     )
 
 
+def longest_message(config: Config) -> tuple[int, str]:
+    """The most SMS parts one message may have, and the setting that says so: what the
+    roomiest SIM may send in one minute. A message's parts go from one SIM (a handset joins
+    parts from one sender only) and the operator's per-minute limit is law, so a longer
+    message could never leave. Without [[modems]] (a simulated bank), [quotas] per_minute."""
+    if not config.modems:
+        return config.quotas.per_minute, "[quotas] per_minute"
+    roomiest = max(config.modems, key=lambda m: m.per_minute)
+    return roomiest.per_minute, f"per_minute of {roomiest.id}" if len(config.modems) == 1 else "per_minute"
+
+
+def too_long(config: Config, seg: Segments, what: str = "the message") -> str | None:
+    """Why ``seg`` can never be sent (more parts than any SIM's minute), or None."""
+    limit, setting = longest_message(config)
+    parts = len(seg.parts)
+    if parts <= limit:
+        return None
+    room = SINGLE_LIMIT[seg.encoding] if limit == 1 else PART_LIMIT[seg.encoding] * limit
+    alphabet = "GSM characters" if seg.encoding == "gsm7" else "characters in Persian/Arabic (UCS-2)"
+    return (
+        f"{what} is {parts} SMS parts: more than any SIM may send in one minute ({limit}, {setting}); "
+        f"shorten it to at most {limit} part(s) (about {room:,} {alphabet})"
+    )
+
+
+def check_length(config: Config, text: str, what: str = "the message") -> Segments:
+    """``text``'s SMS parts; raises :class:`MessageTooLong` (before anything is queued) when
+    no SIM could ever send it, or :class:`GatewayError` when it cannot be an SMS at all."""
+    try:
+        seg = segment(text)
+    except EncodeError as exc:
+        raise GatewayError(str(exc)) from None
+    reason = too_long(config, seg, what)
+    if reason:
+        raise MessageTooLong(reason, len(seg.parts), longest_message(config)[0])
+    return seg
+
+
 async def queue_sms(config: Config, number: str, text: str) -> OutboxRow:
-    """Queue an SMS for the daemon to send (lane ``notification``)."""
+    """Queue an SMS for the daemon to send (lane ``notification``). Refuses, queueing
+    nothing, a text no SIM could send (:func:`check_length`)."""
     try:
         phone = to_e164(number, config.site.region, mobile=True)
     except InvalidNumber as exc:
         raise GatewayError(str(exc)) from None
     if not text.strip():
         raise GatewayError("the message is empty")
-    try:
-        segment(text)
-    except EncodeError as exc:
-        raise GatewayError(str(exc)) from None
+    check_length(config, text)
     async with await open_store(config) as store:
         row_id = await store.enqueue(phone, text, lane="notification")
         return next(r for r in await store.outbox(limit=50) if r.id == row_id)
