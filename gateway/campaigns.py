@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -24,9 +23,10 @@ import structlog
 from sim_bank.bank import SimBank
 
 from .campaign_plan import parse_window
+from .clock import Clock, as_clock
 from .config import Config
 from .lockfile import holder_alive
-from .store import STORE_ERRORS, Store, utcnow
+from .store import STORE_ERRORS, Store
 
 log = structlog.get_logger("gateway.campaigns")
 
@@ -44,16 +44,16 @@ class CampaignService:
         bank: SimBank,
         *,
         on_release: Callable[[], None],
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
         self.bank = bank
         self.tz = ZoneInfo(config.site.timezone)
         self._on_release = on_release
-        self._clock = clock
+        self.clock = as_clock(clock)  # the send window by the wall clock; pacing by the monotonic one
         self._wake = asyncio.Event()
         self._tokens: dict[int, float] = {}
-        self._last = time.monotonic()
+        self._last = self.clock.monotonic()
         self._tidied = -TIDY_INTERVAL
 
     def wake(self) -> None:
@@ -72,8 +72,8 @@ class CampaignService:
                 await asyncio.wait_for(self._wake.wait(), timeout=TICK)
 
     async def round(self) -> None:
-        now = self._clock()
-        mono = time.monotonic()
+        now = self.clock.wall()
+        mono = self.clock.monotonic()
         elapsed, self._last = mono - self._last, mono
         if mono - self._tidied >= TIDY_INTERVAL:
             self._tidied = mono

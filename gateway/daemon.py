@@ -27,6 +27,7 @@ from sim_bank.types import BankEvent, DeliveryReport, InboundBatch, ModemState
 from . import private_files
 from .campaigns import CampaignService
 from .catalogue import Catalogue, load_catalogue
+from .clock import Clock, as_clock
 from .config import Config, secrets_exposed
 from .delivery import apply_report
 from .dispatcher import Dispatcher
@@ -38,7 +39,7 @@ from .metrics import MetricsServer
 from .quota_book import QuotaBook
 from .replies import oversized
 from .sim_monitor import SimMonitor
-from .store import Store, utcnow
+from .store import Store
 from .sync import SyncService
 from .ussd_service import UssdService
 
@@ -59,9 +60,10 @@ class Daemon:
         *,
         catalogue: Catalogue | None = None,
         observer: Observer | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | Callable[[], datetime] | None = None,
     ) -> None:
-        self._clock = clock  # the quota day (tests move it past midnight)
+        self.clock = as_clock(clock)  # wall: calendars (tests move it past midnight); monotonic: waits
+        self._clock = self.clock.wall
         self.config = config
         self.bank = bank
         self.catalogue = catalogue or load_catalogue(config.catalogue_path)
@@ -123,8 +125,8 @@ class Daemon:
         requeued = await store.recover()
         if requeued:
             log.warning("outbox_recovered", rows=requeued, note="interrupted sends go out again")
-        self.quota = QuotaBook(config.modems, ZoneInfo(config.site.timezone))
-        await self.quota.load(store, self._clock())
+        self.quota = QuotaBook(config.modems, ZoneInfo(config.site.timezone), self.clock)
+        await self.quota.load(store)
         self.dispatcher = Dispatcher(
             store,
             self.bank,
@@ -133,7 +135,7 @@ class Daemon:
             operators=config.operators,
             sim_operator={m.id: m.operator for m in config.modems},
             observer=self._observe,
-            clock=self._clock,
+            clock=self.clock,
         )
         self.intake = Intake(
             store,
@@ -144,12 +146,12 @@ class Daemon:
             observer=self._observe,
             on_fatal=self.fail,
         )
-        self.monitor = SimMonitor(store, self.bank, config, self.quota, clock=self._clock)
-        self.ussd = UssdService(store, self.bank, config, self.monitor)
+        self.monitor = SimMonitor(store, self.bank, config, self.quota, clock=self.clock)
+        self.ussd = UssdService(store, self.bank, config, self.monitor, clock=self.clock)
         self.sync = SyncService(
             store, config, self.catalogue, holder=holder_name("daemon"), on_notice=self.dispatcher.wake
         )
-        self.campaigns = CampaignService(store, config, self.bank, on_release=self.dispatcher.wake, clock=self._clock)
+        self.campaigns = CampaignService(store, config, self.bank, on_release=self.dispatcher.wake, clock=self.clock)
         await self.intake.route_waiting()
         if config.metrics.listen:  # before the modems: a port already taken stops the start cleanly
             self.metrics = MetricsServer(config.database_path, config.metrics.listen)

@@ -9,6 +9,14 @@ Waking up is event driven: a new reply, a modem finishing or coming back,
 another process committing to the database (``PRAGMA data_version``, polled by
 the daemon), or the next retry falling due. No polling delay sits between an
 SMS arriving and its reply's ``AT+CMGS``.
+
+Every wait here is on the monotonic clock (quota windows, retry backoffs): the
+database keeps wall-clock times for people and restarts, but a wall clock
+stepped back never holds a message back.
+
+Replies first: a reply that failed for a reason of the SIM or the network goes
+to another SIM at once (the SIM that failed it waits out the backoff), and a
+SIM whose last send failed gets no reply while a healthy SIM has quota for it.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Final
 
 import structlog
 
@@ -28,16 +37,20 @@ from sim_bank.bank import SimBank
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 from sim_bank.types import OutgoingSms
 
+from .clock import Clock, as_clock
 from .config import DEFAULT_REPLY_AFFINITY, SendConfig
 from .events import Observer, OutboxDone
 from .quota_book import QuotaBook
-from .store import STORE_ERRORS, OnAir, OutboxRow, Store, utcnow
+from .store import STORE_ERRORS, OnAir, OutboxRow, Store
 
 log = structlog.get_logger("gateway.dispatcher")
 
 
 HOLD_MAX = 60.0  # seconds: a SIM whose minute window frees this soon is held for the row that waits for it
 NEVER = -1.0  # a wait meaning: this SIM may never send that row (longer than its per-minute limit)
+MAX_NAP = 60.0  # seconds: the longest the dispatcher sleeps unwoken (calendar waits are looked at again)
+LOOKAHEAD: Final = 200  # queued rows looked at per round
+REPLY: Final = "reply"
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class Capacity:
     waiting: Mapping[str, int] = field(default_factory=dict)  # rows waiting for each SIM
     now: datetime | None = None
     affinity: float = DEFAULT_REPLY_AFFINITY
+    retry_in: Mapping[int, float] = field(default_factory=dict)  # seconds until a failed row may be retried
+    failing: frozenset[str] = frozenset()  # SIMs whose last send failed for a SIM or network reason
 
 
 @dataclass
@@ -87,6 +102,9 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
       so the rows behind it cannot keep that window full (a long reply must not
       starve behind one-part broadcasts); a row longer than any SIM's per-minute
       limit can never go and is reported as impossible.
+    * A row that failed waits ``retry_in`` before it is tried again -- except a reply,
+      which another SIM takes at once; only the SIM that failed it waits.
+    * A reply goes to a SIM in ``failing`` only when no healthy ready SIM has quota for it.
     """
     plan = Plan()
     available = list(cap.free)
@@ -103,6 +121,11 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
                 f"{row.parts} SMS parts: more than any SIM may send in one minute ({cap.max_parts})"
             )
             continue
+        backoff = cap.retry_in.get(row.id, 0.0)
+        elsewhere = backoff > 0 and row.lane == REPLY and not row.parts_sent
+        if backoff > 0 and not elsewhere:
+            plan.soon(backoff)
+            continue
         if row.parts_sent and row.modem_id in cap.ready:  # half sent: finish from the same SIM
             own = row.modem_id
             w = cap.wait(own, row)
@@ -115,7 +138,7 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
                 plan.soon(w)
                 continue
             # its SIM has no quota left today: start again elsewhere (the first parts arrive twice)
-        elif row.modem_hint is not None and row.modem_hint in cap.ready:
+        elif row.modem_hint in cap.ready and row.modem_hint not in cap.failing and not elsewhere:
             own = row.modem_hint
             patience = cap.affinity - _age(row, cap.now) if cap.now is not None else cap.affinity
             if cap.wait(own, row) == 0:
@@ -126,7 +149,17 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
                     plan.soon(patience)
                     continue  # busy: wait for it a little
         failed_on = row.modem_id if row.attempts and not row.parts_sent else None
-        options = [m for m in available if m != failed_on] or available
+        options = [m for m in available if m != failed_on]
+        if not elsewhere:
+            options = options or available
+        if row.lane == REPLY and cap.failing:
+            healthy = [m for m in cap.ready - cap.failing if m != failed_on and cap.wait(m, row) == 0]
+            if healthy:  # a healthy SIM (free now or soon) sends it: not one that keeps failing
+                options = [m for m in options if m not in cap.failing]
+        if not options:
+            if elsewhere:
+                plan.soon(backoff)
+            continue  # a SIM this row may go to is busy: its end wakes the dispatcher
         choice = pool.choose(
             options,
             fits=lambda m, r=row: cap.wait(m, r) == 0,  # type: ignore[misc]
@@ -152,7 +185,8 @@ def _waiting(rows: Iterable[OutboxRow]) -> Counter[str]:
 
 
 def _age(row: OutboxRow, now: datetime) -> float:
-    return (now - datetime.fromisoformat(row.created_at)).total_seconds()
+    """Seconds since the row was queued (never negative: the wall clock may have stepped back)."""
+    return max(0.0, (now - datetime.fromisoformat(row.created_at)).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -200,9 +234,9 @@ class Dispatcher:
         operators: Mapping[str, Sequence[str]] | None = None,
         sim_operator: Mapping[str, str | None] | None = None,
         observer: Observer | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | Callable[[], datetime] | None = None,
     ) -> None:
-        self._clock = clock
+        self.clock = as_clock(clock)
         self.store = store
         self.bank = bank
         self.send_config = send
@@ -215,6 +249,8 @@ class Dispatcher:
         self._last_used: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._retry_due: dict[int, float] = {}  # failed row -> when it may be retried (monotonic)
+        self._streak: Counter[str] = Counter()  # sends failed in a row per SIM, for a SIM or network reason
 
     def wake(self) -> None:
         self._wake.set()
@@ -243,7 +279,7 @@ class Dispatcher:
         free = sorted((m for m in ready if m not in self._busy), key=lambda m: self._last_used.get(m, 0.0))
         if not free:
             return None  # every modem is busy: the next one to finish wakes us
-        now = self._clock()
+        now = self.clock.wall()
         decided = Plan()
 
         def plan(rows: list[OutboxRow]) -> dict[int, str]:
@@ -251,21 +287,24 @@ class Dispatcher:
             cap = Capacity(
                 free=free,
                 ready=set(ready),
-                wait=lambda m, r: self._quota_wait(m, r, now),
+                wait=self._quota_wait,
                 max_parts=self.quota.max_parts if self.quota is not None else None,
                 sim_operator=self._sim_operator,
                 operator_of=lambda phone: pool.operator_of(phone, self._operators),
                 waiting=_waiting(rows),
                 now=now,
                 affinity=self.send_config.reply_affinity,
+                retry_in=self._retries(rows, now),
+                failing=frozenset(m for m, n in self._streak.items() if n),
             )
             decided = assign(rows, cap)
             return decided.assignments
 
-        claimed = await self.store.claim(plan)
+        claimed = await self.store.claim(plan, now=now, lookahead=LOOKAHEAD, due_only=False)
         loop = asyncio.get_running_loop()
         for row in claimed:
             assert row.modem_id is not None
+            self._retry_due.pop(row.id, None)
             self._busy.add(row.modem_id)
             self._last_used[row.modem_id] = loop.time()
             task = asyncio.create_task(self._send(row))
@@ -276,26 +315,44 @@ class Dispatcher:
             log.error("sms_send_failed", outbox_id=row_id, error=reason)
         if claimed or decided.impossible:
             return 0  # more work may fit the modems still free
-        next_retry = await self.store.next_retry_at()
-        timeout = None if next_retry is None else max(0.0, (next_retry - utcnow()).total_seconds()) + 0.01
-        if decided.wake_in is not None:  # held back by quota or affinity: look again when that may change
-            timeout = decided.wake_in + 0.01 if timeout is None else min(timeout, decided.wake_in + 0.01)
-        return timeout
+        if decided.wake_in is None:  # nothing held back: what ends a send, or new work, wakes us
+            return None
+        return min(decided.wake_in, MAX_NAP) + 0.01  # held back by quota, affinity or a retry
 
-    def _quota_wait(self, modem: str, row: OutboxRow, now: datetime) -> float:
+    def _retries(self, rows: Sequence[OutboxRow], now: datetime) -> dict[int, float]:
+        """Seconds each failed row still waits before a retry, on the monotonic clock. A row this
+        dispatcher did not put back (queued before a restart) is due when its stored time says,
+        read once against the wall clock and at most ``retry_max`` away (that clock may have jumped)."""
+        mono = self.clock.monotonic()
+        if len(rows) < LOOKAHEAD:  # every queued row is here: forget the rows that left the queue
+            present = {r.id for r in rows}
+            for gone in [i for i in self._retry_due if i not in present]:
+                del self._retry_due[gone]
+        out: dict[int, float] = {}
+        for row in rows:
+            due = self._retry_due.get(row.id)
+            if due is None and row.next_attempt_at is not None:
+                left = (datetime.fromisoformat(row.next_attempt_at) - now).total_seconds()
+                due = self._retry_due[row.id] = mono + min(max(0.0, left), self.send_config.retry_max)
+            if due is not None and due > mono:
+                out[row.id] = due - mono
+        return out
+
+    def _quota_wait(self, modem: str, row: OutboxRow) -> float:
         if self.quota is None:
             return 0.0
         parts = row.parts - row.parts_sent if modem == row.modem_id else row.parts
-        return self.quota.wait(modem, row.lane, parts, now)
+        return self.quota.wait(modem, row.lane, parts)
 
     def _on_air(self, row: OutboxRow, modem: str, references: tuple[int, ...], parts: int) -> OnAir | None:
         """Parts that went out in this attempt: count them against the SIM's quota."""
         if parts <= 0:
             return None
-        now = self._clock()
         if self.quota is not None:
-            self.quota.record(modem, parts, now)
-        day = self.quota.day_key(now) if self.quota is not None else now.date().isoformat()
+            self.quota.record(modem, parts)
+            day = self.quota.day_key()
+        else:
+            day = self.clock.wall().date().isoformat()
         return OnAir(modem, day, row.lane, row.parts_sent + 1, references, parts)
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
@@ -318,6 +375,7 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - every failure is judged and recorded, none is lost
             await self._failed(row, modem, exc)
         else:
+            self._streak.pop(modem, None)
             on_air = self._on_air(row, modem, result.references, len(result.references))
             assert on_air is not None
             await self._persist("sent", lambda: self.store.mark_sent(row.id, on_air, row.parts))
@@ -345,6 +403,8 @@ class Dispatcher:
     async def _failed(self, row: OutboxRow, modem: str, exc: Exception) -> None:
         verdict = judge(row, exc, self.send_config)
         reason = _reason(exc)
+        if _sims_fault(exc):
+            self._streak[modem] += 1
         on_air = None
         if isinstance(exc, SendFailed):  # an unconfirmed last part counts against the quota too
             parts = exc.on_air - row.parts_sent + (1 if exc.unknown else 0)
@@ -354,7 +414,9 @@ class Dispatcher:
             log.info("sms_requeued", outbox_id=row.id, modem_id=modem, reason=reason)
             return
         if verdict.status == "retry":
-            retry_at = utcnow() + timedelta(seconds=verdict.retry_in or 0)
+            retry_in = verdict.retry_in or 0.0
+            self._retry_due[row.id] = self.clock.monotonic() + retry_in
+            retry_at = self.clock.wall() + timedelta(seconds=retry_in)  # for people and restarts
             await self._persist(
                 "retry", lambda: self.store.mark_retry(row.id, reason, retry_at, verdict.parts_sent, on_air)
             )
@@ -367,6 +429,14 @@ class Dispatcher:
     def _emit(self, event: OutboxDone) -> None:
         if self._observer is not None:
             self._observer(event)
+
+
+def _sims_fault(exc: Exception) -> bool:
+    """Whether a failed send says something about the SIM or its network (not the message,
+    not a modem that was simply gone)."""
+    if isinstance(exc, SendFailed):
+        return not exc.permanent
+    return not isinstance(exc, ModemUnavailable | EncodeError)
 
 
 def _reason(exc: Exception) -> str:

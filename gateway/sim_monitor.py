@@ -18,9 +18,10 @@ from sim_bank.bank import SimBank
 from sim_bank.types import BankEvent, ModemHealth, ModemState
 from sim_bank.ussd import Balance
 
+from .clock import Clock, as_clock
 from .config import Config
 from .quota_book import QuotaBook
-from .store import STORE_ERRORS, SimStatusRow, Store, stamp, utcnow
+from .store import STORE_ERRORS, SimStatusRow, Store, stamp
 
 log = structlog.get_logger("gateway.sims")
 
@@ -34,13 +35,13 @@ class SimMonitor:
         bank: SimBank,
         config: Config,
         quota: QuotaBook,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
         self.bank = bank
         self.config = config
         self.quota = quota
-        self._clock = clock
+        self.clock = as_clock(clock)
         self._health: dict[str, ModemHealth] = {}
         self._errors: dict[str, str] = {}
         self._balance: dict[str, tuple[Balance | None, str, str, bool]] = {}
@@ -62,11 +63,11 @@ class SimMonitor:
         self._dirty.set()
 
     def set_balance(self, modem_id: str, balance: Balance | None, text: str, low: bool) -> None:
-        self._balance[modem_id] = (balance, text, stamp(self._clock()), low)
+        self._balance[modem_id] = (balance, text, stamp(self.clock.wall()), low)
         self._dirty.set()
 
     def rows(self) -> list[SimStatusRow]:
-        now = self._clock()
+        now = self.clock.wall()
         states = self.bank.states()
         rows = []
         for modem in self.config.modems:
@@ -84,7 +85,7 @@ class SimMonitor:
                     registration=health.registration if health else None,
                     storage_used=health.storage_used if health else None,
                     storage_total=health.storage_total if health else None,
-                    sent_today=self.quota.sent_today(modem.id, now),
+                    sent_today=self.quota.sent_today(modem.id),
                     per_day=modem.per_day,
                     queued=self._waiting.get(modem.id, 0),
                     last_error=self._errors.get(modem.id),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
@@ -30,6 +29,7 @@ from sim_bank.bank import SimBank
 from sim_bank.exceptions import SimBankError
 from sim_bank.ussd import Balance, parse_balance
 
+from .clock import Clock, as_clock
 from .config import Config
 from .sim_monitor import SimMonitor
 from .store import STORE_ERRORS, Store, UssdRequestRow
@@ -41,7 +41,10 @@ SESSION_HOLD = 120.0  # seconds an open menu session keeps balance checks away f
 
 
 class UssdService:
-    def __init__(self, store: Store, bank: SimBank, config: Config, monitor: SimMonitor | None) -> None:
+    def __init__(
+        self, store: Store, bank: SimBank, config: Config, monitor: SimMonitor | None, clock: Clock | None = None
+    ) -> None:
+        self.clock = as_clock(clock)  # every wait here (first check, interval, open session) is monotonic
         self.store = store
         self.bank = bank
         self.config = config
@@ -50,7 +53,7 @@ class UssdService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._session_until: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        start = time.monotonic() + FIRST_BALANCE_CHECK
+        start = self.clock.monotonic() + FIRST_BALANCE_CHECK
         self._next_balance = {m.id: start for m in config.modems if m.balance_ussd}
 
     def wake(self) -> None:
@@ -70,9 +73,9 @@ class UssdService:
                 except STORE_ERRORS as exc:
                     log.warning("ussd_store_error", error=str(exc))
                 self._balances_due()
-                soonest = min(self._next_balance.values(), default=time.monotonic() + 3600)
+                soonest = min(self._next_balance.values(), default=self.clock.monotonic() + 3600)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), max(0.5, soonest - time.monotonic()))
+                    await asyncio.wait_for(self._wake.wait(), max(0.5, soonest - self.clock.monotonic()))
         finally:
             for task in self._tasks:
                 task.cancel()
@@ -105,7 +108,7 @@ class UssdService:
                 error = f"the network says: {reply.meaning}"
             log.info("ussd_answered", modem_id=request.modem_id, status=reply.status)
         if session:
-            self._session_until[request.modem_id] = time.monotonic() + SESSION_HOLD
+            self._session_until[request.modem_id] = self.clock.monotonic() + SESSION_HOLD
         else:
             self._session_until.pop(request.modem_id, None)
         await self._retrying(
@@ -124,7 +127,7 @@ class UssdService:
                 await asyncio.sleep(delay)
 
     def _balances_due(self) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         for modem in self.config.modems:
             due = self._next_balance.get(modem.id)
             if due is None or now < due or modem.id not in self.bank.ready():

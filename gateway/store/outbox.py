@@ -75,14 +75,19 @@ class OutboxMixin(StoreBase):
         assign: Callable[[list[OutboxRow]], dict[int, str]],
         now: datetime | None = None,
         lookahead: int = 200,
+        *,
+        due_only: bool = True,
     ) -> list[OutboxRow]:
-        """Take queued rows for sending: ``assign`` picks rows and their modems (pure, see dispatcher)."""
+        """Take queued rows for sending: ``assign`` picks rows and their modems (pure, see dispatcher).
+        ``due_only``: only rows whose retry time has come by the wall clock; without it, ``assign``
+        also sees rows waiting for a retry and decides (the dispatcher times retries on the
+        monotonic clock, which a wall clock stepped back does not hold up)."""
         at = stamp(now)
+        due, params = ("AND (next_attempt_at IS NULL OR next_attempt_at <= ?)", (at,)) if due_only else ("", ())
         async with self._write() as db:
             async with db.execute(
-                """SELECT * FROM outbox WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
-                   ORDER BY priority, id LIMIT ?""",
-                (at, lookahead),
+                f"SELECT * FROM outbox WHERE status = 'queued' {due} ORDER BY priority, id LIMIT ?",
+                (*params, lookahead),
             ) as cur:
                 candidates = _rows(OutboxRow, await cur.fetchall())
             plan = assign(candidates) if candidates else {}

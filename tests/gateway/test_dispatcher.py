@@ -94,7 +94,6 @@ def test_unknown_outcome_retries_a_reply_but_not_a_broadcast() -> None:
 
 
 def test_reply_waits_for_its_busy_sim_only_for_a_while() -> None:
-    from datetime import timedelta
 
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     fresh = row(1, "m2")._replace_created(now - timedelta(seconds=5))
@@ -161,24 +160,46 @@ def test_a_long_reply_does_not_starve_behind_one_part_broadcasts() -> None:
     from sim_bank import quotas
 
     tz = ZoneInfo("Asia/Tehran")
-    t0 = datetime(2026, 1, 1, 8, tzinfo=UTC)
+    day = quotas.local_day(datetime(2026, 1, 1, 8, tzinfo=UTC), tz)
     cfg = quotas.QuotaConfig(per_minute=10, per_day=100_000, reply_reserve=0.0)
-    states = {m: quotas.QuotaState(day=quotas.local_day(t0, tz)) for m in ("m1", "m2")}
+    states = {m: quotas.QuotaState(day=day) for m in ("m1", "m2")}
     rows = [dataclasses.replace(row(i, lane="broadcast"), parts=1, attempts=0) for i in range(2, 600)]
     reply = dataclasses.replace(row(1, lane="reply"), parts=2, attempts=0)
     sent_at = None
     for step in range(0, 600, 3):
-        now = t0 + timedelta(seconds=step)
         if step == 60:
             rows.insert(0, reply)
 
-        def wait(m: str, r: OutboxRow, now: datetime = now) -> float:
-            return 0.0 if quotas.may_send(cfg, states[m], r.lane, r.parts, now, tz) else 1.0
+        def wait(m: str, r: OutboxRow, mono: float = float(step)) -> float:
+            return 0.0 if quotas.may_send(cfg, states[m], r.lane, r.parts, day, mono) else 1.0
 
-        for rid, m in assign(rows[:200], Capacity(["m1", "m2"], {"m1", "m2"}, wait=wait, now=now)).assignments.items():
+        for rid, m in assign(rows[:200], Capacity(["m1", "m2"], {"m1", "m2"}, wait=wait)).assignments.items():
             r = next(x for x in rows if x.id == rid)
-            quotas.record(states[m], r.parts, now, tz)
+            quotas.record(states[m], r.parts, day, float(step))
             rows.remove(r)
             if rid == 1:
                 sent_at = step
     assert sent_at is not None and sent_at <= 130
+
+
+def test_a_failed_row_waits_for_its_retry() -> None:
+    retried = row(1, lane="broadcast", attempts=1, modem="m1")
+    plan = assign([retried], Capacity(["m1", "m2"], {"m1", "m2"}, retry_in={1: 5.0}))
+    assert plan.assignments == {} and plan.wake_in == 5.0
+
+
+def test_a_failed_reply_goes_to_another_sim_at_once() -> None:
+    failed = row(1, "m1", attempts=1, modem="m1")
+    assert assign([failed], Capacity(["m1", "m2"], {"m1", "m2"}, retry_in={1: 5.0})).assignments == {1: "m2"}
+    alone = assign([failed], Capacity(["m1"], {"m1"}, retry_in={1: 5.0}))  # only the SIM that failed it
+    assert alone.assignments == {} and alone.wake_in == 5.0
+
+
+def test_a_sim_in_a_failure_streak_gets_no_reply_while_a_healthy_one_has_quota() -> None:
+    to_failing = row(1, "m1", attempts=0)
+    cap = Capacity(["m1", "m3"], {"m1", "m2", "m3"}, failing=frozenset({"m1", "m3"}))
+    assert assign([to_failing], cap).assignments == {}  # m2 is busy, but healthy: the reply waits for it
+    out_of_quota = dataclasses.replace(cap, wait=lambda m, _r: 30.0 if m == "m2" else 0.0)
+    assert assign([to_failing], out_of_quota).assignments == {1: "m1"}  # better a failing SIM than none
+    broadcast = row(2, lane="broadcast", attempts=0)
+    assert assign([broadcast], cap).assignments == {2: "m1"}  # other lanes still probe it

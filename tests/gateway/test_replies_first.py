@@ -1,0 +1,132 @@
+"""Replies first, with real parts (the daemon, python-gsmmodem over ptys, emulated modems,
+SQLite in tmp_path): a wall clock stepped back, a broadcast filling every minute, a SIM
+that fails every send. Issue 12, items 5, 9 and 10."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.clock import SteppedClock
+from gateway.config import SendConfig
+from gateway.store import Store
+from sim_bank.emulator import SentMessage
+
+from .harness import Harness, eventually
+
+HOUR = 3600.0
+LATIN = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
+
+
+def _text(message: SentMessage) -> str:
+    """What the handset shows, with Persian digits read as Latin ones."""
+    return message.text.translate(LATIN)
+
+
+def _cmgs(h: Harness, modem: str) -> int:
+    """Sends a modem was asked to make (``AT+CMGS`` lines), whatever came of them."""
+    return sum(1 for c in h.emu(modem).commands if c.upper().startswith("AT+CMGS"))
+
+
+def _replies(h: Harness, modem: str) -> list[SentMessage]:
+    return [m for m in h.emu(modem).sent if not m.number.startswith("+98912100")]
+
+
+async def _broadcast(store: Store, count: int) -> None:
+    for i in range(count):
+        await store.enqueue(f"+98912100{i:04d}", f"notice {i}", lane="broadcast")
+
+
+async def _queued_reply(h: Harness, phone: str) -> None:
+    async def queued() -> bool:
+        return bool(await h.sql(f"SELECT 1 FROM outbox WHERE phone = '{phone}' AND status = 'queued'"))
+
+    await eventually(queued)
+
+
+# ---------------------------------------------------------------- item 5: the wall clock stepped back
+
+
+async def test_a_reply_still_leaves_within_a_minute_after_the_wall_clock_steps_back_an_hour(tmp_path: Path) -> None:
+    h = Harness(tmp_path, count=1)
+    h.configure(modems={"per_minute": 3})
+    clock = SteppedClock()
+    try:
+        await h.start(clock=clock)  # type: ignore[arg-type]  # the harness hands the daemon any clock it takes
+        for i in range(3):  # three customers fill the SIM's minute with replies
+            h.emu().inject_sms(f"+98912555000{i}", f"1 4821{i}")
+            await h.reply_to(f"+98912555000{i}")
+        clock.step(-HOUR)  # NTP corrects the clock an hour back
+        h.emu().inject_sms("+989125550009", "1 48219")
+        await _queued_reply(h, "+989125550009")  # this minute is full: the fourth reply waits ...
+        assert len(h.emu().sent) == 3
+        clock.advance(61)  # ... for a minute, not for an hour
+        assert h.daemon is not None and h.daemon.dispatcher is not None
+        h.daemon.dispatcher.wake()
+        reply = await h.reply_to("+989125550009", timeout=10)
+        assert "12-000004" in _text(reply)  # the customer's ticket number, decoded from the PDU
+    finally:
+        await h.stop()
+        h.close()
+
+
+async def test_a_retry_is_not_held_up_by_the_wall_clock_stepping_back(tmp_path: Path) -> None:
+    h = Harness(tmp_path, count=1)
+    h.configure(send=SendConfig(retry_base=1.0, retry_max=2.0))
+    clock = SteppedClock()
+    try:
+        h.emu().fail_next_sends(1, code=38)  # network out of order, once
+        await h.start(clock=clock)  # type: ignore[arg-type]  # the harness hands the daemon any clock it takes
+        h.emu().inject_sms("+989125550001", "1 48213")
+        await _queued_reply(h, "+989125550001")  # failed once, waiting for its retry ...
+        clock.step(-HOUR)  # ... when the clock goes back an hour
+        reply = await h.reply_to("+989125550001", timeout=15)  # due by the monotonic clock: seconds
+        assert "12-000001" in _text(reply)
+        [(attempts, status)] = await h.sql("SELECT attempts, status FROM outbox WHERE phone = '+989125550001'")
+        assert attempts == 2 and status == "sent"
+    finally:
+        await h.stop()
+        h.close()
+
+
+# ---------------------------------------------------------------- item 9: replies behind broadcasts
+
+
+async def test_a_reply_leaves_at_once_while_a_broadcast_uses_every_minute(tmp_path: Path) -> None:
+    h = Harness(tmp_path, count=2)
+    h.configure(modems={"per_minute": 5})  # reply_reserve 0.2: broadcasts may use 4 of each minute
+    try:
+        await h.start()
+        await _broadcast(h.store, 40)
+        await eventually(lambda: sum(len(e.sent) for e in h.emulators) >= 8)
+        h.emu("m1").inject_sms("+989125550001", "1 48213")  # a customer, while every minute is "full"
+        reply = await h.reply_to("+989125550001", modem="m1", timeout=10)  # the SIM they texted, at once
+        assert "12-000001" in _text(reply)
+        assert [len(e.sent) for e in h.emulators] == [5, 4]  # 4 broadcast parts a SIM; the fifth was the reply's
+    finally:
+        await h.stop()
+        h.close()
+
+
+# ---------------------------------------------------------------- item 10: a failing SIM
+
+
+async def test_a_reply_that_fails_on_a_sim_goes_to_another_at_once_and_the_failing_sim_gets_no_more(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path, count=4)
+    h.configure(send=SendConfig(retry_base=120.0, retry_max=600.0))  # a backoff no test would wait out
+    try:
+        h.emu("m4").fail_sends_at_rate(1.0, code=38)  # network out of order, on every send
+        await h.start()
+        h.emu("m4").inject_sms("+989125550001", "1 48213")
+        first = await h.reply_to("+989125550001", timeout=10)  # on another SIM, not after the backoff
+        assert "12-000001" in _text(first)
+        assert _cmgs(h, "m4") == 1  # it was tried on m4 (the SIM the customer texted) and failed
+        for i in range(2, 5):  # more customers text the failing SIM
+            h.emu("m4").inject_sms(f"+98912555000{i}", f"1 4821{i}")
+            await h.reply_to(f"+98912555000{i}", timeout=10)
+        assert _cmgs(h, "m4") == 1  # a SIM in a failure streak got no more replies
+        assert sum(len(_replies(h, m)) for m in ("m1", "m2", "m3")) == 4
+    finally:
+        await h.stop()
+        h.close()
