@@ -24,7 +24,7 @@ from .contacts import Contact, LineTooLong, RowProblem, bounded_lines, duplicate
 from .exceptions import BroadcastError, ContactsFileError, MessageTooLong, NotFound
 from .lockfile import holder_name
 from .notices import Notice, Rendered, load_notices, measure, notice
-from .operations import longest_message, open_store, too_long
+from .operations import daemon_running, longest_message, open_store, too_long
 from .public_copy import write_public_copy
 from .store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
 
@@ -467,11 +467,13 @@ def local_time(value: str | datetime | None, config: Config) -> str:
 
 
 async def campaign_status(config: Config, campaign_id: int) -> dict[str, Any]:
+    """The campaign's counts, rate and ETA; ``daemon_running`` says whether anything is being
+    sent at all (without a daemon, a running campaign has no ETA)."""
     async with await open_store(config) as store:
-        return await _status(store, campaign_id)
+        return await _status(store, campaign_id, daemon_running(config))
 
 
-async def _status(store: Store, campaign_id: int) -> dict[str, Any]:
+async def _status(store: Store, campaign_id: int, daemon: bool = True) -> dict[str, Any]:
     campaign = await store.campaign(campaign_id)
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id} (gateway broadcast list shows them)")
@@ -480,7 +482,7 @@ async def _status(store: Store, campaign_id: int) -> dict[str, Any]:
     remaining = sum(counts.get(s, 0) for s in ("held", "queued", "sending"))
     sent = sum(counts.get(s, 0) for s in ("sent", "delivered", "unknown"))
     rate = recent / 60
-    eta = utcnow() + timedelta(seconds=remaining / rate) if rate and remaining else None
+    eta = utcnow() + timedelta(seconds=remaining / rate) if rate and remaining and daemon else None
     return {
         **campaign.as_json(),
         "messages": sum(counts.values()),
@@ -492,6 +494,7 @@ async def _status(store: Store, campaign_id: int) -> dict[str, Any]:
         "by_status": counts,
         "rate_per_minute": recent,
         "eta": eta.isoformat(timespec="seconds") if eta else None,
+        "daemon_running": daemon,
     }
 
 
@@ -524,7 +527,7 @@ async def watch(
     """Report the campaign's progress every ``interval`` until it is done or cancelled."""
     async with await open_store(config) as store:
         while True:
-            status = await _status(store, campaign_id)
+            status = await _status(store, campaign_id, daemon_running(config))
             on_update(status)
             if status["status"] in ("done", "cancelled") or (
                 status["remaining"] == 0 and status["runs_done"] >= status["runs_total"]

@@ -262,15 +262,21 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print the queued row as JSON.")
 def send(config: config_mod.Config, number: str, text: str, as_json: bool) -> None:
-    """Queue an SMS; the running daemon sends it.
+    """Queue an SMS; the running daemon sends it (without one, it waits until one starts).
+    A text longer than any SIM may send in one minute is refused.
 
     Example: gateway send 09121234567 "Power is back in your area."
     """
     row = asyncio.run(operations.queue_sms(config, number, text))
+    waiting = operations.no_daemon(config)
     if as_json:
         echo_json(_outbox_json(row))
-        return
-    click.echo(f"queued #{row.id} to {row.phone} ({row.parts} part(s)); the daemon sends it")
+    else:
+        click.echo(
+            f"queued #{row.id} to {row.phone} ({row.parts} part(s))" + ("" if waiting else "; the daemon sends it")
+        )
+    if waiting:
+        click.echo(f"warning: {waiting}", err=True)
 
 
 @main.group(cls=Group, context_settings=CONTEXT)
@@ -359,8 +365,10 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
                       balance, r["last_error"] or "")  # fmt: skip
     out = console()
     out.print(table)
-    if any(r["stale"] for r in rows):
-        out.print("[yellow]these figures are old: is the daemon running?[/yellow]")
+    if not operations.daemon_running(config):
+        out.print("[yellow]no daemon is running on this database: these figures are from when one last ran[/yellow]")
+    elif any(r["stale"] for r in rows):
+        out.print("[yellow]some figures are old: the daemon has not published them for a minute[/yellow]")
 
 
 @main.command(context_settings=CONTEXT)
@@ -406,13 +414,22 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
     from .sync_operations import sync_status as status
 
     info = asyncio.run(status(config))
+    elsewhere = not info["crm_url"] and info["last_success_at"]
+    if elsewhere:  # a database synced before, read with a config without [crm] url (e.g. no -c)
+        info["link"] = "unknown"
     if as_json:
         echo_json(info)
         return
     out = console()
     age = info["oldest_queued_age_s"]
+    crm = info["crm_url"] or "not configured ([crm] url)"
+    if elsewhere:
+        crm = (
+            f"unknown: this config has no [crm] url ({config.path or 'built-in defaults'}), but this database "
+            "was synced to a CRM: give the daemon's config with -c (or GATEWAY_CRM_URL)"
+        )
     rows = {
-        "CRM": info["crm_url"] or "not configured ([crm] url)",
+        "CRM": crm,
         "link": f"{info['link']}" + (f" since {info['link_since'][:19]}" if info["link_since"] else ""),
         "last success": (info["last_success_at"] or "never")[:19],
         "last error": info["last_error"] or "",
@@ -420,7 +437,8 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
         "queued": f"{info['queued']}" + (f" (oldest {_age(age)} old)" if age is not None else ""),
         "synced": str(info["synced"]),
         "rejected": str(info["rejected"]) + (" -- gateway tickets list --sync rejected" if info["rejected"] else ""),
-        "syncing": info["syncing"] or "nobody (is the daemon running?)",
+        "syncing": info["syncing"]
+        or ("nobody now" if operations.daemon_running(config) else "nobody: no daemon is running (gateway run)"),
     }
     print_fields(out, rows, 13)
 

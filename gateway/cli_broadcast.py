@@ -19,6 +19,7 @@ from .cli_common import CONTEXT, Group, console, echo_json, with_config
 from .cli_output import DataTable, print_fields, styled
 from .contacts import RowProblem
 from .exceptions import BroadcastError
+from .operations import no_daemon
 from .store import AudienceSpec, utcnow
 
 PROBLEMS_SHOWN = 50
@@ -341,11 +342,14 @@ def broadcast(
         if not dry_run and not as_json:
             click.echo("not sent", err=True)
         return
+    waiting = no_daemon(config)
     if not as_json:
-        click.echo(f"campaign {campaign_id} created: {plan.recipients} recipient(s); the daemon sends it "
+        who = "" if waiting else "; the daemon sends it"
+        click.echo(f"campaign {campaign_id} created: {plan.recipients} recipient(s){who} "
                    f"(gateway broadcast status {campaign_id}); public copy in {config.public_dir}")  # fmt: skip
-    if warning:
-        click.echo(f"warning: {warning}", err=True)
+    for warned in (waiting, warning):
+        if warned:
+            click.echo(f"warning: {warned}", err=True)
     if wait:
         _wait(config, campaign_id)
 
@@ -418,7 +422,19 @@ def _wait(config: config_mod.Config, campaign_id: int) -> None:
                             delivered=s["delivered"], failed=s["failed"], left=s["remaining"],
                             rate=s["rate_per_minute"], eta=eta)  # fmt: skip
 
-        final = asyncio.run(ops.watch(config, campaign_id, update))
+        try:
+            final = asyncio.run(ops.watch(config, campaign_id, update))
+        except KeyboardInterrupt:
+            progress.stop()
+            waiting = no_daemon(config)
+            how = f"{waiting[0].upper()}{waiting[1:]}" if waiting else "The daemon sends it, watched or not"
+            click.echo(
+                f"stopped watching: campaign {campaign_id} goes on. {how}. Watch it again: gateway broadcast "
+                f"status {campaign_id} --wait; stop it: gateway broadcast pause {campaign_id} or "
+                f"gateway broadcast cancel {campaign_id}",
+                err=True,
+            )
+            sys.exit(130)
     click.echo(f"campaign {campaign_id} {final['status']}: sent {final['sent']}, delivered {final['delivered']}, "
                f"failed {final['failed']}, cancelled {final['cancelled_messages']}")  # fmt: skip
 
@@ -463,26 +479,38 @@ def _audience_text(audience: dict[str, Any]) -> str:
 @broadcast.command("status", context_settings=CONTEXT)
 @with_config
 @click.argument("campaign_id", type=int)
+@click.option("--wait", is_flag=True, help="Follow it with a progress bar until it is done (Ctrl-C stops watching).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def broadcast_status(config: config_mod.Config, campaign_id: int, as_json: bool) -> None:
+def broadcast_status(config: config_mod.Config, campaign_id: int, wait: bool, as_json: bool) -> None:
     """One campaign: sent, delivered, failed, remaining, rate, ETA.
 
-    Example: gateway broadcast status 3 --json
+    Example: gateway broadcast status 3 --json; gateway broadcast status 3 --wait
     """
+    if wait and as_json:
+        raise click.UsageError("--wait shows a progress bar; --json prints the status once")
     s = asyncio.run(ops.campaign_status(config, campaign_id))
     if as_json:
         echo_json(s)
         return
+    if wait:
+        if not s["daemon_running"]:
+            click.echo(f"warning: {no_daemon(config)}", err=True)
+        _wait(config, campaign_id)
+        return
     out = console()
+    state = s["status"]
+    idle = not s["daemon_running"] and state == "running"
+    if idle:
+        state += ", but no daemon is running on this database: nothing is sent until one starts (gateway run)"
     rows = {
-        "campaign": f"{s['id']} ({s['template']}), {s['status']}",
+        "campaign": f"{s['id']} ({s['template']}), {state}",
         "recipients": f"{s['recipients']} per run ({s['opted_out']} opted out), run {s['runs_done']}/{s['runs_total']}",
         "sent": str(s["sent"]),
         "delivered": str(s["delivered"]),
         "failed": str(s["failed"]),
         "remaining": str(s["remaining"]),
         "rate": f"{s['rate_per_minute']}/min",
-        "ETA": ops.local_time(s["eta"], config),
+        "ETA": "- (no daemon)" if idle else ops.local_time(s["eta"], config),
     }
     if s["next_run_at"]:
         rows["next run"] = ops.local_time(s["next_run_at"], config)

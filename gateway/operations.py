@@ -18,6 +18,7 @@ from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
 from .catalogue import Catalogue, load_catalogue
 from .config import Config
 from .exceptions import GatewayError, MessageTooLong, NotFound, SimulatorUnavailable
+from .lockfile import holder
 from .phones import InvalidNumber, classify, number_language, to_e164
 from .refs import format_ref, ref_candidates
 from .replies import compose
@@ -36,6 +37,19 @@ def control_socket(database: Path) -> Path:
         return path
     digest = hashlib.sha1(str(database.resolve()).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / f"gateway-sim-{digest}.sock"
+
+
+def daemon_running(config: Config) -> bool:
+    """Whether a daemon serves the database now (it holds the database's lock file)."""
+    return holder(config.database_path) is not None
+
+
+def no_daemon(config: Config) -> str | None:
+    """What an operator must know after queueing when no daemon serves the database (nothing
+    goes out until one starts), or None when one does."""
+    if daemon_running(config):
+        return None
+    return f"no daemon is running on {config.database_path}: it waits in the queue until one starts (gateway run)"
 
 
 async def open_store(config: Config) -> Store:
