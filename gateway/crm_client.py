@@ -5,10 +5,16 @@ transport failures into :mod:`gateway.exceptions` at this edge: the sync loop
 sees :class:`CrmUnreachable` (no answer: the link is down) or an answer to
 classify. Neither the token, the secret nor a request body ever reaches a log
 line or an exception message.
+
+``[crm] timeout`` bounds each request as a whole -- connecting, sending and reading
+the entire answer. httpx's own timeouts apply to each read, so a CRM that trickles
+its answer a byte at a time would otherwise hold a request (and the sync lease) for
+as long as it likes. An answer larger than :data:`MAX_ANSWER_BYTES` is not read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 from collections.abc import Callable
@@ -23,6 +29,7 @@ from .config import CrmConfig
 from .exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 
 USER_AGENT = "sms-fallback-gateway/0.1 (crm-sync v1)"
+MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a page of `limit` updates is far smaller; more is a CRM ignoring `limit`
 
 
 @dataclass(frozen=True)
@@ -70,10 +77,10 @@ class CrmClient:
         """``POST /tickets`` with ``body`` exactly as stored for this batch."""
         return await self._request("POST", "/tickets", body, batch_id=batch_id)
 
-    async def updates(self, cursor: str | None) -> protocol.UpdatesPage:
-        """``GET /updates?site=..&since=..``. Raises :class:`CrmBadAnswer` for a non-2xx or
-        unreadable page (the cursor must then stay where it is)."""
-        params = {"site": self.site, "since": cursor or ""}
+    async def updates(self, cursor: str | None, limit: int) -> protocol.UpdatesPage:
+        """``GET /updates?site=..&since=..&limit=..``. Raises :class:`CrmBadAnswer` for a non-2xx
+        or unreadable page (the cursor must then stay where it is)."""
+        params = {"site": self.site, "since": cursor or "", "limit": str(limit)}
         answer = await self._request("GET", "/updates", b"", params=params)
         if not 200 <= answer.status < 300:
             raise CrmBadAnswer(
@@ -82,7 +89,10 @@ class CrmClient:
                 protocol.retry_after_seconds(answer.headers.get("retry-after"), datetime.now(UTC)),
             )
         try:
-            return protocol.read_updates(answer.body)
+            if len(answer.body) < 1024 * 1024:
+                return protocol.read_updates(answer.body)
+            # a CRM that ignores `limit`: parse off the event loop, which serves SMS intake
+            return await asyncio.to_thread(protocol.read_updates, answer.body)
         except ValueError as exc:
             raise CrmBadAnswer(f"GET /updates: {exc}", answer.status) from None
 
@@ -105,14 +115,34 @@ class CrmClient:
         if method == "GET":
             headers.pop("Content-Type")
         try:
-            response = await self._http.request(method, path, content=body or None, headers=headers, params=params)
-        except httpx.TimeoutException:
-            raise CrmUnreachable(f"{method} {path}: no answer within {self.config.timeout:g} s") from None
+            async with asyncio.timeout(self.config.timeout):  # the whole request, the answer's last byte included
+                return await self._exchange(method, path, body, headers, params)
+        except (TimeoutError, httpx.TimeoutException):
+            raise CrmUnreachable(f"{method} {path}: no whole answer within {self.config.timeout:g} s") from None
         except (httpx.LocalProtocolError, UnicodeEncodeError):  # the request itself: never quote it (the token)
             raise CrmError(f"{method} {path}: the request could not be built; check [crm] token and url") from None
         except httpx.TransportError as exc:  # refused, reset, DNS, TLS, proxy
             raise CrmUnreachable(f"{method} {path}: {type(exc).__name__}: {_reason(exc)}") from None
-        return HttpAnswer(response.status_code, response.content, response.headers)
+
+    async def _exchange(
+        self, method: str, path: str, body: bytes, headers: dict[str, str], params: dict[str, str] | None
+    ) -> HttpAnswer:
+        request = self._http.build_request(method, path, content=body or None, headers=headers, params=params)
+        response = await self._http.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise CrmBadAnswer(
+                        f"{method} {path}: answer larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MiB; not read",
+                        response.status_code,
+                    )
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return HttpAnswer(response.status_code, b"".join(chunks), response.headers)
 
 
 def _reason(exc: Exception) -> str:

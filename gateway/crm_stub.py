@@ -5,8 +5,8 @@ the token and the signature, keeps each ticket once by id (a second push is
 answered ``duplicate`` and only updates ``repeat_count``), stores everything in
 its own SQLite file, and serves status updates that an operator (or a test)
 adds. Faults can be switched on to rehearse what a real CRM does on a bad day:
-answer 500, be slow, take a batch and not answer, refuse one ticket with 422,
-or drop off the network altogether.
+answer 500, be slow, take a batch and not answer, trickle its answer a byte at a
+time, refuse one ticket with 422, or drop off the network altogether.
 
 Runs in a thread of its own (:meth:`CrmStub.start`) or in the foreground
 (:meth:`CrmStub.serve_forever`); the standard library's HTTP server is enough
@@ -37,7 +37,8 @@ from . import sync_protocol as protocol
 log = structlog.get_logger("gateway.crm_stub")
 
 REQUIRED = ("id", "ref", "site", "phone", "category", "received_at")
-UPDATES_PAGE = 500
+UPDATES_PAGE = 500  # updates per page when the gateway sends no `limit`
+MAX_UPDATES_PAGE = 10_000  # the most a `limit` gets
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -77,9 +78,10 @@ class Fault:
 
     ``error``: answer ``status`` without storing; ``slow``: wait ``delay`` seconds, then
     store and answer; ``late``: store, then wait ``delay`` seconds before answering (the
-    answer a crashed or timed-out client never reads)."""
+    answer a crashed or timed-out client never reads); ``trickle``: store, then send the
+    answer one byte every ``delay`` seconds."""
 
-    mode: str = "none"  # none | error | slow | late
+    mode: str = "none"  # none | error | slow | late | trickle
     status: int = 500
     delay: float = 0.0
     count: int | None = None
@@ -187,7 +189,7 @@ class CrmStub:
         """A bad day in order: each fault for its ``count`` pushes, then the next."""
         plan = list(faults)
         for f in plan:
-            if f.mode not in ("none", "error", "slow", "late"):
+            if f.mode not in ("none", "error", "slow", "late", "trickle"):
                 raise ValueError(f"unknown fault mode {f.mode!r}")
         with self._lock:
             self.faults = plan
@@ -225,6 +227,27 @@ class CrmStub:
                 (row[0], real_id, json.dumps(update, ensure_ascii=False)),
             )
             return int(cur.lastrowid or 0)
+
+    def add_updates(self, updates: Iterable[dict[str, Any]]) -> int:
+        """Many updates at once, in one transaction (a backlog for a test or a benchmark): each
+        a dict with ``id`` (a ticket id the stub holds) and ``status``, as in ``GET /updates``.
+        Returns the last cursor position."""
+        with self._lock:
+            sites = dict(self._db.execute("SELECT id, site FROM tickets").fetchall())
+            rows = []
+            for update in updates:
+                if update.get("id") not in sites:
+                    raise KeyError(update.get("id"))
+                rows.append((sites[update["id"]], update["id"], json.dumps(update, ensure_ascii=False)))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT INTO updates (site, ticket_id, update_) VALUES (?, ?, ?)", rows)
+                (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM updates").fetchone()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return int(last)
 
     def tickets(self) -> list[dict[str, Any]]:
         """Every ticket held, in arrival order, with how often it was pushed."""
@@ -347,13 +370,15 @@ class CrmStub:
             counts["duplicates"] += 1
         return {"id": tid, "status": "duplicate", "crm_id": f"CRM-{seq}"}
 
-    def updates(self, site: str, since: str) -> dict[str, Any]:
+    def updates(self, site: str, since: str, limit: str = "") -> dict[str, Any]:
+        """``GET /updates``: the updates after ``since`` in order, at most ``limit`` of them."""
         after = 0 if self.ignore_since or not since.isdigit() else int(since)
+        page = min(max(int(limit), 1), MAX_UPDATES_PAGE) if limit.isdigit() else UPDATES_PAGE
         with self._lock:
             self._count(pulls=1)
             rows = self._db.execute(
                 "SELECT seq, update_ FROM updates WHERE site = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (site, after, UPDATES_PAGE),
+                (site, after, page),
             ).fetchall()
         cursor = str(rows[-1][0]) if rows else str(after)
         return {"updates": [json.loads(u) for _, u in rows], "cursor": cursor}
@@ -382,14 +407,21 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("crm_stub_request", line=format % args)
 
-    def _answer(self, status: int, doc: Any) -> None:
+    def _answer(self, status: int, doc: Any, *, trickle: float = 0.0) -> None:
         body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         with contextlib.suppress(OSError):
-            self.wfile.write(body)
+            if not trickle:
+                self.wfile.write(body)
+                return
+            self.wfile.flush()
+            for i in range(len(body)):  # a byte at a time: every read gets something, the answer never ends
+                time.sleep(trickle)
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
 
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -408,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
                 stub._count(unauthorised=1)
             self._answer(401, {"error": denied})
         elif url.path == "/updates":
-            self._answer(200, stub.updates(query.get("site", ""), query.get("since", "")))
+            self._answer(200, stub.updates(query.get("site", ""), query.get("since", ""), query.get("limit", "")))
         elif url.path == "/_stub/tickets":
             self._answer(200, stub.tickets())
         elif url.path == "/_stub/stats":
@@ -445,7 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, doc = self.stub.push(body)
         if fault.mode == "late":
             time.sleep(fault.delay)
-        self._answer(status, doc)
+        self._answer(status, doc, trickle=fault.delay if fault.mode == "trickle" else 0.0)
 
     def _control(self, path: str, body: bytes) -> None:
         try:

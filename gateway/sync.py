@@ -12,8 +12,12 @@ running asks the daemon to sync instead of pushing the same batch alongside it.
   jittered backoff (or ``Retry-After``), forever; another 4xx splits the batch until
   the one ticket the CRM refuses is found and marked rejected. No answer at all:
   the link is down; ``GET /health`` every ``probe_interval`` until it answers.
-* Pull: ``GET /updates`` from the stored cursor; the updates, the SMS they ask for
-  and the new cursor are committed together.
+* Pull: ``GET /updates`` from the stored cursor, at most :data:`UPDATES_LIMIT` a page,
+  applied in chunks of :data:`UPDATE_CHUNK`: each chunk, the SMS it asks for and where
+  the pull stands are committed together, and intake gets the writer between chunks.
+* The lease: taken in the transaction that hands out a batch, renewed while a request
+  runs (each request is bounded as a whole by ``[crm] timeout``); a syncer that finds
+  it taken stops at once, cancelling its request.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from ulid import ULID
@@ -41,14 +46,19 @@ from .exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 from .lockfile import holder_alive
 from .replies import render_reply
 from .store import STORE_ERRORS, BatchRow, Store, TicketRow, stamp
+from .store.sync import LeaseTaken, LeaseTerms
+from .text import strip_controls
 
 log = structlog.get_logger("gateway.sync")
+T = TypeVar("T")
 
 LEASE_TTL = 30.0  # seconds, at least (3 request timeouts when those are longer); renewed every third of it
 NAP = LEASE_TTL / 3
+LEASE_TICK = 1.0  # seconds between looks at the lease while a request runs (a write only when renewal is due)
 MAX_PAGES = 100  # update pages pulled in one cycle: a CRM that never stops paging cannot hold the loop
+UPDATES_LIMIT = 1000  # updates asked for per page (`limit`): a backlog comes in pages, not one huge answer
+UPDATE_CHUNK = 200  # updates applied per write transaction: intake waits for the writer at most one chunk
 RETRY_BASE = 2.0  # seconds before the first retry after a failed push; doubles up to [crm] backoff_max
-MAX_NOTICE_PARTS = 6  # a CRM text longer than this is replaced by the catalogue's template
 STORE_RETRY = 5.0
 
 
@@ -74,6 +84,8 @@ class CycleReport:
     updates: int = 0
     unknown_updates: int = 0
     notices: int = 0
+    messages_replaced: int = 0  # the CRM's text was not sendable: the catalogue's template went instead
+    notices_unsent: int = 0  # no SMS could be made for an update that asked for one
     error: str | None = None
 
 
@@ -91,6 +103,10 @@ class SyncService:
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
         retry_base: float = RETRY_BASE,
+        lease_ttl: float | None = None,
+        lease_tick: float = LEASE_TICK,
+        update_chunk: int = UPDATE_CHUNK,
+        updates_limit: int = UPDATES_LIMIT,
     ) -> None:
         self.store = store
         self.config = config
@@ -101,7 +117,10 @@ class SyncService:
         self._on_progress = on_progress
         self._clock = clock  # wall time: signatures and timestamps
         self._mono = monotonic  # intervals: naps and lease renewals (an NTP step must not stall them)
-        self._ttl = max(LEASE_TTL, 3 * self.crm.timeout)
+        self._ttl = lease_ttl if lease_ttl is not None else max(LEASE_TTL, 3 * self.crm.timeout)
+        self._tick = lease_tick
+        self._chunk = max(1, update_chunk)
+        self._limit = max(1, updates_limit)
         self._rand = rand
         self._retry_base = retry_base
         self._wake = asyncio.Event()
@@ -138,7 +157,7 @@ class SyncService:
         """One turn of the loop; returns the seconds to wait before the next."""
         requested = False
         try:
-            other = await self.store.take_sync_lease(self.holder, self._ttl, holder_alive)
+            other = await self._take_lease()
             if other is not None:
                 self._renewed = None
                 return NAP  # `gateway sync now` is pushing in the foreground
@@ -259,7 +278,13 @@ class SyncService:
 
     async def _push_all(self, crm: CrmClient, report: CycleReport) -> None:
         while True:
-            batch = await self.store.next_batch(self._new_id, self.crm.batch_size, self._body)
+            now = self._mono()
+            try:  # the batch is handed out in the transaction that extends this syncer's lease
+                batch = await self.store.next_batch(self._new_id, self.crm.batch_size, self._body, lease=self._terms())
+            except LeaseTaken as exc:
+                self._renewed = None
+                raise LeaseLost(f"the sync lease went to {exc.holder}") from None
+            self._renewed = now
             if batch is None:
                 return
             await self._push(crm, batch, report)
@@ -267,10 +292,13 @@ class SyncService:
     async def _push(self, crm: CrmClient, batch: BatchRow, report: CycleReport) -> None:
         await self._renew_lease()
         try:
-            answer = await crm.push(batch.id, batch.body)
+            answer = await self._holding_lease(crm.push(batch.id, batch.body))
         except CrmUnreachable as exc:
             await self.store.batch_failed(batch.id, str(exc))
             raise
+        except CrmBadAnswer as exc:  # an answer too large to read: nothing was acknowledged
+            await self.store.batch_failed(batch.id, str(exc))
+            raise Backoff(str(exc)) from None
         report.batches += 1
         outcome = protocol.read_push_answer(answer.status, answer.body, answer.headers, batch.ids)
         if outcome.kind == "retry":
@@ -302,11 +330,16 @@ class SyncService:
                 raise Backoff(f"CRM answered batch {batch.id} without mentioning its tickets")
 
     async def _pull(self, crm: CrmClient, report: CycleReport) -> None:
-        cursor = (await self.store.sync_state()).get("cursor")
+        """Page by page from the stored cursor; each page in chunks. ``cursor_skip`` counts the
+        updates after ``cursor`` that are already applied (a page cut short by a crash or a
+        stop): they are not applied again, so no customer is told the same news twice."""
+        state = await self.store.sync_state()
+        cursor = state.get("cursor")
+        skip = _count(state.get("cursor_skip"))
         for _ in range(MAX_PAGES):
             await self._renew_lease()
             try:
-                page = await crm.updates(cursor)
+                page = await self._holding_lease(crm.updates(cursor, self._limit))
             except CrmBadAnswer as exc:
                 raise Backoff(str(exc), exc.retry_after) from None
             if page.skipped:
@@ -317,18 +350,37 @@ class SyncService:
                 if page.updates:  # the same page again: applying it would text customers twice
                     log.warning("crm_updates_cursor_stuck", cursor=cursor, updates=len(page.updates))
                 return
-            done = await self.store.apply_updates(page.updates, page.cursor, self._notice)
-            report.updates += done.applied
-            report.unknown_updates += done.unknown
-            report.notices += len(done.notices)
-            if done.unknown:
-                log.warning("crm_updates_unknown_ticket", updates=done.unknown)
-            if done.notices and self._on_notice is not None:
-                self._on_notice()
+            await self._apply_page(page, cursor, skip, report)
             if not page.updates:
                 return
+            skip = max(0, skip - len(page.updates))
             cursor = page.cursor
         log.warning("crm_updates_paging", note=f"more than {MAX_PAGES} pages in one cycle; the rest next cycle")
+
+    async def _apply_page(self, page: protocol.UpdatesPage, cursor: str | None, skip: int, report: CycleReport) -> None:
+        """Apply ``page`` (asked for after ``cursor``, whose first ``skip`` updates are already
+        applied) one chunk per transaction; the last chunk moves the cursor to the page's."""
+        done = min(skip, len(page.updates))
+        fresh = page.updates[done:]
+        chunks = [fresh[i : i + self._chunk] for i in range(0, len(fresh), self._chunk)] or [()]
+        for number, chunk in enumerate(chunks, 1):
+            done += len(chunk)
+            if number == len(chunks):
+                left = skip - min(skip, len(page.updates))  # this page was shorter than what was applied
+                where = {"cursor": page.cursor, "cursor_skip": str(left) if left else None}
+            else:
+                where = {"cursor": cursor, "cursor_skip": str(done)}
+            result = await self.store.apply_updates(chunk, lambda t, u: self._notice(t, u, report), state=where)
+            report.updates += result.applied
+            report.unknown_updates += result.unknown
+            report.notices += len(result.notices)
+            if result.unknown:
+                log.warning("crm_updates_unknown_ticket", updates=result.unknown)
+            if result.notices and self._on_notice is not None:
+                self._on_notice()
+            if number < len(chunks):
+                await self._renew_lease()
+                await asyncio.sleep(0)  # intake's writes, queued behind this chunk, go now
 
     # ------------------------------------------------------------------ pieces
 
@@ -338,18 +390,33 @@ class SyncService:
     def _body(self, batch_id: str, tickets: list[TicketRow]) -> bytes:
         return protocol.push_body(self.config.site.id, batch_id, [t.as_push() for t in tickets])
 
-    def _notice(self, ticket: TicketRow, update: protocol.Update) -> str | None:
-        """The SMS for an update: the CRM's own text in the customer's language when it is
-        sendable, else the catalogue's template for that status."""
-        text = update.message.get(ticket.language)
+    def _notice(self, ticket: TicketRow, update: protocol.Update, report: CycleReport) -> str | None:
+        """The SMS for an update: the CRM's own text in the customer's language, cleaned of
+        control characters, when it fits ``[conversation] reply_max_parts``; else the
+        catalogue's template for that status (which check-config holds to that limit); None
+        (nothing queued, the update still applied) when not even that can be encoded."""
+        text = strip_controls(update.message.get(ticket.language, "")).strip()
         if text:
+            limit = self.config.conversation.reply_max_parts
             try:
-                if count_parts(text) <= MAX_NOTICE_PARTS:
+                parts = count_parts(text)
+                if parts <= limit:
                     return text
-                reason = f"longer than {MAX_NOTICE_PARTS} SMS parts"
+                reason = f"{parts} SMS parts, more than [conversation] reply_max_parts = {limit}"
             except EncodeError as exc:
                 reason = str(exc)
-            log.warning("crm_message_unusable", ticket_id=ticket.id, reason=reason)
+            report.messages_replaced += 1
+            log.warning("crm_message_replaced", ticket_id=ticket.id, reason=reason, note="the status template goes")
+        template = self._template(ticket, update)
+        try:
+            count_parts(template)
+        except EncodeError as exc:
+            report.notices_unsent += 1
+            log.error("crm_notice_unsent", ticket_id=ticket.id, reason=str(exc))
+            return None
+        return template
+
+    def _template(self, ticket: TicketRow, update: protocol.Update) -> str:
         code = self.catalogue.code(ticket.code)
         lang = ticket.language
         label = (code.labels.get(lang) or code.labels.get("en") or ticket.category) if code else ticket.category
@@ -363,16 +430,45 @@ class SyncService:
         return render_reply(self.catalogue, self.catalogue.update_reply(update.status), lang, values)
 
     async def _renew_lease(self) -> None:
-        """Keep the lease (a write every third of its life, so a request -- at most a third --
-        never outlives it); :class:`LeaseLost` when another syncer has it now."""
+        """Keep the lease (a write every third of its life); :class:`LeaseLost` when another
+        syncer has it now."""
         now = self._mono()
         if self._renewed is not None and now - self._renewed < self._ttl / 3:
             return
-        other = await self.store.take_sync_lease(self.holder, self._ttl, holder_alive)
+        other = await self._take_lease()
         if other is not None:
             self._renewed = None
             raise LeaseLost(f"the sync lease went to {other}")
         self._renewed = now
+
+    async def _holding_lease(self, request: Awaitable[T]) -> T:
+        """Run one CRM request while keeping the lease (it may last up to ``[crm] timeout``):
+        the lease never runs out under a request, so ``sync status`` names this syncer and
+        ``sync now`` asks it instead of pushing the same batch. If another syncer took the
+        lease all the same (this process stalled), the request is cancelled: :class:`LeaseLost`."""
+        task = asyncio.ensure_future(request)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self._tick)
+                if done:
+                    return task.result()
+                try:
+                    await self._renew_lease()
+                except STORE_ERRORS as exc:  # the request is bounded; try again at the next tick
+                    log.warning("sync_store_error", error=str(exc))
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+
+    async def _take_lease(self) -> str | None:
+        return await self.store.take_sync_lease(self.holder, self._ttl, holder_alive, now=self._now())
+
+    def _terms(self) -> LeaseTerms:
+        return LeaseTerms(self.holder, self._ttl, holder_alive, self._now())
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
 
     def _progress(self, n: int) -> None:
         if self._on_progress is not None:
@@ -399,3 +495,7 @@ class SyncService:
         url = self.crm.url
         if url.startswith("http://") and self.crm.token and not url.startswith(("http://127.", "http://localhost")):
             log.warning("crm_token_in_clear", note="the token goes over plain http; use https")
+
+
+def _count(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0

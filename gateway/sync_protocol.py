@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
+from .text import strip_controls
+
 SIGNATURE_HEADER = "X-Gateway-Signature"
 TIMESTAMP_HEADER = "X-Gateway-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -168,7 +170,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 @dataclass(frozen=True)
 class Update:
-    """A status change the CRM made to one of this site's tickets."""
+    """A status change the CRM made to one of this site's tickets. ``message`` and ``note``
+    come without control characters or bidi overrides."""
 
     id: str
     status: str
@@ -215,11 +218,10 @@ def _update(item: Any) -> Update | None:
         return None
     note = item.get("note")
     raw = item.get("message")
-    message = (
-        {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str) and v.strip()}
-        if isinstance(raw, dict)
-        else {}
-    )
+    if not isinstance(raw, dict):
+        raw = {}
+    texts = {k: strip_controls(v).strip() for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
+    message = {k: v for k, v in texts.items() if v}
     return Update(
         tid,
         status.strip(),
@@ -234,5 +236,6 @@ def _snippet(body: bytes) -> str:
 
 
 def _text(value: Any) -> str:
-    text = " ".join(str(value).split())
+    """The CRM's words for an operator: one line, no control characters (no terminal escapes)."""
+    text = " ".join(strip_controls(str(value)).split())
     return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 3] + "..."

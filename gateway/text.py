@@ -12,6 +12,10 @@ sometimes mixing them. Matching works on a normalised form:
 * case is folded.
 
 The original text is always kept as well: normalisation is for matching only.
+
+Text from elsewhere that goes to a customer (a CRM's message) is cleaned first:
+:func:`strip_controls` removes what a phone would show as garbage or use to
+reorder what the customer reads.
 """
 
 from __future__ import annotations
@@ -56,6 +60,13 @@ _FOLD = str.maketrans(
         "ؤ": "و",
     }
 )
+# C0 and C1 controls (newline aside), DEL, bidi embeddings/overrides (U+202A-202E) and
+# isolates (U+2066-2069): invisible, and able to make a phone show text in another order.
+_CONTROLS: dict[int, str | None] = {
+    **dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]),
+    ord("\n"): "\n",  # kept
+    ord("\t"): " ",  # removing it would join two words
+}
 TOKEN = re.compile(r"\d+|[^\W\d_]+")
 
 # Letters that only one of the two languages uses (strong), or that its keyboards produce (weak).
@@ -85,6 +96,13 @@ def normalise(text: str) -> str:
     t = ascii_digits(t).translate(_FOLD).casefold()
     t = unicodedata.normalize("NFKC", t).translate(_REMOVE)  # casefold can produce decomposable forms
     return " ".join(t.split())
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters and bidi overrides: newlines stay (CR LF and a
+    lone CR become LF), a tab becomes a space, every other C0/C1 control, DEL, U+202A-202E
+    and U+2066-2069 is removed. Letters, ZWNJ and the LRM/RLM marks are kept."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
 
 
 def tokens(normalised: str) -> list[str]:

@@ -3,8 +3,9 @@
 A batch is written before it is sent and deleted in the same transaction that
 applies the CRM's answer, so a crash anywhere in between re-sends the same bytes
 under the same ``Idempotency-Key`` and the CRM answers ``duplicate``: it holds
-each ticket once. The pull cursor moves in the transaction that applies the
-updates it covers.
+each ticket once. A syncer takes its batch in the transaction that checks and
+extends its lease, so no batch goes out from a syncer that lost the lease. The
+pull cursor moves in the transaction that applies the updates it covers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..exceptions import GatewayError
 from ..sync_protocol import Result, Update
 from .base import StoreBase, _row, _rows, stamp, utcnow
 from .outbox import insert_outbox
@@ -35,6 +37,24 @@ class BatchRow:
     @property
     def ids(self) -> list[str]:
         return [t for t, _ in self.tickets]
+
+
+@dataclass(frozen=True)
+class LeaseTerms:
+    """Who asks for the sync lease, for how long, and what "now" is for them."""
+
+    holder: str
+    ttl: float  # seconds
+    alive: Callable[[str], bool]  # whether another holder's process still runs
+    now: datetime | None = None
+
+
+class LeaseTaken(GatewayError):
+    """Another syncer holds the sync lease (it runs and its lease has not expired)."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"the sync lease is held by {holder}")
+        self.holder = holder
 
 
 @dataclass(frozen=True)
@@ -64,15 +84,27 @@ class SyncMixin(StoreBase):
             return bool((await cur.fetchone() or (0,))[0])
 
     async def next_batch(
-        self, new_id: Callable[[], str], size: int, body: Callable[[str, list[TicketRow]], bytes]
+        self,
+        new_id: Callable[[], str],
+        size: int,
+        body: Callable[[str, list[TicketRow]], bytes],
+        *,
+        lease: LeaseTerms | None = None,
     ) -> BatchRow | None:
         """The batch to send: the oldest one in flight (sent before, answer not applied), else a
-        new one of the ``size`` oldest queued tickets, written down before it is sent."""
-        async with self._r.execute("SELECT * FROM sync_batches ORDER BY first_seq, rowid LIMIT 1") as cur:
-            row = await cur.fetchone()
-        if row is not None:
-            return _batch(row)
+        new one of the ``size`` oldest queued tickets, written down before it is sent. With
+        ``lease``, in the same transaction that takes or extends the sync lease for its holder
+        (:class:`LeaseTaken` when another syncer has it): two syncers never send one batch."""
+        if lease is None:
+            async with self._r.execute("SELECT * FROM sync_batches ORDER BY first_seq, rowid LIMIT 1") as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                return _batch(row)
         async with self._write() as db:
+            if lease is not None:
+                other = await _take_lease(db, lease)
+                if other is not None:
+                    raise LeaseTaken(other)
             async with db.execute("SELECT * FROM sync_batches ORDER BY first_seq, rowid LIMIT 1") as cur:
                 row = await cur.fetchone()
             if row is not None:
@@ -166,12 +198,15 @@ class SyncMixin(StoreBase):
     async def apply_updates(
         self,
         updates: Sequence[Update],
-        cursor: str | None,
         notice: Callable[[TicketRow, Update], str | None],
+        *,
+        state: dict[str, str | None],
         now: datetime | None = None,
     ) -> UpdatesApplied:
-        """Apply the CRM's status changes, queue the SMS that tell customers (``notice``
-        composes it), and move the cursor -- all in one transaction."""
+        """Apply some of the CRM's status changes, queue the SMS that tell customers (``notice``
+        composes it), and write ``state`` (where the pull now stands) -- all in one
+        transaction. The caller keeps each call short (a chunk of a page): intake waits for
+        the same writer."""
         at = stamp(now)
         applied = unknown = 0
         notices: list[int] = []
@@ -194,8 +229,7 @@ class SyncMixin(StoreBase):
                             db, ticket.phone, text, "notification", at, modem_hint=ticket.modem, ticket_id=ticket.id
                         )
                     )
-            if cursor is not None:
-                await _put(db, {"cursor": cursor})
+            await _put(db, state)
         return UpdatesApplied(applied, unknown, tuple(notices))
 
     # ------------------------------------------------------------------ state and lease
@@ -213,17 +247,8 @@ class SyncMixin(StoreBase):
     ) -> str | None:
         """Hold the right to sync (one syncer per database) for ``ttl`` seconds. Returns None
         when taken or renewed, else the current holder (whose lease runs and who is ``alive``)."""
-        at = now or utcnow()
         async with self._write() as db:
-            async with db.execute(
-                "SELECT key, value FROM sync_state WHERE key IN ('lease_holder', 'lease_until')"
-            ) as cur:  # fmt: skip
-                state = {k: v for k, v in await cur.fetchall()}
-            current, until = state.get("lease_holder"), state.get("lease_until")
-            if current and current != holder and until and until > stamp(at) and alive(current):
-                return str(current)
-            await _put(db, {"lease_holder": holder, "lease_until": stamp(at + timedelta(seconds=ttl))})
-        return None
+            return await _take_lease(db, LeaseTerms(holder, ttl, alive, now))
 
     async def release_sync_lease(self, holder: str) -> None:
         async with self._write() as db:
@@ -231,6 +256,17 @@ class SyncMixin(StoreBase):
                 row = await cur.fetchone()
             if row is not None and row[0] == holder:
                 await db.execute("DELETE FROM sync_state WHERE key IN ('lease_holder', 'lease_until')")
+
+
+async def _take_lease(db: Any, lease: LeaseTerms) -> str | None:
+    at = lease.now or utcnow()
+    async with db.execute("SELECT key, value FROM sync_state WHERE key IN ('lease_holder', 'lease_until')") as cur:
+        state = {k: v for k, v in await cur.fetchall()}
+    current, until = state.get("lease_holder"), state.get("lease_until")
+    if current and current != lease.holder and until and until > stamp(at) and lease.alive(current):
+        return str(current)
+    await _put(db, {"lease_holder": lease.holder, "lease_until": stamp(at + timedelta(seconds=lease.ttl))})
+    return None
 
 
 async def _put(db: Any, values: dict[str, str | None]) -> None:

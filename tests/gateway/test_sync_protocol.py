@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway import sync_protocol as p
+from gateway.text import strip_controls
 
 IDS = ["12-A", "12-B", "12-C"]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -129,3 +130,21 @@ def test_no_answer_makes_the_reader_raise(status: int, body: bytes, headers: dic
     answer = p.read_push_answer(status, body, headers, IDS)
     assert answer.kind in ("results", "retry", "split")
     assert all(r.id in IDS for r in answer.results)
+
+
+FORBIDDEN = {*map(chr, range(0x20)), "\x7f", *map(chr, range(0x80, 0xA0)), *"\u202a\u202b\u202c\u202d\u202e"}
+FORBIDDEN |= {*"\u2066\u2067\u2068\u2069"}
+FORBIDDEN -= {"\n"}
+
+
+@given(st.text(alphabet=st.sampled_from([*FORBIDDEN, "\n", "\r", "\t", "a", "ب", "\u200c", "\u200f", "۴", " "])))
+@settings(max_examples=300)
+def test_crm_text_for_a_customer_keeps_no_control_character_or_bidi_override(text: str) -> None:
+    page = p.read_updates(json.dumps({"updates": [{"id": "12-A", "status": "resolved", "note": text,
+                                                    "message": {"fa": text}}], "cursor": "1"}).encode())  # fmt: skip
+    [update] = page.updates
+    sent = update.message.get("fa", "")
+    assert not FORBIDDEN & set(sent) and not FORBIDDEN & set(update.note or "")
+    kept = [c for c in text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ") if c not in FORBIDDEN]
+    assert sent == "".join(kept).strip()  # letters, digits, ZWNJ, RLM and newlines are untouched
+    assert strip_controls(strip_controls(text)) == strip_controls(text)

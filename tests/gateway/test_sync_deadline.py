@@ -1,0 +1,142 @@
+"""A CRM that trickles its answer: the whole request has a deadline, and the sync lease is
+kept while a request runs (issue 12, item 6). Real HTTP on 127.0.0.1, real SQLite files;
+the lease's clocks are moved by the test instead of waiting 30 s for a lease to run out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.crm_stub import CrmStub
+from gateway.exceptions import CrmUnreachable
+from gateway.lockfile import holder_alive, holder_name
+from gateway.store import Store, stamp
+from gateway.sync import LeaseLost, SyncService
+
+from .harness import eventually
+from .make_tickets import open_tickets
+from .test_sync import CAT, SECRET, TOKEN, config, service
+
+
+@pytest.fixture
+def stub(tmp_path: Path) -> Iterator[CrmStub]:
+    with CrmStub(tmp_path / "crm.db", token=TOKEN, secret=SECRET) as s:
+        yield s
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "gw.db", site="12")
+    yield s
+    await s.close()
+
+
+class MovedClocks:
+    """A wall clock and a monotonic clock that move only when the test says so."""
+
+    def __init__(self) -> None:
+        self.wall_at = time.time()
+        self.mono_at = 1000.0
+
+    def wall(self) -> float:
+        return self.wall_at
+
+    def mono(self) -> float:
+        return self.mono_at
+
+    def advance(self, seconds: float) -> None:
+        self.wall_at += seconds
+        self.mono_at += seconds
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.wall_at, UTC)
+
+
+async def lease(store: Store) -> tuple[str | None, str]:
+    state = await store.sync_state()
+    return state.get("lease_holder"), state.get("lease_until", "")
+
+
+async def test_a_crm_that_trickles_its_answer_is_given_up_at_the_timeout_and_the_batch_goes_again(
+    tmp_path: Path, stub: CrmStub, store: Store
+) -> None:
+    made = await open_tickets(store, 3)
+    stub.set_fault("trickle", delay=0.1, count=1)  # stores the batch, then one byte of its answer every 0.1 s
+    svc = service(store, config(tmp_path, stub, timeout=0.5))
+    started = time.monotonic()
+    with pytest.raises(CrmUnreachable, match=r"POST /tickets: no whole answer within 0\.5 s"):
+        async with asyncio.timeout(20):  # a per-read timeout alone would wait out all ~300 bytes: 30 s
+            await svc.cycle()
+    assert time.monotonic() - started < 5.0  # 0.5 s, with room for a loaded machine
+    assert (await store.sync_counts())["batches_in_flight"] == 1  # nothing acknowledged: the same batch goes again
+    report = await svc.cycle()
+    assert report.synced == 3
+    held = stub.tickets()
+    assert [t["id"] for t in held] == [t.id for t in made] and stub.stats()["duplicates"] == 3
+
+
+async def test_the_lease_is_kept_while_a_request_runs_so_no_second_syncer_pushes_beside_it(
+    tmp_path: Path, stub: CrmStub, store: Store
+) -> None:
+    await open_tickets(store, 3)
+    clocks = MovedClocks()
+    daemon = holder_name("daemon")
+    svc = SyncService(
+        store, config(tmp_path, stub, timeout=10.0), CAT, holder=daemon,
+        clock=clocks.wall, monotonic=clocks.mono, lease_tick=0.02,
+    )  # fmt: skip
+    stub.set_fault("trickle", delay=0.05, count=1)  # an answer that takes ~15 s to arrive
+    push = asyncio.create_task(svc.cycle())
+    try:
+        await eventually(lambda: stub.stats()["accepted"] == 3)  # the request is running
+        for _ in range(10):  # 100 s on the lease's clocks: three times its life (30 s)
+            clocks.advance(10.0)
+            await eventually(lambda: _lease_runs_past(store, clocks.now() + timedelta(seconds=15)), timeout=5)
+            assert not push.done()
+        holder, until = await lease(store)
+        assert holder == daemon and until > stamp(clocks.now())  # `gateway sync status`: syncing daemon:...
+        other = await store.take_sync_lease(holder_name("cli"), 30.0, holder_alive, now=clocks.now())
+        assert other == daemon  # `gateway sync now` asks the daemon instead of pushing the same batch
+    finally:
+        push.cancel()
+        await asyncio.wait({push}, timeout=10)
+    assert stub.stats()["requests"] == 1
+
+
+async def test_a_syncer_that_lost_its_lease_mid_request_stops_at_once(
+    tmp_path: Path, stub: CrmStub, store: Store
+) -> None:
+    """The lease ran out under this syncer all the same (here: the wall clock stepped forward)
+    and another syncer took over: the running request is cancelled instead of finishing
+    beside the other syncer's, and no further batch goes."""
+    await open_tickets(store, 250)
+    clocks = MovedClocks()
+    svc = SyncService(
+        store, config(tmp_path, stub, timeout=10.0, batch_size=100), CAT, holder=holder_name("daemon"),
+        clock=clocks.wall, monotonic=clocks.mono, lease_tick=0.02,
+    )  # fmt: skip
+    stub.set_fault("trickle", delay=0.05, count=1)
+    push = asyncio.create_task(svc.cycle())
+    try:
+        await eventually(lambda: stub.stats()["accepted"] == 100)
+        clocks.wall_at += 31.0  # the lease ran out before its holder's renewal was due...
+        taker = holder_name("cli")
+        assert await store.take_sync_lease(taker, 30.0, holder_alive, now=clocks.now()) is None  # ...and went
+        clocks.mono_at += 10.0  # the holder's renewal is due: it finds the lease gone
+        with pytest.raises(LeaseLost, match="the sync lease went to cli:"):
+            async with asyncio.timeout(10):
+                await push
+    finally:
+        push.cancel()
+        await asyncio.wait({push}, timeout=10)
+    assert stub.stats()["requests"] == 1 and len(stub.tickets()) == 100  # the second batch never went
+    assert (await lease(store))[0] == taker
+
+
+async def _lease_runs_past(store: Store, when: datetime) -> bool:
+    return (await lease(store))[1] > stamp(when)
