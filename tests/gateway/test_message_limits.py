@@ -21,12 +21,17 @@ PHONE = "+989121234567"
 LONG = "Power cut in your area. " * 84  # 2,016 GSM characters: 14 parts of 153
 
 
+async def _database(db: str) -> None:
+    await (await Store.open(db)).close()
+
+
 def cli(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
 
 
 def test_send_refuses_a_message_longer_than_a_sims_minute_and_queues_nothing(tmp_path: Path) -> None:
     db = str(tmp_path / "gw.db")
+    asyncio.run(_database(db))
     out = cli("send", PHONE, LONG, "--db", db)
     assert out.exit_code == 1, out.output
     assert "queued" not in out.output
