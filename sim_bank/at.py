@@ -23,6 +23,122 @@ _CREG = re.compile(r"^\+C(?:E|G)?REG:\s*(?:(\d)\s*,\s*)?(\d)(?:\s*,|\s*$)")
 _COPS = re.compile(r'^\+COPS:\s*(\d)(?:\s*,\s*(\d)\s*,\s*"([^"]*)")?')
 _CPMS = re.compile(r'^\+CPMS:\s*(?:"(\w+)"\s*,\s*)?(\d+)\s*,\s*(\d+)')
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
+_PREFIX = re.compile(r"^([+^*$%#][A-Za-z][A-Za-z0-9_]*)\s*:")  # "+CPMS:", "^RSSI:", "*PSUTTZ:"
+_QUOTED = re.compile(r'"([^"]*)"')
+# Result codes a modem sends by itself, with or without a command running: a line with
+# one of these prefixes is never the answer to another command.
+URC_PREFIXES = frozenset(
+    {
+        "+CMTI", "+CMT", "+CDSI", "+CDS", "+CBM", "+CBMI", "+CUSD", "+CREG", "+CGREG", "+CEREG",
+        "+C5GREG", "+CRING", "+CLIP", "+CCWA", "+CIEV", "+CGEV", "+CSQN", "+CTZV", "+CTZE", "+CTZU",
+        "+CPIN", "+WIND", "+QIND", "+QUSIM", "+STIN", "*PSUTTZ", "+ZPASR", "+ZDONR", "+ZUSIMR",
+        "+ZEND",
+    }
+)  # fmt: skip
+# Whole lines some modems send by themselves (ring, SIM800/Quectel start-up chatter).
+URC_WORDS = frozenset(
+    {"RING", "CALL READY", "SMS READY", "RDY", "NORMAL POWER DOWN", "PB DONE", "+PBREADY", "NO CARRIER"}
+)
+_ERROR = re.compile(r"^\+CM[ES] ERROR\b")
+FINAL_CODES = ("OK", "ERROR", "NO CARRIER", "COMMAND NOT SUPPORT")
+
+
+def line_prefix(line: str) -> str | None:
+    """``"+CPMS: (...)"`` -> ``"+CPMS"``; ``"^RSSI:17"`` -> ``"^RSSI"``; a bare line -> None."""
+    m = _PREFIX.match(line.strip())
+    return m.group(1).upper() if m else None
+
+
+def command_prefix(command: str) -> str | None:
+    """The prefix a command's own answer carries: ``AT+CPMS=?`` -> ``+CPMS``, ``AT^SYSCFG?`` ->
+    ``^SYSCFG``; None for basic commands (``ATI``, ``ATZ``)."""
+    body = command.strip()
+    if body[:2].upper() == "AT":
+        body = body[2:]
+    m = re.match(r"[+^*$%#][A-Za-z][A-Za-z0-9_]*", body)
+    return m.group(0).upper() if m else None
+
+
+def is_urc(line: str, command: str | None = None) -> bool:
+    """Whether ``line`` is a result code the modem sent by itself rather than (part of) the
+    answer to ``command``: a Huawei ``^XXXX:`` line, ``+CREG:``, ``+CMTI:``, ``RING``...
+    A line with the command's own prefix is its answer (``+CREG: 0,1`` answers ``AT+CREG?``)."""
+    text = line.strip()
+    prefix = line_prefix(text)
+    if prefix is None:
+        return text.upper() in URC_WORDS
+    if command is not None and prefix == command_prefix(command):
+        return False
+    return prefix in URC_PREFIXES or prefix.startswith("^")
+
+
+def is_final(line: str) -> bool:
+    """A final result code: the answer to a command ends here."""
+    text = line.strip()
+    return text in FINAL_CODES or bool(_ERROR.match(text))
+
+
+def answer_lines(lines: list[str], command: str) -> list[str]:
+    """The lines that answer ``command``, in order: without unsolicited result codes, the
+    echo, blank lines and the final result code -- wherever those landed."""
+    echo = command.strip().upper()
+    out = []
+    for line in lines:
+        text = line.strip()
+        if text and text.upper() != echo and not is_final(text) and not is_urc(text, command):
+            out.append(text)
+    return out
+
+
+def info_value(lines: list[str], command: str) -> str | None:
+    """The value an identification command answers (``AT+CGMI`` -> ``huawei``, ``AT+CGSN`` ->
+    the IMEI): the first answer line, bare or after the command's own prefix. Never a URC
+    that landed in the answer (``^BOOT:...``)."""
+    found = answer_lines(lines, command)
+    if not found:
+        return None
+    value = found[0]
+    if line_prefix(value) == command_prefix(command):
+        value = value.split(":", 1)[1]
+    return value.strip().strip('"').strip() or None
+
+
+def parse_cpms_support(lines: list[str]) -> tuple[tuple[str, ...], ...] | None:
+    """The memories of each ``+CPMS`` parameter from the answer to ``AT+CPMS=?``
+    (``+CPMS: ("ME","SM","SR"),("ME","SM"),("ME","SM")``): read/delete, write/send, receive.
+    Found by its prefix, wherever it is among the lines; None when no line has it."""
+    for line in lines:
+        if line_prefix(line) != "+CPMS":
+            continue
+        body = line.split(":", 1)[1]
+        groups = re.findall(r"\(([^)]*)\)", body) or [body]
+        return tuple(tuple(name.strip().upper() for name in _QUOTED.findall(g)) for g in groups)
+    return None
+
+
+def unsolicited(lines: list[str], command: str) -> list[str]:
+    """The unsolicited result codes that landed in the answer to ``command``, in order, each
+    with the lines that belong to it: the PDU after ``+CDS:``/``+CMT:``, the rest of a
+    ``+CUSD`` text that runs over several lines."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not is_urc(line, command):
+            continue
+        out.append(line)
+        prefix = line_prefix(line)
+        if prefix in ("+CDS", "+CMT") and i < len(lines) and is_hex_pdu(lines[i].strip()):
+            out.append(lines[i])
+            i += 1
+        elif prefix == "+CUSD":
+            text = line
+            while not _cusd_complete(text) and i < len(lines) and not is_final(lines[i]):
+                text += "\n" + lines[i]
+                out.append(lines[i])
+                i += 1
+    return out
 
 
 @dataclass(frozen=True)
@@ -47,6 +163,9 @@ def parse_cmgl(lines: list[str]) -> tuple[list[Listed], list[str]]:
         m = _CMGL.match(line)
         if m:
             pending = (int(m.group(1)), int(m.group(2)))
+            continue
+        if pending is not None and is_urc(line, "AT+CMGL"):
+            stray.append(line)  # a result code between an entry's header and its PDU
             continue
         if pending is not None:
             pending_entry, pending = pending, None

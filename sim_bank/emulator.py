@@ -14,7 +14,9 @@ Control API (thread-safe): :meth:`ModemEmulator.inject_sms`,
 :meth:`~ModemEmulator.inject_pdus`, :attr:`~ModemEmulator.sent`,
 :meth:`~ModemEmulator.set_send_latency`, :meth:`~ModemEmulator.fail_next_sends`,
 :meth:`~ModemEmulator.set_signal`, :meth:`~ModemEmulator.set_registration`,
-:meth:`~ModemEmulator.stored`.
+:meth:`~ModemEmulator.stored`, :meth:`~ModemEmulator.set_dialect` (answer as a Huawei or a
+Wavecom does: ``dialect="huawei"`` at construction), :meth:`~ModemEmulator.set_noise`
+(unsolicited lines such as ``^RSSI:17`` slipped into answers).
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import pdu as pdu_codec
-from .emulator_at import TEHRAN, AtInterpreter, Notify, SentMessage, SentPdu
+from .emulator_at import DIALECTS, TEHRAN, AtInterpreter, Dialect, Notify, SentMessage, SentPdu
 
-__all__ = ["TEHRAN", "ModemEmulator", "Notify", "SentMessage", "SentPdu"]
+__all__ = ["DIALECTS", "TEHRAN", "Dialect", "ModemEmulator", "Notify", "SentMessage", "SentPdu"]
 
 log = logging.getLogger("sim_bank.emulator")
 
@@ -55,6 +57,7 @@ class ModemEmulator(AtInterpreter):
         pin: str | None = None,
         tz: timezone = TEHRAN,
         imei: str | None = None,
+        dialect: str = "standard",
     ) -> None:
         super().__init__(
             modem_id,
@@ -67,6 +70,7 @@ class ModemEmulator(AtInterpreter):
             pin=pin,
             tz=tz,
             imei=imei,
+            dialect=dialect,
         )
         self.link = link
         self._wlock = threading.Lock()

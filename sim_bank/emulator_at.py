@@ -27,6 +27,7 @@ CTRL_Z = 0x1A
 ESC = 0x1B
 TEHRAN = timezone(timedelta(hours=3, minutes=30))
 Notify = Literal["immediate", "none", "in_response"]
+NoisePlace = Literal["before", "after", "random"]
 
 # +CMS ERROR codes the emulator itself produces
 CMS_INVALID_PDU = 304
@@ -76,6 +77,46 @@ class _Memory:
         return None
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """How one family of real modems answers differently from the plain emulator."""
+
+    name: str
+    manufacturer: str
+    model: str
+    revision: str
+    storages: str  # what follows "+CPMS: " in the answer to AT+CPMS=?
+    noise: tuple[str, ...] = ()  # unsolicited lines it slips into its answers
+    noise_place: NoisePlace = "before"
+    cpin_final: bool = True  # False: AT+CPIN? gets "+CPIN: READY" and no final OK
+
+
+DIALECTS = {
+    d.name: d
+    for d in (
+        Dialect("standard", "EmuCorp", "EMU-900 GSM", "1.0.0", '("SM","ME","SR"),("SM","ME"),("SM","ME")'),
+        # Huawei E3531/E173: ^RSSI, ^BOOT, ^MODE... reports arrive at any time, also inside answers
+        Dialect(
+            "huawei",
+            "huawei",
+            "E3531",
+            "22.521.23.00.00",
+            '("ME","SM","SR"),("ME","SM"),("ME","SM")',
+            noise=("^RSSI:17", "^BOOT:20155479,0,0,0,72", "^MODE:5,4", "^SRVST:2"),
+        ),
+        # Wavecom Fastrack (Q24/Q2403): +CPIN? answered without a final result code
+        Dialect(
+            "wavecom",
+            "WAVECOM MODEM",
+            "MULTIBAND  900E  1800",
+            "R7.46.0.201108091301.FXT002",
+            '("SM","ME"),("SM","ME"),("SM","ME")',
+            cpin_final=False,
+        ),
+    )
+}
+
+
 def _fix_surrogates(text: str) -> str:
     """python-gsmmodem returns characters beyond the BMP as lone surrogates."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
@@ -84,9 +125,9 @@ def _fix_surrogates(text: str) -> str:
 class AtInterpreter:
     """A modem's SIM, network and command set, without the serial line."""
 
-    MANUFACTURER = "EmuCorp"
-    MODEL = "EMU-900 GSM"
-    REVISION = "1.0.0"
+    MANUFACTURER = DIALECTS["standard"].manufacturer
+    MODEL = DIALECTS["standard"].model
+    REVISION = DIALECTS["standard"].revision
 
     def __init__(
         self,
@@ -101,6 +142,7 @@ class AtInterpreter:
         pin: str | None = None,
         tz: timezone = TEHRAN,
         imei: str | None = None,
+        dialect: str = "standard",
     ) -> None:
         self.modem_id = modem_id
         self.own_number = own_number
@@ -153,6 +195,30 @@ class AtInterpreter:
         self._ussd_session = False
         self._ussd_delay = 0.05
         self._hung = False
+        self._noise: tuple[str, ...] = ()
+        self._noise_place: NoisePlace = "before"
+        self._noise_next = 0
+        self._noise_rng = random.Random(zlib.crc32(modem_id.encode() + b"noise"))
+        self.dialect = DIALECTS["standard"]
+        self.set_dialect(dialect)
+
+    def set_dialect(self, name: str) -> None:
+        """Answer as that family of modems does (``DIALECTS``: standard, huawei, wavecom),
+        noise included; ``set_noise`` changes the noise afterwards."""
+        dialect = DIALECTS[name]
+        with self._lock:
+            self.dialect = dialect
+            self.MANUFACTURER, self.MODEL, self.REVISION = dialect.manufacturer, dialect.model, dialect.revision
+        self.set_noise(list(dialect.noise), place=dialect.noise_place)
+
+    def set_noise(self, lines: list[str] | None, *, place: NoisePlace = "before") -> None:
+        """Slip one of ``lines`` (URCs such as ``^RSSI:17``, in turn) into every answer that
+        ends in a final result code: ``before`` its first line, ``after`` its last one (just
+        before the OK), or at a ``random`` place (seeded per modem). None or [] stops it."""
+        with self._lock:
+            self._noise = tuple(lines or ())
+            self._noise_place = place
+            self._noise_next = 0
 
     def _write(self, text: str) -> None:
         self._write_bytes(text.encode("latin-1", "replace"))
@@ -245,11 +311,25 @@ class AtInterpreter:
             with self._lock:
                 lines = [*lines, *self._urcs_in_response]
                 self._urcs_in_response.clear()
+                if self._noise:
+                    lines = self._with_noise(lines)
         text = "".join(f"\r\n{line}\r\n" for line in lines)
         if final is not None:
             text += f"\r\n{final}\r\n"
         if text:
             self._write(text)
+
+    def _with_noise(self, lines: list[str]) -> list[str]:
+        """``lines`` with the next noise line slipped in (lock held)."""
+        noise = self._noise[self._noise_next % len(self._noise)]
+        self._noise_next += 1
+        if self._noise_place == "before":
+            at = 0
+        elif self._noise_place == "after":
+            at = len(lines)
+        else:
+            at = self._noise_rng.randint(0, len(lines))
+        return [*lines[:at], noise, *lines[at:]]
 
     def _error(self, kind: str, code: int) -> str:
         """+CMS ERROR is always reported (27.005); +CME ERROR only after AT+CMEE=1/2."""
@@ -350,9 +430,12 @@ class AtInterpreter:
             out.append("+CFUN: 1")
         return "OK"
 
-    def _cmd_CPIN(self, arg: str, upper: str, query: bool, out: list[str]) -> str:
+    def _cmd_CPIN(self, arg: str, upper: str, query: bool, out: list[str]) -> str | None:
         if query:
             out.append("+CPIN: READY" if self._pin_ok else "+CPIN: SIM PIN")
+            if not self.dialect.cpin_final:
+                self._flush(out)  # the answer and nothing after it: no OK ever comes
+                return None
             return "OK"
         if arg.strip('"').split('"')[0] == self._pin or self._pin_ok:
             self._pin_ok = True
@@ -440,7 +523,7 @@ class AtInterpreter:
 
     def _cmd_CPMS(self, arg: str, upper: str, query: bool, out: list[str]) -> str:
         if arg == "?":
-            out.append('+CPMS: ("SM","ME","SR"),("SM","ME"),("SM","ME")')
+            out.append(f"+CPMS: {self.dialect.storages}")
             return "OK"
         if query:
             out.append("+CPMS: " + ",".join(f'"{m}",{self._usage(m)}' for m in self._mem))

@@ -7,12 +7,20 @@
 * Its notification dispatch (which reads and deletes an SMS on ``+CMTI`` before
   anyone stored it, and runs each notification on a thread of its own) is
   replaced by one callback that only hands the lines to the worker.
+* It reads some answers by position (``AT+CGMI``'s first line is the manufacturer,
+  ``AT+CLAC``'s the command list): an unsolicited line that lands in such an answer
+  (Huawei's ``^RSSI:17``) is taken out before it sees the answer, and handed on as
+  the notification it is.
+* Wavecom modems answer ``AT+CPIN?`` with ``+CPIN: READY`` and no final ``OK``;
+  the library then waits out 15 s on every connect. Here the ``+CPIN:`` line ends
+  that answer, and an ``OK`` that follows it is awaited briefly and swallowed.
 
 Subclassing only: no library code is copied (it is LGPL-3.0+).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,9 +28,17 @@ from typing import Any
 from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
+from . import at
 from .types import ModemConfig
 
 PROMPT_CANCEL_WAIT = 0.2  # seconds for a modem to answer the ESC that cancels a stale SMS prompt
+# Answers some modems never end with a final result code: the line with this prefix ends them.
+ANSWER_ENDS = {"AT+CPIN?": "+CPIN:"}  # Wavecom
+LATE_FINAL_WAIT = 0.3  # seconds to wait for the OK after such a line; a modem sends it at once or never
+# Answers the library reads by position (``write(...)[0]``, ``len(response) == 2``).
+READ_BY_POSITION = frozenset(
+    {"AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GMI", "AT+GMM", "AT+GMR", "AT+GSN", "AT+CLAC"}
+)
 
 
 class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships no type hints
@@ -31,6 +47,8 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
     flow_control = False
     alive = False  # set by the library
     on_line_noise: Callable[[], None] | None = None
+    _answer_ends: str | None = None  # a line starting with this completes the pending answer
+    _late_final: threading.Event | None = None  # set when the OK after such a line arrives
 
     def connect(self) -> None:
         super().connect()
@@ -43,6 +61,20 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
         # to it arrives before the first command and is passed on as a stray line.
         self.serial.write(b"\x1b\r")
         time.sleep(PROMPT_CANCEL_WAIT)
+
+    def _handleLineRead(self, line: str, checkForResponseTerm: bool = True) -> None:
+        event = self._responseEvent
+        waiting = event is not None and not event.is_set()
+        ends = self._answer_ends
+        if waiting and ends is not None and line.startswith(ends):
+            self._answer_ends = None
+            super()._handleLineRead(line, checkForResponseTerm=False)  # this line completes the answer
+            return
+        late = self._late_final
+        if not waiting and late is not None and not late.is_set() and at.is_final(line):
+            late.set()  # the final result code after all: neither a notification nor the next answer
+            return
+        super()._handleLineRead(line, checkForResponseTerm)
 
     def _readLoop(self) -> None:
         # The library's loop dies on the first byte that is not UTF-8 and nobody
@@ -68,6 +100,32 @@ class Modem(GsmModem, GatewayComms):  # type: ignore[misc]  # untyped library cl
         self.fatalErrorCallback = on_fatal
         self.flow_control = config.flow_control
         self._on_urc = on_urc
+
+    def write(self, data: str, *args: Any, **kwargs: Any) -> Any:
+        command = data.strip().upper()
+        ends = ANSWER_ENDS.get(command)
+        if ends is not None:
+            return self._write_ending_with(ends, data, *args, **kwargs)
+        lines = super().write(data, *args, **kwargs)
+        if command in READ_BY_POSITION and lines:
+            urcs = [line for line in lines if at.is_urc(line, command)]
+            if urcs:
+                lines = [line for line in lines if not at.is_urc(line, command)]
+                self._on_urc(urcs)
+        return lines
+
+    def _write_ending_with(self, ends: str, data: str, *args: Any, **kwargs: Any) -> Any:
+        """Write a command whose answer is complete with its ``ends`` line, OK or not."""
+        with self._txLock:
+            late = threading.Event()
+            self._answer_ends, self._late_final = ends, late
+            try:
+                lines = super().write(data, *args, **kwargs)
+                if lines and lines[-1].startswith(ends):
+                    late.wait(LATE_FINAL_WAIT)  # let an OK arrive now rather than inside the next answer
+                return lines
+            finally:
+                self._answer_ends = self._late_final = None
 
     def _handleModemNotification(self, lines: list[str]) -> None:
         self._on_urc(list(lines))

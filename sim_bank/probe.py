@@ -17,11 +17,12 @@ from pathlib import Path
 
 import serial
 
-from .at import parse_cops, parse_cpms, parse_creg, parse_csq
+from .at import answer_lines, info_value, line_prefix, parse_cops, parse_cpms, parse_creg, parse_csq
 from .ussd import parse_cusd
 
 BY_ID = Path("/dev/serial/by-id")
 FINAL = ("OK", "ERROR", "NO CARRIER")
+LATE_FINAL_WAIT = 0.3  # seconds to wait for the OK after an answer some modems never end (Wavecom +CPIN?)
 
 
 @dataclass
@@ -59,13 +60,18 @@ class AtLink:
         with contextlib.suppress(OSError, serial.SerialException):
             self._serial.close()
 
-    def command(self, cmd: str, timeout: float | None = None, until: tuple[str, ...] = FINAL) -> list[str] | None:
-        """The lines answering ``cmd`` up to its final result code (included); None on silence."""
+    def command(
+        self, cmd: str, timeout: float | None = None, until: tuple[str, ...] = FINAL, ends: str | None = None
+    ) -> list[str] | None:
+        """The lines answering ``cmd`` up to its final result code (included); None on silence.
+        ``ends``: a line with this prefix completes the answer even if no final code follows
+        (a Wavecom's ``+CPIN: READY``); a final code that follows at once is still read."""
         self._serial.reset_input_buffer()
         self._serial.write((cmd + "\r").encode("ascii"))
         deadline = time.monotonic() + (timeout or self.timeout)
         lines: list[str] = []
         buffer = b""
+        answered = False  # the ``ends`` line came: what follows is awaited only briefly
         while time.monotonic() < deadline:
             buffer += self._serial.read(256)
             while b"\n" in buffer:
@@ -74,9 +80,14 @@ class AtLink:
                 if not line or line == cmd:
                     continue  # blank or the echo
                 lines.append(line)
+                if ends and not answered and line.startswith(ends):
+                    answered = True
+                    deadline = min(deadline, time.monotonic() + LATE_FINAL_WAIT)
                 failed = line == "ERROR" or line.startswith(("+CME ERROR", "+CMS ERROR"))
                 if failed or line.startswith(until) or (until == FINAL and line in FINAL):
                     return lines
+        if answered:
+            return lines
         return None
 
 
@@ -156,10 +167,10 @@ def _ask(link: AtLink, result: Probe, balance_ussd: str | None) -> None:
         return
     link.command("ATE0")
     link.command("AT+CMEE=1")
-    result.manufacturer = _value(link.command("AT+CGMI"))
-    result.model = _value(link.command("AT+CGMM"))
-    pin = link.command("AT+CPIN?") or []
-    result.pin_state = next((ln.split(":", 1)[1].strip() for ln in pin if ln.startswith("+CPIN:")), None) or next(
+    result.manufacturer = _value(link.command("AT+CGMI"), "AT+CGMI")
+    result.model = _value(link.command("AT+CGMM"), "AT+CGMM")
+    pin = link.command("AT+CPIN?", ends="+CPIN:") or []
+    result.pin_state = next((ln.split(":", 1)[1].strip() for ln in pin if line_prefix(ln) == "+CPIN"), None) or next(
         (ln for ln in pin if ln.startswith("+CME ERROR")), None
     )
     if result.pin_state != "READY":
@@ -167,8 +178,8 @@ def _ask(link: AtLink, result: Probe, balance_ussd: str | None) -> None:
     result.registration = parse_creg(link.command("AT+CREG?") or [])
     result.operator = parse_cops(link.command("AT+COPS?") or [])
     result.signal = parse_csq(link.command("AT+CSQ") or [])
-    smsc = link.command("AT+CSCA?") or []
-    line = next((ln for ln in smsc if ln.startswith("+CSCA:")), "")
+    smsc = answer_lines(link.command("AT+CSCA?") or [], "AT+CSCA?")
+    line = next((ln for ln in smsc if line_prefix(ln) == "+CSCA"), "")
     result.smsc = line.split(":", 1)[1].split(",")[0].strip().strip('"') if line else None
     result.storage = parse_cpms(link.command("AT+CPMS?") or [])
     if balance_ussd:
@@ -180,8 +191,8 @@ def _ask(link: AtLink, result: Probe, balance_ussd: str | None) -> None:
             result.balance_text = reply.text
 
 
-def _value(lines: list[str] | None) -> str | None:
+def _value(lines: list[str] | None, command: str) -> str | None:
+    """An identification answer's value, never an unsolicited line that landed in it."""
     if not lines or lines[-1] != "OK":
         return None
-    values = [ln for ln in lines[:-1] if ln]
-    return values[0].split(":", 1)[-1].strip() if values else None
+    return info_value(lines, command)

@@ -122,6 +122,7 @@ class ModemWorker:
         self._sweep_wanted: set[str] = set()
         self._sweep_lock = threading.Lock()
         self._memories: tuple[str, ...] = ()
+        self._memories_guessed = False  # the modem did not say which memories it has
         self._mem1: str | None = None
         self._cds_header = False  # a +CDS came without its PDU line; the next line is it
         self._cds_lock = threading.Lock()  # touched by the reader thread and this worker's thread
@@ -379,11 +380,7 @@ class ModemWorker:
         self._set_state("ready")
 
     def _after_connect(self) -> None:
-        answer = self._write("AT+CPMS=?")
-        readable = answer[0].split("),")[0] if answer else ""  # the first group: memories to read from
-        mems = tuple(m for m in READ_MEMORIES if f'"{m}"' in readable)
-        assert self._modem is not None
-        self._memories = mems or ((self._modem._smsMemReadDelete or '"SM"').strip('"'),)
+        self._memories, self._memories_guessed = self._readable_memories()
         self.info = self._read_info()
         with contextlib.suppress(CommandFailed):
             self._write("AT+CREG=1")  # registration changes arrive as +CREG: <stat>
@@ -394,6 +391,22 @@ class ModemWorker:
             self._sweep_wanted.clear()
         self.request_sweep()
 
+    def _readable_memories(self) -> tuple[tuple[str, ...], bool]:
+        """Every memory to sweep: those the modem reads and deletes from (the first
+        parameter of ``AT+CPMS=?``, found by its prefix wherever it lies in the answer), and
+        whether that is a guess -- a modem that will not say gets every memory we know, and
+        one it then refuses to select is dropped (``_sweep``)."""
+        try:
+            support = at.parse_cpms_support(self._write("AT+CPMS=?"))
+        except CommandFailed:
+            support = None
+        readable = support[0] if support else ()
+        memories = tuple(m for m in READ_MEMORIES if m in readable)
+        if memories:
+            return memories, False
+        log.warning("sim_memories_unknown", modem_id=self.id, answer=support)
+        return READ_MEMORIES, True
+
     def _read_info(self) -> ModemInfo:
         def ask(cmd: str) -> list[str]:
             try:
@@ -401,13 +414,10 @@ class ModemWorker:
             except CommandFailed:
                 return []
 
-        ident = ask("AT+CGMI")
-        model = ask("AT+CGMM")
-        imei = ask("AT+CGSN")
         return ModemInfo(
-            manufacturer=ident[0] if len(ident) > 1 else None,
-            model=model[0] if len(model) > 1 else None,
-            imei=imei[0] if len(imei) > 1 else None,
+            manufacturer=at.info_value(ask("AT+CGMI"), "AT+CGMI"),
+            model=at.info_value(ask("AT+CGMM"), "AT+CGMM"),
+            imei=at.info_value(ask("AT+CGSN"), "AT+CGSN"),
             operator=at.parse_cops(ask("AT+COPS?")),
             signal=at.parse_csq(ask("AT+CSQ")),
             registration=at.parse_creg(ask("AT+CREG?")),
@@ -496,7 +506,7 @@ class ModemWorker:
         except TimeoutException as exc:
             self._timeouts += 1
             if exc.data:
-                self._scan_response(list(exc.data))
+                self._scan_response(list(exc.data), command)
             raise CommandTimeout(self.id, f"{_short(command)}: no answer") from None
         except (CmsError, CmeError) as exc:
             self._timeouts = 0
@@ -508,19 +518,18 @@ class ModemWorker:
             self._lost = f"serial port failed: {exc}"
             raise ModemUnavailable(self.id, self._lost) from None
         self._timeouts = 0
-        self._scan_response(lines)
+        self._scan_response(lines, command)
         return lines
 
-    def _scan_response(self, lines: list[str]) -> None:
-        """A URC that arrived while a command waited is part of its response (notes #2)."""
+    def _scan_response(self, lines: list[str], command: str) -> None:
+        """A URC that arrived while a command waited is part of its response (notes #2):
+        every one is acted on, wherever it landed, recognised by its prefix."""
         if self._cds_header and lines and at.is_hex_pdu(lines[0].strip()):
             self._handle_urcs(lines[:1])  # the PDU of a +CDS that came just before this command
             lines = lines[1:]
-        urcs = [line for line in lines if line.startswith(("+CMTI", "+CDSI", "+CDS:"))]
+        urcs = at.unsolicited(lines, command)
         if urcs:
-            idx = lines.index(urcs[0])
-            tail = lines[idx:]
-            self._handle_urcs(tail[:-1] if tail[-1] in ("OK", "ERROR") else tail)
+            self._handle_urcs(urcs)
 
     def _health_event(self) -> ModemHealth:
         storage = None
@@ -578,6 +587,14 @@ class ModemWorker:
             for memory in memories:
                 try:
                     self._use_memory(memory)
+                except CommandFailed as exc:
+                    if self._memories_guessed and memory in self._memories:
+                        self._memories = tuple(m for m in self._memories if m != memory)
+                        log.info("sim_memory_absent", modem_id=self.id, memory=memory, error=exc.reason)
+                    else:
+                        log.warning("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason)
+                    continue
+                try:
                     lines = self._write("AT+CMGL=4")
                 except CommandFailed as exc:  # SIM busy, memory unusable: the other memories still count
                     log.warning("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason)
@@ -656,10 +673,13 @@ class ModemWorker:
         if cancel:
             self._write("AT+CUSD=2")
             return UssdReply(2, None, None)
-        lines = self._write(f'AT+CUSD=1,"{code}",15', timeout=timeout)
-        early = [line for line in lines if line.startswith("+CUSD")]  # some modems answer before OK
+        command = f'AT+CUSD=1,"{code}",15'
+        lines = self._write(command, timeout=timeout)
+        # some modems answer before their OK: the +CUSD result (its text may span lines), found
+        # by its prefix among whatever else landed in the answer
+        early = [u.line for u in at.parse_urcs(at.answer_lines(lines, command)) if u.kind == "ussd"]
         if early:
-            raw = "\n".join(lines[lines.index(early[0]) : -1])
+            raw = early[0]
         else:
             try:
                 raw = self._ussd_replies.get(timeout=timeout)

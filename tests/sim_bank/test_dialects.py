@@ -1,0 +1,225 @@
+"""Real modem dialects: Huawei's unsolicited lines inside answers, Wavecom's +CPIN? without OK.
+
+Real python-gsmmodem over a real pty against the emulator speaking that dialect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from sim_bank.emulator import ModemEmulator
+from sim_bank.emulator_at import AtInterpreter
+from sim_bank.probe import probe
+from sim_bank.types import ModemConfig, ModemInfo, ModemState, OutgoingSms
+from sim_bank.worker import ModemWorker
+from tests.gateway.harness import Harness, eventually
+
+from .test_worker import Recorder
+
+CONNECT_BOUND = 3.0  # seconds from opening the port to ready, for a modem answering at once
+
+
+def _worker(emu: ModemEmulator, rec: Recorder, **config: float) -> ModemWorker:
+    settings = {"sweep_interval": 0.5, "reconnect_max": 0.5, **config}
+    return ModemWorker(ModemConfig("m1", emu.port, **settings), loop=asyncio.get_running_loop(), on_event=rec)  # type: ignore[arg-type]
+
+
+async def _ready(rec: Recorder, timeout: float = 10.0) -> ModemInfo:
+    """What the modem said about itself once it was ready."""
+    state = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready", timeout)
+    assert isinstance(state, ModemState) and state.info is not None
+    return state.info
+
+
+# ------------------------------------------------------------------ the emulator speaks the dialect
+
+
+def _answer(interpreter: AtInterpreter, command: str) -> list[str]:
+    interpreter.output.clear()
+    interpreter._feed(command.encode() + b"\r")
+    return [line for line in interpreter.output.decode("latin-1").split("\r\n") if line]
+
+
+def test_huawei_emulator_slips_urcs_into_answers() -> None:
+    modem = AtInterpreter("h1", dialect="huawei")
+    _answer(modem, "ATE0")
+    assert _answer(modem, "AT+CPMS=?") == [
+        "^BOOT:20155479,0,0,0,72",
+        '+CPMS: ("ME","SM","SR"),("ME","SM"),("ME","SM")',
+        "OK",
+    ]
+    assert _answer(modem, "AT+CGMI") == ["^MODE:5,4", "huawei", "OK"]
+    modem.set_noise(["^RSSI:17"], place="after")
+    assert _answer(modem, "AT+CGMM") == ["E3531", "^RSSI:17", "OK"]
+    modem.set_noise(None)
+    assert _answer(modem, "AT+CGMM") == ["E3531", "OK"]
+
+
+def test_wavecom_emulator_answers_cpin_without_a_final_result_code() -> None:
+    modem = AtInterpreter("w1", dialect="wavecom")
+    _answer(modem, "ATE0")
+    assert _answer(modem, "AT+CPIN?") == ["+CPIN: READY"]
+    assert _answer(modem, "AT+CGMI") == ["WAVECOM MODEM", "OK"]
+
+
+# ------------------------------------------------------------------ item 12: Huawei noise
+
+
+async def test_messages_waiting_in_sm_are_read_and_deleted_when_urcs_land_in_answers() -> None:
+    with ModemEmulator("m1", dialect="huawei") as emu:
+        emu.inject_sms("+989121234567", "1 48213", notify="none")  # arrived while the gateway was away: in SM
+        assert len(emu.stored("SM")) == 1
+        rec = Recorder()
+        worker = _worker(emu, rec)
+        worker.start()
+        try:
+            info = await _ready(rec)
+            assert set(info.memories) >= {"SM", "ME"}
+            assert await rec.wait_texts(1) == ["1 48213"]
+            stored = rec.batches()[0].messages[0]
+            assert stored.memory == "SM"
+            await worker.delete(stored.memory, [stored.index])
+            assert emu.stored("SM") == {}
+            # new messages go to ME (where python-gsmmodem points the modem): read as well
+            emu.inject_sms("+989121234568", "1 77777")
+            assert await rec.wait_texts(2) == ["1 48213", "1 77777"]
+        finally:
+            await worker.stop()
+
+
+async def test_manufacturer_model_and_imei_are_not_urcs_that_landed_in_the_answer() -> None:
+    with ModemEmulator("m1", dialect="huawei") as emu:
+        rec = Recorder()
+        worker = _worker(emu, rec)
+        worker.start()
+        try:
+            info = await _ready(rec)
+            assert (info.manufacturer, info.model, info.imei) == ("huawei", "E3531", emu.imei)
+        finally:
+            await worker.stop()
+
+
+async def test_noise_anywhere_in_answers_loses_no_message_and_sends_still_work() -> None:
+    with ModemEmulator("m1", dialect="huawei") as emu:
+        emu.set_noise(["^RSSI:17", "^BOOT:20155479,0,0,0,72", "^MODE:5,4", "+CREG: 1", "RING"], place="random")
+        emu.inject_burst([("+989121234567", "1 1"), ("+989121234568", "1 2")])  # in SM, before we connect
+        rec = Recorder()
+        worker = _worker(emu, rec)
+        worker.start()
+        try:
+            await _ready(rec)
+            emu.inject_burst([("+989121234569", "1 3"), ("+989121234560", "1 4")])
+            assert sorted(await rec.wait_texts(4)) == ["1 1", "1 2", "1 3", "1 4"]
+            for batch in rec.batches():
+                for m in batch.messages:
+                    await worker.delete(m.memory, [m.index])
+            assert emu.stored("SM") == {} and emu.stored("ME") == {}
+            result = await worker.send(OutgoingSms("+989121234567", "registered"))
+            assert result.parts == 1 and [m.text for m in emu.sent] == ["registered"]
+        finally:
+            await worker.stop()
+
+
+async def test_a_modem_refusing_the_storage_question_still_connects_and_reads_every_memory() -> None:
+    with ModemEmulator("m1") as emu:
+        emu.inject_sms("+989121234567", "in SM", notify="none")
+        emu.override("AT+CPMS=?", ["ERROR"])
+        rec = Recorder()
+        worker = _worker(emu, rec)
+        worker.start()
+        try:
+            await _ready(rec)
+            assert await rec.wait_texts(1) == ["in SM"]
+        finally:
+            await worker.stop()
+
+
+async def test_the_gateway_tickets_and_deletes_a_message_waiting_in_sm_on_a_huawei(tmp_path: Path) -> None:
+    h = Harness(tmp_path, count=1)
+    try:
+        h.emu().set_dialect("huawei")
+        h.emu().inject_sms("+989121234567", "1 48213", notify="none")
+        await h.start()
+        await h.reply_to("+989121234567")  # "your request 12-... is registered"
+        assert await h.sql("SELECT phone, account FROM tickets") == [("+989121234567", "48213")]
+        await eventually(lambda: h.emu().stored("SM") == {})
+    finally:
+        await h.stop()
+        h.close()
+
+
+def test_doctor_probe_names_the_manufacturer_despite_urcs(tmp_path: Path) -> None:
+    with ModemEmulator("m1", dialect="huawei") as emu:
+        result = probe(emu.port, 115200, timeout=3.0)
+    assert (result.manufacturer, result.model, result.pin_state) == ("huawei", "E3531", "READY")
+    assert result.storage == (0, 50) and result.signal == 20 and result.operator == "Emu Mobile"
+
+
+# ------------------------------------------------------------------ item 13: Wavecom +CPIN? without OK
+
+
+async def test_wavecom_connects_within_three_seconds_and_works() -> None:
+    with ModemEmulator("m1", dialect="wavecom") as emu:
+        emu.inject_sms("+989121234567", "1 48213", notify="none")
+        rec = Recorder()
+        worker = _worker(emu, rec)
+        began = time.monotonic()
+        worker.start()
+        try:
+            info = await _ready(rec, timeout=CONNECT_BOUND + 1)
+            assert time.monotonic() - began <= CONNECT_BOUND
+            assert info.manufacturer == "WAVECOM MODEM"
+            assert await rec.wait_texts(1) == ["1 48213"]  # the commands after +CPIN? got their own answers
+            await worker.send(OutgoingSms("+989121234567", "registered"))
+            assert [m.text for m in emu.sent] == ["registered"]
+        finally:
+            await worker.stop()
+
+
+async def test_wavecom_reconnects_within_three_seconds(tmp_path: Path) -> None:
+    link = tmp_path / "ttyWAVECOM"
+    with ModemEmulator("m1", link=link, dialect="wavecom") as emu:
+        rec = Recorder()
+        worker = ModemWorker(
+            ModemConfig("m1", str(link), sweep_interval=0.5, reconnect_max=0.2),
+            loop=asyncio.get_running_loop(),
+            on_event=rec,
+        )
+        worker.start()
+        try:
+            await _ready(rec, timeout=CONNECT_BOUND + 1)
+            emu.unplug()
+            await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down", timeout=10)
+            rec.events.clear()
+            emu.replug()
+            began = time.monotonic()
+            await _ready(rec, timeout=CONNECT_BOUND + 1)
+            assert time.monotonic() - began <= CONNECT_BOUND
+        finally:
+            await worker.stop()
+
+
+async def test_pin_is_still_entered_on_a_wavecom() -> None:
+    with ModemEmulator("m1", dialect="wavecom", pin="1234") as emu:
+        rec = Recorder()
+        worker = ModemWorker(
+            ModemConfig("m1", emu.port, pin="1234", reconnect_max=0.5), loop=asyncio.get_running_loop(), on_event=rec
+        )
+        began = time.monotonic()
+        worker.start()
+        try:
+            await _ready(rec, timeout=CONNECT_BOUND + 1)
+            assert time.monotonic() - began <= CONNECT_BOUND
+            assert not emu.sim_locked()
+        finally:
+            await worker.stop()
+
+
+def test_doctor_probe_reads_a_wavecom_pin_state_at_once() -> None:
+    with ModemEmulator("m1", dialect="wavecom") as emu:
+        began = time.monotonic()
+        result = probe(emu.port, 115200, timeout=3.0)
+    assert result.pin_state == "READY" and result.registration == 1
+    assert time.monotonic() - began < 3.0  # not a 3 s wait for an OK that never comes
