@@ -14,6 +14,8 @@ from typing import Any
 import click
 from rich.console import Console
 
+from sim_bank.pdu import segment
+
 from . import __version__, logs, operations
 from . import config as config_mod
 from .catalogue import load_catalogue
@@ -541,13 +543,15 @@ def crm_stub(config: config_mod.Config, host: str, port: int, store_path: Path) 
 @main.command("check-config", context_settings=CONTEXT)
 @with_config
 def check_config(config: config_mod.Config) -> None:
-    """Validate gateway.toml and the keyword catalogue; exit 1 with the file, key and fix.
+    """Validate gateway.toml, the keyword catalogue and the broadcast notices, reporting every
+    problem in one run; exit 1 with the file, key and fix of each.
 
     Example: gateway check-config -c gateway.toml
     """
+    from .exceptions import ConfigError, NoticeError
+    from .notices import load_notices
     from .replies import oversized
 
-    catalogue = load_catalogue(config.catalogue_path)
     where = config.path or "built-in defaults"
     click.echo(f"{where}: ok ({len(config.modems)} modem(s), site {config.site.id}, database {config.database_path})")
     if not config.modems:
@@ -556,12 +560,35 @@ def check_config(config: config_mod.Config) -> None:
             "(id, port, baudrate), or try it without hardware: gateway run --simulate 4",
             err=True,
         )
-    problems = oversized(catalogue, config.conversation.reply_max_parts)
-    for problem in problems:
+    broken: list[str] = []  # files that cannot be used at all
+    try:
+        catalogue = load_catalogue(config.catalogue_path)
+    except ConfigError as exc:
+        broken.append(str(exc))
+        long_replies = []
+    else:
+        long_replies = oversized(catalogue, config.conversation.reply_max_parts)
+        if not long_replies:
+            click.echo(f"{catalogue.path}: ok ({len(catalogue.codes)} codes, {len(catalogue.replies)} replies)")
+    try:
+        notices = load_notices(config.templates_path)
+    except (ConfigError, NoticeError) as exc:
+        broken.append(str(exc))
+    else:
+        for notice in notices.values():
+            for lang, text in notice.render_all(notice.samples).items():
+                what = f"notice {notice.name!r} in {lang} (sample values)"
+                reason = operations.too_long(config, segment(text), what)
+                if reason:
+                    click.echo(f"warning: {reason}: a broadcast of it would be refused", err=True)
+        click.echo(f"{config.templates_path or 'shipped templates.toml'}: ok ({len(notices)} notices)")
+    for problem in [*broken, *long_replies]:
         click.echo(problem, err=True)
-    if problems:
-        raise click.ClickException(f"{len(problems)} repl{'y is' if len(problems) == 1 else 'ies are'} too long")
-    click.echo(f"{catalogue.path}: ok ({len(catalogue.codes)} codes, {len(catalogue.replies)} replies)")
+    if broken:
+        raise click.ClickException(f"{len(broken) + len(long_replies)} problem(s): see above")
+    if long_replies:
+        n = len(long_replies)
+        raise click.ClickException(f"{n} repl{'y is' if n == 1 else 'ies are'} too long")
 
 
 def _register() -> None:

@@ -198,3 +198,28 @@ def test_ussd_on_an_unknown_sim_names_the_sims_at_once(tmp_path: Path) -> None:
     asyncio.run(_contacts(db, "north", [PHONE]))
     out = cli("ussd", "m9", "*140#", "--timeout", "5", "-c", str(toml), "--db", str(db))
     assert out.exit_code == 1 and "no SIM 'm9'; the SIMs are: m1, m2" in out.output
+
+
+def test_check_config_reports_a_broken_catalogue_and_notices_file_together(tmp_path: Path) -> None:
+    (tmp_path / "keywords.toml").write_text("this is not toml =\n", encoding="utf-8")
+    (tmp_path / "templates.toml").write_text('[outage]\nen = "Cut in {area}."\n', encoding="utf-8")
+    toml = tmp_path / "gateway.toml"
+    toml.write_text('[replies]\ncatalogue = "keywords.toml"\n[broadcast]\ntemplates = "templates.toml"\n')
+    out = cli("check-config", "-c", str(toml))
+    assert out.exit_code == 1
+    assert "keywords.toml: cannot be read" in out.output
+    assert "templates.toml" in out.output and "outage" in out.output
+    assert "2 problem(s)" in out.output
+
+
+def test_check_config_warns_of_a_notice_no_sim_could_send(tmp_path: Path) -> None:
+    long_en = "Power is cut in {area}; crews are working on it. " * 37
+    (tmp_path / "templates.toml").write_text(
+        f'[long]\nvariables = {{ area = "North" }}\nfa = "برق {{area}}"\nar = "كهرباء {{area}}"\nen = "{long_en}"\n',
+        encoding="utf-8",
+    )
+    toml = tmp_path / "gateway.toml"
+    toml.write_text('[broadcast]\ntemplates = "templates.toml"\n')
+    out = cli("check-config", "-c", str(toml))
+    assert out.exit_code == 0, out.output
+    assert "warning: notice 'long' in en (sample values) is 12 SMS parts" in out.output
