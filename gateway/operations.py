@@ -194,8 +194,14 @@ def simulate_sms(config: Config, sender: str, text: str, modem: str | None) -> d
 
 
 def simulated_sent(config: Config, modem: str | None) -> list[dict[str, Any]]:
+    """What the simulated modems (or ``modem``, which must be one of them) were asked to send."""
+    socket_path = control_socket(config.database_path)
     try:
-        answer = simulator.request(control_socket(config.database_path), {"op": "sent", "modem": modem})
+        if modem is not None:
+            known = [str(m["id"]) for m in simulator.request(socket_path, {"op": "modems"})["modems"]]
+            if modem not in known:
+                raise NotFound(f"no simulated modem {modem!r} (have {', '.join(known)})")
+        answer = simulator.request(socket_path, {"op": "sent", "modem": modem})
     except simulator.SimulatorError as exc:
         raise SimulatorUnavailable(f"{exc}. Is `gateway run --simulate N` running?") from None
     return list(answer["messages"])

@@ -14,8 +14,10 @@ from gateway import config as config_mod
 from gateway.broadcast_operations import BroadcastRequest, broadcast
 from gateway.cli import main
 from gateway.contacts import Contact
-from gateway.exceptions import ConfigError
+from gateway.exceptions import ConfigError, ConfigErrors
+from gateway.operations import control_socket
 from gateway.store import AudienceSpec, Store
+from sim_bank.simulator import EmulatorBank
 
 from .make_tickets import opt_out
 
@@ -112,7 +114,7 @@ def test_check_config_reports_every_error_in_one_run(tmp_path: Path) -> None:
 def test_the_library_raises_one_config_error_that_holds_them_all(tmp_path: Path) -> None:
     toml = tmp_path / "gateway.toml"
     toml.write_text('[site]\nid = "abcd"\nbogus = 1\n[crm]\nbatch_size = 0\n')
-    with pytest.raises(config_mod.ConfigErrors) as caught:
+    with pytest.raises(ConfigErrors) as caught:
         config_mod.load(toml)
     assert [e.key for e in caught.value.errors] == ["site.bogus", "site.id", "crm.batch_size"]
     one = tmp_path / "one.toml"
@@ -223,3 +225,13 @@ def test_check_config_warns_of_a_notice_no_sim_could_send(tmp_path: Path) -> Non
     out = cli("check-config", "-c", str(toml))
     assert out.exit_code == 0, out.output
     assert "warning: notice 'long' in en (sample values) is 12 SMS parts" in out.output
+
+
+def test_simulate_sent_of_an_unknown_modem_names_the_simulated_ones(tmp_path: Path) -> None:
+    db = tmp_path / "gw.db"
+    with EmulatorBank(2, tmp_path / "dev") as bank:
+        bank.serve(control_socket(db))
+        out = cli("simulate", "sent", "--modem", "m9", "--db", str(db))
+        assert out.exit_code == 1 and "no simulated modem 'm9' (have m1, m2)" in out.output
+        ok = cli("simulate", "sent", "--modem", "m2", "--json", "--db", str(db))
+        assert ok.exit_code == 0 and json.loads(ok.output) == []
