@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from gateway.broadcast_operations import BroadcastRequest, broadcast
 from gateway.cli import main
 from gateway.contacts import Contact
 from gateway.exceptions import ConfigError, ConfigErrors
+from gateway.lockfile import DaemonLock
 from gateway.operations import control_socket
 from gateway.store import AudienceSpec, Store
 from sim_bank.simulator import EmulatorBank
@@ -198,8 +200,22 @@ def test_ussd_on_an_unknown_sim_names_the_sims_at_once(tmp_path: Path) -> None:
     toml.write_text('[[modems]]\nid = "m1"\nport = "/dev/ttyUSB0"\n[[modems]]\nid = "m2"\nport = "/dev/ttyUSB1"\n')
     db = tmp_path / "gw.db"
     asyncio.run(_contacts(db, "north", [PHONE]))
-    out = cli("ussd", "m9", "*140#", "--timeout", "5", "-c", str(toml), "--db", str(db))
+    lock = DaemonLock(db)
+    lock.acquire()  # as the running daemon holds it
+    try:
+        out = cli("ussd", "m9", "*140#", "--timeout", "5", "-c", str(toml), "--db", str(db))
+    finally:
+        lock.release()
     assert out.exit_code == 1 and "no SIM 'm9'; the SIMs are: m1, m2" in out.output
+
+
+def test_ussd_without_a_daemon_says_so_at_once(tmp_path: Path) -> None:
+    db = tmp_path / "gw.db"
+    asyncio.run(_contacts(db, "north", [PHONE]))
+    started = time.monotonic()
+    out = cli("ussd", "m1", "*140#", "--timeout", "30", "--db", str(db))
+    assert out.exit_code == 1 and f"no daemon is running on {db}" in out.output
+    assert time.monotonic() - started < 10
 
 
 def test_check_config_reports_a_broken_catalogue_and_notices_file_together(tmp_path: Path) -> None:
