@@ -93,7 +93,7 @@ async def import_contacts(
     on_size(os.path.getsize(path))
     report = ImportReport()
     batch: list[Contact] = []
-    # number -> the line it was last on: ~100 bytes a number (100 MB for a million distinct ones)
+    # number -> the line it was last on: ~125 bytes a number (125 MB for a million distinct numbers)
     seen: dict[str, int] = {}
     again = 0  # rows of this batch whose number an earlier batch of this file had
 

@@ -452,10 +452,12 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
     if as_json:
         echo_json([r.as_json() for r in rows])
         return
+    idle = no_daemon(config) is not None
     table = DataTable("id", "status", "notice", "recipients", "runs", "created (site time)", "audience")
     for r in rows:
         audience = _audience_text(r.as_json()["audience"])
-        table.add_row(str(r.id), r.status, r.template, str(r.recipients), f"{r.runs_done}/{r.runs_total}",
+        status = f"{r.status} (no daemon)" if idle and r.status == "running" else r.status
+        table.add_row(str(r.id), status, r.template, str(r.recipients), f"{r.runs_done}/{r.runs_total}",
                       ops.local_time(r.created_at, config), audience)  # fmt: skip
     console().print(table)
 

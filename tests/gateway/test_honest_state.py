@@ -63,6 +63,7 @@ def test_send_and_broadcast_say_when_no_daemon_will_send(tmp_path: Path) -> None
     assert "ETA" in status.output and "- (no daemon)" in status.output
     data = json.loads(cli("broadcast", "status", "1", "--json", "--db", str(db)).output)
     assert data["daemon_running"] is False and data["eta"] is None
+    assert "running (no daemon)" in cli("broadcast", "list", "--db", str(db)).output
 
 
 def test_with_a_daemon_running_nothing_is_said(daemon_lock: Path) -> None:
