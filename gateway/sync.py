@@ -462,10 +462,12 @@ class SyncService:
                 await asyncio.wait({task})
 
     async def _take_lease(self) -> str | None:
-        return await self.store.take_sync_lease(self.holder, self._ttl, holder_alive, now=self._now())
+        return await self.store.take_sync_lease(
+            self.holder, self._ttl, holder_alive, now=self._now(), monotonic=self._mono()
+        )
 
     def _terms(self) -> LeaseTerms:
-        return LeaseTerms(self.holder, self._ttl, holder_alive, self._now())
+        return LeaseTerms(self.holder, self._ttl, holder_alive, self._now(), self._mono())
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

@@ -27,12 +27,11 @@ async def sync_status(config: Config) -> dict[str, Any]:
     try:
         counts = await store.sync_counts()
         state = await store.sync_state()
+        syncing = await store.sync_lease_holder(holder_alive)
     finally:
         await store.close()
     oldest = counts["oldest_queued"]
     age = (datetime.now(UTC) - datetime.fromisoformat(oldest)).total_seconds() if oldest else None
-    holder = state.get("lease_holder")
-    running = bool(holder and state.get("lease_until", "") > stamp() and holder_alive(holder))
     return {
         "crm_url": display_url(config.crm.url) or None,
         "link": state.get("link", "unknown") if config.crm.enabled else "not configured",
@@ -48,7 +47,7 @@ async def sync_status(config: Config) -> dict[str, Any]:
         "oldest_queued_at": oldest,
         "oldest_queued_age_s": round(age, 1) if age is not None else None,
         "cursor": state.get("cursor"),
-        "syncing": holder if running else None,
+        "syncing": syncing,
     }
 
 

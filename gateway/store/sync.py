@@ -11,9 +11,11 @@ pull cursor moves in the transaction that applies the updates it covers.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ..exceptions import GatewayError
@@ -23,6 +25,8 @@ from .outbox import insert_outbox
 from .rows import TicketRow
 
 SYNC_STATES = ("queued", "synced", "rejected")
+LEASE_KEYS = ("lease_holder", "lease_until", "lease_until_mono")
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,17 @@ class BatchRow:
 
 @dataclass(frozen=True)
 class LeaseTerms:
-    """Who asks for the sync lease, for how long, and what "now" is for them."""
+    """Who asks for the sync lease, for how long, and what "now" is for them.
+
+    The lease runs out on the monotonic clock (shared by every process of one boot), so a
+    step of the wall clock neither ends a lease under its holder nor keeps a stalled one;
+    ``lease_until`` (wall) is written as well, for people and for another boot."""
 
     holder: str
     ttl: float  # seconds
     alive: Callable[[str], bool]  # whether another holder's process still runs
-    now: datetime | None = None
+    now: datetime | None = None  # wall clock
+    monotonic: float | None = None  # time.monotonic() unless given
 
 
 class LeaseTaken(GatewayError):
@@ -232,6 +241,18 @@ class SyncMixin(StoreBase):
             await _put(db, state)
         return UpdatesApplied(applied, unknown, tuple(notices))
 
+    async def sync_lease_holder(
+        self, alive: Callable[[str], bool], now: datetime | None = None, monotonic: float | None = None
+    ) -> str | None:
+        """Who holds the sync lease now (it runs and they are ``alive``), or None."""
+        marks = ", ".join("?" for _ in LEASE_KEYS)
+        async with self._r.execute(f"SELECT key, value FROM sync_state WHERE key IN ({marks})", LEASE_KEYS) as cur:
+            state = {str(k): str(v) for k, v in await cur.fetchall() if v is not None}
+        holder = state.get("lease_holder")
+        if holder and _lease_runs(state, now or utcnow(), _mono(monotonic)) and alive(holder):
+            return holder
+        return None
+
     # ------------------------------------------------------------------ state and lease
 
     async def sync_state(self) -> dict[str, str]:
@@ -243,30 +264,66 @@ class SyncMixin(StoreBase):
             await _put(db, values)
 
     async def take_sync_lease(
-        self, holder: str, ttl: float, alive: Callable[[str], bool], now: datetime | None = None
+        self,
+        holder: str,
+        ttl: float,
+        alive: Callable[[str], bool],
+        now: datetime | None = None,
+        monotonic: float | None = None,
     ) -> str | None:
         """Hold the right to sync (one syncer per database) for ``ttl`` seconds. Returns None
         when taken or renewed, else the current holder (whose lease runs and who is ``alive``)."""
         async with self._write() as db:
-            return await _take_lease(db, LeaseTerms(holder, ttl, alive, now))
+            return await _take_lease(db, LeaseTerms(holder, ttl, alive, now, monotonic))
 
     async def release_sync_lease(self, holder: str) -> None:
         async with self._write() as db:
             async with db.execute("SELECT value FROM sync_state WHERE key = 'lease_holder'") as cur:
                 row = await cur.fetchone()
             if row is not None and row[0] == holder:
-                await db.execute("DELETE FROM sync_state WHERE key IN ('lease_holder', 'lease_until')")
+                await db.execute("DELETE FROM sync_state WHERE key IN (?, ?, ?)", LEASE_KEYS)
 
 
 async def _take_lease(db: Any, lease: LeaseTerms) -> str | None:
-    at = lease.now or utcnow()
-    async with db.execute("SELECT key, value FROM sync_state WHERE key IN ('lease_holder', 'lease_until')") as cur:
-        state = {k: v for k, v in await cur.fetchall()}
-    current, until = state.get("lease_holder"), state.get("lease_until")
-    if current and current != lease.holder and until and until > stamp(at) and lease.alive(current):
-        return str(current)
-    await _put(db, {"lease_holder": lease.holder, "lease_until": stamp(at + timedelta(seconds=lease.ttl))})
+    at, mono = lease.now or utcnow(), _mono(lease.monotonic)
+    async with db.execute("SELECT key, value FROM sync_state WHERE key IN (?, ?, ?)", LEASE_KEYS) as cur:
+        state = {str(k): str(v) for k, v in await cur.fetchall() if v is not None}
+    current = state.get("lease_holder")
+    if current and current != lease.holder and _lease_runs(state, at, mono) and lease.alive(current):
+        return current
+    await _put(
+        db,
+        {
+            "lease_holder": lease.holder,
+            "lease_until": stamp(at + timedelta(seconds=lease.ttl)),
+            "lease_until_mono": f"{_boot_id()} {mono + lease.ttl:.3f}",
+        },
+    )
     return None
+
+
+def _lease_runs(state: dict[str, str], at: datetime, mono: float) -> bool:
+    """Whether the lease in ``state`` has time left: on the monotonic clock when it was taken
+    during this boot, else (another boot, an older gateway) on the wall clock."""
+    boot, _, until = state.get("lease_until_mono", "").partition(" ")
+    if until and boot == _boot_id():
+        try:
+            return mono < float(until)
+        except ValueError:
+            pass
+    return state.get("lease_until", "") > stamp(at)
+
+
+def _mono(value: float | None) -> float:
+    return time.monotonic() if value is None else value
+
+
+def _boot_id() -> str:
+    """This boot of the machine (the monotonic clock restarts with it); "" where unknown."""
+    try:
+        return BOOT_ID.read_text().strip()
+    except OSError:
+        return ""
 
 
 async def _put(db: Any, values: dict[str, str | None]) -> None:

@@ -41,7 +41,7 @@ class MovedClocks:
 
     def __init__(self) -> None:
         self.wall_at = time.time()
-        self.mono_at = 1000.0
+        self.mono_at = time.monotonic()
 
     def wall(self) -> float:
         return self.wall_at
@@ -98,9 +98,9 @@ async def test_the_lease_is_kept_while_a_request_runs_so_no_second_syncer_pushes
             clocks.advance(10.0)
             await eventually(lambda: _lease_runs_past(store, clocks.now() + timedelta(seconds=15)), timeout=5)
             assert not push.done()
-        holder, until = await lease(store)
-        assert holder == daemon and until > stamp(clocks.now())  # `gateway sync status`: syncing daemon:...
-        other = await store.take_sync_lease(holder_name("cli"), 30.0, holder_alive, now=clocks.now())
+        now, mono = clocks.now(), clocks.mono()
+        assert await store.sync_lease_holder(holder_alive, now, mono) == daemon  # `sync status`: syncing daemon:...
+        other = await store.take_sync_lease(holder_name("cli"), 30.0, holder_alive, now, mono)
         assert other == daemon  # `gateway sync now` asks the daemon instead of pushing the same batch
     finally:
         push.cancel()
@@ -111,9 +111,9 @@ async def test_the_lease_is_kept_while_a_request_runs_so_no_second_syncer_pushes
 async def test_a_syncer_that_lost_its_lease_mid_request_stops_at_once(
     tmp_path: Path, stub: CrmStub, store: Store
 ) -> None:
-    """The lease ran out under this syncer all the same (here: the wall clock stepped forward)
-    and another syncer took over: the running request is cancelled instead of finishing
-    beside the other syncer's, and no further batch goes."""
+    """The lease ran out under this syncer all the same (its process stood still for longer
+    than the lease) and another syncer took over: the running request is cancelled instead
+    of finishing beside the other syncer's, and no further batch goes."""
     await open_tickets(store, 250)
     clocks = MovedClocks()
     svc = SyncService(
@@ -124,10 +124,10 @@ async def test_a_syncer_that_lost_its_lease_mid_request_stops_at_once(
     push = asyncio.create_task(svc.cycle())
     try:
         await eventually(lambda: stub.stats()["accepted"] == 100)
-        clocks.wall_at += 31.0  # the lease ran out before its holder's renewal was due...
-        taker = holder_name("cli")
-        assert await store.take_sync_lease(taker, 30.0, holder_alive, now=clocks.now()) is None  # ...and went
-        clocks.mono_at += 10.0  # the holder's renewal is due: it finds the lease gone
+        taker = holder_name("cli")  # another process, 31 s later by its clock: the lease ran out...
+        later = clocks.now() + timedelta(seconds=31)
+        assert await store.take_sync_lease(taker, 30.0, holder_alive, later, clocks.mono() + 31) is None  # ...it went
+        clocks.advance(31.0)  # the stalled syncer runs again: its renewal is due and finds the lease gone
         with pytest.raises(LeaseLost, match="the sync lease went to cli:"):
             async with asyncio.timeout(10):
                 await push
@@ -140,3 +140,17 @@ async def test_a_syncer_that_lost_its_lease_mid_request_stops_at_once(
 
 async def _lease_runs_past(store: Store, when: datetime) -> bool:
     return (await lease(store))[1] > stamp(when)
+
+
+async def test_a_step_of_the_wall_clock_neither_ends_a_lease_nor_keeps_a_stale_one(store: Store) -> None:
+    """Issue 12, item 5: leases are waits, measured on the monotonic clock."""
+    wall, mono = datetime.now(UTC), time.monotonic()
+    daemon, cli = holder_name("daemon"), "cli:1"
+    assert await store.take_sync_lease(daemon, 30.0, holder_alive, wall, mono) is None
+    hour = timedelta(hours=1)
+    # NTP steps the wall clock an hour forward 1 s later: the daemon's lease still runs
+    assert await store.take_sync_lease(cli, 30.0, holder_alive, wall + hour, mono + 1) == daemon
+    assert await store.sync_lease_holder(holder_alive, wall + hour, mono + 1) == daemon
+    # an hour back instead: the lease still ends 30 s after it was taken, not an hour later
+    assert await store.sync_lease_holder(holder_alive, wall - hour, mono + 31) is None
+    assert await store.take_sync_lease(cli, 30.0, lambda _h: True, wall - hour, mono + 31) is None
