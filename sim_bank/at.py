@@ -120,25 +120,33 @@ def unsolicited(lines: list[str], command: str) -> list[str]:
     """The unsolicited result codes that landed in the answer to ``command``, in order, each
     with the lines that belong to it: the PDU after ``+CDS:``/``+CMT:``, the rest of a
     ``+CUSD`` text that runs over several lines."""
-    out: list[str] = []
+    return separate(lines, command)[1]
+
+
+def separate(lines: list[str], command: str) -> tuple[list[str], list[str]]:
+    """``lines`` split into the answer to ``command`` (final result code included) and the
+    unsolicited result codes with the lines that belong to them (see :func:`unsolicited`)."""
+    answer: list[str] = []
+    urcs: list[str] = []
     i = 0
     while i < len(lines):
         line = lines[i]
         i += 1
         if not is_urc(line, command):
+            answer.append(line)
             continue
-        out.append(line)
+        urcs.append(line)
         prefix = line_prefix(line)
         if prefix in ("+CDS", "+CMT") and i < len(lines) and is_hex_pdu(lines[i].strip()):
-            out.append(lines[i])
+            urcs.append(lines[i])
             i += 1
         elif prefix == "+CUSD":
             text = line
             while not _cusd_complete(text) and i < len(lines) and not is_final(lines[i]):
                 text += "\n" + lines[i]
-                out.append(lines[i])
+                urcs.append(lines[i])
                 i += 1
-    return out
+    return answer, urcs
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,11 @@ ANSWER_ENDS = {"AT+CPIN?": "+CPIN:"}  # Wavecom
 LATE_FINAL_WAIT = 0.3  # seconds to wait for the OK after such a line; a modem sends it at once or never
 # Answers the library reads by position (``write(...)[0]``, ``len(response) == 2``).
 READ_BY_POSITION = frozenset(
-    {"AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GMI", "AT+GMM", "AT+GMR", "AT+GSN", "AT+CLAC"}
-)
+    {
+        "AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GMI", "AT+GMM", "AT+GMR", "AT+GSN", "AT+CIMI",
+        "AT+CLAC", "AT+CSQ", "AT+CNUM", "AT+CSCS=?", "AT+CSCS?",
+    }
+)  # fmt: skip
 
 
 class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships no type hints
@@ -108,9 +111,8 @@ class Modem(GsmModem, GatewayComms):  # type: ignore[misc]  # untyped library cl
             return self._write_ending_with(ends, data, *args, **kwargs)
         lines = super().write(data, *args, **kwargs)
         if command in READ_BY_POSITION and lines:
-            urcs = [line for line in lines if at.is_urc(line, command)]
+            lines, urcs = at.separate(lines, command)
             if urcs:
-                lines = [line for line in lines if not at.is_urc(line, command)]
                 self._on_urc(urcs)
         return lines
 

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from gsmmodem.modem import GsmModem
 
 from sim_bank.emulator import ModemEmulator
 from sim_bank.emulator_at import AtInterpreter
+from sim_bank.gsm import Modem
 from sim_bank.probe import probe
 from sim_bank.types import ModemConfig, ModemInfo, ModemState, OutgoingSms
 from sim_bank.worker import ModemWorker
@@ -31,6 +35,13 @@ async def _ready(rec: Recorder, timeout: float = 10.0) -> ModemInfo:
     state = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready", timeout)
     assert isinstance(state, ModemState) and state.info is not None
     return state.info
+
+
+async def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
 
 
 # ------------------------------------------------------------------ the emulator speaks the dialect
@@ -99,6 +110,35 @@ async def test_manufacturer_model_and_imei_are_not_urcs_that_landed_in_the_answe
             assert (info.manufacturer, info.model, info.imei) == ("huawei", "E3531", emu.imei)
         finally:
             await worker.stop()
+
+
+async def test_a_new_sms_announced_inside_an_identification_answer_is_read() -> None:
+    with ModemEmulator("m1", dialect="huawei") as emu:
+        rec = Recorder()
+        worker = _worker(emu, rec, sweep_interval=3600)  # no timer sweep to hide behind
+        worker.start()
+        try:
+            await _ready(rec)
+            await _until(lambda: emu.commands.count("AT+CMGL=4") >= 3)  # the start-up sweep of ME, SM, SR ran
+            emu.inject_sms("+989121234567", "1 48213", notify="in_response")
+            assert await worker.command("AT+CGMI") == ["huawei", "OK"]  # the +CMTI and ^RSSI taken out
+            assert await rec.wait_texts(1) == ["1 48213"]
+        finally:
+            await worker.stop()
+
+
+def test_the_librarys_own_positional_reads_skip_urcs() -> None:
+    with ModemEmulator("m1", dialect="huawei") as emu:
+        seen: list[list[str]] = []
+        modem = Modem(ModemConfig("m1", emu.port), seen.append, lambda _exc: None)
+        try:
+            GsmModem.connect(modem)
+            assert (modem.manufacturer, modem.model, modem.imei) == ("huawei", "E3531", emu.imei)
+            assert any(line.startswith("^") for lines in seen for line in lines)  # handed on as notifications
+        finally:
+            modem.alive = False
+            modem.rxThread.join(2)
+            modem.serial.close()
 
 
 async def test_noise_anywhere_in_answers_loses_no_message_and_sends_still_work() -> None:
