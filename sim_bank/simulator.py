@@ -15,7 +15,10 @@ on real modems. ``gateway simulate sms`` talks to the bank over a Unix socket
 Faults (``kind``): ``fail_rate`` (``rate``, ``code``: a share of sends answer +CMS ERROR),
 ``unplug`` / ``replug`` (the pty goes away and comes back), ``hang`` (``on``: commands
 get no answer), ``raw`` (``hex`` bytes on the line), ``burst`` (``messages``: [[from,
-text], ...] stored at once, one +CMTI each), ``capacity`` (``size`` of the SIM storage).
+text], ...] stored at once, one +CMTI each), ``capacity`` (``size`` of the SIM storage),
+``noise`` (``lines`` such as ``["^RSSI:17"]`` slipped into every answer, at ``place``
+before / after / random; ``[]`` stops it), ``dialect`` (``name``: standard, huawei or
+wavecom -- answer as that modem does from now on; storage lists count at the next connect).
 
 The bank can also run on its own (``gateway simulate bank``) so that its
 modems outlive a daemon that is killed and restarted.
@@ -31,9 +34,10 @@ import socketserver
 import threading
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from .emulator import ModemEmulator
+from .emulator import DIALECTS, ModemEmulator
+from .emulator_at import NoisePlace
 from .exceptions import SimBankError
 from .types import ModemConfig
 
@@ -47,7 +51,9 @@ class SimulatorError(SimBankError):
 class EmulatorBank:
     """``count`` emulated modems with stable links ``directory/m1 .. mN``."""
 
-    def __init__(self, count: int, directory: Path, *, send_latency: float = 0.0, first: int = 1) -> None:
+    def __init__(
+        self, count: int, directory: Path, *, send_latency: float = 0.0, first: int = 1, dialect: str = "standard"
+    ) -> None:
         if not 1 <= count <= 256 or not 1 <= first <= 10_000:
             raise ValueError("a simulated bank has 1-256 modems, numbered from 1-10000")
         directory.mkdir(parents=True, exist_ok=True)
@@ -58,6 +64,7 @@ class EmulatorBank:
                 link=directory / f"m{i}",
                 own_number=f"+9891200{i:05d}",
                 send_latency=send_latency,
+                dialect=dialect,
             )
             for i in range(first, first + count)
         ]
@@ -185,6 +192,17 @@ class EmulatorBank:
             emu.inject_burst([(str(sender), str(text)) for sender, text in request["messages"]])
         elif kind == "capacity":
             emu.set_capacity(int(request["size"]))
+        elif kind == "noise":
+            place = str(request.get("place", "before"))
+            if place not in ("before", "after", "random"):
+                raise SimulatorError(f"noise place {place!r}: use before, after or random")
+            lines = [str(line) for line in request.get("lines") or []]
+            emu.set_noise(lines, place=cast("NoisePlace", place))
+        elif kind == "dialect":
+            name = str(request["name"])
+            if name not in DIALECTS:
+                raise SimulatorError(f"no modem dialect {name!r} (have {', '.join(DIALECTS)})")
+            emu.set_dialect(name)
         else:
             raise SimulatorError(f"unknown fault {kind!r}")
 

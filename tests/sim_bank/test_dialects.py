@@ -10,12 +10,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from gsmmodem.modem import GsmModem
 
 from sim_bank.emulator import ModemEmulator
 from sim_bank.emulator_at import AtInterpreter
 from sim_bank.gsm import Modem
 from sim_bank.probe import probe
+from sim_bank.simulator import EmulatorBank, SimulatorError
 from sim_bank.types import ModemConfig, ModemInfo, ModemState, OutgoingSms
 from sim_bank.worker import ModemWorker
 from tests.gateway.harness import Harness, eventually
@@ -263,3 +265,15 @@ def test_doctor_probe_reads_a_wavecom_pin_state_at_once() -> None:
         result = probe(emu.port, 115200, timeout=3.0)
     assert result.pin_state == "READY" and result.registration == 1
     assert time.monotonic() - began < 3.0  # not a 3 s wait for an OK that never comes
+
+
+def test_the_simulated_bank_switches_dialect_and_noise_on_request(tmp_path: Path) -> None:
+    with EmulatorBank(1, tmp_path / "dev", dialect="huawei") as bank:
+        port = str(bank.emulators[0].link)
+        assert probe(port, 115200).manufacturer == "huawei"
+        bank.handle({"op": "fault", "modem": "m1", "kind": "dialect", "name": "wavecom"})
+        bank.handle({"op": "fault", "modem": "m1", "kind": "noise", "lines": ["^RSSI:9"], "place": "after"})
+        result = probe(port, 115200)
+        assert (result.manufacturer, result.pin_state) == ("WAVECOM MODEM", "READY")
+        with pytest.raises(SimulatorError, match="no modem dialect 'nokia'"):
+            bank.handle({"op": "fault", "modem": "m1", "kind": "dialect", "name": "nokia"})
