@@ -55,7 +55,7 @@ T = TypeVar("T")
 LEASE_TTL = 30.0  # seconds, at least (3 request timeouts when those are longer); renewed every third of it
 NAP = LEASE_TTL / 3
 LEASE_TICK = 1.0  # seconds between looks at the lease while a request runs (a write only when renewal is due)
-MAX_PAGES = 100  # update pages pulled in one cycle: a CRM that never stops paging cannot hold the loop
+MAX_PAGES = 100  # update pages pulled in one cycle: a long backlog cannot hold back the push of new tickets
 UPDATES_LIMIT = 1000  # updates asked for per page (`limit`): a backlog comes in pages, not one huge answer
 UPDATE_CHUNK = 200  # updates applied per write transaction: intake waits for the writer at most one chunk
 RETRY_BASE = 2.0  # seconds before the first retry after a failed push; doubles up to [crm] backoff_max
@@ -86,6 +86,7 @@ class CycleReport:
     notices: int = 0
     messages_replaced: int = 0  # the CRM's text was not sendable: the catalogue's template went instead
     notices_unsent: int = 0  # no SMS could be made for an update that asked for one
+    more_updates: bool = False  # the pull stopped at MAX_PAGES: the next cycle comes at once
     error: str | None = None
 
 
@@ -167,7 +168,7 @@ class SyncService:
                 return self.crm.probe_interval
             report = await self._cycle(crm)
             await self._finish_request(requested, report)
-            return self.crm.pull_interval
+            return 0.0 if report.more_updates else self.crm.pull_interval
         except LeaseLost:
             log.warning("crm_sync_lease_lost", holder=self.holder)
             return NAP
@@ -355,7 +356,8 @@ class SyncService:
                 return
             skip = max(0, skip - len(page.updates))
             cursor = page.cursor
-        log.warning("crm_updates_paging", note=f"more than {MAX_PAGES} pages in one cycle; the rest next cycle")
+        report.more_updates = True  # new tickets are pushed, then the pull goes on
+        log.info("crm_updates_paging", note=f"{MAX_PAGES} pages in one cycle; the rest in the next, at once")
 
     async def _apply_page(self, page: protocol.UpdatesPage, cursor: str | None, skip: int, report: CycleReport) -> None:
         """Apply ``page`` (asked for after ``cursor``, whose first ``skip`` updates are already

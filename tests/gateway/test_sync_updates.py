@@ -126,6 +126,16 @@ async def test_the_reference_receiver_honours_the_limit(tmp_path: Path, stub: Cr
     assert len(stub.updates("12", "", "")["updates"]) == 30
 
 
+async def test_a_backlog_longer_than_one_cycle_goes_on_at_once(tmp_path: Path, stub: CrmStub, store: Store) -> None:
+    [ticket] = await known_to_the_crm(store, tmp_path, stub, 1)
+    stub.add_updates({"id": ticket.id, "status": "in_progress"} for _ in range(150))
+    svc = syncer(store, tmp_path, stub, updates_limit=1)  # 100 pages of one: a cycle's worth
+    first = await svc.cycle()
+    assert (first.updates, first.more_updates) == (100, True)  # the daemon's loop does not wait pull_interval
+    second = await svc.cycle()
+    assert (second.updates, second.more_updates) == (50, False)
+
+
 # ---------------------------------------------------------------------- item 19: the CRM's text
 
 
