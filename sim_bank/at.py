@@ -20,6 +20,8 @@ _CMGS = re.compile(r"^\+CMGS:\s*(\d+)")
 _CSQ = re.compile(r"^\+CSQ:\s*(\d+)\s*,\s*(\d+)")
 _CREG_URC = re.compile(r"^\+CREG:\s*(\d)\s*(?:,\s*\"?[0-9A-Fa-f]*\"?\s*,\s*\"?[0-9A-Fa-f]*\"?.*)?$")
 _CREG = re.compile(r"^\+C(?:E|G)?REG:\s*(?:(\d)\s*,\s*)?(\d)(?:\s*,|\s*$)")
+_CREG_ANSWER = re.compile(r"^\+C(?:E|G)?REG:\s*\d\s*,\s*\d")  # "+CREG: <n>,<stat>": a URC has no <n>
+_REGISTRATION = frozenset({"+CREG", "+CGREG", "+CEREG"})
 _COPS = re.compile(r'^\+COPS:\s*(\d)(?:\s*,\s*(\d)\s*,\s*"([^"]*)")?')
 _CPMS = re.compile(r'^\+CPMS:\s*(?:"(\w+)"\s*,\s*)?(\d+)\s*,\s*(\d+)')
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
@@ -67,6 +69,8 @@ def is_urc(line: str, command: str | None = None) -> bool:
     prefix = line_prefix(text)
     if prefix is None:
         return text.upper() in URC_WORDS
+    if prefix in _REGISTRATION:  # "+CREG: 2" is news even inside the answer to AT+CREG?
+        return not _CREG_ANSWER.match(text)
     if command is not None and prefix == command_prefix(command):
         return False
     return prefix in URC_PREFIXES or prefix.startswith("^")
@@ -258,9 +262,11 @@ def parse_csq(lines: list[str]) -> int | None:
 
 
 def parse_creg(lines: list[str]) -> int | None:
-    """Registration status from ``+CREG?``: 1 home, 5 roaming, 2 searching, 3 denied, 0 idle."""
-    for line in lines:
-        if m := _CREG.match(line):
+    """Registration status from ``+CREG?``: 1 home, 5 roaming, 2 searching, 3 denied, 0 idle.
+    The answer (``+CREG: <n>,<stat>``) is taken over a ``+CREG: <stat>`` URC that landed in it."""
+    answers = [line.strip() for line in lines if _CREG_ANSWER.match(line.strip())]
+    for line in answers or lines:
+        if m := _CREG.match(line.strip()):
             return int(m.group(2))
     return None
 

@@ -213,8 +213,9 @@ class AtInterpreter:
 
     def set_noise(self, lines: list[str] | None, *, place: NoisePlace = "before") -> None:
         """Slip one of ``lines`` (URCs such as ``^RSSI:17``, in turn) into every answer that
-        ends in a final result code: ``before`` its first line, ``after`` its last one (just
-        before the OK), or at a ``random`` place (seeded per modem). None or [] stops it."""
+        ends in a final result code, the result of a send included: ``before`` its first line,
+        ``after`` its last one (just before the OK), or at a ``random`` place (seeded per
+        modem). None or [] stops it."""
         with self._lock:
             self._noise = tuple(lines or ())
             self._noise_place = place
@@ -608,6 +609,9 @@ class AtInterpreter:
         with self._lock:
             result = self._accept_submit(hexpdu, expected)
             self._sent_cond.notify_all()
+            if self._noise:  # a report of its own between the PDU and +CMGS (or after it)
+                lines = self._with_noise([result])
+                result = "".join(line if line is result else f"\r\n{line}\r\n" for line in lines)
         self._write(result)
 
     def _accept_submit(self, hexpdu: str, expected: int | None) -> str:

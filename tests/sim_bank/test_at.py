@@ -59,7 +59,10 @@ def test_storage_answers_of_other_shapes() -> None:
 
 def test_a_line_with_the_commands_own_prefix_is_its_answer() -> None:
     assert not at.is_urc("+CREG: 0,1", "AT+CREG?")
+    assert not at.is_urc('+CREG: 2,1,"00C3","0E2B"', "AT+CREG?")
     assert at.is_urc("+CREG: 1", "AT+CSQ")
+    assert at.is_urc("+CREG: 2", "AT+CREG?")  # news that landed in the answer: acted on, not the answer
+    assert at.is_urc('+CREG: 1,"00C3","0E2B"', "AT+CREG?")
     assert not at.is_urc("^SYSINFO:2,3,0,5,1", "AT^SYSINFO")
     assert at.is_urc("^SYSINFO:2,3,0,5,1", "AT+CGMI")
     assert not at.is_urc("huawei", "AT+CGMI")
@@ -91,3 +94,10 @@ def test_unsolicited_keeps_a_report_with_its_pdu_and_a_ussd_text_with_its_lines(
     lines = ["+CDS: 25", "0791", "+CSQ: 20,99", '+CUSD: 0,"Balance:', '5,000 Rials",15', "OK"]
     assert at.unsolicited(lines, "AT+CSQ") == ["+CDS: 25", "0791", '+CUSD: 0,"Balance:', '5,000 Rials",15']
     assert at.answer_lines(["^RSSI:17", '+CUSD: 0,"x",15', "OK"], 'AT+CUSD=1,"*140#",15') == ['+CUSD: 0,"x",15']
+
+
+@given(st.data())
+def test_registration_answer_wins_over_a_registration_urc_in_it(data: st.DataObject) -> None:
+    lines = _scatter(data, ["+CREG: 1,5"])  # roaming; the scattered "+CREG: 1" URCs say home
+    assert at.parse_creg(lines) == 5
+    assert at.parse_creg(["+CREG: 3", "OK"]) == 3  # a modem that answers in the short form
