@@ -146,7 +146,7 @@ def separate(lines: list[str], command: str) -> tuple[list[str], list[str]]:
             i += 1
         elif prefix == "+CUSD":
             text = line
-            while not _cusd_complete(text) and i < len(lines) and not is_final(lines[i]):
+            while not cusd_complete(text) and i < len(lines) and not is_final(lines[i]):
                 text += "\n" + lines[i]
                 urcs.append(lines[i])
                 i += 1
@@ -228,7 +228,7 @@ def parse_urcs(lines: list[str]) -> list[Urc]:
             out.append(Urc("report_pdu", pdu=pdu, line=line))
         elif line.startswith("+CUSD"):
             body = [line]
-            while not _cusd_complete("\n".join(body)) and i < len(lines):
+            while not cusd_complete("\n".join(body)) and i < len(lines):
                 body.append(lines[i])  # a USSD text with line breaks arrives as several lines
                 i += 1
             out.append(Urc("ussd", line="\n".join(body)))
@@ -239,7 +239,7 @@ def parse_urcs(lines: list[str]) -> list[Urc]:
     return out
 
 
-def _cusd_complete(text: str) -> bool:
+def cusd_complete(text: str) -> bool:
     """A +CUSD result is complete when its quoted text (if any) is closed."""
     return text.count('"') % 2 == 0
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import serial
 
-from .at import answer_lines, info_value, line_prefix, parse_cops, parse_cpms, parse_creg, parse_csq
+from .at import answer_lines, cusd_complete, info_value, line_prefix, parse_cops, parse_cpms, parse_creg, parse_csq
 from .ussd import parse_cusd
 
 BY_ID = Path("/dev/serial/by-id")
@@ -72,6 +72,7 @@ class AtLink:
         lines: list[str] = []
         buffer = b""
         answered = False  # the ``ends`` line came: what follows is awaited only briefly
+        text: list[str] | None = None  # a +CUSD text running over several lines, until its quote closes
         while time.monotonic() < deadline:
             buffer += self._serial.read(256)
             while b"\n" in buffer:
@@ -80,10 +81,18 @@ class AtLink:
                 if not line or line == cmd:
                     continue  # blank or the echo
                 lines.append(line)
+                if text is not None:
+                    text.append(line)
+                    if cusd_complete("\n".join(text)):
+                        return lines
+                    continue
                 if ends and not answered and line.startswith(ends):
                     answered = True
                     deadline = min(deadline, time.monotonic() + LATE_FINAL_WAIT)
                 failed = line == "ERROR" or line.startswith(("+CME ERROR", "+CMS ERROR"))
+                if line.startswith("+CUSD") and line.startswith(until) and not cusd_complete(line):
+                    text = [line]  # the rest of the network's text is on the next lines
+                    continue
                 if failed or line.startswith(until) or (until == FINAL and line in FINAL):
                     return lines
         if answered:
@@ -184,7 +193,9 @@ def _ask(link: AtLink, result: Probe, balance_ussd: str | None) -> None:
     result.storage = parse_cpms(link.command("AT+CPMS?") or [])
     if balance_ussd:
         answer = link.command(f'AT+CUSD=1,"{balance_ussd}",15', timeout=20.0, until=("+CUSD",))
-        reply = next((parse_cusd(ln) for ln in answer or [] if ln.startswith("+CUSD")), None)
+        found = answer_lines(answer or [], "AT+CUSD=1")
+        start = next((i for i, ln in enumerate(found) if ln.startswith("+CUSD")), None)
+        reply = None if start is None else parse_cusd("\n".join(found[start:]))
         if reply is None:
             result.balance_error = "no USSD answer within 20 s"
         else:

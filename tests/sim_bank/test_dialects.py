@@ -277,3 +277,10 @@ def test_the_simulated_bank_switches_dialect_and_noise_on_request(tmp_path: Path
         assert (result.manufacturer, result.pin_state) == ("WAVECOM MODEM", "READY")
         with pytest.raises(SimulatorError, match="no modem dialect 'nokia'"):
             bank.handle({"op": "fault", "modem": "m1", "kind": "dialect", "name": "nokia"})
+
+
+def test_doctor_probe_reads_a_balance_text_over_several_lines_among_urcs() -> None:
+    with ModemEmulator("m1", dialect="huawei") as emu:
+        emu.set_ussd_reply("*140#", "Your balance:\n12,000 Rials")
+        result = probe(emu.port, 115200, timeout=3.0, balance_ussd="*140#")
+    assert (result.balance_text, result.balance_error) == ("Your balance:\n12,000 Rials", None)
