@@ -94,7 +94,9 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
       or its minute is full, and starts again elsewhere only if the SIM is down or
       has no quota left today.
     * A reply prefers the SIM the customer texted: it waits while that SIM is busy
-      (with quota), at most ``affinity`` seconds after it was queued.
+      (with quota), at most ``affinity`` seconds after it was queued -- and only when it
+      is first in line for that SIM (it then waits one send at most); the replies behind
+      it take any free SIM rather than queue behind each other.
     * Otherwise :func:`sim_bank.pool.choose` picks among the SIMs with quota left:
       the recipient's network, fewest waiting, least recently used -- and not the
       SIM that just failed this row, when another can take it.
@@ -108,6 +110,7 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
     """
     plan = Plan()
     available = list(cap.free)
+    awaited: set[str] = set()  # busy SIMs a reply already waits for
 
     def take(row: OutboxRow, sim: str) -> None:
         plan.assignments[row.id] = sim
@@ -145,7 +148,8 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
                 if own in available:
                     take(row, own)
                     continue
-                if patience > 0:
+                if patience > 0 and own not in awaited:
+                    awaited.add(own)
                     plan.soon(patience)
                     continue  # busy: wait for it a little
         failed_on = row.modem_id if row.attempts and not row.parts_sent else None

@@ -5,7 +5,8 @@
     python -m tests.bench.run --only peers,latency   # rerun some; the others are kept from the JSON
 
 Benchmarks: peers (send throughput side by side with gammu-smsd and smstools),
-send, latency, inbound, scale, sync, broadcast.
+send, latency, inbound, scale, sync, broadcast, replies (reply latency during a
+broadcast at per-minute quotas), failover (replies with one modem failing every send).
 
 Not part of the test suite: figures on a shared machine are noisy, so they are
 reported as ratios (to the modems' physical limit, to peers run side by side).
@@ -32,6 +33,7 @@ from . import (
     bench_inbound,
     bench_latency,
     bench_peers,
+    bench_replies,
     bench_scale,
     bench_send,
     bench_sync,
@@ -49,6 +51,8 @@ BENCHMARKS: dict[str, Callable[[bool, Progress], Any]] = {
     "scale": lambda quick, p: bench_scale.run(quick),
     "sync": lambda quick, p: bench_sync.run(quick),
     "broadcast": lambda quick, p: bench_broadcast.run(quick),
+    "replies": lambda quick, p: bench_replies.run_replies(quick, progress=p),
+    "failover": lambda quick, p: bench_replies.run_failover(quick, progress=p),
 }
 
 

@@ -57,6 +57,11 @@ def test_reply_waits_for_its_busy_sim_while_others_take_other_work() -> None:
     assert plan.assignments == {2: "m1"}
 
 
+def test_only_the_first_reply_in_line_waits_for_its_busy_sim() -> None:
+    plan = assign([row(1, "m2"), row(2, "m2"), row(3, "m2")], Capacity(["m1", "m3"], {"m1", "m2", "m3"}))
+    assert plan.assignments == {2: "m1", 3: "m3"}  # one send away from m2; the others do not queue behind it
+
+
 def test_reply_moves_when_its_sim_is_down() -> None:
     assert assign([row(1, "m2")], Capacity(["m1"], {"m1"})).assignments == {1: "m1"}
 
