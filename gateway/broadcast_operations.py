@@ -114,7 +114,7 @@ async def import_contacts(
         if len(report.duplicates) < KEEP_PROBLEMS:
             report.duplicates.append(row)
 
-    store = await open_store(config)
+    store = await open_store(config, create=True)
 
     try:
         with text:
@@ -309,7 +309,7 @@ async def broadcast(
     if request.rate is not None and request.rate < 1:
         raise BroadcastError("--rate must be at least 1 message a minute")
     skipped: list[RowProblem] = []
-    store = await open_store(config)
+    store = await open_store(config, create=True)
     try:
         await check_audience(store, config, request.audience)
         summary = await store.build_audience(

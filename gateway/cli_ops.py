@@ -10,11 +10,14 @@ from pathlib import Path
 import click
 
 from . import config as config_mod
+from . import private_files
 from .broadcast_operations import parse_duration
 from .cli_common import CONTEXT, Group, with_config
+from .exceptions import DatabaseCorrupt, DatabaseMissing
 from .maintenance import backup as make_backup
 from .maintenance import export_tickets
 from .store import utcnow
+from .store.base import corruption
 
 
 @click.command("backup", context_settings=CONTEXT)
@@ -57,7 +60,7 @@ def export_tickets_command(
     if out is None:
         n = export_tickets(config, sys.stdout, fmt=fmt, since=start, sync=sync_status)
     else:
-        with out.open("w", encoding="utf-8", newline="") as f:
+        with private_files.open_for_writing(out, config.storage.group or None, encoding="utf-8", newline="") as f:
             n = export_tickets(config, f, fmt=fmt, since=start, sync=sync_status)
     click.echo(f"{n} ticket(s) exported" + (f" to {out}" if out else ""), err=True)
 
@@ -77,7 +80,7 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
     from .stats import connect, snapshot
 
     if not config.database_path.exists():
-        raise click.ClickException(f"no database at {config.database_path}")
+        raise DatabaseMissing(config.database_path)
     try:
         conn = connect(config.database_path, config.storage.busy_timeout)
         try:
@@ -85,6 +88,8 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
         finally:
             conn.close()
     except sqlite3.Error as exc:
+        if corruption(exc):
+            raise DatabaseCorrupt(config.database_path, str(exc)) from None
         raise click.ClickException(f"cannot read {config.database_path}: {exc} (gateway doctor says why)") from None
     if as_json:
         echo_json(snap.as_json())

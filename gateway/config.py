@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import grp
 import math
 import os
 import re
@@ -93,6 +94,7 @@ class SiteConfig:
 class StorageConfig:
     database: str = DEFAULT_DATABASE  # relative paths are relative to the config file
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT  # seconds to wait for a busy database before backing off
+    group: str = ""  # files of customer data are 0640 for this group instead of 0600 (gateway/private_files.py)
 
 
 @dataclass(frozen=True)
@@ -554,7 +556,7 @@ def _operators(table: Any, where: str, problems: _Problems) -> dict[str, tuple[s
 
 def _validate(config: Config, where: str, problems: _Problems, modem_numbers: Sequence[int] = ()) -> None:
     """Checks across settings, each run whatever the others found."""
-    for check in (_check_site, _check_logging, _check_times, _check_conversation, _check_misc):
+    for check in (_check_site, _check_storage, _check_logging, _check_times, _check_conversation, _check_misc):
         with problems.check():
             check(config, where)
     limits: list[tuple[str, QuotasConfig | ModemConfig]] = [("quotas", config.quotas)]
@@ -596,6 +598,20 @@ def _check_site(config: Config, where: str) -> None:
             where, "site.timezone", f"{site.timezone!r} is not a time zone", 'use an IANA name such as "Asia/Tehran"'
         ))  # fmt: skip
     problems.raise_any()
+
+
+def _check_storage(config: Config, where: str) -> None:
+    group = config.storage.group
+    if group:
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            raise ConfigError(
+                where,
+                "storage.group",
+                f"no group {group!r} on this machine",
+                'create it (groupadd), or leave group = "" for files only the gateway\'s user reads',
+            ) from None
 
 
 def _check_logging(config: Config, where: str) -> None:

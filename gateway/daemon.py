@@ -119,8 +119,9 @@ class Daemon:
             site=config.site.id,
             busy_timeout=config.storage.busy_timeout,
             verify=True,
+            group=config.storage.group or None,
         )
-        for path in private_files.tighten(config.database_path):
+        for path in private_files.tighten(config.database_path, config.storage.group or None):
             log.warning("database_file_mode_fixed", path=str(path), mode=oct(private_files.PRIVATE))
         requeued = await store.recover()
         if requeued:

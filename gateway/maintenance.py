@@ -23,8 +23,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import private_files
 from .config import Config
-from .exceptions import DatabaseCorrupt, GatewayError
+from .exceptions import DatabaseCorrupt, DatabaseMissing, GatewayError
 from .store import TicketRow, stamp
 from .store.base import corruption
 
@@ -49,7 +50,7 @@ def backup(config: Config, target: Path, *, force: bool = False) -> BackupReport
     """Copy the database to ``target`` (a consistent snapshot; safe while the daemon runs)."""
     source = config.database_path
     if not source.exists():
-        raise BackupError(f"no database at {source}")
+        raise DatabaseMissing(source)
     target = target.resolve()
     if target.exists() and not force:
         raise BackupError(f"{target} exists: choose another name or pass --force")
@@ -69,6 +70,7 @@ def backup(config: Config, target: Path, *, force: bool = False) -> BackupReport
             src.close()
             dst.close()
         report = _check(tmp)
+        private_files.restrict(tmp, config.storage.group or None)
         os.replace(tmp, target)
     except sqlite3.Error as exc:
         tmp.unlink(missing_ok=True)
@@ -97,6 +99,8 @@ def export_tickets(
 ) -> int:
     """Write tickets (oldest first; received since ``since``; in sync state ``sync``) to ``out``
     as ``csv`` or ``json``. Returns how many. Reads a snapshot; the daemon keeps running."""
+    if not config.database_path.exists():
+        raise DatabaseMissing(config.database_path)
     conn = sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True, timeout=config.storage.busy_timeout)
     conn.row_factory = sqlite3.Row
     try:

@@ -52,8 +52,17 @@ def no_daemon(config: Config) -> str | None:
     return f"no daemon is running on {config.database_path}: it waits in the queue until one starts (gateway run)"
 
 
-async def open_store(config: Config) -> Store:
-    return await Store.open(config.database_path, site=config.site.id, busy_timeout=config.storage.busy_timeout)
+async def open_store(config: Config, *, create: bool = False) -> Store:
+    """The configured database. Only commands that must write (``send``, contacts import,
+    ``broadcast``) pass ``create``: for the others a missing file is an error naming the path
+    (:class:`DatabaseMissing`) -- a typo in a path must not look like an empty gateway."""
+    return await Store.open(
+        config.database_path,
+        site=config.site.id,
+        busy_timeout=config.storage.busy_timeout,
+        create=create,
+        group=config.storage.group or None,
+    )
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,7 @@ async def queue_sms(config: Config, number: str, text: str) -> OutboxRow:
     if not text.strip():
         raise GatewayError("the message is empty")
     check_length(config, text)
-    async with await open_store(config) as store:
+    async with await open_store(config, create=True) as store:
         row_id = await store.enqueue(phone, text, lane="notification")
         return next(r for r in await store.outbox(limit=50) if r.id == row_id)
 

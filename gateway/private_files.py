@@ -13,7 +13,7 @@ import grp
 import os
 import stat
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 PRIVATE = 0o600
 GROUP_READABLE = 0o640
@@ -44,7 +44,16 @@ def create(path: Path, group: str | None = None) -> bool:
     return True
 
 
-def open_for_writing(path: Path, group: str | None = None, **kwargs: Any) -> IO[str]:
+def restrict(path: Path, group: str | None = None) -> None:
+    """Give an existing file (a backup just written) exactly the private mode."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        _apply(fd, group)
+    finally:
+        os.close(fd)
+
+
+def open_for_writing(path: Path, group: str | None = None, **kwargs: Any) -> TextIO:
     """``open(path, "w", **kwargs)`` for a file of customer data: truncated, with the private mode."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode_for(group))
     try:
@@ -52,7 +61,7 @@ def open_for_writing(path: Path, group: str | None = None, **kwargs: Any) -> IO[
     except OSError:
         os.close(fd)
         raise
-    stream: IO[str] = os.fdopen(fd, "w", **kwargs)
+    stream: TextIO = os.fdopen(fd, "w", **kwargs)
     return stream
 
 

@@ -4,6 +4,7 @@ daemon, a damaged file, files others can read, a writer interrupted mid-transact
 from __future__ import annotations
 
 import asyncio
+import grp
 import os
 import sqlite3
 import stat
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 
 from gateway import maintenance
 from gateway.cli import main
-from gateway.config import Config
+from gateway.config import Config, load
 from gateway.daemon import Daemon, bank_for
 from gateway.exceptions import DatabaseCorrupt, DatabaseReplaced, StoreError
 from gateway.store import Store
@@ -242,3 +243,77 @@ async def test_a_failed_write_rolls_back_and_the_writer_goes_on(tmp_path: Path) 
         assert len(await open_tickets(store, 1)) == 1
     finally:
         await store.close()
+
+
+# ---------------------------------------------------------------- who may create the database
+
+READ_ONLY = [
+    ["tickets", "list"],
+    ["tickets", "show", "12-000001"],
+    ["outbox", "list"],
+    ["contacts", "list"],
+    ["groups", "list"],
+    ["broadcast", "list"],
+    ["sync", "status"],
+    ["modems"],
+    ["stats"],
+    ["export", "tickets", "--csv"],
+    ["backup", "copy.db"],
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_a_read_only_command_creates_no_database_and_says_where_it_looked(tmp_path: Path, command: list[str]) -> None:
+    typo = tmp_path / "typo" / "gateway.db"
+    out = CliRunner().invoke(main, [*command, "--db", str(typo)], env={"GATEWAY_CONFIG": ""})
+    assert out.exit_code == 1, out.output
+    assert f"no database at {typo}" in out.stderr and "-c" in out.stderr and "--db" in out.stderr, out.stderr
+    assert not typo.parent.exists()
+
+
+def test_send_may_create_the_database_and_creates_it_private(tmp_path: Path, loose_umask: None) -> None:
+    db = tmp_path / "new" / "gateway.db"
+    out = CliRunner().invoke(main, ["send", "+989121234567", "Power is back.", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    assert _mode(db) == 0o600
+
+
+def test_an_export_is_private(tmp_path: Path, loose_umask: None) -> None:
+    db = tmp_path / "gateway.db"
+
+    async def fill() -> None:
+        async with await Store.open(db, site="12") as store:
+            await open_tickets(store, 2)
+
+    asyncio.run(fill())
+    target = tmp_path / "tickets.csv"
+    target.write_text("old, world-readable\n")
+    os.chmod(target, 0o644)  # an earlier export by hand: overwritten, and made private
+    out = CliRunner().invoke(main, ["export", "tickets", "--csv", "--out", str(target), "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    assert _mode(target) == 0o600 and len(target.read_text().splitlines()) == 3
+
+
+async def test_with_a_group_configured_the_files_are_readable_by_that_group(tmp_path: Path, loose_umask: None) -> None:
+    group = grp.getgrgid(os.getgid()).gr_name
+    config_file = tmp_path / "gateway.toml"
+    config_file.write_text(f'[storage]\ndatabase = "gateway.db"\ngroup = "{group}"\n')
+    config = load(config_file)
+    daemon = Daemon(config, bank_for(config))
+    await daemon.start()
+    try:
+        assert daemon.store is not None
+        await open_tickets(daemon.store, 1)
+        db = config.database_path
+        assert {_mode(p) for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm"))} == {0o640}
+    finally:
+        await daemon.stop()
+    report = maintenance.backup(config, tmp_path / "copy.db")
+    assert _mode(report.path) == 0o640 and report.path.stat().st_gid == grp.getgrnam(group).gr_gid
+
+
+def test_a_group_that_does_not_exist_is_a_config_error(tmp_path: Path) -> None:
+    config_file = tmp_path / "gateway.toml"
+    config_file.write_text('[storage]\ngroup = "no-such-group-here"\n')
+    out = CliRunner().invoke(main, ["check-config", "-c", str(config_file)])
+    assert out.exit_code == 1 and "storage.group" in out.output and "no-such-group-here" in out.output
