@@ -20,6 +20,9 @@ from sim_bank.emulator import ModemEmulator, SentMessage
 from sim_bank.types import ModemConfig
 
 
+STOP_TIMEOUT = 60.0  # seconds: the daemon bounds each of its own stop steps well inside this
+
+
 class Harness:
     def __init__(self, tmp_path: Path, count: int = 2, catalogue: Catalogue | None = None) -> None:
         self.tmp_path = tmp_path
@@ -78,10 +81,11 @@ class Harness:
         await eventually(lambda: expected <= set(daemon.bank.ready()))
         return daemon
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the daemon, bounded: a stop that hangs fails the test instead of the suite."""
         if self.daemon is not None:
-            await self.daemon.stop()
-            self.daemon = None
+            daemon, self.daemon = self.daemon, None
+            await asyncio.wait_for(daemon.stop(), timeout)
 
     @property
     def store(self) -> Store:
