@@ -7,6 +7,10 @@ otherwise tops its queue up to a shallow depth (a few rows per ready SIM), or
 at its rate cap when it has one; and marks it done when nothing is left. The
 queue never holds more broadcast rows than the SIMs can take soon, so a reply
 to a customer is never more than a few sends away, and pausing is immediate.
+
+The send window is read on the wall clock (it is a time of day); the rate cap and
+the wait for a staged update's next run on the monotonic clock, so a wall clock
+stepped back an hour holds neither up for an hour.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from .campaign_plan import parse_window
 from .clock import Clock, as_clock
 from .config import Config
 from .lockfile import holder_alive
-from .store import STORE_ERRORS, Store
+from .store import STORE_ERRORS, CampaignRow, Store
 
 log = structlog.get_logger("gateway.campaigns")
 
@@ -53,6 +57,7 @@ class CampaignService:
         self.clock = as_clock(clock)  # the send window by the wall clock; pacing by the monotonic one
         self._wake = asyncio.Event()
         self._tokens: dict[int, float] = {}
+        self._run_due: dict[tuple[int, str], float] = {}  # (campaign, stored next run) -> monotonic due
         self._last = self.clock.monotonic()
         self._tidied = -TIDY_INTERVAL
 
@@ -83,7 +88,7 @@ class CampaignService:
         depth = max(MIN_DEPTH, DEPTH_PER_SIM * len(self.bank.ready()))
         running = await self.store.running_campaigns()
         for campaign in running:
-            added = await self.store.start_due_run(campaign.id, now)
+            added = await self.store.start_due_run(campaign.id, self._run_clock(campaign, now, mono))
             if added is not None:
                 log.info("campaign_run_started", campaign_id=campaign.id, run=campaign.runs_done + 1, recipients=added)
             if campaign.window and not parse_window(campaign.window).open_at(now.astimezone(self.tz)):
@@ -108,3 +113,20 @@ class CampaignService:
                 log.info("campaign_done", campaign_id=campaign.id)
         for gone in set(self._tokens) - {c.id for c in running}:
             self._tokens.pop(gone, None)
+        current = {(c.id, c.next_run_at) for c in running}
+        for key in set(self._run_due) - current:
+            del self._run_due[key]
+
+    def _run_clock(self, campaign: CampaignRow, now: datetime, mono: float) -> datetime:
+        """The time a staged update's next run is judged by: the wall clock, or the run's stored
+        time once the monotonic clock says it is due. The stored time is read once, at most
+        ``every`` seconds away (the wall clock may have stepped back since it was written)."""
+        if campaign.next_run_at is None:
+            return now
+        stored = datetime.fromisoformat(campaign.next_run_at)
+        key = (campaign.id, campaign.next_run_at)
+        due = self._run_due.get(key)
+        if due is None:
+            left = min(max(0.0, (stored - now).total_seconds()), campaign.every_s or 0.0)
+            due = self._run_due[key] = mono + left
+        return max(now, stored) if mono >= due else now

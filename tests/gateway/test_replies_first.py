@@ -4,11 +4,14 @@ that fails every send. Issue 12, items 5, 9 and 10."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from gateway.broadcast_operations import BroadcastRequest, broadcast
 from gateway.clock import SteppedClock
 from gateway.config import SendConfig
-from gateway.store import Store
+from gateway.contacts import Contact
+from gateway.store import AudienceSpec, Store
 from sim_bank.emulator import SentMessage
 
 from .harness import Harness, eventually
@@ -86,6 +89,33 @@ async def test_a_retry_is_not_held_up_by_the_wall_clock_stepping_back(tmp_path: 
     finally:
         await h.stop()
         h.close()
+
+
+async def test_a_staged_update_goes_again_on_time_after_the_wall_clock_steps_back(harness: Harness) -> None:
+    h = harness
+    clock = SteppedClock()
+    await h.start(clock=clock)  # type: ignore[arg-type]  # the harness hands the daemon any clock it takes
+    people = [Contact(f"+98912500000{i}", language="fa") for i in range(3)]
+    await h.store.upsert_contacts(people, "north")
+    request = BroadcastRequest(
+        "update", {"area": "x", "eta": "21:00"}, AudienceSpec(groups=("north",)), every=timedelta(minutes=30), times=2
+    )
+    _, campaign_id, _ = await broadcast(h.config, request, dry_run=False)
+    assert campaign_id is not None
+    await eventually(lambda: sum(len(e.sent) for e in h.emulators) == 3)  # the first run
+    clock.step(-HOUR)  # the clock goes back an hour ...
+    clock.advance(31 * 60)  # ... and half an hour passes: the second run is due
+
+    async def second_run() -> bool:
+        campaign = await h.store.campaign(campaign_id)
+        return campaign is not None and campaign.runs_done == 2
+
+    await eventually(second_run, timeout=10)
+    await eventually(lambda: sum(len(e.sent) for e in h.emulators) == 6, timeout=10)
+    got: dict[str, list[str]] = {}
+    for m in (m for e in h.emulators for m in e.sent):
+        got.setdefault(m.number, []).append(m.text)
+    assert all(len(texts) == 2 and texts[0] == texts[1] for texts in got.values()) and len(got) == 3
 
 
 # ---------------------------------------------------------------- item 9: replies behind broadcasts
