@@ -16,7 +16,8 @@ stepped back never holds a message back.
 
 Replies first: a reply that failed for a reason of the SIM or the network goes
 to another SIM at once (the SIM that failed it waits out the backoff), and a
-SIM whose last send failed gets no reply while a healthy SIM has quota for it.
+SIM whose last send failed (within ``FAILING_FOR``) gets no reply while a
+healthy SIM has quota for it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ log = structlog.get_logger("gateway.dispatcher")
 
 HOLD_MAX = 60.0  # seconds: a SIM whose minute window frees this soon is held for the row that waits for it
 NEVER = -1.0  # a wait meaning: this SIM may never send that row (longer than its per-minute limit)
+FAILING_FOR = 60.0  # seconds a SIM whose last send failed gets no reply while a healthy SIM has quota
 MAX_NAP = 60.0  # seconds: the longest the dispatcher sleeps unwoken (calendar waits are looked at again)
 LOOKAHEAD: Final = 200  # queued rows looked at per round
 REPLY: Final = "reply"
@@ -254,7 +256,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._retry_due: dict[int, float] = {}  # failed row -> when it may be retried (monotonic)
-        self._streak: Counter[str] = Counter()  # sends failed in a row per SIM, for a SIM or network reason
+        self._failed_at: dict[str, float] = {}  # SIM -> when its last send failed for a SIM or network reason
 
     def wake(self) -> None:
         self._wake.set()
@@ -299,7 +301,7 @@ class Dispatcher:
                 now=now,
                 affinity=self.send_config.reply_affinity,
                 retry_in=self._retries(rows, now),
-                failing=frozenset(m for m, n in self._streak.items() if n),
+                failing=self._failing(),
             )
             decided = assign(rows, cap)
             return decided.assignments
@@ -342,6 +344,12 @@ class Dispatcher:
                 out[row.id] = due - mono
         return out
 
+    def _failing(self) -> frozenset[str]:
+        """SIMs whose last send failed for a SIM or network reason, lately: after FAILING_FOR
+        one may take a reply again (a probe; if it fails, the reply moves on at once)."""
+        horizon = self.clock.monotonic() - FAILING_FOR
+        return frozenset(m for m, at in self._failed_at.items() if at > horizon)
+
     def _quota_wait(self, modem: str, row: OutboxRow) -> float:
         if self.quota is None:
             return 0.0
@@ -379,7 +387,7 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - every failure is judged and recorded, none is lost
             await self._failed(row, modem, exc)
         else:
-            self._streak.pop(modem, None)
+            self._failed_at.pop(modem, None)
             on_air = self._on_air(row, modem, result.references, len(result.references))
             assert on_air is not None
             await self._persist("sent", lambda: self.store.mark_sent(row.id, on_air, row.parts))
@@ -408,7 +416,7 @@ class Dispatcher:
         verdict = judge(row, exc, self.send_config)
         reason = _reason(exc)
         if _sims_fault(exc):
-            self._streak[modem] += 1
+            self._failed_at[modem] = self.clock.monotonic()
         on_air = None
         if isinstance(exc, SendFailed):  # an unconfirmed last part counts against the quota too
             parts = exc.on_air - row.parts_sent + (1 if exc.unknown else 0)

@@ -145,9 +145,10 @@ async def test_a_reply_that_fails_on_a_sim_goes_to_another_at_once_and_the_faili
 ) -> None:
     h = Harness(tmp_path, count=4)
     h.configure(send=SendConfig(retry_base=120.0, retry_max=600.0))  # a backoff no test would wait out
+    clock = SteppedClock()
     try:
         h.emu("m4").fail_sends_at_rate(1.0, code=38)  # network out of order, on every send
-        await h.start()
+        await h.start(clock=clock)  # type: ignore[arg-type]  # the harness hands the daemon any clock it takes
         h.emu("m4").inject_sms("+989125550001", "1 48213")
         first = await h.reply_to("+989125550001", timeout=10)  # on another SIM, not after the backoff
         assert "12-000001" in _text(first)
@@ -157,6 +158,10 @@ async def test_a_reply_that_fails_on_a_sim_goes_to_another_at_once_and_the_faili
             await h.reply_to(f"+98912555000{i}", timeout=10)
         assert _cmgs(h, "m4") == 1  # a SIM in a failure streak got no more replies
         assert sum(len(_replies(h, m)) for m in ("m1", "m2", "m3")) == 4
+        clock.advance(61)  # a minute later, one reply probes it again; failing, it moves on at once
+        h.emu("m4").inject_sms("+989125550005", "1 48215")
+        assert "12-000005" in _text(await h.reply_to("+989125550005", timeout=10))
+        assert _cmgs(h, "m4") == 2 and not _replies(h, "m4")
     finally:
         await h.stop()
         h.close()
