@@ -225,7 +225,7 @@ async def test_wavecom_reconnects_within_three_seconds(tmp_path: Path) -> None:
     with ModemEmulator("m1", link=link, dialect="wavecom") as emu:
         rec = Recorder()
         worker = ModemWorker(
-            ModemConfig("m1", str(link), sweep_interval=0.5, reconnect_max=0.2),
+            ModemConfig("m1", str(link), sweep_interval=0.5, reconnect_max=0.2, command_timeout=2.0),
             loop=asyncio.get_running_loop(),
             on_event=rec,
         )
