@@ -205,7 +205,9 @@ class AtInterpreter:
     def set_dialect(self, name: str) -> None:
         """Answer as that family of modems does (``DIALECTS``: standard, huawei, wavecom),
         noise included; ``set_noise`` changes the noise afterwards."""
-        dialect = DIALECTS[name]
+        dialect = DIALECTS.get(name)
+        if dialect is None:
+            raise ValueError(f"no modem dialect {name!r} (have {', '.join(DIALECTS)})")
         with self._lock:
             self.dialect = dialect
             self.MANUFACTURER, self.MODEL, self.REVISION = dialect.manufacturer, dialect.model, dialect.revision
