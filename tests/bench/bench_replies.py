@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def run_replies(quick: bool = False, progress: Progress | None = None) -> dict[s
             results.append({"case": label, **_replies_case(reserve, seconds)})
         except (TimeoutError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
             results.append({"case": label, "reply_reserve": reserve, "error": f"{type(exc).__name__}: {exc}"})
-    return {"results": results, "target_p95_ms": TARGET_P95_MS}
+    return {"results": results, "target_p95_ms": TARGET_P95_MS, "measured_at": _now()}
 
 
 def run_failover(quick: bool = False, progress: Progress | None = None) -> dict[str, Any]:
@@ -87,7 +88,12 @@ def run_failover(quick: bool = False, progress: Progress | None = None) -> dict[
         "failing": f"m{MODEMS}: +CMS ERROR: {FAILING[MODEMS]} on every send",
         "send_s": SEND_S,
         "replies": FAILOVER_REPLIES,
+        "measured_at": _now(),
     }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------- replies during a broadcast

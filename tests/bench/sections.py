@@ -193,7 +193,8 @@ def replies(data: dict[str, Any]) -> list[Block]:
     notes = ["4 emulated SIMs, per_minute = 10, 0.5 s per send; a 10,000-recipient broadcast (gateway broadcast, "
              "sent by the daemon's campaign service) runs throughout; customers text at 6 a minute (Poisson). "
              "Latency: +CMTI emitted to the reply's AT+CMGS arriving. The run without a reserve is what the "
-             "issue saw: the broadcast takes every SIM's minute and replies wait for a window to free."]  # fmt: skip
+             "issue saw: the broadcast takes every SIM's minute and replies wait for a window to free.",
+             f"Measured {data.get('measured_at', '?')} (python -m tests.bench.run --only replies)."]  # fmt: skip
     return [Block("Reply latency while a broadcast uses every SIM's minute", headers, rows, notes)]
 
 
@@ -211,7 +212,8 @@ def failover(data: dict[str, Any]) -> list[Block]:
                      _f(r["ratio_to_limit"] >= data["target_ratio"])))  # fmt: skip
     notes = [f"{data['modems']} emulated SIMs at {data['send_s']:g} s per send, per_minute = 10; {data['failing']}. "
              f"{data['replies']} customers text at once, spread over the 4 SIMs. Limit: the replies over the 3 "
-             "healthy SIMs at 0.5 s each; time: the burst to the last reply accepted."]  # fmt: skip
+             "healthy SIMs at 0.5 s each; time: the burst to the last reply accepted.",
+             f"Measured {data.get('measured_at', '?')} (python -m tests.bench.run --only failover)."]  # fmt: skip
     return [Block("Replies with one SIM failing every send", headers, rows, notes)]
 
 
