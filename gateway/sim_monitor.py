@@ -108,8 +108,8 @@ class SimMonitor:
 
     async def run(self) -> None:
         while True:
+            self._dirty.clear()  # before the write: a change while it runs is published next round
             await self.publish()
-            self._dirty.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), PUBLISH_INTERVAL)
             await asyncio.sleep(0.2)  # a burst of changes is one write
