@@ -74,15 +74,18 @@ async def test_a_reply_still_leaves_within_a_minute_after_the_wall_clock_steps_b
 
 async def test_a_retry_is_not_held_up_by_the_wall_clock_stepping_back(tmp_path: Path) -> None:
     h = Harness(tmp_path, count=1)
-    h.configure(send=SendConfig(retry_base=1.0, retry_max=2.0))
+    h.configure(send=SendConfig(retry_base=30.0, retry_max=60.0))
     clock = SteppedClock()
     try:
         h.emu().fail_next_sends(1, code=38)  # network out of order, once
         await h.start(clock=clock)  # type: ignore[arg-type]  # the harness hands the daemon any clock it takes
         h.emu().inject_sms("+989125550001", "1 48213")
-        await _queued_reply(h, "+989125550001")  # failed once, waiting for its retry ...
+        await _queued_reply(h, "+989125550001")  # failed once, waiting some 30 s for its retry ...
         clock.step(-HOUR)  # ... when the clock goes back an hour
-        reply = await h.reply_to("+989125550001", timeout=15)  # due by the monotonic clock: seconds
+        clock.advance(40)  # the backoff has passed
+        assert h.daemon is not None and h.daemon.dispatcher is not None
+        h.daemon.dispatcher.wake()
+        reply = await h.reply_to("+989125550001", timeout=10)  # due by the monotonic clock
         assert "12-000001" in _text(reply)
         [(attempts, status)] = await h.sql("SELECT attempts, status FROM outbox WHERE phone = '+989125550001'")
         assert attempts == 2 and status == "sent"
