@@ -107,7 +107,8 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
       starve behind one-part broadcasts); a row longer than any SIM's per-minute
       limit can never go and is reported as impossible.
     * A row that failed waits ``retry_in`` before it is tried again -- except a reply,
-      which another SIM takes at once; only the SIM that failed it waits.
+      which another SIM takes at once (one not in ``failing``); only the SIM that
+      failed it waits.
     * A reply goes to a SIM in ``failing`` only when no healthy ready SIM has quota for it.
     """
     plan = Plan()
@@ -156,7 +157,9 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
                     continue  # busy: wait for it a little
         failed_on = row.modem_id if row.attempts and not row.parts_sent else None
         options = [m for m in available if m != failed_on]
-        if not elsewhere:
+        if elsewhere:  # at once only to a SIM that has not just failed too (a network-wide fault waits)
+            options = [m for m in options if m not in cap.failing]
+        else:
             options = options or available
         if row.lane == REPLY and cap.failing:
             healthy = [m for m in cap.ready - cap.failing if m != failed_on and cap.wait(m, row) == 0]

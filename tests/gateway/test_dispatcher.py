@@ -198,6 +198,8 @@ def test_a_failed_reply_goes_to_another_sim_at_once() -> None:
     assert assign([failed], Capacity(["m1", "m2"], {"m1", "m2"}, retry_in={1: 5.0})).assignments == {1: "m2"}
     alone = assign([failed], Capacity(["m1"], {"m1"}, retry_in={1: 5.0}))  # only the SIM that failed it
     assert alone.assignments == {} and alone.wake_in == 5.0
+    everywhere = Capacity(["m1", "m2"], {"m1", "m2"}, retry_in={1: 5.0}, failing=frozenset({"m1", "m2"}))
+    assert assign([failed], everywhere).assignments == {}  # every SIM failing: it waits out its backoff
 
 
 def test_a_sim_in_a_failure_streak_gets_no_reply_while_a_healthy_one_has_quota() -> None:
