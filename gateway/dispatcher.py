@@ -1,9 +1,9 @@
 """Outbox -> SIM bank: keep every ready modem busy, one message per modem at a time.
 
 Rows are taken by priority (replies, then notifications, then broadcasts) and
-id. :func:`assign` (pure) decides which row goes to which free modem; the
-store claims them in one transaction; each send runs as its own task. A row is
-``sent`` only once the modem answered ``+CMGS``.
+id. :func:`gateway.assignment.assign` (pure) decides which row goes to which
+free modem; the store claims them in one transaction; each send runs as its own
+task. A row is ``sent`` only once the modem answered ``+CMGS``.
 
 Waking up is event driven: a new reply, a modem finishing or coming back,
 another process committing to the database (``PRAGMA data_version``, polled by
@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -38,8 +37,9 @@ from sim_bank.bank import SimBank
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 from sim_bank.types import OutgoingSms
 
+from .assignment import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
 from .clock import Clock, as_clock
-from .config import DEFAULT_REPLY_AFFINITY, SendConfig
+from .config import SendConfig
 from .events import Observer, OutboxDone
 from .quota_book import QuotaBook
 from .store import STORE_ERRORS, OnAir, OutboxRow, Store
@@ -47,155 +47,9 @@ from .store import STORE_ERRORS, OnAir, OutboxRow, Store
 log = structlog.get_logger("gateway.dispatcher")
 
 
-HOLD_MAX = 60.0  # seconds: a SIM whose minute window frees this soon is held for the row that waits for it
-NEVER = -1.0  # a wait meaning: this SIM may never send that row (longer than its per-minute limit)
 FAILING_FOR = 60.0  # seconds a SIM whose last send failed gets no reply while a healthy SIM has quota
 MAX_NAP = 60.0  # seconds: the longest the dispatcher sleeps unwoken (calendar waits are looked at again)
 LOOKAHEAD: Final = 200  # queued rows looked at per round
-REPLY: Final = "reply"
-
-
-@dataclass(frozen=True)
-class Capacity:
-    """What :func:`assign` knows of the SIM bank at one moment."""
-
-    free: list[str]  # connected, healthy and idle, least recently used first
-    ready: set[str]  # connected and healthy (idle or busy)
-    wait: Callable[[str, OutboxRow], float] = lambda _m, _r: 0.0  # seconds until the row fits the SIM's quota
-    max_parts: int | None = None  # the longest message any SIM may send in one minute
-    sim_operator: Mapping[str, str | None] = field(default_factory=dict)
-    operator_of: Callable[[str], str | None] = lambda _phone: None
-    waiting: Mapping[str, int] = field(default_factory=dict)  # rows waiting for each SIM
-    now: datetime | None = None
-    affinity: float = DEFAULT_REPLY_AFFINITY
-    retry_in: Mapping[int, float] = field(default_factory=dict)  # seconds until a failed row may be retried
-    failing: frozenset[str] = frozenset()  # SIMs whose last send failed for a SIM or network reason
-
-
-@dataclass
-class Plan:
-    """What :func:`assign` decided: rows to send now, rows no SIM may ever send, and when
-    to look again (the earliest moment a row held back by quota or affinity can move)."""
-
-    assignments: dict[int, str] = field(default_factory=dict)
-    impossible: dict[int, str] = field(default_factory=dict)
-    wake_in: float | None = None
-
-    def soon(self, seconds: float) -> None:
-        if seconds > 0:
-            self.wake_in = seconds if self.wake_in is None else min(self.wake_in, seconds)
-
-
-def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
-    """Which free SIM sends which row (pure).
-
-    ``rows`` come in priority order (replies, notifications, broadcasts; oldest first).
-
-    * A long message whose first parts went out from one SIM finishes from that SIM
-      (a handset joins parts from one sender only); it waits while that SIM is busy
-      or its minute is full, and starts again elsewhere only if the SIM is down or
-      has no quota left today.
-    * A reply prefers the SIM the customer texted: it waits while that SIM is busy
-      (with quota), at most ``affinity`` seconds after it was queued -- and only when it
-      is first in line for that SIM (it then waits one send at most); the replies behind
-      it take any free SIM rather than queue behind each other.
-    * Otherwise :func:`sim_bank.pool.choose` picks among the SIMs with quota left:
-      the recipient's network, fewest waiting, least recently used -- and not the
-      SIM that just failed this row, when another can take it.
-    * A row that no free SIM may send yet holds the SIM whose minute frees soonest,
-      so the rows behind it cannot keep that window full (a long reply must not
-      starve behind one-part broadcasts); a row longer than any SIM's per-minute
-      limit can never go and is reported as impossible.
-    * A row that failed waits ``retry_in`` before it is tried again -- except a reply,
-      which another SIM takes at once (one not in ``failing``); only the SIM that
-      failed it waits.
-    * A reply goes to a SIM in ``failing`` only when no healthy ready SIM has quota for it.
-    """
-    plan = Plan()
-    available = list(cap.free)
-    awaited: set[str] = set()  # busy SIMs a reply already waits for
-
-    def take(row: OutboxRow, sim: str) -> None:
-        plan.assignments[row.id] = sim
-        available.remove(sim)
-
-    for row in rows:
-        if not available:
-            break
-        if cap.max_parts is not None and row.parts - row.parts_sent > cap.max_parts:
-            plan.impossible[row.id] = (
-                f"{row.parts} SMS parts: more than any SIM may send in one minute ({cap.max_parts})"
-            )
-            continue
-        backoff = cap.retry_in.get(row.id, 0.0)
-        elsewhere = backoff > 0 and row.lane == REPLY and not row.parts_sent
-        if backoff > 0 and not elsewhere:
-            plan.soon(backoff)
-            continue
-        if row.parts_sent and row.modem_id in cap.ready:  # half sent: finish from the same SIM
-            own = row.modem_id
-            w = cap.wait(own, row)
-            if w == 0 and own in available:
-                take(row, own)
-                continue
-            if 0 <= w <= HOLD_MAX:
-                if own in available:
-                    available.remove(own)  # held: its minute frees soon
-                plan.soon(w)
-                continue
-            # its SIM has no quota left today: start again elsewhere (the first parts arrive twice)
-        elif row.modem_hint in cap.ready and row.modem_hint not in cap.failing and not elsewhere:
-            own = row.modem_hint
-            patience = cap.affinity - _age(row, cap.now) if cap.now is not None else cap.affinity
-            if cap.wait(own, row) == 0:
-                if own in available:
-                    take(row, own)
-                    continue
-                if patience > 0 and own not in awaited:
-                    awaited.add(own)
-                    plan.soon(patience)
-                    continue  # busy: wait for it a little
-        failed_on = row.modem_id if row.attempts and not row.parts_sent else None
-        options = [m for m in available if m != failed_on]
-        if elsewhere:  # at once only to a SIM that has not just failed too (a network-wide fault waits)
-            options = [m for m in options if m not in cap.failing]
-        else:
-            options = options or available
-        if row.lane == REPLY and cap.failing:
-            healthy = [m for m in cap.ready - cap.failing if m != failed_on and cap.wait(m, row) == 0]
-            if healthy:  # a healthy SIM (free now or soon) sends it: not one that keeps failing
-                options = [m for m in options if m not in cap.failing]
-        if not options:
-            if elsewhere:
-                plan.soon(backoff)
-            continue  # a SIM this row may go to is busy: its end wakes the dispatcher
-        choice = pool.choose(
-            options,
-            fits=lambda m, r=row: cap.wait(m, r) == 0,  # type: ignore[misc]
-            sim_operator=cap.sim_operator,
-            wanted_operator=cap.operator_of(row.phone),
-            waiting=cap.waiting,
-        )
-        if choice is not None:
-            take(row, choice)
-            continue
-        later = [(w, m) for m in options if (w := cap.wait(m, row)) > 0]
-        if later:
-            w, sim = min(later)
-            if w <= HOLD_MAX:
-                available.remove(sim)  # hold it for this row, which is first in line for it
-            plan.soon(w)
-    return plan
-
-
-def _waiting(rows: Iterable[OutboxRow]) -> Counter[str]:
-    """Rows that prefer each SIM among those looked at."""
-    return Counter(sim for r in rows if (sim := r.modem_id if r.parts_sent else r.modem_hint))
-
-
-def _age(row: OutboxRow, now: datetime) -> float:
-    """Seconds since the row was queued (never negative: the wall clock may have stepped back)."""
-    return max(0.0, (now - datetime.fromisoformat(row.created_at)).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -300,7 +154,7 @@ class Dispatcher:
                 max_parts=self.quota.max_parts if self.quota is not None else None,
                 sim_operator=self._sim_operator,
                 operator_of=lambda phone: pool.operator_of(phone, self._operators),
-                waiting=_waiting(rows),
+                waiting=waiting_per_sim(rows),
                 now=now,
                 affinity=self.send_config.reply_affinity,
                 retry_in=self._retries(rows, now),

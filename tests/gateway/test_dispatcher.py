@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+from gateway.assignment import Capacity, assign
 from gateway.config import SendConfig
-from gateway.dispatcher import Capacity, assign, judge
+from gateway.dispatcher import judge
 from gateway.store import OutboxRow
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 
