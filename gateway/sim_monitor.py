@@ -26,6 +26,7 @@ from .store import STORE_ERRORS, SimStatusRow, Store, stamp
 log = structlog.get_logger("gateway.sims")
 
 PUBLISH_INTERVAL = 15.0
+COALESCE = 0.2  # seconds: at most one write per this interval, however fast SIMs change
 
 
 class SimMonitor:
@@ -107,9 +108,10 @@ class SimMonitor:
             log.warning("sim_status_unsaved", error=str(exc))
 
     async def run(self) -> None:
+        """A change is written at once; the changes that follow within COALESCE are one write."""
         while True:
             self._dirty.clear()  # before the write: a change while it runs is published next round
             await self.publish()
+            await asyncio.sleep(COALESCE)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), PUBLISH_INTERVAL)
-            await asyncio.sleep(0.2)  # a burst of changes is one write
