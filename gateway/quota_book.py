@@ -41,16 +41,16 @@ class QuotaBook:
         now, mono = self.clock.wall(), self.clock.monotonic()
         today = quotas.local_day(now, self.tz)
         usage = await store.usage_on(today.isoformat())
-        recent: dict[str, deque[float]] = {}
+        recent: dict[str, list[float]] = {}
         for modem_id, sent_at in await store.parts_since(now - timedelta(seconds=quotas.WINDOW)):
             from_store = datetime.fromisoformat(sent_at)
             age = min(quotas.WINDOW, max(0.0, (now - from_store).total_seconds()))
-            recent.setdefault(modem_id, deque()).append(mono - age)
+            recent.setdefault(modem_id, []).append(mono - age)
         for modem_id, state in self._state.items():
             state.day = today
             state.used_today = sum(usage.get(modem_id, {}).values())
-            sends = sorted(recent.get(modem_id, ()))
-            state.recent = deque(sends[-self.limits[modem_id].per_minute :])
+            sends = sorted(recent.get(modem_id, []))
+            state.recent = deque(sends[-self.limits[modem_id].per_minute :])  # more say nothing more
 
     @property
     def max_parts(self) -> int | None:
