@@ -440,7 +440,7 @@ async def sim_capacities(store: Store, config: Config, now: datetime) -> list[Si
         limit = QuotaConfig(m.per_minute, m.per_day, m.reply_reserve)
         per_day = limit.per_day - limit.reserve
         used = sum(usage.get(m.id, {}).values())
-        out.append(SimCapacity(m.id, m.per_minute, max(0, per_day - used), per_day, rates.get(m.id)))
+        out.append(SimCapacity(m.id, limit.minute_limit("broadcast"), max(0, per_day - used), per_day, rates.get(m.id)))
     return out
 
 

@@ -102,7 +102,7 @@ async def run_demo(directory: Path, console: Console, modems: int = 3) -> int:
     with EmulatorBank(max(3, modems), directory / "modems") as bank, CrmStub(directory / "crm.db") as crm:
         crm_config = CrmConfig(url=crm.url, timeout=2.0, probe_interval=0.5, pull_interval=0.5, backoff_max=2.0)
         site = Config(site=SiteConfig(id="12", language="fa"), crm=crm_config).with_database(database)
-        config = simulated_config(site, bank, sweep_interval=2.0)
+        config = simulated_config(site, bank, sweep_interval=2.0, per_minute=30)  # a crisis hour in a minute
         console.print(
             f"Emulated SIM bank: {len(bank.emulators)} modems on pseudo-terminals "
             f"({', '.join(e.modem_id for e in bank.emulators)}), driven by python-gsmmodem; database {database}"

@@ -249,6 +249,11 @@ async def test_the_metrics_endpoint_shows_what_the_database_holds(harness: Harne
     for i, text in enumerate(["1 48213", "قطع ۴۸۲۲۲", "2 50001", "salam"]):
         harness.emu("m1" if i < 3 else "m2").inject_sms(f"+98912222{i:04d}", text)
     await eventually(lambda: sum(len(e.sent) for e in harness.emulators) == 4)
+
+    async def m1_ready_again() -> bool:  # the failed send's state is published, then the recovery
+        return await harness.sql("SELECT state FROM sim_status WHERE modem_id = 'm1'") == [("ready",)]
+
+    await eventually(m1_ready_again)
     async with httpx.AsyncClient() as client:
         answer = await client.get(f"http://127.0.0.1:{daemon.metrics.port}/metrics")
     assert answer.status_code == 200
