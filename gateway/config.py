@@ -140,7 +140,7 @@ class ConversationConfig:
 class QuotasConfig:
     per_minute: int = DEFAULT_PER_MINUTE  # SMS parts per rolling minute, per SIM
     per_day: int = DEFAULT_PER_DAY  # SMS parts per calendar day (site time zone), per SIM
-    reply_reserve: float = DEFAULT_REPLY_RESERVE  # share of per_day kept for replies to customers
+    reply_reserve: float = DEFAULT_REPLY_RESERVE  # share of per_day and of each minute kept for replies
 
 
 @dataclass(frozen=True)
