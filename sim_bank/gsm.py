@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import serial
 from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
@@ -65,6 +66,27 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
         self.serial.write(b"\x1b\r")
         time.sleep(PROMPT_CANCEL_WAIT)
 
+    _port_failure: BaseException | None = None  # set by the reader thread when the port fails
+    _on_port_failure: Callable[[Any], None] | None = None
+
+    def _port_failed(self, exc: BaseException) -> None:
+        """The library's fatal-error callback (reader thread). A command waiting for its answer
+        learns at once instead of at its timeout: an unplugged modem is noticed in
+        milliseconds even in the middle of a sweep."""
+        self._port_failure = exc
+        event = self._responseEvent
+        if event is not None:
+            event.set()
+        if self._on_port_failure is not None:
+            self._on_port_failure(exc)
+
+    def write(self, data: str, *args: Any, **kwargs: Any) -> Any:
+        if self._port_failure is None:
+            lines = super().write(data, *args, **kwargs)
+            if self._port_failure is None:
+                return lines
+        raise serial.SerialException(f"the port failed: {self._port_failure}")
+
     def _handleLineRead(self, line: str, checkForResponseTerm: bool = True) -> None:
         event = self._responseEvent
         waiting = event is not None and not event.is_set()
@@ -90,7 +112,7 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
                     self.on_line_noise()
             except Exception as exc:  # noqa: BLE001 - anything else ends this connection, loudly
                 self.alive = False
-                self.fatalErrorCallback(exc)
+                self._port_failed(exc)
                 return
 
 
@@ -100,7 +122,8 @@ class Modem(GsmModem, GatewayComms):  # type: ignore[misc]  # untyped library cl
     def __init__(self, config: ModemConfig, on_urc: Callable[[list[str]], None], on_fatal: Callable[[Any], None]):
         # exclusive: a second process (another gateway, ModemManager) cannot open the port under us
         super().__init__(config.port, config.baudrate, requestDelivery=True, exclusive=True)
-        self.fatalErrorCallback = on_fatal
+        self.fatalErrorCallback = self._port_failed
+        self._on_port_failure = on_fatal
         self.flow_control = config.flow_control
         self._on_urc = on_urc
 

@@ -264,3 +264,28 @@ async def test_second_process_cannot_open_a_port_in_use(running, emulator: Modem
         assert "held by another program" in (down.reason or "")
     finally:
         await other.stop()
+
+
+async def test_a_modem_unplugged_while_a_command_waits_is_noticed_at_once_not_at_the_timeout(tmp_path: Path) -> None:
+    """The reader thread sees the port fail; the command waiting for its answer (the hung
+    modem never answers) is told at once, so the SIM shows down in well under
+    command_timeout."""
+    link = tmp_path / "ttyUSB0"
+    emu = ModemEmulator("m1", link=link).start()
+    rec = Recorder()
+    worker = ModemWorker(
+        ModemConfig("m1", str(link), reconnect_max=0.3, command_timeout=30.0),
+        loop=asyncio.get_running_loop(),
+        on_event=rec,
+    )
+    worker.start()
+    try:
+        await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
+        emu.hang()
+        worker.request_sweep()  # a command that now waits for an answer that never comes
+        await asyncio.sleep(0.3)
+        emu.stop()  # unplugged
+        down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down", timeout=5)  # not 30 s
+        assert "port failed" in (down.reason or "")
+    finally:
+        await worker.stop()
