@@ -19,7 +19,7 @@ from gateway.store import Store
 from sim_bank.emulator import ModemEmulator, SentMessage
 from sim_bank.types import ModemConfig
 
-
+TOKEN, SECRET = "t0ken-123", "s3cret-456"  # the reference CRM's bearer token and signing secret in tests
 STOP_TIMEOUT = 60.0  # seconds: the daemon bounds each of its own stop steps well inside this
 
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,25 +22,11 @@ from gateway.lockfile import holder_name
 from gateway.store import Store
 from gateway.sync import SyncService
 
-from .harness import Harness, eventually
+from .harness import SECRET, TOKEN, Harness, eventually
 from .make_tickets import open_tickets
 
 CAT = load_catalogue()
-TOKEN, SECRET = "t0ken-123", "s3cret-456"
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
-
-
-@pytest.fixture
-def stub(tmp_path: Path) -> Iterator[CrmStub]:
-    with CrmStub(tmp_path / "crm.db", token=TOKEN, secret=SECRET) as s:
-        yield s
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "gw.db", site="12")
-    yield s
-    await s.close()
 
 
 def crm(stub: CrmStub, **overrides: object) -> CrmConfig:

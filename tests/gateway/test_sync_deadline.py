@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,20 +19,7 @@ from gateway.sync import LeaseLost, SyncService
 
 from .harness import eventually
 from .make_tickets import open_tickets
-from .test_sync import CAT, SECRET, TOKEN, config, service
-
-
-@pytest.fixture
-def stub(tmp_path: Path) -> Iterator[CrmStub]:
-    with CrmStub(tmp_path / "crm.db", token=TOKEN, secret=SECRET) as s:
-        yield s
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "gw.db", site="12")
-    yield s
-    await s.close()
+from .test_sync import CAT, config, service
 
 
 class MovedClocks:

@@ -5,7 +5,6 @@ Real HTTP on 127.0.0.1 against the reference receiver, real SQLite files."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,22 +18,9 @@ from gateway.store import InboundItem, Store, TicketRow
 from gateway.sync import CycleReport, SyncService
 
 from .make_tickets import open_tickets
-from .test_sync import CAT, SECRET, TOKEN, config
+from .test_sync import CAT, config
 
 LONG_FA = "برق منطقه شما پس از تعمیر کابل اصلی دوباره وصل شد و تا پایان شب پایدار خواهد ماند."  # 2 parts
-
-
-@pytest.fixture
-def stub(tmp_path: Path) -> Iterator[CrmStub]:
-    with CrmStub(tmp_path / "crm.db", token=TOKEN, secret=SECRET) as s:
-        yield s
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "gw.db", site="12")
-    yield s
-    await s.close()
 
 
 class Crash(Exception):
