@@ -1,8 +1,15 @@
-"""docs/BENCHMARKS.md from the benchmarks' JSON: machine, targets, every table, the peers' exact configurations."""
+"""docs/BENCHMARKS.md from the benchmarks' JSON: machine, targets, every table, the peers' exact configurations.
+
+Every part of the file sits between marker comments (``<!-- bench:sync -->`` ... ``<!-- /bench:sync -->``),
+and every row of the targets table names the benchmark it comes from. A partial run (``--only``) reads the
+file it rewrites and replaces only the parts of the benchmarks it ran: the committed Markdown is the record
+of the other figures, so a fresh checkout (no ``bench-results/``) loses nothing.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +21,8 @@ INTRO = """\
 # Benchmarks
 
 Written by `python -m tests.bench.run` ({mode}, {when}); rerun one part with
-`python -m tests.bench.run --only peers,latency` (the others are kept from `bench-results/bench.json`).
-Do not edit by hand.
+`python -m tests.bench.run --only peers,latency`: it replaces only those benchmarks' sections (between
+`<!-- bench:NAME -->` comments) and target rows, and keeps the others from this file. Do not edit by hand.
 
 Emulated modems (`sim_bank/emulator.py`, on ptys) run in a process of their own; each daemon runs as its
 own process too, unless a table says otherwise. Figures on a shared machine are noisy: they are given as
@@ -25,22 +32,85 @@ the peers, run in the same session on the same emulator.
 
 
 def markdown(report: dict[str, Any]) -> str:
-    parts = [INTRO.format(mode="quick run" if report.get("quick") else "full run", when=report.get("when", "?"))]
-    parts.append(_machine(report.get("machine", {})))
-    parts.append(_targets(report))
+    """The whole file, from one run's figures."""
+    return _join(_parts(report))
+
+
+def merge(previous: str, report: dict[str, Any], ran: Collection[str]) -> str:
+    """``previous`` (the file as it was) with the sections and target rows of the benchmarks in ``ran``
+    replaced by those of ``report``; the header, machine and every other benchmark's figures are kept.
+    """
+    old = sections(previous)
+    if previous.strip() and not old:
+        raise ValueError("the existing report has no <!-- bench:NAME --> sections to keep; run every benchmark")
+    if not old:
+        return markdown(report)
+    note = f"Measured {report.get('when', '?')}{' (quick run)' if report.get('quick') else ''}"
+    new = dict(_parts(report, note=note))
+    kept = [row for row in _rows(old.get("targets", "")) if row[-1] not in ran and row[-1] in ORDER]
+    rows = sorted([*kept, *_target_rows(report)], key=lambda row: ORDER.index(row[-1]))
+    new["targets"] = _block(Block("Targets", TARGET_HEADERS, rows))
+    parts = []
+    for key in KEYS:
+        owner = key.split("/")[0]
+        if owner in ran or key == "targets":
+            text = new.get(key)
+        else:  # kept; a file without a header gets this run's
+            text = old.get(key, new.get(key) if key == "head" else None)
+        if text is not None:
+            parts.append((key, text))
+    return _join(parts)
+
+
+def write(report: dict[str, Any], path: Path, ran: Collection[str] | None = None) -> None:
+    """The report at ``path``: all of it, or (``ran``: a partial run) merged into the file already there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if ran is None:
+        text = markdown(report)
+    else:
+        text = merge(path.read_text() if path.exists() else "", report, ran)
+    path.write_text(text)
+
+
+def sections(text: str) -> dict[str, str]:
+    """The marked parts of a report: key (``head``, ``targets``, a benchmark, ``peers/configs``) to its text."""
+    return {m["key"]: m["body"] for m in _SECTION.finditer(text)}
+
+
+_SECTION = re.compile(r"^<!-- bench:(?P<key>\S+) -->\n(?P<body>.*?)^<!-- /bench:(?P=key) -->\n", re.M | re.S)
+KEYS = ("head", "targets", *ORDER, "peers/configs", "latency/configs")
+TARGET_HEADERS = ("what", "figure", "target", "met", "benchmark")
+
+
+def _parts(report: dict[str, Any], note: str | None = None) -> list[tuple[str, str]]:
+    """(key, text) for every part ``report`` has figures for, in the file's order."""
+    head = INTRO.format(mode="quick run" if report.get("quick") else "full run", when=report.get("when", "?"))
+    parts = [("head", head + "\n" + _machine(report.get("machine", {}))), ("targets", _targets(report))]
     for name in ORDER:
         if name in report:
-            parts.extend(_block(b) for b in blocks(name, report[name]))
+            found = blocks(name, report[name])
+            if note and found and not any(n.startswith("Measured") for b in found for n in b.notes):
+                last, rerun = found[-1], f"{note} (python -m tests.bench.run --only {name})."
+                found[-1] = Block(last.title, last.headers, last.rows, [*last.notes, rerun])
+            parts.append((name, "\n".join(_block(b) for b in found)))
     if "peers" in report:
-        parts.append(_configs(report["peers"]))
+        parts.append(("peers/configs", _configs(report["peers"])))
     if "latency" in report:
-        parts.append(_hooks(report["latency"]))
-    return "\n".join(parts)
+        parts.append(("latency/configs", _hooks(report["latency"])))
+    return parts
 
 
-def write(report: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown(report))
+def _join(parts: list[tuple[str, str]]) -> str:
+    return "\n".join(f"<!-- bench:{key} -->\n{text.rstrip()}\n\n<!-- /bench:{key} -->\n" for key, text in parts)
+
+
+def _rows(table: str) -> list[tuple[str, ...]]:
+    """The body rows of the first Markdown table in ``table`` (cells unescaped)."""
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    return [
+        tuple(cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1]))
+        for line in lines[2:]
+    ]
 
 
 def _machine(m: dict[str, Any]) -> str:
@@ -53,49 +123,83 @@ def _machine(m: dict[str, Any]) -> str:
 
 
 def _targets(report: dict[str, Any]) -> str:
-    rows = [row for row in (_target_rows(report)) if row]
-    block = Block("Targets", ("what", "figure", "target", "met"), rows)
-    return _block(block)
+    return _block(Block("Targets", TARGET_HEADERS, _target_rows(report)))
 
 
-def _target_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    out = []
-    peers = r.get("peers", {}).get("results", [])
-    loaded = [x for x in peers if x["daemon"] == "ours" and x["latency_s"] and "ratio_to_limit" in x]
-    if loaded:
-        worst = min(loaded, key=lambda x: x["ratio_to_limit"])
-        out.append(("send, ours / physical limit (worst of K x L)", f"{worst['ratio_to_limit']:.3f} "
-                    f"({worst['modems']} x {worst['latency_s']:g} s)", f">= {r['peers']['target_ratio']}",
-                    _yes(worst["ratio_to_limit"] >= r["peers"]["target_ratio"])))  # fmt: skip
-    main = r.get("latency", {}).get("main", {})
-    if "p95_ms" in main:
-        target = r["latency"]["target_p95_ms"]
-        out.append(("reply latency p95, 4 modems", f"{main['p95_ms']:.1f} ms", f"<= {target:g} ms",
-                    _yes(main["p95_ms"] <= target)))  # fmt: skip
-    during: dict[str, Any] = next((x for x in r.get("replies", {}).get("results", []) if x.get("reply_reserve")), {})
-    if during.get("p95_ms") is not None:
-        target = r["replies"]["target_p95_ms"]
-        out.append(("reply latency p95 during a broadcast, 4 SIMs at 10/min", f"{during['p95_ms']:.1f} ms",
-                    f"<= {target:g} ms", _yes(during["p95_ms"] <= target)))  # fmt: skip
-    if r.get("failover", {}).get("median_ratio") is not None:
-        f = r["failover"]
-        out.append(("replies with 1 of 4 SIMs failing, healthy SIMs' limit / ours", f"{f['median_ratio']:.3f}",
-                    f">= {f['target_ratio']:g}", _yes(f["median_ratio"] >= f["target_ratio"])))  # fmt: skip
-    if "scale" in r:
-        s = r["scale"]
-        out.append((f"tickets list --status open, {s['tickets']:,} tickets", f"{s['list_tickets_ms']['median']} ms",
-                    f"<= {s['target_ms']:g} ms", _yes(s["met"])))  # fmt: skip
-    if "sync" in r:
-        s = r["sync"]
-        out.append((f"CRM sync, {s['tickets']:,} tickets", f"{s['seconds']} s", f"<= {s['target_s']:g} s",
-                    _yes(s["seconds"] <= s["target_s"])))  # fmt: skip
-    if "broadcast" in r:
-        b = r["broadcast"]
-        worst_s, worst_mb = max(b["dry_run_s"], b["enqueue_s"]), max(b["dry_run_peak_rss_mb"], b["enqueue_peak_rss_mb"])
-        out.append((f"broadcast plan + queue, {b['recipients']:,}", f"{worst_s} s, {worst_mb} MB",
-                    f"<= {b['target_s']:g} s, {b['target_mb']:g} MB",
-                    _yes(worst_s <= b["target_s"] and worst_mb <= b["target_mb"])))  # fmt: skip
+def _target_rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per target: what, figure, target, met, and the benchmark it comes from (``--only`` keeps it)."""
+    return [(*row, name) for name in ORDER if name in r and name in _TARGETS for row in _TARGETS[name](r[name])]
+
+
+Row = tuple[str, str, str, str]
+
+
+def _peers_targets(p: dict[str, Any]) -> list[Row]:
+    loaded = [x for x in p.get("results", []) if x["daemon"] == "ours" and x["latency_s"] and "ratio_to_limit" in x]
+    if not loaded:
+        return []
+    worst = min(loaded, key=lambda x: x["ratio_to_limit"])
+    return [("send, ours / physical limit (worst of K x L)", f"{worst['ratio_to_limit']:.3f} "
+             f"({worst['modems']} x {worst['latency_s']:g} s)", f">= {p['target_ratio']}",
+             _yes(worst["ratio_to_limit"] >= p["target_ratio"]))]  # fmt: skip
+
+
+def _latency_targets(data: dict[str, Any]) -> list[Row]:
+    main = data.get("main", {})
+    if "p95_ms" not in main:
+        return []
+    target = data["target_p95_ms"]
+    return [("reply latency p95, 4 modems", f"{main['p95_ms']:.1f} ms", f"<= {target:g} ms",
+             _yes(main["p95_ms"] <= target))]  # fmt: skip
+
+
+def _replies_targets(data: dict[str, Any]) -> list[Row]:
+    during: dict[str, Any] = next((x for x in data.get("results", []) if x.get("reply_reserve")), {})
+    if during.get("p95_ms") is None:
+        return []
+    target = data["target_p95_ms"]
+    return [("reply latency p95 during a broadcast, 4 SIMs at 10/min", f"{during['p95_ms']:.1f} ms",
+             f"<= {target:g} ms", _yes(during["p95_ms"] <= target))]  # fmt: skip
+
+
+def _failover_targets(f: dict[str, Any]) -> list[Row]:
+    if f.get("median_ratio") is None:
+        return []
+    return [("replies with 1 of 4 SIMs failing, healthy SIMs' limit / ours", f"{f['median_ratio']:.3f}",
+             f">= {f['target_ratio']:g}", _yes(f["median_ratio"] >= f["target_ratio"]))]  # fmt: skip
+
+
+def _scale_targets(s: dict[str, Any]) -> list[Row]:
+    return [(f"tickets list --status open, {s['tickets']:,} tickets", f"{s['list_tickets_ms']['median']} ms",
+             f"<= {s['target_ms']:g} ms", _yes(s["met"]))]  # fmt: skip
+
+
+def _sync_targets(s: dict[str, Any]) -> list[Row]:
+    out = [(f"CRM sync, {s['tickets']:,} tickets", f"{s['seconds']} s", f"<= {s['target_s']:g} s",
+            _yes(s["seconds"] <= s["target_s"]))]  # fmt: skip
+    u = s.get("updates")
+    if u:
+        out.append((f"CRM updates backlog, {u['updates']:,} updates: longest delay of a customer's SMS and reply",
+                    f"{u['reply_delay_max_ms']:.1f} ms", f"<= {u['target_ms']:g} ms", _yes(u["met"])))  # fmt: skip
     return out
+
+
+def _broadcast_targets(b: dict[str, Any]) -> list[Row]:
+    worst_s, worst_mb = max(b["dry_run_s"], b["enqueue_s"]), max(b["dry_run_peak_rss_mb"], b["enqueue_peak_rss_mb"])
+    return [(f"broadcast plan + queue, {b['recipients']:,}", f"{worst_s} s, {worst_mb} MB",
+             f"<= {b['target_s']:g} s, {b['target_mb']:g} MB",
+             _yes(worst_s <= b["target_s"] and worst_mb <= b["target_mb"]))]  # fmt: skip
+
+
+_TARGETS: dict[str, Callable[[Any], list[Row]]] = {
+    "peers": _peers_targets,
+    "latency": _latency_targets,
+    "scale": _scale_targets,
+    "sync": _sync_targets,
+    "broadcast": _broadcast_targets,
+    "replies": _replies_targets,
+    "failover": _failover_targets,
+}
 
 
 def _yes(ok: bool) -> str:

@@ -2,7 +2,7 @@
 
     python -m tests.bench.run                        # everything (about 20 minutes)
     python -m tests.bench.run --quick                # a short version, for a smoke check
-    python -m tests.bench.run --only peers,latency   # rerun some; the others are kept from the JSON
+    python -m tests.bench.run --only peers,latency   # rerun some; docs/BENCHMARKS.md keeps the others
 
 Benchmarks: peers (send throughput side by side with gammu-smsd and smstools),
 send, latency, inbound, scale, sync, broadcast, replies (reply latency during a
@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     only = _names(args.only)
     console = Console(width=None if sys.stdout.isatty() else 200)
     logs.configure(level="warning", fmt="console")
+    if args.only:
+        _check_keeps(args.markdown)
     previous = _load(args.out) if args.only else {}
     results: dict[str, Any] = {}
     for name in only:
@@ -69,11 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = BENCHMARKS[name](args.quick, lambda msg: console.log(msg))
         for block in blocks(name, results[name]):
             console.print(_table(block))
-    full = {**previous, **results, "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "quick": args.quick, "machine": machine.describe()}  # fmt: skip
+    run = {**results, "when": datetime.now(UTC).isoformat(timespec="seconds"), "quick": args.quick,
+           "machine": machine.describe()}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(full, indent=2, ensure_ascii=False))
-    report.write(full, args.markdown)
+    args.out.write_text(json.dumps({**previous, **run}, indent=2, ensure_ascii=False))
+    # The Markdown is its own record: a partial run replaces only its benchmarks' sections in the committed file
+    # (bench-results/ is not committed, so the JSON cannot be what keeps the others).
+    report.write(run, args.markdown, ran=only if args.only else None)
     console.print(f"written to {args.out} and {args.markdown}")
     return 0
 
@@ -98,12 +102,19 @@ def _names(only: str | None) -> list[str]:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    """Figures of an earlier run, kept for the benchmarks not rerun."""
+    """Figures of an earlier run in the JSON file, kept there for the benchmarks not rerun."""
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in data.items() if k in BENCHMARKS}
+
+
+def _check_keeps(markdown: Path) -> None:
+    """Before a partial run: the report it will rewrite must have the marked sections it keeps."""
+    text = markdown.read_text() if markdown.exists() else ""
+    if text.strip() and not report.sections(text):
+        raise SystemExit(f"{markdown} has no <!-- bench:NAME --> sections for --only to keep; run every benchmark")
 
 
 def _table(block: Block) -> Table:
