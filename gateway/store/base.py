@@ -72,7 +72,9 @@ class StoreBase:
         self._w = writer
         self._r = reader
         self._lock = asyncio.Lock()
-        self._identity = _identity(path)  # the file opened: see replaced()
+        # the file opened, held by a descriptor of our own so that its link count can be read
+        # even after it was unlinked or replaced: see replaced()
+        self._file = os.open(path, os.O_RDONLY)
 
     @classmethod
     async def open(
@@ -125,6 +127,9 @@ class StoreBase:
         for conn in (self._w, self._r):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), timeout)
+        if self._file >= 0:
+            os.close(self._file)
+            self._file = -1
 
     # ------------------------------------------------------------ the file itself
 
@@ -141,17 +146,18 @@ class StoreBase:
 
     def replaced(self) -> str | None:
         """Why the file at :attr:`path` is no longer the file this store writes (``removed``,
-        ``replaced``), or None while it still is. A stat: cheap enough to ask before every
-        SIM delete."""
+        ``replaced``), or None while it still is: the same device and inode, and still linked.
+        Two stats: cheap enough to ask before every SIM delete."""
         try:
+            ours = os.fstat(self._file)
             now = os.stat(self.path)
         except FileNotFoundError:
             return "removed"
         except OSError as exc:
             return f"unreachable ({exc.strerror})"
-        if (now.st_dev, now.st_ino) != self._identity:
+        if (now.st_dev, now.st_ino) != (ours.st_dev, ours.st_ino):
             return "replaced"
-        if now.st_nlink < 1:
+        if ours.st_nlink < 1:
             return "removed"
         return None
 
@@ -180,6 +186,8 @@ class StoreBase:
             try:
                 await self._w.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                if corruption(exc):
+                    raise DatabaseCorrupt(self.path, str(exc)) from None
                 raise StoreError(f"database {self.path} is busy or read-only: {exc}") from None
             except BaseException:  # cancelled: the BEGIN may still run after we stop waiting
                 await self._abandon()
@@ -190,14 +198,19 @@ class StoreBase:
             except BaseException as exc:
                 await self._abandon()
                 if isinstance(exc, sqlite3.Error):
+                    if corruption(exc):
+                        raise DatabaseCorrupt(self.path, str(exc)) from exc
                     raise StoreError(f"database {self.path}: {exc}") from exc
                 raise
 
     async def _abandon(self) -> None:
         """Roll back the writer's transaction, if any. Shielded: it completes (in order, on the
-        connection's thread) even if this task is cancelled again while waiting for it."""
-        with contextlib.suppress(sqlite3.Error, ValueError, asyncio.CancelledError):
-            await asyncio.shield(self._w.rollback())
+        connection's thread, so before the next writer's BEGIN) even if this task is cancelled
+        again while waiting for it -- and that cancellation is then passed on, not swallowed."""
+        rollback = asyncio.ensure_future(self._w.rollback())
+        rollback.add_done_callback(_consume)
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await asyncio.shield(rollback)
 
     async def _migrate(self) -> None:
         await self._w.execute(
@@ -244,17 +257,18 @@ class StoreBase:
             return _rows(cls, await cur.fetchall())
 
 
+def _consume(done: asyncio.Future[Any]) -> None:
+    """Retrieve a shielded rollback's outcome nobody awaited any more (no "never retrieved")."""
+    if not done.cancelled():
+        done.exception()
+
+
 def corruption(exc: sqlite3.Error) -> bool:
     """Whether SQLite says the file is damaged or not a database (not busy, not I/O)."""
     name = getattr(exc, "sqlite_errorname", "")
     return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
         type(exc) is sqlite3.DatabaseError and ("malformed" in str(exc) or "not a database" in str(exc))
     )
-
-
-def _identity(path: Path) -> tuple[int, int]:
-    st = os.stat(path)
-    return st.st_dev, st.st_ino
 
 
 async def _connect(path: Path, busy_timeout: float) -> aiosqlite.Connection:

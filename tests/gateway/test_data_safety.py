@@ -89,10 +89,12 @@ async def test_the_sim_keeps_a_batch_that_arrives_after_the_swap_even_before_the
     daemon = await harness.start()
     assert daemon.store is not None
     daemon_store = daemon.store
+    emu = harness.emu("m1")
+    listings = emu.commands.count("AT+CMGL=4")
     os.unlink(harness.database)  # the timer will notice within a quarter second...
-    harness.emu("m1").inject_sms(LATE, "1 55555")  # ...this may be read before or after
-    await eventually(lambda: daemon.failure is not None, 10)
-    await asyncio.sleep(0)  # let a delete already scheduled run its check
+    emu.inject_sms(LATE, "1 55555")  # ...this may be read before or after
+    await eventually(lambda: emu.commands.count("AT+CMGL=4") > listings, 10)  # the SIM was read...
+    await eventually(lambda: daemon.failure is not None and not daemon._tasks, 10)  # ...and the batch handled
     assert daemon_store.replaced() == "removed"
     await harness.stop()
     assert "1 55555" in _on_sim(harness)
@@ -230,6 +232,16 @@ async def test_a_write_cancelled_while_waiting_for_the_lock_leaves_no_transactio
         await asyncio.to_thread(holder.join, 10)
         made = await open_tickets(store, 2)  # "cannot start a transaction within a transaction" before
         assert len(made) == 2 and len(await store.tickets()) == 2
+    finally:
+        await store.close()
+
+
+async def test_a_write_into_a_damaged_table_names_the_damage_and_the_fix(damaged: Path) -> None:
+    store = await Store.open(damaged, site="12")
+    try:
+        with pytest.raises(DatabaseCorrupt, match=r"\.recover"):
+            async with store._write() as db:  # e.g. the CRM resolving tickets
+                await db.execute("UPDATE tickets SET status = 'resolved'")
     finally:
         await store.close()
 
