@@ -146,11 +146,19 @@ class Daemon:
             on_reply=self.dispatcher.wake,
             observer=self._observe,
             on_fatal=self.fail,
+            clock=self.clock,
         )
         self.monitor = SimMonitor(store, self.bank, config, self.quota, clock=self.clock)
         self.ussd = UssdService(store, self.bank, config, self.monitor, clock=self.clock)
+        clock = self.clock
         self.sync = SyncService(
-            store, config, self.catalogue, holder=holder_name("daemon"), on_notice=self.dispatcher.wake
+            store,
+            config,
+            self.catalogue,
+            holder=holder_name("daemon"),
+            on_notice=self.dispatcher.wake,
+            clock=lambda: clock.wall().timestamp(),
+            monotonic=clock.monotonic,
         )
         self.campaigns = CampaignService(store, config, self.bank, on_release=self.dispatcher.wake, clock=self.clock)
         await self.intake.route_waiting()

@@ -15,6 +15,7 @@ Order is the whole point (DESIGN.md, "nothing is lost"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from sim_bank.bank import SimBank
 from sim_bank.types import InboundBatch, StoredPdu
 
 from .catalogue import Catalogue
+from .clock import SYSTEM, Clock
 from .config import Config
 from .conversation import Context, Session, TicketBrief, Turn, decide
 from .delivery import apply_report
@@ -74,6 +76,7 @@ class Intake:
         on_reply: Callable[[], None],
         observer: Observer | None = None,
         on_fatal: Callable[[Exception], None] | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.store = store
         self.bank = bank
@@ -82,6 +85,8 @@ class Intake:
         self._on_reply = on_reply
         self._observer = observer
         self._on_fatal = on_fatal
+        self.clock = clock
+        self._waiting_since: dict[str, float] = {}  # incomplete long message -> monotonic time first seen
         self._route_lock = asyncio.Lock()
         self._deletes: set[asyncio.Task[None]] = set()
 
@@ -91,7 +96,7 @@ class Intake:
         for m in batch.messages:
             by_memory[m.memory].append(m.index)
         try:
-            created = await self.store.add_inbound(batch.modem_id, items)
+            created = await self.store.add_inbound(batch.modem_id, items, now=self.clock.wall())
         except Exception:
             log.exception("inbound_store_failed", modem_id=batch.modem_id, count=len(items))
             for memory, indexes in by_memory.items():
@@ -99,6 +104,9 @@ class Intake:
             return
         if self._swapped(batch.modem_id, by_memory):
             return  # committed into a file that is gone: leave them on the SIM, route nothing
+        if any(item.kind == "part" for item in items):
+            with contextlib.suppress(*STORE_ERRORS):  # housekeeping notes them at its next round anyway
+                await self._track_waiting()  # the wait for the rest starts now, on the monotonic clock
         for item in items:
             if item.kind == "undecodable":
                 log.warning("sms_undecodable", modem_id=batch.modem_id, error=item.error, pdu=item.pdu)
@@ -153,12 +161,35 @@ class Intake:
             await asyncio.wait(set(self._deletes), timeout=timeout)
 
     async def release_incomplete(self) -> None:
-        """Route long messages whose missing parts did not arrive in time."""
-        cutoff = utcnow() - timedelta(seconds=self.config.receive.concat_timeout)
-        created = await self.store.release_incomplete(cutoff)
+        """Route long messages whose missing parts did not arrive within ``concat_timeout``,
+        measured on the monotonic clock from when this run first saw them waiting: a step
+        of the wall clock neither holds them back nor releases them early. A group stored
+        before this run counts its stored age, at most ``concat_timeout``."""
+        limit = self.config.receive.concat_timeout
+        groups = await self._track_waiting()
+        mono, wall = self.clock.monotonic(), self.clock.wall()
+        created = []
+        for key in groups:
+            if mono - self._waiting_since[key] >= limit:
+                mid = await self.store.release_group(key, wall)
+                self._waiting_since.pop(key, None)
+                if mid is not None:
+                    created.append(mid)
         if created:
             log.warning("sms_parts_missing", messages=len(created))
             await self.route_waiting()
+
+    async def _track_waiting(self) -> dict[str, datetime]:
+        """Note when this run first saw each long message still missing parts (monotonic)."""
+        groups = await self.store.incomplete_groups()
+        mono, wall = self.clock.monotonic(), self.clock.wall()
+        for key in set(self._waiting_since) - set(groups):
+            del self._waiting_since[key]  # completed (or released) meanwhile
+        for key, first in groups.items():
+            if key not in self._waiting_since:
+                age = min(max(0.0, (wall - first).total_seconds()), self.config.receive.concat_timeout)
+                self._waiting_since[key] = mono - age
+        return groups
 
     async def route_waiting(self) -> None:
         """Route every committed message that has not been routed yet, oldest first.

@@ -75,19 +75,27 @@ class InboundMixin(StoreBase):
                 [(modem_id, memory, i) for i in indexes],
             )
 
-    async def release_incomplete(self, older_than: datetime, now: datetime | None = None) -> list[int]:
-        """Long messages whose missing parts never came: route what did come."""
-        cutoff = stamp(older_than)
+    async def incomplete_groups(self) -> dict[str, datetime]:
+        """Long messages still missing parts: concatenation key -> when their first part was
+        stored (wall clock, as written)."""
         async with self._r.execute(
-            """SELECT concat_key FROM inbound_pdus WHERE kind = 'part' AND message_id IS NULL
-               GROUP BY concat_key HAVING MIN(received_at) < ?""",
-            (cutoff,),
+            """SELECT concat_key, MIN(received_at) FROM inbound_pdus WHERE kind = 'part' AND message_id IS NULL
+               GROUP BY concat_key"""
         ) as cur:
-            keys = [r[0] for r in await cur.fetchall()]
+            return {r[0]: datetime.fromisoformat(r[1]) for r in await cur.fetchall()}
+
+    async def release_group(self, key: str, now: datetime | None = None) -> int | None:
+        """Give up waiting for the rest of one long message: a message of the parts that came
+        (its id), or None when it was completed or released meanwhile."""
+        async with self._write() as db:
+            return await _release_set(db, key, stamp(now))
+
+    async def release_incomplete(self, older_than: datetime, now: datetime | None = None) -> list[int]:
+        """Long messages whose first part was stored before ``older_than``: route what came."""
         created = []
-        for key in keys:
-            async with self._write() as db:
-                mid = await _release_set(db, key, stamp(now))
+        for key, first in (await self.incomplete_groups()).items():
+            if first < older_than:
+                mid = await self.release_group(key, now)
                 if mid is not None:
                     created.append(mid)
         return created
