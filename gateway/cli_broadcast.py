@@ -6,7 +6,7 @@ import asyncio
 import csv
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -342,16 +342,19 @@ def broadcast(
         if not dry_run and not as_json:
             click.echo("not sent", err=True)
         return
-    waiting = no_daemon(config)
-    if not as_json:
-        who = "" if waiting else "; the daemon sends it"
-        click.echo(f"campaign {campaign_id} created: {plan.recipients} recipient(s){who} "
-                   f"(gateway broadcast status {campaign_id}); public copy in {config.public_dir}")  # fmt: skip
-    for warned in (waiting, warning):
-        if warned:
-            click.echo(f"warning: {warned}", err=True)
-    if wait:
-        _wait(config, campaign_id)
+    try:  # from here on, Ctrl-C leaves a campaign that goes on: say so, whenever it comes
+        waiting = no_daemon(config)
+        if not as_json:
+            who = "" if waiting else "; the daemon sends it"
+            click.echo(f"campaign {campaign_id} created: {plan.recipients} recipient(s){who} "
+                       f"(gateway broadcast status {campaign_id}); public copy in {config.public_dir}")  # fmt: skip
+        for warned in (waiting, warning):
+            if warned:
+                click.echo(f"warning: {warned}", err=True)
+        if wait:
+            _wait(config, campaign_id)
+    except KeyboardInterrupt:
+        _stopped_watching(config, campaign_id)
 
 
 def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
@@ -405,6 +408,19 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
         out.print(styled("[yellow]Warning: {}[/yellow]", warning))
 
 
+def _stopped_watching(config: config_mod.Config, campaign_id: int) -> NoReturn:
+    """Ctrl-C after the campaign exists: it goes on; say how to watch or stop it. Exit 130."""
+    waiting = no_daemon(config)
+    how = f"{waiting[0].upper()}{waiting[1:]}" if waiting else "The daemon sends it, watched or not"
+    click.echo(
+        f"stopped watching: campaign {campaign_id} goes on. {how}. Watch it again: gateway broadcast "
+        f"status {campaign_id} --wait; stop it: gateway broadcast pause {campaign_id} or "
+        f"gateway broadcast cancel {campaign_id}",
+        err=True,
+    )
+    sys.exit(130)
+
+
 def _wait(config: config_mod.Config, campaign_id: int) -> None:
     with Progress(
         TextColumn("campaign {task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
@@ -426,15 +442,7 @@ def _wait(config: config_mod.Config, campaign_id: int) -> None:
             final = asyncio.run(ops.watch(config, campaign_id, update))
         except KeyboardInterrupt:
             progress.stop()
-            waiting = no_daemon(config)
-            how = f"{waiting[0].upper()}{waiting[1:]}" if waiting else "The daemon sends it, watched or not"
-            click.echo(
-                f"stopped watching: campaign {campaign_id} goes on. {how}. Watch it again: gateway broadcast "
-                f"status {campaign_id} --wait; stop it: gateway broadcast pause {campaign_id} or "
-                f"gateway broadcast cancel {campaign_id}",
-                err=True,
-            )
-            sys.exit(130)
+            _stopped_watching(config, campaign_id)
     click.echo(f"campaign {campaign_id} {final['status']}: sent {final['sent']}, delivered {final['delivered']}, "
                f"failed {final['failed']}, cancelled {final['cancelled_messages']}")  # fmt: skip
 
