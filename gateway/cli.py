@@ -21,6 +21,7 @@ from . import config as config_mod
 from .catalogue import load_catalogue
 from .cli_common import CONTEXT, Group, console, echo_json, with_config
 from .cli_output import DataTable, print_fields
+from .store.sync import SYNC_STATES
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -193,7 +194,7 @@ def tickets() -> None:
 @tickets.command("list", context_settings=CONTEXT)
 @with_config
 @click.option("--status", type=click.Choice(operations.TICKET_STATUSES), help="Only tickets with this status.")
-@click.option("--sync", "sync_status", type=click.Choice(["queued", "synced", "rejected"]),
+@click.option("--sync", "sync_status", type=click.Choice(SYNC_STATES),
               help="Only tickets in this CRM sync state.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the ticket contract fields).")

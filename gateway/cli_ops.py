@@ -18,6 +18,7 @@ from .maintenance import backup as make_backup
 from .maintenance import export_tickets
 from .store import utcnow
 from .store.base import corruption
+from .store.sync import SYNC_STATES
 
 
 @click.command("backup", context_settings=CONTEXT)
@@ -45,7 +46,7 @@ def export() -> None:
 @click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV with a header row (the default).")
 @click.option("--json", "fmt", flag_value="json", help="A JSON list of ticket objects.")
 @click.option("--since", help="Only tickets received in this past time, e.g. 2d, 12h.")
-@click.option("--sync", "sync_status", type=click.Choice(["queued", "synced", "rejected"]),
+@click.option("--sync", "sync_status", type=click.Choice(SYNC_STATES),
               help="Only tickets in this CRM sync state (queued: the CRM does not have them yet).")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
 def export_tickets_command(

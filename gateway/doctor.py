@@ -36,7 +36,7 @@ from .exceptions import DatabaseCorrupt, GatewayError
 from .lockfile import holder, lock_path
 from .notices import load_notices
 from .store import Store
-from .store.base import corruption
+from .store.base import QUICK_CHECK, corruption, verdict
 from .sync_operations import display_url
 from .ussd_service import in_rials
 
@@ -190,14 +190,13 @@ def _quick_check(path: Path, busy_timeout: float) -> str:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout)
         try:
-            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(20)")]
+            return verdict(r[0] for r in conn.execute(QUICK_CHECK))
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         if not corruption(exc):
             return "ok"  # busy or unreadable: the open check below says so in its own words
         return str(exc)
-    return "ok" if rows == ["ok"] else "; ".join(rows[:5])
 
 
 # ---------------------------------------------------------------- modems

@@ -47,7 +47,6 @@ from .lockfile import holder_alive
 from .replies import render_reply
 from .store import STORE_ERRORS, BatchRow, Store, TicketRow, stamp
 from .store.sync import LeaseTaken, LeaseTerms
-from .text import strip_controls
 
 log = structlog.get_logger("gateway.sync")
 T = TypeVar("T")
@@ -397,7 +396,7 @@ class SyncService:
         control characters, when it fits ``[conversation] reply_max_parts``; else the
         catalogue's template for that status (which check-config holds to that limit); None
         (nothing queued, the update still applied) when not even that can be encoded."""
-        text = strip_controls(update.message.get(ticket.language, "")).strip()
+        text = update.message.get(ticket.language, "")  # cleaned where it was read (sync_protocol)
         if text:
             limit = self.config.conversation.reply_max_parts
             try:

@@ -136,13 +136,12 @@ class StoreBase:
     async def quick_check(self) -> str:
         """``ok``, or what SQLite's ``PRAGMA quick_check`` found wrong (first lines)."""
         try:
-            async with self._r.execute("PRAGMA quick_check(20)") as cur:
-                rows = [str(r[0]) for r in await cur.fetchall()]
+            async with self._r.execute(QUICK_CHECK) as cur:
+                return verdict([r[0] for r in await cur.fetchall()])
         except sqlite3.DatabaseError as exc:
             if not corruption(exc):
                 raise
             return str(exc)
-        return "ok" if rows == ["ok"] else "; ".join(rows[:5])
 
     def replaced(self) -> str | None:
         """Why the file at :attr:`path` is no longer the file this store writes (``removed``,
@@ -255,6 +254,15 @@ class StoreBase:
         sql = f"SELECT * FROM {table} WHERE {clause} ORDER BY {order} LIMIT ?"
         async with self._r.execute(sql, [*filters.values(), limit]) as cur:
             return _rows(cls, await cur.fetchall())
+
+
+QUICK_CHECK = "PRAGMA quick_check(20)"  # the first 20 problems are enough to say it is damaged
+
+
+def verdict(rows: Iterable[object]) -> str:
+    """``ok``, or the first problems ``PRAGMA quick_check`` listed."""
+    lines = [str(r) for r in rows]
+    return "ok" if lines == ["ok"] else "; ".join(lines[:5])
 
 
 def _consume(done: asyncio.Future[Any]) -> None:
