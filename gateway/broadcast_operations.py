@@ -334,14 +334,14 @@ async def broadcast(
             reason
             for lang in sorted(rendered)
             if summary.by_language.get(lang) or not messages
-            if (reason := too_long(config, segment(texts[lang]), f"the {lang} text of notice {n.name!r}"))
+            if (reason := too_long(config, segment(texts[lang]), f"the {lang} text of notice {n.name!r}", "broadcast"))
         ]
         warnings += [f"{reason}: no SIM could send it, the campaign would be refused" for reason in unsendable]
         plan = BroadcastPlan(request, summary, rendered, runs, sims, est, window, skipped, ahead, tuple(warnings))
         if dry_run:
             return plan, None, None
         if unsendable:
-            limit = longest_message(config)[0]
+            limit = longest_message(config, "broadcast")[0]
             raise MessageTooLong(f"{unsendable[0]}; nothing was queued", max(r.parts for r in rendered.values()), limit)
         if not confirm(plan):
             return plan, None, None

@@ -1,9 +1,11 @@
 """Outbox -> SIM bank: keep every ready modem busy, one message per modem at a time.
 
 Rows are taken by priority (replies, then notifications, then broadcasts) and
-id. :func:`gateway.assignment.assign` (pure) decides which row goes to which
-free modem; the store claims them in one transaction; each send runs as its own
-task. A row is ``sent`` only once the modem answered ``+CMGS``.
+id: every round looks at the rows due now and, besides them, a bounded number of
+rows waiting out a retry backoff (a backlog in backoff never hides a due row).
+:func:`gateway.assignment.assign` (pure) decides which row goes to which free
+modem; the store claims them in one transaction; each send runs as its own task.
+A row is ``sent`` only once the modem answered ``+CMGS``.
 
 Waking up is event driven: a new reply, a modem finishing or coming back,
 another process committing to the database (``PRAGMA data_version``, polled by
@@ -42,14 +44,15 @@ from .clock import Clock, as_clock
 from .config import SendConfig
 from .events import Observer, OutboxDone
 from .quota_book import QuotaBook
-from .store import STORE_ERRORS, OnAir, OutboxRow, Store
+from .store import STORE_ERRORS, OnAir, OutboxRow, Store, stamp
 
 log = structlog.get_logger("gateway.dispatcher")
 
 
 FAILING_FOR = 60.0  # seconds a SIM whose last send failed gets no reply while a healthy SIM has quota
 MAX_NAP = 60.0  # seconds: the longest the dispatcher sleeps unwoken (calendar waits are looked at again)
-LOOKAHEAD: Final = 200  # queued rows looked at per round
+LOOKAHEAD: Final = 200  # queued rows due by the wall clock looked at per round
+WAITING: Final = 200  # and at most this many rows besides them still waiting out a retry backoff
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ class Dispatcher:
             decided = assign(rows, cap)
             return decided.assignments
 
-        claimed = await self.store.claim(plan, now=now, lookahead=LOOKAHEAD, due_only=False)
+        claimed = await self.store.claim(plan, now=now, lookahead=LOOKAHEAD, waiting=WAITING)
         loop = asyncio.get_running_loop()
         for row in claimed:
             assert row.modem_id is not None
@@ -187,7 +190,10 @@ class Dispatcher:
         dispatcher did not put back (queued before a restart) is due when its stored time says,
         read once against the wall clock and at most ``retry_max`` away (that clock may have jumped)."""
         mono = self.clock.monotonic()
-        if len(rows) < LOOKAHEAD:  # every queued row is here: forget the rows that left the queue
+        at = stamp(now)  # as the store tells due rows from waiting ones
+        backoff = sum(1 for r in rows if r.next_attempt_at is not None and r.next_attempt_at > at)
+        if len(rows) - backoff < LOOKAHEAD and backoff < WAITING:
+            # every queued row is here: forget the rows that left the queue
             present = {r.id for r in rows}
             for gone in [i for i in self._retry_due if i not in present]:
                 del self._retry_due[gone]
@@ -218,8 +224,7 @@ class Dispatcher:
         if parts <= 0:
             return None
         if self.quota is not None:
-            self.quota.record(modem, parts)
-            day = self.quota.day_key()
+            day = self.quota.record(modem, parts)  # the quota day, which a wall clock stepped back keeps
         else:
             day = self.clock.wall().date().isoformat()
         return OnAir(modem, day, row.lane, row.parts_sent + 1, references, parts)

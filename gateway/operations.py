@@ -14,6 +14,7 @@ from typing import Any
 from sim_bank import simulator
 from sim_bank.exceptions import EncodeError
 from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
+from sim_bank.quotas import QuotaConfig
 
 from .catalogue import Catalogue, load_catalogue
 from .config import Config
@@ -118,20 +119,28 @@ def parse_message(config: Config, text: str, sender: str | None, catalogue: Cata
     )
 
 
-def longest_message(config: Config) -> tuple[int, str]:
-    """The most SMS parts one message may have, and the setting that says so: what the
-    roomiest SIM may send in one minute. A message's parts go from one SIM (a handset joins
-    parts from one sender only) and the operator's per-minute limit is law, so a longer
-    message could never leave. Without [[modems]] (a simulated bank), [quotas] per_minute."""
-    if not config.modems:
-        return config.quotas.per_minute, "[quotas] per_minute"
-    roomiest = max(config.modems, key=lambda m: m.per_minute)
-    return roomiest.per_minute, f"per_minute of {roomiest.id}" if len(config.modems) == 1 else "per_minute"
+def longest_message(config: Config, lane: str = "notification") -> tuple[int, str]:
+    """The most SMS parts one message in ``lane`` may have, and the settings that say so: what
+    the roomiest SIM may send of that lane in one minute -- ``per_minute``, less the share every
+    minute keeps for replies unless it is a reply. A message's parts go from one SIM (a handset
+    joins parts from one sender only) and the operator's per-minute limit is law: a longer
+    message could never leave, or only in a minute without any reply. Without [[modems]]
+    (a simulated bank), the [quotas] settings."""
+    q = config.quotas
+    sims = [(m.id, QuotaConfig(m.per_minute, m.per_day, m.reply_reserve)) for m in config.modems]
+    if not sims:
+        sims = [("", QuotaConfig(q.per_minute, q.per_day, q.reply_reserve))]
+    sim, limits = max(sims, key=lambda s: s[1].minute_limit(lane))
+    setting = "[quotas] per_minute" if not config.modems else f"per_minute of {sim}" if len(sims) == 1 else "per_minute"
+    reserved = limits.per_minute - limits.minute_limit(lane)
+    if reserved:
+        setting += f" = {limits.per_minute}, less the {reserved} part(s) reply_reserve keeps for replies"
+    return limits.minute_limit(lane), setting
 
 
-def too_long(config: Config, seg: Segments, what: str = "the message") -> str | None:
-    """Why ``seg`` can never be sent (more parts than any SIM's minute), or None."""
-    limit, setting = longest_message(config)
+def too_long(config: Config, seg: Segments, what: str = "the message", lane: str = "notification") -> str | None:
+    """Why ``seg`` can never be sent in ``lane`` (more parts than any SIM's minute for that lane), or None."""
+    limit, setting = longest_message(config, lane)
     parts = len(seg.parts)
     if parts <= limit:
         return None
@@ -143,16 +152,16 @@ def too_long(config: Config, seg: Segments, what: str = "the message") -> str | 
     )
 
 
-def check_length(config: Config, text: str, what: str = "the message") -> Segments:
+def check_length(config: Config, text: str, what: str = "the message", lane: str = "notification") -> Segments:
     """``text``'s SMS parts; raises :class:`MessageTooLong` (before anything is queued) when
-    no SIM could ever send it, or :class:`GatewayError` when it cannot be an SMS at all."""
+    no SIM could ever send it in ``lane``, or :class:`GatewayError` when it cannot be an SMS at all."""
     try:
         seg = segment(text)
     except EncodeError as exc:
         raise GatewayError(str(exc)) from None
-    reason = too_long(config, seg, what)
+    reason = too_long(config, seg, what, lane)
     if reason:
-        raise MessageTooLong(reason, len(seg.parts), longest_message(config)[0])
+        raise MessageTooLong(reason, len(seg.parts), longest_message(config, lane)[0])
     return seg
 
 

@@ -81,22 +81,32 @@ def local_day(at: datetime, tz: ZoneInfo) -> date:
 
 
 def roll(state: QuotaState, today: date, mono: float) -> None:
-    """Bring the state to ``today`` (a new day starts from zero; a day earlier than the
-    state's -- the wall clock stepped back -- keeps the count) and drop the parts that
-    left the minute window by ``mono``."""
-    if today != state.day:
-        if today > state.day:
-            state.used_today = 0
+    """Bring the state to ``today`` and drop the parts that left the minute window by ``mono``.
+    Only a later day starts from zero: the quota day never moves back (a wall clock stepped
+    back over midnight keeps counting against the later day, so that going forward again
+    does not reopen it -- a SIM never sends two days' quota on one calendar day)."""
+    if today > state.day:
         state.day = today
+        state.used_today = 0
     horizon = mono - WINDOW
     while state.recent and state.recent[0] <= horizon:
         state.recent.popleft()
 
 
+def quota_day(state: QuotaState, today: date) -> date:
+    """The day parts sent now count against: the wall clock's day, or the state's when that
+    is later (the wall clock stepped back over midnight)."""
+    return max(state.day, today)
+
+
+def used_on(state: QuotaState, today: date) -> int:
+    """Parts counted against the quota day that ``today`` falls in (0 once a later day began)."""
+    return state.used_today if today <= state.day else 0
+
+
 def day_left(cfg: QuotaConfig, state: QuotaState, lane: str, today: date) -> int:
     """Parts this lane may still send today on this SIM."""
-    roll(state, today, -math.inf)
-    return max(0, cfg.day_limit(lane) - state.used_today)
+    return max(0, cfg.day_limit(lane) - used_on(state, today))
 
 
 def wait_for_minute(cfg: QuotaConfig, state: QuotaState, lane: str, parts: int, mono: float) -> float:
@@ -116,19 +126,13 @@ def wait_for_minute(cfg: QuotaConfig, state: QuotaState, lane: str, parts: int, 
     return max(0.0, state.recent[over - 1] + WINDOW - mono)
 
 
-def may_send(cfg: QuotaConfig, state: QuotaState, lane: str, parts: int, today: date, mono: float) -> bool:
-    """Whether ``parts`` parts in ``lane`` fit the SIM's limits now. A message longer
-    than ``per_minute`` parts never does: the limit is the operator's, not ours."""
-    if day_left(cfg, state, lane, today) < parts:
-        return False
-    return wait_for_minute(cfg, state, lane, parts, mono) == 0
-
-
-def record(state: QuotaState, parts: int, today: date, mono: float) -> None:
-    """``parts`` parts went on air (count parts that went out even if a later part failed)."""
+def record(state: QuotaState, parts: int, today: date, mono: float) -> date:
+    """``parts`` parts went on air (count parts that went out even if a later part failed).
+    Returns the quota day they count against (see :func:`quota_day`)."""
     roll(state, today, mono)
     state.used_today += parts
     state.recent.extend([mono] * parts)
+    return state.day
 
 
 def next_day_start(day: date, tz: ZoneInfo) -> datetime:

@@ -76,20 +76,32 @@ class OutboxMixin(StoreBase):
         now: datetime | None = None,
         lookahead: int = 200,
         *,
-        due_only: bool = True,
+        waiting: int = 0,
     ) -> list[OutboxRow]:
         """Take queued rows for sending: ``assign`` picks rows and their modems (pure, see dispatcher).
-        ``due_only``: only rows whose retry time has come by the wall clock; without it, ``assign``
-        also sees rows waiting for a retry and decides (the dispatcher times retries on the
-        monotonic clock, which a wall clock stepped back does not hold up)."""
+
+        ``assign`` sees, in priority order, up to ``lookahead`` rows that are due by the wall clock
+        (never tried, or their retry time has come) and besides them up to ``waiting`` rows still
+        waiting for their retry time, the soonest first within each lane: rows in backoff never
+        hide a due row, however many there are, and ``assign`` may still decide on them (the
+        dispatcher times retries on the monotonic clock, which a wall clock stepped back does not
+        hold up; a failed reply may go to another SIM at once)."""
         at = stamp(now)
-        due, params = ("AND (next_attempt_at IS NULL OR next_attempt_at <= ?)", (at,)) if due_only else ("", ())
         async with self._write() as db:
             async with db.execute(
-                f"SELECT * FROM outbox WHERE status = 'queued' {due} ORDER BY priority, id LIMIT ?",
-                (*params, lookahead),
+                """SELECT * FROM outbox WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+                   ORDER BY priority, id LIMIT ?""",
+                (at, lookahead),
             ) as cur:
                 candidates = _rows(OutboxRow, await cur.fetchall())
+            if waiting > 0:
+                async with db.execute(
+                    """SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at > ?
+                       ORDER BY priority, next_attempt_at, id LIMIT ?""",
+                    (at, waiting),
+                ) as cur:
+                    candidates += _rows(OutboxRow, await cur.fetchall())
+                candidates.sort(key=lambda r: (r.priority, r.id))
             plan = assign(candidates) if candidates else {}
             claimed = []
             for row in candidates:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from gateway.assignment import Capacity, assign
 from gateway.config import SendConfig
-from gateway.dispatcher import judge
-from gateway.store import OutboxRow
+from gateway.dispatcher import LOOKAHEAD, WAITING, judge
+from gateway.store import OutboxRow, Store
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
+
+from .harness import Harness
 
 
 class Row(OutboxRow):
@@ -177,7 +180,9 @@ def test_a_long_reply_does_not_starve_behind_one_part_broadcasts() -> None:
             rows.insert(0, reply)
 
         def wait(m: str, r: OutboxRow, mono: float = float(step)) -> float:
-            return 0.0 if quotas.may_send(cfg, states[m], r.lane, r.parts, day, mono) else 1.0
+            if quotas.day_left(cfg, states[m], r.lane, day) < r.parts:
+                return 86_400.0
+            return quotas.wait_for_minute(cfg, states[m], r.lane, r.parts, mono)  # as the quota book answers
 
         for rid, m in assign(rows[:200], Capacity(["m1", "m2"], {"m1", "m2"}, wait=wait)).assignments.items():
             r = next(x for x in rows if x.id == rid)
@@ -211,3 +216,40 @@ def test_a_sim_in_a_failure_streak_gets_no_reply_while_a_healthy_one_has_quota()
     assert assign([to_failing], out_of_quota).assignments == {1: "m1"}  # better a failing SIM than none
     broadcast = row(2, lane="broadcast", attempts=0)
     assert assign([broadcast], cap).assignments == {2: "m1"}  # other lanes still probe it
+
+
+async def test_a_due_row_leaves_at_once_behind_hundreds_waiting_out_a_retry_backoff(harness: Harness) -> None:
+    """A CRM backlog of notifications failed with +CMS ERROR 38 and waits out its backoff;
+    a notification queued after them is due now and goes at once, not after the backlog.
+    Real daemon, real SQLite, emulated modems."""
+    backlog = max(LOOKAHEAD, WAITING) + 50
+    async with await Store.open(harness.database) as store:
+        later = datetime.now(UTC) + timedelta(minutes=10)
+        for i in range(backlog):
+            row_id = await store.enqueue(f"+98912300{i:04d}", f"status update {i}")
+            await store.mark_retry(row_id, "m1: network out of order (+CMS ERROR: 38)", later, 0)
+        await store.enqueue("+989124440001", "your request 12-000345 is resolved")
+    harness.configure(send=SendConfig(retry_base=600.0, retry_max=600.0))
+    await harness.start()
+    sent = await harness.reply_to("+989124440001", timeout=10)
+    assert "12-000345" in sent.text
+    assert sum(len(e.sent) for e in harness.emulators) == 1  # the backlog still waits out its backoff
+    waiting = await harness.sql("SELECT COUNT(*) FROM outbox WHERE status = 'queued' AND next_attempt_at IS NOT NULL")
+    assert waiting == [(backlog,)]
+
+
+async def test_claim_sees_every_due_row_and_a_bounded_number_waiting_for_a_retry(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "gw.db") as store:
+        later = datetime.now(UTC) + timedelta(minutes=10)
+        for i in range(30):
+            await store.mark_retry(await store.enqueue(f"+98912300{i:04d}", "x"), "busy", later, 0)
+        due = [await store.enqueue(f"+98912400{i:04d}", "y") for i in range(3)]
+        seen: list[list[int]] = []
+
+        def look(rows: list[OutboxRow]) -> dict[int, str]:
+            seen.append([r.id for r in rows])
+            return {}
+
+        await store.claim(look, lookahead=10)  # due rows only
+        await store.claim(look, lookahead=10, waiting=5)  # and the five waiting rows due soonest, in queue order
+        assert seen == [due, [1, 2, 3, 4, 5, *due]]

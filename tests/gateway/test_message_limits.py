@@ -35,8 +35,8 @@ def test_send_refuses_a_message_longer_than_a_sims_minute_and_queues_nothing(tmp
     out = cli("send", PHONE, LONG, "--db", db)
     assert out.exit_code == 1, out.output
     assert "queued" not in out.output
-    assert "is 14 SMS parts: more than any SIM may send in one minute (10, [quotas] per_minute)" in out.output
-    assert "shorten it to at most 10 part(s) (about 1,530 GSM characters)" in out.output
+    assert "is 14 SMS parts: more than any SIM may send in one minute (8, [quotas] per_minute = 10, " in out.output
+    assert "shorten it to at most 8 part(s) (about 1,224 GSM characters)" in out.output
     assert json.loads(cli("outbox", "list", "--json", "--db", db).output) == []
 
 
@@ -50,19 +50,19 @@ def test_the_limit_is_the_roomiest_sims_minute(tmp_path: Path) -> None:
     persian = "برق منطقه شما قطع است. " * 60  # UCS-2: 21 parts of 67
     refused = cli("send", PHONE, persian, "-c", str(toml), "--db", db)
     assert refused.exit_code == 1
-    assert "21 SMS parts: more than any SIM may send in one minute (20, per_minute)" in refused.output
-    assert "about 1,340 characters in Persian/Arabic (UCS-2)" in refused.output
+    assert "21 SMS parts: more than any SIM may send in one minute (16, per_minute = 20, less the 4" in refused.output
+    assert "about 1,072 characters in Persian/Arabic (UCS-2)" in refused.output
 
 
 def test_the_library_raises_before_touching_the_database(tmp_path: Path) -> None:
     config = config_mod.Config().with_database(tmp_path / "gw.db")
     with pytest.raises(MessageTooLong) as caught:
         asyncio.run(queue_sms(config, PHONE, LONG))
-    assert (caught.value.parts, caught.value.limit) == (14, 10)
+    assert (caught.value.parts, caught.value.limit) == (14, 8)
 
 
-def _long_notice(tmp_path: Path) -> Path:
-    long_en = "Power is cut in {area}; crews are working on it. " * 37  # ~1,800 characters: 12 parts
+def _long_notice(tmp_path: Path, long_en: str = "Power is cut in {area}; crews are working on it. " * 37) -> Path:
+    """A notice whose English text is ``long_en`` (by default ~1,800 characters: 12 parts)."""
     templates = tmp_path / "templates.toml"
     templates.write_text(
         "[long]\n"
@@ -88,10 +88,54 @@ def test_a_broadcast_of_a_notice_no_sim_can_send_warns_in_the_dry_run_and_is_ref
     base = ["broadcast", "--template", "long", "--group", "north", "--var", "area=North", "-c", str(toml)]
     dry = cli(*base, "--dry-run", "--db", str(db))
     assert dry.exit_code == 0, dry.output
-    assert "Warning: the en text of notice 'long' is 12 SMS parts: more than any SIM may send in one minute (10" in (
+    assert "Warning: the en text of notice 'long' is 12 SMS parts: more than any SIM may send in one minute (8" in (
         dry.output.replace("\n", " ")
     )
     sent = cli(*base, "--yes", "--db", str(db))
     assert sent.exit_code == 1, sent.output
     assert "the en text of notice 'long' is 12 SMS parts" in sent.output and "nothing was queued" in sent.output
+    assert json.loads(cli("broadcast", "list", "--json", "--db", str(db)).output) == []
+
+
+NINE = "Power cut in your area. " * 52  # 1,248 GSM characters: 9 parts of 153
+
+
+def test_send_refuses_a_message_longer_than_a_notifications_share_of_the_minute(tmp_path: Path) -> None:
+    """Nine parts fit per_minute = 10, but a notification may use only 8 of every minute (two
+    stay for replies): queued, it could wait behind replies for ever. Refused, naming that limit."""
+    db = str(tmp_path / "gw.db")
+    asyncio.run(_database(db))
+    out = cli("send", PHONE, NINE, "--db", db)
+    assert out.exit_code == 1, out.output
+    assert "queued" not in out.output
+    said = out.output.replace("\n", " ")
+    assert "is 9 SMS parts: more than any SIM may send in one minute (8, [quotas] per_minute = 10, less the 2" in said
+    assert "reply_reserve keeps for replies); shorten it to at most 8 part(s) (about 1,224 GSM characters)" in said
+    assert json.loads(cli("outbox", "list", "--json", "--db", db).output) == []
+    toml = tmp_path / "gateway.toml"
+    toml.write_text("[quotas]\nreply_reserve = 0\n")  # no share kept for replies: the whole minute
+    ok = cli("send", PHONE, NINE, "-c", str(toml), "--db", db)
+    assert ok.exit_code == 0 and "(9 part(s))" in ok.output, ok.output
+
+
+def test_a_broadcast_longer_than_its_share_of_the_minute_warns_in_the_dry_run_and_is_refused(tmp_path: Path) -> None:
+    toml = _long_notice(tmp_path, "Power is cut in {area}; crews are working on it. " * 27)  # 9 parts
+    db = tmp_path / "gw.db"
+
+    async def contacts() -> None:
+        async with await Store.open(db) as store:
+            await store.upsert_contacts([Contact("+447700900123", language="en")], "north")
+
+    asyncio.run(contacts())
+    base = ["broadcast", "--template", "long", "--group", "north", "--var", "area=North", "-c", str(toml)]
+    dry = cli(*base, "--dry-run", "--db", str(db))
+    assert dry.exit_code == 0, dry.output
+    said = " ".join(dry.output.split())
+    assert "the en text of notice 'long' is 9 SMS parts: more than any SIM may send in one minute (8," in said
+    assert "the campaign would be refused" in said
+    sent = cli(*base, "--yes", "--db", str(db))
+    assert sent.exit_code == 1, sent.output
+    said = " ".join(sent.output.split())
+    assert "is 9 SMS parts: more than any SIM may send in one minute (8, [quotas] per_minute = 10" in said
+    assert "nothing was queued" in said
     assert json.loads(cli("broadcast", "list", "--json", "--db", str(db)).output) == []

@@ -56,3 +56,33 @@ async def test_a_days_usage_survives_a_restart(store: Store) -> None:
     await book.load(store)
     assert book.sent_today("m1") == 5 and book.left_today("m1", "reply") == 0
     assert book.wait("m1", "reply", 1) > 60  # until local midnight, not the next minute
+
+
+async def test_a_clock_stepped_back_over_midnight_neither_reopens_the_day_nor_files_usage_under_yesterday(
+    store: Store,
+) -> None:
+    """The day's quota spent at 00:05 local; the clock steps back an hour and forward again:
+    the SIM has no quota left that day, and every usage row says that day -- so a restart,
+    even one while the clock is still back, counts it all."""
+    after_midnight = datetime(2026, 11, 23, 20, 35, tzinfo=UTC)  # 00:05 in Tehran
+    today, yesterday = "2026-11-24", "2026-11-23"
+    clock = SteppedClock(start=after_midnight - timedelta(minutes=10))  # 23:55: the daemon runs through midnight
+    book = QuotaBook([MODEM], TEHRAN, clock)
+    await book.load(store)
+    clock.advance(10 * 60)
+    await _sent(store, clock.wall(), book.record("m1", 4), 4)
+    clock.step(-3600)  # 23:05 the day before, by the wall clock
+    clock.advance(61)
+    assert book.day_key("m1") == today
+    await _sent(store, clock.wall(), book.record("m1", 1), 1)  # the fifth part: the day is spent
+    assert book.left_today("m1", "reply") == 0 and book.wait("m1", "reply", 1) > 3600
+    restarted = QuotaBook([MODEM], TEHRAN, clock)  # a restart while the clock is still back
+    await restarted.load(store)
+    assert restarted.sent_today("m1") == 5 and restarted.left_today("m1", "reply") == 0
+    clock.step(3600)  # the clock comes forward again: 00:06, the same calendar day
+    assert book.left_today("m1", "reply") == 0 and book.sent_today("m1") == 5
+    assert book.wait("m1", "reply", 1) > 60  # until the next local midnight
+    assert restarted.left_today("m1", "reply") == 0
+    assert await store.usage_on(today) == {"m1": {"reply": 5}} and await store.usage_on(yesterday) == {}
+    clock.step(24 * 3600)  # the next day: a fresh quota
+    assert book.left_today("m1", "reply") == 5 and book.sent_today("m1") == 0

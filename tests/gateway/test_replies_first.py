@@ -4,6 +4,7 @@ that fails every send. Issue 12, items 5, 9 and 10."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -125,19 +126,41 @@ async def test_a_staged_update_goes_again_on_time_after_the_wall_clock_steps_bac
 
 
 async def test_a_reply_leaves_at_once_while_a_broadcast_uses_every_minute(tmp_path: Path) -> None:
+    """Broadcast parts fill each SIM's share of the minute; a customer's reply still leaves at
+    once, on the SIM they texted, from the reserve. Judged by the modems' own send times (any
+    rolling minute), not by counts that assume every send falls in one minute."""
     h = Harness(tmp_path, count=2)
     h.configure(modems={"per_minute": 5})  # reply_reserve 0.2: broadcasts may use 4 of each minute
     try:
         await h.start()
         await _broadcast(h.store, 40)
-        await eventually(lambda: sum(len(e.sent) for e in h.emulators) >= 8)
+        await eventually(lambda: len(_broadcast_times(h, "m1")) >= 4)  # m1's broadcast share is used
+        texted = time.time()
         h.emu("m1").inject_sms("+989125550001", "1 48213")  # a customer, while every minute is "full"
         reply = await h.reply_to("+989125550001", modem="m1", timeout=10)  # the SIM they texted, at once
         assert "12-000001" in _text(reply)
-        assert [len(e.sent) for e in h.emulators] == [5, 4]  # 4 broadcast parts a SIM; the fifth was the reply's
+        [replied] = [p.at for p in h.emu("m1").sent_pdus if p.number == "+989125550001"]
+        assert replied - texted < 10  # it did not wait for the minute to free
+        before = [t for t in _broadcast_times(h, "m1") if t <= replied]
+        assert len(before) >= 4 and replied - before[-4] < 60  # it left while the broadcast share was full
+        for modem in ("m1", "m2"):
+            every = [p.at for p in h.emu(modem).sent_pdus]
+            assert _busiest_minute(every) <= 5  # the operator's limit, replies included
+            assert _busiest_minute(_broadcast_times(h, modem)) <= 4  # the broadcast never took the reserve
     finally:
         await h.stop()
         h.close()
+
+
+def _broadcast_times(h: Harness, modem: str) -> list[float]:
+    """When each broadcast part left ``modem`` (the emulated modem's own clock)."""
+    return [p.at for p in h.emu(modem).sent_pdus if p.number.startswith("+98912100")]
+
+
+def _busiest_minute(times: list[float]) -> int:
+    """The most parts in any rolling minute."""
+    times = sorted(times)
+    return max((sum(1 for u in times if t <= u < t + 60.0) for t in times), default=0)
 
 
 # ---------------------------------------------------------------- item 10: a failing SIM

@@ -22,8 +22,15 @@ def fresh(day: date = DAY) -> QuotaState:
     return QuotaState(day=day)
 
 
+def may_send(cfg: QuotaConfig, state: QuotaState, lane: str, parts: int, day: date, mono: float) -> bool:
+    """Whether ``parts`` parts in ``lane`` fit the SIM's limits now (as the quota book asks)."""
+    return (
+        quotas.day_left(cfg, state, lane, day) >= parts and quotas.wait_for_minute(cfg, state, lane, parts, mono) == 0
+    )
+
+
 def may(cfg: QuotaConfig, state: QuotaState, lane: str, parts: int, mono: float = M0, day: date = DAY) -> bool:
-    return quotas.may_send(cfg, state, lane, parts, day, mono)
+    return may_send(cfg, state, lane, parts, day, mono)
 
 
 def test_reserve_keeps_part_of_the_day_for_replies() -> None:
@@ -106,6 +113,26 @@ def test_a_wall_clock_stepped_back_neither_stops_the_minute_nor_reopens_the_day(
     assert may(roomy, minute, "reply", 1, M0 + 60.5)  # whatever the wall clock says: a minute passed
 
 
+def test_a_clock_stepped_back_over_midnight_and_forward_again_does_not_reopen_the_day() -> None:
+    """The regulator caps a SIM at ``per_day`` a calendar day: spent at 00:05, the day stays
+    spent when the clock goes back to 23:05 and when it comes forward to 00:05 again."""
+    cfg = QuotaConfig(per_minute=10, per_day=5, reply_reserve=0)
+    after_midnight = datetime(2026, 11, 23, 20, 35, tzinfo=UTC)  # 00:05 in Tehran
+    day = quotas.local_day(after_midnight, TEHRAN)
+    state = fresh(day - timedelta(days=1))  # the daemon ran through midnight
+    assert quotas.record(state, 4, day, M0) == day
+    stepped_back = quotas.local_day(after_midnight - timedelta(hours=1), TEHRAN)  # 23:05 the day before
+    assert stepped_back == day - timedelta(days=1)
+    assert quotas.quota_day(state, stepped_back) == day
+    assert may(cfg, state, "reply", 1, M0 + 61, stepped_back)
+    assert quotas.record(state, 1, stepped_back, M0 + 61) == day  # sent at "23:05": counts against the day
+    assert not may(cfg, state, "reply", 1, M0 + 122, stepped_back)
+    assert not may(cfg, state, "reply", 1, M0 + 3600, day)  # forward again: still spent, not a fresh day
+    assert state.day == day and quotas.used_on(state, day) == 5 and quotas.day_left(cfg, state, "reply", day) == 0
+    assert may(cfg, state, "reply", 1, M0 + 3600, day + timedelta(days=1))  # the next midnight resets it
+    assert quotas.used_on(state, day + timedelta(days=1)) == 0
+
+
 @given(
     st.lists(
         st.tuples(st.integers(0, 300), st.integers(1, 4), st.sampled_from(["reply", "notification", "broadcast"])),
@@ -121,7 +148,7 @@ def test_following_may_send_never_exceeds_a_limit(sends: list[tuple[int, int, st
     for gap, parts, lane in sends:
         mono += gap
         day = quotas.local_day(T0 + timedelta(seconds=mono - M0), TEHRAN)
-        if quotas.may_send(cfg, state, lane, parts, day, mono):
+        if may_send(cfg, state, lane, parts, day, mono):
             quotas.record(state, parts, day, mono)
             log.append((mono, parts, lane))
     assert sum(p for _, p, _ in log) <= cfg.per_day
