@@ -43,6 +43,9 @@ URC_WORDS = frozenset(
 )
 _ERROR = re.compile(r"^\+CM[ES] ERROR\b")
 FINAL_CODES = ("OK", "ERROR", "NO CARRIER", "COMMAND NOT SUPPORT")
+# Seconds to wait for the final result code after an answer some modems never end with one
+# (a Wavecom's ``+CPIN: READY``): a modem sends it at once or never.
+LATE_FINAL_WAIT = 0.3
 
 
 def line_prefix(line: str) -> str | None:

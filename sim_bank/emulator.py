@@ -16,7 +16,10 @@ Control API (thread-safe): :meth:`ModemEmulator.inject_sms`,
 :meth:`~ModemEmulator.set_signal`, :meth:`~ModemEmulator.set_registration`,
 :meth:`~ModemEmulator.stored`, :meth:`~ModemEmulator.set_dialect` (answer as a Huawei or a
 Wavecom does: ``dialect="huawei"`` at construction), :meth:`~ModemEmulator.set_noise`
-(unsolicited lines such as ``^RSSI:17`` slipped into answers).
+(unsolicited lines such as ``^RSSI:17`` slipped into answers),
+:meth:`~ModemEmulator.fail_next_listing` / :meth:`~ModemEmulator.fail_next_selection`
+(``AT+CMGL`` / ``AT+CPMS="<mem>"`` refused for a while), :attr:`~ModemEmulator.command_log`
+and :meth:`~ModemEmulator.exchange_times` (when each command arrived).
 """
 
 from __future__ import annotations
@@ -331,6 +334,13 @@ class ModemEmulator(AtInterpreter):
         """The next ``AT+CMGL`` while ``memory`` is selected answers ``+CMS ERROR: code`` (314: SIM busy)."""
         with self._lock:
             self._fail_listing[memory] = code
+
+    def fail_next_selection(self, memory: str, code: int | None = 314, *, kind: str = "CMS", count: int = 1) -> None:
+        """The next ``count`` ``AT+CPMS`` naming ``memory`` answer ``+<kind> ERROR: code``
+        (+CMS 314: SIM busy, as just after boot; 302: no such memory), plain ``ERROR`` when
+        ``code`` is None. The memory and its messages stay as they are."""
+        with self._lock:
+            self._fail_selection[memory.upper()] = [(kind, code)] * count
 
     def write_raw(self, data: bytes) -> None:
         """Put raw bytes on the line (noise, a non-UTF-8 byte, half a URC)."""

@@ -180,10 +180,12 @@ class AtInterpreter:
         self._urcs_in_response: list[str] = []
         self._overrides: dict[str, list[str]] = {}
         self._fail_listing: dict[str, int] = {}
+        self._fail_selection: dict[str, list[tuple[str, int | None]]] = {}  # memory -> errors for its next selections
         self._inbuf = bytearray()
         self._pdu_wait: int | None = None  # expected TPDU length while reading a PDU after "> "
         self._cmgs_at = 0.0  # when the AT+CMGS of the PDU being read arrived
         self.commands: list[str] = []  # every command line received, for tests and benchmarks
+        self.command_log: list[tuple[float, str]] = []  # the same, with time.monotonic() on arrival
         self.output = bytearray()  # what the modem said, when no line is attached
         self._fail_rate: tuple[float, int] | None = None
         self._rng = random.Random(zlib.crc32(modem_id.encode()))
@@ -286,7 +288,15 @@ class AtInterpreter:
             else:
                 self._inbuf.append(b)
 
+    def exchange_times(self, command: str) -> list[float]:
+        """Seconds from each arrival of ``command`` (exactly as sent) to the next command line:
+        how long the client spent on that exchange, whatever it did before or after it."""
+        entries = list(self.command_log)
+        wanted = command.upper()
+        return [entries[i + 1][0] - when for i, (when, line) in enumerate(entries[:-1]) if line.upper() == wanted]
+
     def _command_line(self, line: str) -> None:
+        self.command_log.append((time.monotonic(), line))
         self.commands.append(line)
         if self._hung:
             return  # the modem took the command and never answers
@@ -534,6 +544,11 @@ class AtInterpreter:
         names = [a.strip().strip('"').upper() for a in arg.split(",") if a.strip()]
         if not names or any(n not in self._memories for n in names):
             return self._error("CMS", 302)
+        for n in names:
+            failures = self._fail_selection.get(n)
+            if failures:
+                kind, code = failures.pop(0)
+                return "ERROR" if code is None else self._error(kind, code)
         for i, n in enumerate(names[:3]):
             self._mem[i] = n
         out.append("+CPMS: " + ",".join(self._usage(m) for m in self._mem))

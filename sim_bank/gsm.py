@@ -35,7 +35,6 @@ from .types import ModemConfig
 PROMPT_CANCEL_WAIT = 0.2  # seconds for a modem to answer the ESC that cancels a stale SMS prompt
 # Answers some modems never end with a final result code: the line with this prefix ends them.
 ANSWER_ENDS = {"AT+CPIN?": "+CPIN:"}  # Wavecom
-LATE_FINAL_WAIT = 0.3  # seconds to wait for the OK after such a line; a modem sends it at once or never
 # Answers the library reads by position (``write(...)[0]``, ``len(response) == 2``).
 READ_BY_POSITION = frozenset(
     {
@@ -147,7 +146,7 @@ class Modem(GsmModem, GatewayComms):  # type: ignore[misc]  # untyped library cl
             try:
                 lines = super().write(data, *args, **kwargs)
                 if lines and lines[-1].startswith(ends):
-                    late.wait(LATE_FINAL_WAIT)  # let an OK arrive now rather than inside the next answer
+                    late.wait(at.LATE_FINAL_WAIT)  # let an OK arrive now rather than inside the next answer
                 return lines
             finally:
                 self._answer_ends = self._late_final = None

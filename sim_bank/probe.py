@@ -17,12 +17,21 @@ from pathlib import Path
 
 import serial
 
-from .at import answer_lines, cusd_complete, info_value, line_prefix, parse_cops, parse_cpms, parse_creg, parse_csq
+from .at import (
+    FINAL_CODES,
+    LATE_FINAL_WAIT,
+    answer_lines,
+    cusd_complete,
+    info_value,
+    line_prefix,
+    parse_cops,
+    parse_cpms,
+    parse_creg,
+    parse_csq,
+)
 from .ussd import parse_cusd
 
 BY_ID = Path("/dev/serial/by-id")
-FINAL = ("OK", "ERROR", "NO CARRIER")
-LATE_FINAL_WAIT = 0.3  # seconds to wait for the OK after an answer some modems never end (Wavecom +CPIN?)
 
 
 @dataclass
@@ -61,7 +70,7 @@ class AtLink:
             self._serial.close()
 
     def command(
-        self, cmd: str, timeout: float | None = None, until: tuple[str, ...] = FINAL, ends: str | None = None
+        self, cmd: str, timeout: float | None = None, until: tuple[str, ...] = FINAL_CODES, ends: str | None = None
     ) -> list[str] | None:
         """The lines answering ``cmd`` up to its final result code (included); None on silence.
         ``ends``: a line with this prefix completes the answer even if no final code follows
@@ -93,7 +102,7 @@ class AtLink:
                 if line.startswith("+CUSD") and line.startswith(until) and not cusd_complete(line):
                     text = [line]  # the rest of the network's text is on the next lines
                     continue
-                if failed or line.startswith(until) or (until == FINAL and line in FINAL):
+                if failed or line.startswith(until):
                     return lines
         if answered:
             return lines

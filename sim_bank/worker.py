@@ -85,6 +85,25 @@ PROMPT_TIMEOUT = 5.0
 USSD_TIMEOUT = 30.0
 _USSD_TEXT = re.compile(r"[0-9A-Za-z*#+ ]{1,64}")
 READ_MEMORIES = ("ME", "SM", "SR")  # never "MT": it is ME and SM again under other indexes
+# Answers to AT+CPMS="<mem>" that say the modem has no such memory (3GPP TS 27.005 3.2.5,
+# TS 27.007 9.2): operation not allowed / not supported, and "invalid parameter" -- the
+# memory name is the command's only parameter. Only these drop a guessed memory. Anything
+# else is about the moment, not the memory: SIM busy (+CMS 314, common just after boot;
+# python-gsmmodem itself retries +CME 14 and 515), SIM not ready (310-313, vendor 512+),
+# memory failure 320, memory full 322 (a full memory must be read above all), invalid
+# index 321 (not about selecting), unknown 500, a plain ERROR, a timeout: the memory stays
+# and is selected again at the next sweep.
+NO_SUCH_MEMORY = frozenset(
+    {
+        ("CMS", 302),  # operation not allowed
+        ("CMS", 303),  # operation not supported
+        ("CMS", 304),  # invalid PDU mode parameter
+        ("CMS", 305),  # invalid text mode parameter
+        ("CME", 3),  # operation not allowed
+        ("CME", 4),  # operation not supported
+        ("CME", 50),  # incorrect parameters
+    }
+)
 
 # job priorities: lower runs first
 _P_STORAGE = 0  # sweeps and deletes keep the SIM from filling up and the hot path short
@@ -123,6 +142,7 @@ class ModemWorker:
         self._sweep_lock = threading.Lock()
         self._memories: tuple[str, ...] = ()
         self._memories_guessed = False  # the modem did not say which memories it has
+        self._unusable: dict[str, str] = {}  # memory -> why selecting it failed last (warned once)
         self._mem1: str | None = None
         self._cds_header = False  # a +CDS came without its PDU line; the next line is it
         self._cds_lock = threading.Lock()  # touched by the reader thread and this worker's thread
@@ -380,6 +400,7 @@ class ModemWorker:
         self._set_state("ready")
 
     def _after_connect(self) -> None:
+        self._unusable.clear()
         self._memories, self._memories_guessed = self._readable_memories()
         self.info = self._read_info()
         with contextlib.suppress(CommandFailed):
@@ -394,18 +415,23 @@ class ModemWorker:
     def _readable_memories(self) -> tuple[tuple[str, ...], bool]:
         """Every memory to sweep: those the modem reads and deletes from (the first
         parameter of ``AT+CPMS=?``, found by its prefix wherever it lies in the answer), and
-        whether that is a guess -- a modem that will not say gets every memory we know, and
-        one it then refuses to select is dropped (``_sweep``)."""
+        whether that is a guess -- a modem that will not say gets every memory we know; the
+        question is asked again at every sweep until it answers (``_sweep_requested``), and a
+        memory the modem says it does not have is dropped meanwhile (``_sweep``)."""
+        memories = self._ask_memories()
+        if memories:
+            return memories, False
+        log.warning("sim_memories_unknown", modem_id=self.id)
+        return READ_MEMORIES, True
+
+    def _ask_memories(self) -> tuple[str, ...]:
+        """The memories ``AT+CPMS=?`` names for reading; () when it failed or its line was lost."""
         try:
             support = at.parse_cpms_support(self._write("AT+CPMS=?"))
         except CommandFailed:
             support = None
         readable = support[0] if support else ()
-        memories = tuple(m for m in READ_MEMORIES if m in readable)
-        if memories:
-            return memories, False
-        log.warning("sim_memories_unknown", modem_id=self.id, answer=support)
-        return READ_MEMORIES, True
+        return tuple(m for m in READ_MEMORIES if m in readable)
 
     def _read_info(self) -> ModemInfo:
         def ask(cmd: str) -> list[str]:
@@ -572,6 +598,14 @@ class ModemWorker:
         with self._sweep_lock:
             wanted = set(self._sweep_wanted)
             self._sweep_wanted.clear()
+        if self._memories_guessed:
+            known = self._ask_memories()  # its answer was refused or lost at connect: ask again
+            if known:
+                log.info("sim_memories_known", modem_id=self.id, memories=known)
+                wanted -= set(READ_MEMORIES) - set(known)  # a guess the modem now denies
+                self._memories, self._memories_guessed = known, False
+                self.info = dataclasses.replace(self.info, memories=known)
+                self._unusable.clear()
         if "MT" in wanted and "MT" not in self._memories:
             wanted = (wanted - {"MT"}) | set(self._memories)  # MT is ME and SM together
         # the memories we know first, in order; then any other one a +CMTI named
@@ -588,12 +622,10 @@ class ModemWorker:
                 try:
                     self._use_memory(memory)
                 except CommandFailed as exc:
-                    if self._memories_guessed and memory in self._memories:
-                        self._memories = tuple(m for m in self._memories if m != memory)
-                        log.info("sim_memory_absent", modem_id=self.id, memory=memory, error=exc.reason)
-                    else:
-                        log.warning("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason)
+                    self._memory_refused(memory, exc)
                     continue
+                if self._unusable.pop(memory, None) is not None:
+                    log.info("sim_memory_usable_again", modem_id=self.id, memory=memory)
                 try:
                     lines = self._write("AT+CMGL=4")
                 except CommandFailed as exc:  # SIM busy, memory unusable: the other memories still count
@@ -610,6 +642,23 @@ class ModemWorker:
         finally:
             if found:
                 self._emit(InboundBatch(self.id, tuple(found)))
+
+    def _memory_refused(self, memory: str, exc: CommandFailed) -> None:
+        """The modem would not select ``memory``. Dropped only from a guessed list and only when
+        the answer says the modem has no such memory (``NO_SUCH_MEMORY``); any other refusal
+        (SIM busy just after boot...) is retried at the next sweep -- dropping SM for a busy
+        answer would leave its messages unread until a reconnect. A timeout is not caught
+        here: it ends the sweep and counts towards a reconnect, the memory kept."""
+        if self._memories_guessed and memory in self._memories and (exc.kind, exc.code) in NO_SUCH_MEMORY:
+            self._memories = tuple(m for m in self._memories if m != memory)
+            self.info = dataclasses.replace(self.info, memories=self._memories)
+            log.info("sim_memory_absent", modem_id=self.id, memory=memory, error=exc.reason)
+            return
+        if self._unusable.get(memory) == exc.reason:  # said once: no warning on every sweep
+            log.debug("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason)
+            return
+        self._unusable[memory] = exc.reason
+        log.warning("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason, retry="next sweep")
 
     def _delete(self, memory: str, indexes: list[int]) -> None:
         modem = self._modem

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -289,3 +290,88 @@ async def test_a_modem_unplugged_while_a_command_waits_is_noticed_at_once_not_at
         assert "port failed" in (down.reason or "")
     finally:
         await worker.stop()
+
+
+# ------------------------------------------------------------------ a modem that will not list its memories
+
+
+def _guessing_worker(emulator: ModemEmulator, rec: Recorder) -> ModemWorker:
+    """A worker on a modem that refuses ``AT+CPMS=?``: it must guess the memories to sweep."""
+    emulator.override("AT+CPMS=?", ["ERROR"])
+    return ModemWorker(
+        ModemConfig("m1", emulator.port, sweep_interval=0.3, reconnect_max=0.5),
+        loop=asyncio.get_running_loop(),
+        on_event=rec,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        ("CMS", 314),  # SIM busy: common just after boot
+        ("CMS", 500),  # unknown error (+CME 14 / 515, "busy", the library itself retries)
+        ("CMS", 322),  # memory full: the one memory that must be read
+        ("CMS", None),  # a plain ERROR says nothing about the memory
+    ],
+)
+async def test_a_guessed_memory_refused_for_the_moment_is_read_at_a_later_sweep(
+    emulator: ModemEmulator, kind: str, code: int | None
+) -> None:
+    emulator.inject_sms("+989121234567", "1 48213", notify="none")  # waiting in SM since before we connected
+    emulator.fail_next_selection("SM", code, kind=kind, count=2)
+    rec = Recorder()
+    worker = _guessing_worker(emulator, rec)
+    worker.start()
+    try:
+        assert await rec.wait_texts(1, timeout=15) == ["1 48213"]
+        assert emulator.commands.count('AT+CPMS="SM"') >= 3  # refused twice, then read
+    finally:
+        await worker.stop()
+
+
+@pytest.mark.parametrize(("kind", "code"), [("CMS", 302), ("CMS", 303), ("CME", 3), ("CME", 4)])
+async def test_a_guessed_memory_the_modem_says_it_lacks_is_dropped_and_the_others_still_read(
+    emulator: ModemEmulator, kind: str, code: int
+) -> None:
+    emulator.inject_sms("+989121234567", "in SM", notify="none")
+    emulator.fail_next_selection("SR", code, kind=kind, count=1000)  # this modem has no report memory
+    rec = Recorder()
+    worker = _guessing_worker(emulator, rec)
+    worker.start()
+    try:
+        assert await rec.wait_texts(1, timeout=15) == ["in SM"]
+        sweeps = emulator.commands.count('AT+CPMS="SM"')
+        await _until(lambda: emulator.commands.count('AT+CPMS="SM"') >= sweeps + 3)  # three sweeps more
+        assert emulator.commands.count('AT+CPMS="SR"') == 1  # asked once, not at every sweep
+        emulator.inject_sms("+989121234568", "new")  # and a new message is read too
+        assert await rec.wait_texts(2, timeout=15) == ["in SM", "new"]
+    finally:
+        await worker.stop()
+
+
+async def test_the_memory_question_is_asked_again_until_the_modem_answers_it(emulator: ModemEmulator) -> None:
+    emulator.set_dialect("wavecom")  # AT+CPMS=? names SM and ME only
+    rec = Recorder()
+    worker = _guessing_worker(emulator, rec)
+    worker.start()
+    try:
+        await _until(lambda: emulator.commands.count('AT+CPMS="SR"') >= 1)  # guessing: SR tried as well
+        emulator.override("AT+CPMS=?", None)  # the answer comes through this time
+        asked = emulator.commands.count("AT+CPMS=?")
+        await _until(lambda: emulator.commands.count("AT+CPMS=?") > asked)
+        tried = emulator.commands.count('AT+CPMS="SR"')
+        sweeps = emulator.commands.count('AT+CPMS="SM"')
+        await _until(lambda: emulator.commands.count('AT+CPMS="SM"') >= sweeps + 3)
+        assert emulator.commands.count('AT+CPMS="SR"') <= tried + 1  # at most the sweep under way
+        assert emulator.commands.count("AT+CPMS=?") <= asked + 2  # answered: no longer asked
+        emulator.inject_sms("+989121234567", "still read")
+        assert await rec.wait_texts(1, timeout=15) == ["still read"]
+    finally:
+        await worker.stop()
+
+
+async def _until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
