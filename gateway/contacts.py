@@ -20,7 +20,6 @@ from .exceptions import ContactsFileError
 from .phones import InvalidNumber, to_e164
 from .text import normalise
 
-COLUMNS = ("phone", "name", "language", "area", "account")
 SAMPLE = 65536  # bytes checked for UTF-8 before anything is imported
 MAX_FIELD = 500  # characters: longer cells are a broken file, not a name
 MAX_LINE = 65536  # characters a line: a file without newlines is not read whole into memory

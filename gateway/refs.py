@@ -12,7 +12,6 @@ import re
 
 from .text import normalise
 
-MAX_LENGTH = 10
 SEQ_DIGITS = 6
 _DASHES = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
 _WITH_DASH = re.compile(r"\d{1,3}-\d{6,}")

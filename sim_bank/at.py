@@ -287,7 +287,3 @@ def parse_cpms(lines: list[str]) -> tuple[int, int] | None:
         if m := _CPMS.match(line):
             return int(m.group(2)), int(m.group(3))
     return None
-
-
-def rssi_to_dbm(rssi: int) -> int:
-    return -113 + 2 * rssi

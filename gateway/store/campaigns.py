@@ -292,12 +292,6 @@ class CampaignsMixin(StoreBase):
         ) as cur:
             return {str(k): int(v) for k, v in await cur.fetchall()}
 
-    async def campaign_parts(self, campaign_id: int) -> int:
-        async with self._r.execute(
-            "SELECT COALESCE(SUM(parts), 0) FROM outbox WHERE campaign_id = ? AND status != 'cancelled'", (campaign_id,)
-        ) as cur:
-            return int((await cur.fetchone() or (0,))[0])
-
     async def sent_since(self, campaign_id: int, since: datetime) -> int:
         async with self._r.execute(
             "SELECT COUNT(*) FROM outbox WHERE campaign_id = ? AND sent_at > ?", (campaign_id, stamp(since))
@@ -529,7 +523,3 @@ async def _add_reporters(db: Any, spec: AudienceSpec) -> dict[str, int]:
         params += [*spec.areas, *spec.areas]
     cur = await db.execute(sql + " ORDER BY received_at DESC, seq DESC", params)
     return {f"reporters of {', '.join(spec.reporters)}": int(cur.rowcount)}
-
-
-def rows_json(rows: Sequence[CampaignRow]) -> list[dict[str, Any]]:
-    return [r.as_json() for r in rows]

@@ -104,11 +104,6 @@ class InboundMixin(StoreBase):
         async with self._r.execute("SELECT * FROM messages WHERE state = 'new' ORDER BY id LIMIT ?", (limit,)) as cur:
             return _rows(MessageRow, await cur.fetchall())
 
-    async def known_language(self, phone: str) -> str | None:
-        """The language this phone last wrote in (for a message that does not tell)."""
-        customer = await self.customer(phone)
-        return customer.language if customer else None
-
     async def customer(self, phone: str) -> CustomerRow | None:
         async with self._r.execute("SELECT * FROM customers WHERE phone = ?", (phone,)) as cur:
             return _row(CustomerRow, await cur.fetchone())
