@@ -1,11 +1,9 @@
-"""The SIM bank as the gateway sees it: a handful of async methods over N modems.
-
-:class:`SimBank` is the interface (tests and other transports may pass
-another); :class:`GsmSimBank` is the real one, one :class:`ModemWorker`
+"""The real SIM bank: :class:`GsmSimBank`, one :class:`ModemWorker`
 (thread + python-gsmmodem) per configured modem. The bank also keeps each
 SIM's health (:mod:`sim_bank.health`): a SIM that is unregistered, has no
 signal or keeps failing is quarantined -- left out of :meth:`ready` -- and
-comes back by itself.
+comes back by itself. It is a :class:`~sim_bank.interface.SimBank` (the
+interface, importable without gsmmodem), re-exported here for old imports.
 """
 
 from __future__ import annotations
@@ -14,39 +12,17 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from . import health
 from .exceptions import ModemUnavailable, SendFailed
 from .health import Health, HealthPolicy
+from .interface import SimBank
 from .types import BankEvent, ModemConfig, ModemHealth, ModemState, OutgoingSms, SendResult
 from .ussd import UssdReply
 from .worker import ModemWorker
 
-
-class SimBank(Protocol):
-    def start(self, loop: asyncio.AbstractEventLoop, on_event: Callable[[BankEvent], None]) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    @property
-    def modem_ids(self) -> list[str]: ...
-
-    def ready(self) -> list[str]:
-        """Modems that can send right now."""
-        ...
-
-    def states(self) -> dict[str, ModemState]: ...
-
-    async def send(self, modem_id: str, sms: OutgoingSms) -> SendResult: ...
-
-    async def delete(self, modem_id: str, memory: str, indexes: list[int]) -> None: ...
-
-    def release(self, modem_id: str, memory: str, indexes: list[int]) -> None: ...
-
-    async def command(self, modem_id: str, command: str, timeout: float | None = None) -> list[str]: ...
-
-    async def ussd(self, modem_id: str, code: str, *, cancel: bool = False) -> UssdReply: ...
+__all__ = ["GsmSimBank", "SimBank"]
 
 
 class GsmSimBank:
@@ -172,3 +148,9 @@ class GsmSimBank:
 
     async def ussd(self, modem_id: str, code: str, *, cancel: bool = False) -> UssdReply:
         return await self._worker(modem_id).ussd(code, cancel=cancel)
+
+
+if TYPE_CHECKING:
+
+    def _is_a_sim_bank(bank: GsmSimBank) -> SimBank:
+        return bank  # mypy checks here that GsmSimBank keeps to the SimBank interface
