@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sim_bank import ModemConfig
 from sim_bank.pdu import segment
 from sim_bank.quotas import QuotaConfig
-from sim_bank.types import ModemConfig
 
 from .campaign_plan import Estimate, SimCapacity, Window, estimate, parse_window
 from .catalogue import load_catalogue

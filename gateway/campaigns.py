@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from sim_bank.bank import SimBank
+from sim_bank import SimBank
 
 from .campaign_plan import parse_window
 from .clock import Clock, as_clock

@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from sim_bank.bank import GsmSimBank, SimBank
-from sim_bank.types import BankEvent, DeliveryReport, InboundBatch, ModemState
+from sim_bank import BankEvent, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank
 
 from . import private_files
 from .campaigns import CampaignService

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import structlog
 
-from sim_bank.pdu import StatusReport
+from sim_bank import StatusReport
 
 from .events import DeliveryReported, Observer
 from .store import STORE_ERRORS, Store

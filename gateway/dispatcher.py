@@ -33,11 +33,8 @@ from typing import Final
 
 import structlog
 
-from sim_bank import pool
+from sim_bank import EncodeError, ModemUnavailable, OutgoingSms, SendFailed, SimBank, pool
 from sim_bank.backoff import backoff_delay
-from sim_bank.bank import SimBank
-from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
-from sim_bank.types import OutgoingSms
 
 from .assignment import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
 from .clock import Clock, as_clock

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 import httpx
 
+from sim_bank import ModemConfig
 from sim_bank.probe import Probe, probe
-from sim_bank.types import ModemConfig
 from sim_bank.ussd import parse_balance
 
 from . import config as config_mod

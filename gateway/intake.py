@@ -23,9 +23,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from sim_bank import pdu
-from sim_bank.bank import SimBank
-from sim_bank.types import InboundBatch, StoredPdu
+from sim_bank import InboundBatch, SimBank, StoredPdu, pdu
 
 from .catalogue import Catalogue
 from .clock import SYSTEM, Clock

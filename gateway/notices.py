@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim_bank.exceptions import EncodeError
+from sim_bank import EncodeError
 from sim_bank.pdu import segment
 
 from . import templates

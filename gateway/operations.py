@@ -11,8 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sim_bank import simulator
-from sim_bank.exceptions import EncodeError
+from sim_bank import EncodeError, simulator
 from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
 from sim_bank.quotas import QuotaConfig
 

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sim_bank import quotas
+from sim_bank import ModemConfig, quotas
 from sim_bank.quotas import QuotaConfig, QuotaState
-from sim_bank.types import ModemConfig
 
 from .assignment import NEVER
 from .clock import SYSTEM, Clock

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-from sim_bank.exceptions import EncodeError
+from sim_bank import EncodeError
 from sim_bank.pdu import count_parts
 
 from .catalogue import Catalogue

@@ -14,8 +14,7 @@ from datetime import datetime
 
 import structlog
 
-from sim_bank.bank import SimBank
-from sim_bank.types import BankEvent, ModemHealth, ModemState
+from sim_bank import BankEvent, ModemHealth, ModemState, SimBank
 from sim_bank.ussd import Balance
 
 from .clock import Clock, as_clock

@@ -34,8 +34,8 @@ from typing import TypeVar
 import structlog
 from ulid import ULID
 
+from sim_bank import EncodeError
 from sim_bank.backoff import backoff_delay
-from sim_bank.exceptions import EncodeError
 from sim_bank.pdu import count_parts
 
 from . import sync_protocol as protocol

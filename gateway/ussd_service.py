@@ -24,9 +24,8 @@ from decimal import Decimal
 
 import structlog
 
+from sim_bank import SimBank, SimBankError
 from sim_bank.backoff import backoff_delay
-from sim_bank.bank import SimBank
-from sim_bank.exceptions import SimBankError
 from sim_bank.ussd import Balance, parse_balance
 
 from .clock import Clock, as_clock
