@@ -9,6 +9,7 @@ import pytest
 from .run import run
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_kill_9_and_faults_lose_nothing_and_duplicate_only_what_was_in_flight(tmp_path: Path) -> None:
     report = run(tmp_path, seed=20261123, rounds=3, recipients=200, faults=None, log=lambda _: None, hold=1.5)

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from gateway.broadcast_operations import BroadcastRequest, broadcast, campaign_status, control
 from gateway.campaigns import DEPTH_PER_SIM, MIN_DEPTH
 from gateway.contacts import Contact
@@ -128,6 +130,7 @@ async def test_reporters_of_a_window_minus_opted_out_numbers(tmp_path: Path) -> 
     assert plan.recipients == 3 and plan.audience.opted_out == 1
 
 
+@pytest.mark.slow
 async def test_pause_resume_and_stop_during_a_campaign(harness: Harness) -> None:
     await harness.start()
     for e in harness.emulators:
@@ -204,6 +207,7 @@ async def test_a_rate_cap_paces_the_campaign(harness: Harness) -> None:
     assert campaign_id is not None
 
 
+@pytest.mark.slow
 def test_a_daemon_killed_mid_campaign_resumes_and_sends_each_message_once(tmp_path: Path) -> None:
     """kill -9 while a campaign is half sent; after the restart every recipient has exactly
     one message, except at most one per modem that was on air at the kill."""

@@ -203,6 +203,7 @@ async def test_the_daemon_tightens_a_database_others_can_read(harness: Harness) 
 # ---------------------------------------------------------------- the writer
 
 
+@pytest.mark.slow
 async def test_a_write_cancelled_while_waiting_for_the_lock_leaves_no_transaction_behind(tmp_path: Path) -> None:
     """Cancelled at BEGIN IMMEDIATE (another process holds the lock; shutdown cancels the
     task): the BEGIN still runs on aiosqlite's thread later. The next write must work."""

@@ -70,6 +70,7 @@ async def test_per_minute_quota_holds_back_the_rest(harness: Harness) -> None:
     assert await h.sql("SELECT COUNT(*) FROM outbox WHERE status = 'queued'") == [(6,)]
 
 
+@pytest.mark.slow
 async def test_sim_failing_every_send_is_quarantined_and_comes_back(tmp_path: Path) -> None:
     h = Harness(tmp_path, count=3)
     h.configure(health=HealthConfig(poll_interval=0.5, strikes=2, quarantine_base=1.0, quarantine_max=2.0))

@@ -121,6 +121,7 @@ gammu = pytest.mark.skipif(shutil.which("gammu") is None, reason="gammu not inst
 
 @gammu
 @pytest.mark.gammu
+@pytest.mark.slow
 def test_gammu_identifies_reads_and_sends(emulator: ModemEmulator, tmp_path: Path) -> None:
     rc = tmp_path / "gammurc"
     rc.write_text(f"[gammu]\ndevice = {emulator.port}\nconnection = at\n")
