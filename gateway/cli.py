@@ -2,26 +2,24 @@
 
 Every list command has ``--json``. Library errors become one-line messages
 and exit code 1; bad usage exits 2 (click's convention).
+
+Each command imports what it uses (the library, asyncio, Rich) inside its function, so
+``gateway --help`` and a quick ``gateway tickets list`` do not pay for the rest.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from sim_bank.pdu import segment
+from . import __version__
+from .cli_common import CONTEXT, Group, LazyChoice, console, echo_json, with_config
 
-from . import __version__, logs, operations
-from . import config as config_mod
-from .catalogue import load_catalogue
-from .cli_common import CONTEXT, Group, console, echo_json, with_config
-from .cli_output import DataTable, print_fields
-from .store.sync import SYNC_STATES
+if TYPE_CHECKING:
+    from . import config as config_mod
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -54,6 +52,8 @@ def demo(directory: Path) -> None:
 
     Example: gateway demo --dir /tmp/gw-demo
     """
+    import asyncio
+
     from .demo import run_demo
 
     sys.exit(asyncio.run(run_demo(directory, console())))
@@ -72,6 +72,9 @@ def run(config: config_mod.Config, simulate: int | None) -> None:
     Example without hardware: gateway run --simulate 4, then in another terminal
     gateway simulate sms --from +989121234567 "1 48213"
     """
+    import asyncio
+
+    from . import logs
     from .daemon import Daemon, bank_for
     from .simulation import simulated_config, start_simulated_bank
 
@@ -120,6 +123,8 @@ def simulate_sms(config: config_mod.Config, sender: str, modem: str | None, text
 
     Example: gateway simulate sms --from +989121234567 "قطع ۴۸۲۱۳"
     """
+    from . import operations
+
     answer = operations.simulate_sms(config, sender, text, modem)
     click.echo(f"delivered to {answer['modem']} as {answer['parts']} part(s)")
 
@@ -173,6 +178,9 @@ def simulate_sent(config: config_mod.Config, modem: str | None, as_json: bool) -
 
     Example: gateway simulate sent --json
     """
+    from . import operations
+    from .cli_output import DataTable
+
     messages = operations.simulated_sent(config, modem)
     if as_json:
         echo_json(messages)
@@ -193,8 +201,9 @@ def tickets() -> None:
 
 @tickets.command("list", context_settings=CONTEXT)
 @with_config
-@click.option("--status", type=click.Choice(operations.TICKET_STATUSES), help="Only tickets with this status.")
-@click.option("--sync", "sync_status", type=click.Choice(SYNC_STATES),
+@click.option("--status", type=LazyChoice("gateway.operations", "TICKET_STATUSES"),
+              help="Only tickets with this status.")  # fmt: skip
+@click.option("--sync", "sync_status", type=LazyChoice("gateway.store.sync", "SYNC_STATES"),
               help="Only tickets in this CRM sync state.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the ticket contract fields).")
@@ -205,10 +214,16 @@ def tickets_list(
 
     Example: gateway tickets list --status open --json; gateway tickets list --sync rejected
     """
+    import asyncio
+
+    from . import operations
+
     rows = asyncio.run(operations.list_tickets(config, status, limit, sync_status))
     if as_json:
         echo_json([t.as_json() for t in rows])
         return
+    from .cli_output import DataTable
+
     table = DataTable("ref", "category", "account", "phone", "lang", "status", "received", "modem", "CRM")
     for t in rows:
         crm = t.sync_status + (f": {t.sync_error}" if t.sync_error else "")
@@ -229,6 +244,11 @@ def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
 
     Example: gateway tickets show 12-000345
     """
+    import asyncio
+
+    from . import operations
+    from .cli_output import print_fields
+
     ticket, replies = asyncio.run(operations.show_ticket(config, ref))
     if as_json:
         echo_json({**ticket.as_json(), "replies": [_outbox_json(r) for r in replies]})
@@ -252,6 +272,9 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
 
     Example: gateway parse "OUT1234" --from +447700900123 --json
     """
+    from . import operations
+    from .cli_output import print_fields
+
     result = operations.parse_message(config, text, sender)
     if as_json:
         echo_json(result.as_json())
@@ -270,6 +293,10 @@ def send(config: config_mod.Config, number: str, text: str, as_json: bool) -> No
 
     Example: gateway send 09121234567 "Power is back in your area."
     """
+    import asyncio
+
+    from . import operations
+
     row = asyncio.run(operations.queue_sms(config, number, text))
     waiting = operations.no_daemon(config)
     if as_json:
@@ -299,6 +326,11 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
 
     Example: gateway outbox list --status failed
     """
+    import asyncio
+
+    from . import operations
+    from .cli_output import DataTable
+
     rows = asyncio.run(operations.list_outbox(config, status, limit))
     if as_json:
         echo_json([_outbox_json(r) for r in rows])
@@ -348,6 +380,11 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway modems --json
     """
+    import asyncio
+
+    from . import operations
+    from .cli_output import DataTable
+
     rows = asyncio.run(operations.sim_statuses(config))
     if as_json:
         echo_json(rows)
@@ -391,6 +428,10 @@ def ussd(
     if [code is not None, reply is not None, cancel].count(True) != 1:
         raise click.UsageError("give a CODE to dial, or --reply TEXT, or --cancel")
     kind, text = ("cancel", "") if cancel else ("reply", reply) if reply is not None else ("dial", code)
+    import asyncio
+
+    from . import operations
+
     row = asyncio.run(operations.ussd(config, sim, text or "", kind, timeout))
     if row.response:
         click.echo(row.response)
@@ -414,6 +455,10 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway sync status --json
     """
+    import asyncio
+
+    from . import operations
+    from .cli_output import print_fields
     from .sync_operations import sync_status as status
 
     info = asyncio.run(status(config))
@@ -467,15 +512,19 @@ def sync_now(config: config_mod.Config, timeout: float, as_json: bool) -> None:
 
     Example: gateway sync now -c gateway.toml
     """
+    import asyncio
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from . import logs
+    from .cli_common import stderr_console
     from .sync_operations import report_json
     from .sync_operations import sync_now as now
 
     logs.configure(level="warning", fmt="console")
     with Progress(
         TextColumn("tickets to the CRM"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), disable=as_json or not sys.stderr.isatty(),
+        console=stderr_console(), disable=as_json or not sys.stderr.isatty(),
     ) as progress:  # fmt: skip
         task = progress.add_task("push", total=None)
         report, by = asyncio.run(
@@ -504,6 +553,8 @@ def sync_retry_rejected(config: config_mod.Config, refs: tuple[str, ...]) -> Non
 
     Example: gateway sync retry-rejected 12-000345
     """
+    import asyncio
+
     from .sync_operations import retry_rejected
 
     n = asyncio.run(retry_rejected(config, refs))
@@ -526,6 +577,7 @@ def crm_stub(config: config_mod.Config, host: str, port: int, store_path: Path) 
     "http://127.0.0.1:8080" and run gateway sync now. Resolve a ticket with
     curl -d '{"id": "12-000001", "status": "resolved", "notify": true}' http://127.0.0.1:8080/_stub/updates
     """
+    from . import logs
     from .crm_stub import CrmStub
 
     logs.configure(level="info", fmt="console")
@@ -549,6 +601,10 @@ def check_config(config: config_mod.Config) -> None:
 
     Example: gateway check-config -c gateway.toml
     """
+    from sim_bank.pdu import segment
+
+    from . import operations
+    from .catalogue import load_catalogue
     from .exceptions import ConfigError, NoticeError
     from .notices import load_notices
     from .replies import oversized

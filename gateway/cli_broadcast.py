@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
-import csv
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import broadcast_operations as ops
-from . import config as config_mod
-from .broadcast_operations import BroadcastPlan, BroadcastRequest, parse_duration
-from .cli_common import CONTEXT, Group, console, echo_json, with_config
-from .cli_output import DataTable, print_fields, styled
-from .contacts import RowProblem
+from .cli_common import CONTEXT, Group, console, echo_json, stderr_console, with_config
 from .exceptions import BroadcastError
-from .operations import no_daemon
-from .store import AudienceSpec, utcnow
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
+
+    from . import config as config_mod
+    from .broadcast_operations import BroadcastPlan
+    from .contacts import RowProblem
 
 PROBLEMS_SHOWN = 50
 NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
 FORMULA = ("=", "+", "-", "@")  # a cell starting so would run as a formula in a spreadsheet
 
 
-def _progress(transient: bool = False, *columns: Any) -> Progress:
+def _progress(transient: bool = False, *columns: ProgressColumn) -> Progress:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), *columns, TimeRemainingColumn(),
-        console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=transient,
+        console=stderr_console(), disable=not sys.stderr.isatty(), transient=transient,
     )  # fmt: skip
 
 
@@ -55,6 +53,13 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
 
     Example: gateway contacts import customers-north.csv --group north
     """
+    import asyncio
+    import csv
+
+    from rich.progress import DownloadColumn
+
+    from . import broadcast_operations as ops
+
     errors = errors_path.open("w", encoding="utf-8", newline="") if errors_path is not None else None
     writer = csv.writer(errors) if errors is not None else None
     if writer is not None:
@@ -111,6 +116,11 @@ def contacts_list(config: config_mod.Config, group: str | None, area: str | None
 
     Example: gateway contacts list --group north --json
     """
+    import asyncio
+
+    from . import broadcast_operations as ops
+    from .cli_output import DataTable
+
     rows = asyncio.run(ops.list_contacts(config, group, area, limit))
     if as_json:
         echo_json(rows)
@@ -132,6 +142,10 @@ def contacts_count(config: config_mod.Config, group: str | None, area: str | Non
 
     Example: gateway contacts count --area north
     """
+    import asyncio
+
+    from . import broadcast_operations as ops
+
     n = asyncio.run(ops.count_contacts(config, group, area))
     if as_json:
         echo_json({"group": group, "area": area, "contacts": n})
@@ -152,6 +166,11 @@ def groups_list(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway groups list
     """
+    import asyncio
+
+    from . import broadcast_operations as ops
+    from .cli_output import DataTable
+
     rows = asyncio.run(ops.list_groups(config))
     if as_json:
         echo_json([{"group": name, "contacts": n} for name, n in rows])
@@ -178,6 +197,9 @@ def templates_list(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway templates list
     """
+    from . import broadcast_operations as ops
+    from .cli_output import DataTable
+
     rows = []
     for name in ops.notices(config):
         notice, rendered = ops.show_notice(config, name)
@@ -201,6 +223,9 @@ def templates_show(config: config_mod.Config, name: str, as_json: bool) -> None:
 
     Example: gateway templates show restored
     """
+    from . import broadcast_operations as ops
+    from .cli_output import styled
+
     notice, rendered = ops.show_notice(config, name)
     if as_json:
         echo_json(_notice_json(notice, rendered))
@@ -288,6 +313,15 @@ def broadcast(
         raise click.UsageError("--since goes with --reporters CATEGORY (who reported since when)")
     if wait and dry_run:
         raise click.UsageError("--wait follows a campaign being sent; a --dry-run sends nothing")
+    import asyncio
+
+    from rich.progress import MofNCompleteColumn
+
+    from . import broadcast_operations as ops
+    from .broadcast_operations import BroadcastRequest, parse_duration
+    from .operations import no_daemon
+    from .store import AudienceSpec, utcnow
+
     values = {}
     for item in variables:
         name, sep, value = item.partition("=")
@@ -358,6 +392,8 @@ def broadcast(
 
 
 def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
+    from .cli_output import DataTable, styled
+
     out = console()
     est = plan.estimate
     data = plan.as_json()
@@ -410,6 +446,8 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
 
 def _stopped_watching(config: config_mod.Config, campaign_id: int) -> NoReturn:
     """Ctrl-C after the campaign exists: it goes on; say how to watch or stop it. Exit 130."""
+    from .operations import no_daemon
+
     waiting = no_daemon(config)
     how = f"{waiting[0].upper()}{waiting[1:]}" if waiting else "The daemon sends it, watched or not"
     click.echo(
@@ -422,11 +460,17 @@ def _stopped_watching(config: config_mod.Config, campaign_id: int) -> NoReturn:
 
 
 def _wait(config: config_mod.Config, campaign_id: int) -> None:
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from . import broadcast_operations as ops
+
     with Progress(
         TextColumn("campaign {task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("sent {task.fields[sent]} delivered {task.fields[delivered]} failed {task.fields[failed]} "
                    "left {task.fields[left]} - {task.fields[rate]}/min, ETA {task.fields[eta]}"),
-        console=Console(stderr=True), disable=not sys.stderr.isatty(),
+        console=stderr_console(), disable=not sys.stderr.isatty(),
     ) as progress:  # fmt: skip
         task = progress.add_task("campaign", total=None, id=campaign_id, sent=0, delivered=0, failed=0, left="?",
                                  rate=0, eta="-")  # fmt: skip
@@ -456,6 +500,12 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
 
     Example: gateway broadcast list
     """
+    import asyncio
+
+    from . import broadcast_operations as ops
+    from .cli_output import DataTable
+    from .operations import no_daemon
+
     rows = asyncio.run(ops.list_campaigns(config, limit))
     if as_json:
         echo_json([r.as_json() for r in rows])
@@ -498,6 +548,12 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, wait: bool, as
     """
     if wait and as_json:
         raise click.UsageError("--wait shows a progress bar; --json prints the status once")
+    import asyncio
+
+    from . import broadcast_operations as ops
+    from .cli_output import print_fields
+    from .operations import no_daemon
+
     s = asyncio.run(ops.campaign_status(config, campaign_id))
     if as_json:
         echo_json(s)
@@ -531,6 +587,10 @@ def _control(action: str) -> Any:
     @with_config
     @click.argument("campaign_id", type=int)
     def command(config: config_mod.Config, campaign_id: int) -> None:
+        import asyncio
+
+        from . import broadcast_operations as ops
+
         click.echo(asyncio.run(ops.control(config, campaign_id, action)))
 
     return command

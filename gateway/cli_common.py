@@ -1,23 +1,26 @@
-"""What every command module of the CLI shares: option decorators, output helpers."""
+"""What every command module of the CLI shares: option decorators, output helpers.
+
+Light on purpose: ``gateway --help`` imports this and the command modules only, so
+anything heavy (Rich, the store, asyncio, the configuration's validators) is imported
+inside the function that needs it (tests/gateway/test_cli_imports.py keeps it so).
+"""
 
 from __future__ import annotations
 
 import functools
-import json
-import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from sim_bank.exceptions import SimBankError
-
-from . import config as config_mod
 from .exceptions import DatabaseMissing, GatewayError
-from .store.base import corruption
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from rich.console import Console
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -34,14 +37,25 @@ class Group(click.Group):
                 f"{exc}. Point at the gateway's database with -c gateway.toml (its [storage] database) "
                 "or --db PATH; only `gateway run` creates one."
             ) from None
-        except (GatewayError, SimBankError) as exc:
+        except GatewayError as exc:
             raise click.ClickException(str(exc)) from None
-        except sqlite3.DatabaseError as exc:  # damaged, not a database, locked past busy_timeout, disk I/O
-            raise click.ClickException(database_trouble(exc)) from None
+        except Exception as exc:
+            # sim_bank and sqlite3 are looked up, not imported (``gateway --help`` needs neither):
+            # a command that never imported them cannot have raised their errors
+            sim_bank = sys.modules.get("sim_bank.exceptions")
+            if sim_bank is not None and isinstance(exc, sim_bank.SimBankError):
+                raise click.ClickException(str(exc)) from None
+            sqlite3 = sys.modules.get("sqlite3")
+            if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
+                # damaged, not a database, locked past busy_timeout, disk I/O
+                raise click.ClickException(database_trouble(exc)) from None
+            raise
 
 
 def database_trouble(exc: sqlite3.DatabaseError) -> str:
     """One line for a failure SQLite reported, with the fix where the kind says it."""
+    from .store.base import corruption
+
     if corruption(exc):
         return (
             f"the database is damaged ({exc}): run `gateway doctor` for the check, then restore the last backup "
@@ -52,10 +66,21 @@ def database_trouble(exc: sqlite3.DatabaseError) -> str:
 
 def console() -> Console:
     # piped or redirected output is not truncated to 80 columns
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 250)
 
 
+def stderr_console() -> Console:
+    """A Rich console on stderr, for progress bars."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 def echo_json(data: Any) -> None:
+    import json
+
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
@@ -78,9 +103,38 @@ def with_config(f: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(f)
     def wrapper(*args: Any, config_path: Path | None, db: Path | None, **kwargs: Any) -> Any:
+        from . import config as config_mod
+
         config = config_mod.load(config_path)
         if db is not None:
             config = config.with_database(db.resolve())
         return f(*args, config=config, **kwargs)
 
     return wrapper
+
+
+class LazyChoice(click.Choice[str]):
+    """A :class:`click.Choice` whose choices are a constant of a library module, read when
+    first needed (parsing a value, help, completion) instead of when the command is defined:
+    ``gateway --help`` must not import the store to list its commands.
+
+    Example: ``type=LazyChoice("gateway.store.sync", "SYNC_STATES")``
+    """
+
+    def __init__(self, module: str, name: str, case_sensitive: bool = True) -> None:
+        self._where = (module, name)
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = case_sensitive
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._choices is None:
+            import importlib
+
+            module, name = self._where
+            self._choices = tuple(getattr(importlib.import_module(module), name))
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        self._choices = tuple(value)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from . import config as config_mod
-from . import private_files
-from .broadcast_operations import parse_duration
-from .cli_common import CONTEXT, Group, with_config
+from .cli_common import CONTEXT, Group, LazyChoice, with_config
 from .exceptions import DatabaseCorrupt, DatabaseMissing
-from .maintenance import backup as make_backup
-from .maintenance import export_tickets
-from .store import utcnow
-from .store.base import corruption
-from .store.sync import SYNC_STATES
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from . import config as config_mod
 
 
 @click.command("backup", context_settings=CONTEXT)
@@ -31,6 +27,8 @@ def backup(config: config_mod.Config, path: Path, force: bool) -> None:
 
     Example: gateway backup /var/backups/sms-gateway/gateway-$(date +%F).db
     """
+    from .maintenance import backup as make_backup
+
     report = make_backup(config, path, force=force)
     rows = ", ".join(f"{n} {table}" for table, n in report.rows.items())
     click.echo(f"backup written to {report.path} ({report.size / 1e6:.1f} MB, schema {report.schema_version}): {rows}")
@@ -46,7 +44,7 @@ def export() -> None:
 @click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV with a header row (the default).")
 @click.option("--json", "fmt", flag_value="json", help="A JSON list of ticket objects.")
 @click.option("--since", help="Only tickets received in this past time, e.g. 2d, 12h.")
-@click.option("--sync", "sync_status", type=click.Choice(SYNC_STATES),
+@click.option("--sync", "sync_status", type=LazyChoice("gateway.store.sync", "SYNC_STATES"),
               help="Only tickets in this CRM sync state (queued: the CRM does not have them yet).")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
 def export_tickets_command(
@@ -57,6 +55,11 @@ def export_tickets_command(
 
     Example: gateway export tickets --sync queued --out /media/usb/tickets.csv
     """
+    from . import private_files
+    from .broadcast_operations import parse_duration
+    from .maintenance import export_tickets
+    from .store import utcnow
+
     start: datetime | None = utcnow() - parse_duration(since) if since else None
     if out is None:
         n = export_tickets(config, sys.stdout, fmt=fmt, since=start, sync=sync_status)
@@ -76,9 +79,12 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway stats --json
     """
+    import sqlite3
+
     from .cli_common import console, echo_json
     from .cli_output import DataTable, styled
     from .stats import connect, snapshot
+    from .store.base import corruption
 
     if not config.database_path.exists():
         raise DatabaseMissing(config.database_path)

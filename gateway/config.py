@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import grp
 import math
 import os
 import re
-import ssl
 import stat
-import tomllib
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,9 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import phonenumbers
 
 from sim_bank import ModemConfig
 from sim_bank.health import DEFAULT_BASE, DEFAULT_CAP, DEFAULT_STRIKES, HealthPolicy
@@ -327,6 +321,8 @@ def secrets_exposed(config: Config) -> str | None:
     """Why the config file is a risk, or None: it holds a secret (a SIM PIN, the CRM token or
     signing secret, as opposed to ones from the environment) and users other than its owner
     and group can read or write it."""
+    import tomllib
+
     path = config.path
     if path is None:
         return None
@@ -353,6 +349,8 @@ def secrets_exposed(config: Config) -> str | None:
 def _load_file(path: Path | str | None) -> Config:
     if path is None:
         return Config()
+    import tomllib
+
     path = Path(path)
     where = str(path)
     try:
@@ -405,6 +403,8 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
 
 
 def _did_you_mean(key: str, choices: typing.Iterable[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, list(choices), n=1)
     known = ", ".join(sorted(choices))
     return f"did you mean '{close[0]}'?" if close else f"known keys: {known}"
@@ -577,6 +577,10 @@ def _validate(config: Config, where: str, problems: _Problems, modem_numbers: Se
 
 
 def _check_site(config: Config, where: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    import phonenumbers
+
     site = config.site
     problems = _Problems()
     if not _SITE_ID.match(site.id):
@@ -719,6 +723,8 @@ def _check_crm_numbers(config: Config, where: str) -> None:
 
 
 def _check_crm_ca(config: Config, where: str) -> None:
+    import ssl
+
     crm = config.crm
     if crm.ca_file:
         path = config.resolve(crm.ca_file)

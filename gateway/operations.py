@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim_bank import EncodeError, simulator
+from sim_bank import EncodeError
 from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
 from sim_bank.quotas import QuotaConfig
 
-from .catalogue import Catalogue, load_catalogue
 from .config import Config
 from .exceptions import GatewayError, MessageTooLong, NotFound, SimulatorUnavailable
 from .lockfile import holder
-from .phones import InvalidNumber, classify, number_language, to_e164
 from .refs import format_ref, ref_candidates
-from .replies import compose
-from .router import route
 from .store import OutboxRow, Store, TicketRow, UssdRequestRow, utcnow
+
+if TYPE_CHECKING:
+    from .catalogue import Catalogue
 
 TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")  # the contract's ticket statuses
 SOCKET_MAX = 100  # Unix socket paths are limited to ~108 bytes
@@ -32,6 +29,9 @@ SOCKET_MAX = 100  # Unix socket paths are limited to ~108 bytes
 def control_socket(database: Path) -> Path:
     """Where ``gateway run --simulate`` listens for ``gateway simulate``: beside the database,
     or under /tmp when that path would be too long for a Unix socket."""
+    import hashlib
+    import tempfile
+
     path = database.resolve().with_name(database.name + ".sim.sock")
     if len(str(path)) <= SOCKET_MAX:
         return path
@@ -91,6 +91,11 @@ class ParseResult:
 
 def parse_message(config: Config, text: str, sender: str | None, catalogue: Catalogue | None = None) -> ParseResult:
     """What the router would do with ``text`` from ``sender`` -- no database, no modem."""
+    from .catalogue import load_catalogue
+    from .phones import classify, number_language
+    from .replies import compose
+    from .router import route
+
     catalogue = catalogue or load_catalogue(config.catalogue_path)
     if sender:
         who = classify(
@@ -167,6 +172,8 @@ def check_length(config: Config, text: str, what: str = "the message", lane: str
 async def queue_sms(config: Config, number: str, text: str) -> OutboxRow:
     """Queue an SMS for the daemon to send (lane ``notification``). Refuses, queueing
     nothing, a text no SIM could send (:func:`check_length`)."""
+    from .phones import InvalidNumber, to_e164
+
     try:
         phone = to_e164(number, config.site.region, mobile=True)
     except InvalidNumber as exc:
@@ -200,6 +207,8 @@ async def list_outbox(config: Config, status: str | None, limit: int) -> list[Ou
 
 def simulate_sms(config: Config, sender: str, text: str, modem: str | None) -> dict[str, Any]:
     """Text the running simulated SIM bank as a customer would."""
+    from sim_bank import simulator
+
     try:
         return simulator.request(
             control_socket(config.database_path), {"op": "sms", "from": sender, "text": text, "modem": modem}
@@ -212,6 +221,8 @@ def simulate_sms(config: Config, sender: str, text: str, modem: str | None) -> d
 
 def simulated_sent(config: Config, modem: str | None) -> list[dict[str, Any]]:
     """What the simulated modems (or ``modem``, which must be one of them) were asked to send."""
+    from sim_bank import simulator
+
     socket_path = control_socket(config.database_path)
     try:
         if modem is not None:

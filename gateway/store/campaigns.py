@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
-
 from .base import StoreBase, _row, stamp, utcnow
 
 CHUNK = 50_000  # rows per transaction when a campaign is written: the daemon waits at most this long
@@ -34,6 +32,8 @@ _AR_REGIONS = (
 
 def _language_by_prefix() -> str:
     """SQL for what a number's country says about its language (as :func:`gateway.phones.number_language`)."""
+
+    import phonenumbers
 
     def likes(regions: Sequence[str]) -> str:
         codes = sorted({phonenumbers.country_code_for_region(r) for r in regions} - {0})

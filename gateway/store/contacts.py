@@ -6,10 +6,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..contacts import Contact
 from .base import StoreBase, _rows, stamp
+
+if TYPE_CHECKING:
+    from ..contacts import Contact
 
 
 @dataclass(frozen=True)

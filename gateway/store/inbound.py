@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import aiosqlite
-from ulid import ULID
 
 from ..refs import format_ref
 from .base import StoreBase, _row, _rows, stamp
@@ -184,6 +183,8 @@ class InboundMixin(StoreBase):
         async with db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets") as cur:
             (seq,) = await cur.fetchone()  # type: ignore[misc]
         assert outcome.ticket is not None and outcome.phone is not None
+        from ulid import ULID  # imports importlib.metadata: only when a ticket is made
+
         ticket = TicketRow(
             id=f"{self.site}-{ULID()}",
             ref=format_ref(self.site, seq),

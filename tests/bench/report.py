@@ -15,7 +15,7 @@ from typing import Any
 
 from .sections import Block, blocks
 
-ORDER = ("peers", "send", "latency", "inbound", "scale", "sync", "broadcast", "replies", "failover")
+ORDER = ("peers", "send", "latency", "inbound", "scale", "sync", "broadcast", "replies", "failover", "cli")
 
 INTRO = """\
 # Benchmarks
@@ -191,6 +191,11 @@ def _broadcast_targets(b: dict[str, Any]) -> list[Row]:
              _yes(worst_s <= b["target_s"] and worst_mb <= b["target_mb"]))]  # fmt: skip
 
 
+def _cli_targets(c: dict[str, Any]) -> list[Row]:
+    return [(f"{r['command']}: process CPU time", f"{r['cpu_ms']['median']:.0f} ms", f"<= {c['target_ms']:g} ms",
+             _yes(r["cpu_ms"]["median"] <= c["target_ms"])) for r in c["results"] if r["target"]]  # fmt: skip
+
+
 _TARGETS: dict[str, Callable[[Any], list[Row]]] = {
     "peers": _peers_targets,
     "latency": _latency_targets,
@@ -199,6 +204,7 @@ _TARGETS: dict[str, Callable[[Any], list[Row]]] = {
     "broadcast": _broadcast_targets,
     "replies": _replies_targets,
     "failover": _failover_targets,
+    "cli": _cli_targets,
 }
 
 

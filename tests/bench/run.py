@@ -6,7 +6,8 @@
 
 Benchmarks: peers (send throughput side by side with gammu-smsd and smstools),
 send, latency, inbound, scale, sync, broadcast, replies (reply latency during a
-broadcast at per-minute quotas), failover (replies with one modem failing every send).
+broadcast at per-minute quotas), failover (replies with one modem failing every send), cli (process
+CPU time of `gateway --help` and `gateway tickets list`).
 
 Not part of the test suite: figures on a shared machine are noisy, so they are
 reported as ratios (to the modems' physical limit, to peers run side by side).
@@ -30,6 +31,7 @@ from gateway import logs
 
 from . import (
     bench_broadcast,
+    bench_cli,
     bench_inbound,
     bench_latency,
     bench_peers,
@@ -53,6 +55,7 @@ BENCHMARKS: dict[str, Callable[[bool, Progress], Any]] = {
     "broadcast": lambda quick, p: bench_broadcast.run(quick),
     "replies": lambda quick, p: bench_replies.run_replies(quick, progress=p),
     "failover": lambda quick, p: bench_replies.run_failover(quick, progress=p),
+    "cli": lambda quick, p: bench_cli.run(quick),
 }
 
 

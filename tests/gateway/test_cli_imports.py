@@ -1,0 +1,108 @@
+"""The CLI imports only what a command needs: ``gateway --help`` lists the commands without
+loading Rich, asyncio, the store or the hardware libraries, and ``gateway tickets list``
+without the ones only other commands use (docs/BENCHMARKS.md, "cli", has the times).
+
+Each check runs in a fresh interpreter: in this process other tests have imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from gateway.cli import main
+
+# heavy to import, and never needed to list commands or print a group's help
+HEAVY = (
+    "rich",
+    "asyncio",
+    "aiosqlite",
+    "sqlite3",
+    "httpx",
+    "gsmmodem",
+    "serial",
+    "phonenumbers",
+    "jdatetime",
+    "zoneinfo",
+    "prometheus_client",
+    "structlog",
+    "ulid",
+    "tomllib",
+    "ssl",
+    "sim_bank",
+    "gateway.config",
+    "gateway.store",
+    "gateway.operations",
+    "gateway.broadcast_operations",
+)
+# what `gateway tickets list` must still do without: other commands' libraries
+NOT_FOR_TICKETS_LIST = (
+    "httpx",
+    "gsmmodem",
+    "serial",
+    "phonenumbers",
+    "jdatetime",
+    "prometheus_client",
+    "structlog",
+    "ulid",
+    "gateway.broadcast_operations",
+    "gateway.sync",
+    "gateway.daemon",
+)
+
+PROBE = """
+import json, sys
+from gateway.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _imported(*args: str) -> set[str]:
+    """The modules loaded by running ``gateway ARGS`` in a new interpreter."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    return {name for name in loaded if not name.startswith("_")}
+
+
+def _loaded(loaded: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if n in loaded or any(m.startswith(n + ".") for m in loaded))
+
+
+def _groups(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            out.append((*prefix, name))
+            out += _groups(cmd, (*prefix, name))
+    return out
+
+
+def test_help_imports_nothing_heavy() -> None:
+    assert _loaded(_imported("--help"), HEAVY) == []
+
+
+@pytest.mark.parametrize("group", _groups(main), ids=" ".join)
+def test_a_groups_help_imports_nothing_heavy(group: tuple[str, ...]) -> None:
+    assert _loaded(_imported(*group, "--help"), HEAVY) == []
+
+
+def test_tickets_list_imports_only_what_it_needs(tmp_path: Path) -> None:
+    db = tmp_path / "gw.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "send", "--db", str(db), "+989121234567", "hello"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _loaded(_imported("tickets", "list", "--db", str(db)), NOT_FOR_TICKETS_LIST) == []
