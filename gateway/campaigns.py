@@ -16,7 +16,6 @@ stepped back an hour holds neither up for an hour.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from collections.abc import Callable
 from datetime import datetime
@@ -27,7 +26,7 @@ import structlog
 from sim_bank import SimBank
 
 from .campaign_plan import parse_window
-from .clock import Clock, as_clock
+from .clock import Clock, as_clock, wait_event
 from .config import Config
 from .lockfile import holder_alive
 from .store import STORE_ERRORS, CampaignRow, Store
@@ -73,8 +72,7 @@ class CampaignService:
             except Exception:  # a defect must not stop every broadcast for good
                 log.exception("campaigns_round_failed")
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=TICK)
+            await wait_event(self._wake, TICK)
 
     async def round(self) -> None:
         now = self.clock.wall()

@@ -12,6 +12,7 @@ instead of sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -89,3 +90,17 @@ def as_clock(clock: Clock | Callable[[], datetime] | None) -> Clock:
     if isinstance(clock, Clock):
         return clock
     return WallFunction(clock)
+
+
+async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
+    """Until ``event`` is set (True) or ``timeout`` seconds pass (False). Every service loop
+    waits with this, never ``asyncio.wait_for(event.wait(), ...)``: on Python 3.11 that one
+    swallows a cancellation that arrives just as the event is set, and the loop then runs
+    on past the daemon's stop (seen: the SIM monitor, woken by every modem event, held a
+    shutdown for its 30 s bound)."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

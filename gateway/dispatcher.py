@@ -25,7 +25,6 @@ healthy SIM has quota for it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +36,7 @@ from sim_bank import EncodeError, ModemUnavailable, OutgoingSms, SendFailed, Sim
 from sim_bank.backoff import backoff_delay
 
 from .assignment import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
-from .clock import Clock, as_clock
+from .clock import Clock, as_clock, wait_event
 from .config import SendConfig
 from .events import Observer, OutboxDone
 from .quota_book import QuotaBook
@@ -131,8 +130,7 @@ class Dispatcher:
                 log.error("dispatcher_store_error", error=str(exc), retry_in=timeout)
             if timeout == 0:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_event(self._wake, timeout)
 
     async def _dispatch(self) -> float | None:
         """Start every send that can start now. Returns how long to wait before looking

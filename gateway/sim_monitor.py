@@ -8,7 +8,6 @@ Written whenever a SIM changes state and every ``PUBLISH_INTERVAL`` seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -17,7 +16,7 @@ import structlog
 from sim_bank import BankEvent, ModemHealth, ModemState, SimBank
 from sim_bank.ussd import Balance
 
-from .clock import Clock, as_clock
+from .clock import Clock, as_clock, wait_event
 from .config import Config
 from .quota_book import QuotaBook
 from .store import STORE_ERRORS, SimStatusRow, Store, stamp
@@ -112,5 +111,4 @@ class SimMonitor:
             self._dirty.clear()  # before the write: a change while it runs is published next round
             await self.publish()
             await asyncio.sleep(COALESCE)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), PUBLISH_INTERVAL)
+            await wait_event(self._dirty, PUBLISH_INTERVAL)

@@ -40,6 +40,7 @@ from sim_bank.pdu import count_parts
 
 from . import sync_protocol as protocol
 from .catalogue import Catalogue
+from .clock import wait_event
 from .config import Config
 from .crm_client import CrmClient
 from .exceptions import CrmBadAnswer, CrmError, CrmUnreachable
@@ -199,8 +200,7 @@ class SyncService:
         deadline = self._mono() + seconds
         while (left := deadline - self._mono()) > 0:
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=min(left, NAP))
+            await wait_event(self._wake, min(left, NAP))
             try:
                 if self._wake.is_set() and await self._worth_waking():
                     return

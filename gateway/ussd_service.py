@@ -28,7 +28,7 @@ from sim_bank import SimBank, SimBankError
 from sim_bank.backoff import backoff_delay
 from sim_bank.ussd import Balance, parse_balance
 
-from .clock import Clock, as_clock
+from .clock import Clock, as_clock, wait_event
 from .config import Config
 from .sim_monitor import SimMonitor
 from .store import STORE_ERRORS, Store, UssdRequestRow
@@ -73,8 +73,7 @@ class UssdService:
                     log.warning("ussd_store_error", error=str(exc))
                 self._balances_due()
                 soonest = min(self._next_balance.values(), default=self.clock.monotonic() + 3600)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), max(0.5, soonest - self.clock.monotonic()))
+                await wait_event(self._wake, max(0.5, soonest - self.clock.monotonic()))
         finally:
             for task in self._tasks:
                 task.cancel()

@@ -334,7 +334,6 @@ async def _logged_run(tmp_path: Path, privacy: bool) -> str:
     return stream.getvalue() + "\n" + reply.text
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("privacy", [True, False])
 async def test_logs_mask_numbers_and_words_by_default_and_never_show_secrets(tmp_path: Path, privacy: bool) -> None:
     text = await _logged_run(tmp_path, privacy)
