@@ -24,6 +24,7 @@ from sim_bank.simulator import EmulatorBank
 
 from . import logs
 from .broadcast_operations import BroadcastRequest, broadcast
+from .cli_output import styled
 from .config import Config, CrmConfig, SiteConfig
 from .crm_stub import CrmStub
 from .daemon import Daemon, bank_for
@@ -185,9 +186,9 @@ async def _crm_returns(
     on_air = _reply_on_air(bank, done.modem_id or "m2", customer)
     if done.status == "sent" and on_air is not None:
         tally.replies += 1
-        console.print(f"    SMS to {customer} via {done.modem_id}: [yellow]{on_air.text}[/yellow]\n")
+        console.print(styled("    SMS to {} via {}: [yellow]{}[/yellow]\n", customer, done.modem_id, on_air.text))
     else:
-        console.print(f"    [red]notice {done.status}: {done.error}[/red]\n")
+        console.print(styled("    [red]notice {}: {}[/red]\n", done.status, done.error))
 
 
 async def _restoration(console: Console, config: Config, daemon: Daemon, bank: EmulatorBank, tally: Tally) -> None:
@@ -223,7 +224,7 @@ async def _restoration(console: Console, config: Config, daemon: Daemon, bank: E
     tally.broadcast_expected = plan.recipients
     for lang, r in plan.rendered.items():
         if plan.audience.by_language.get(lang):
-            console.print(f"    {lang}: [yellow]{r.text}[/yellow]")
+            console.print(styled("    {}: [yellow]{}[/yellow]", lang, r.text))
     console.print(f"    {len(sent)} sent; the same words are in {config.public_dir / 'index.html'}\n")
 
 
@@ -249,10 +250,11 @@ async def _report(
 ) -> None:
     shown = text if len(text) <= 70 else text[:67] + "..."
     console.print(
-        f"[bold][{n}][/bold] {sender} -> {modem}: [cyan]{shown}[/cyan]" + (f"  ({parts} parts)" if parts > 1 else "")
-    )
+        styled("[bold]\\[{}][/bold] {} -> {}: [cyan]{}[/cyan]{}", n, sender, modem, shown,
+               f"  ({parts} parts)" if parts > 1 else "")
+    )  # fmt: skip
     if note:
-        console.print(f"    [dim]{note}[/dim]")
+        console.print(styled("    [dim]{}[/dim]", note))
     routed = await watcher.routed(sender, STEP_TIMEOUT, after_id=tally.last_seen.get(sender, 0))
     tally.last_seen[sender] = routed.message.id
     tally.received += 1
@@ -261,13 +263,14 @@ async def _report(
         t = routed.ticket
         tally.tickets[t.category] += 1
         account = f", account {t.account}" if t.account else ""
-        console.print(f"    ticket [green]{t.ref}[/green] opened: {t.category}{account}, language {t.language}")
+        console.print(styled("    ticket [green]{}[/green] opened: {}{}, language {}", t.ref, t.category, account,
+                             t.language))  # fmt: skip
     elif turn is not None and turn.action != "ignore":
         tally.repeats += turn.action == "merge"
         tally.opted_out += {"stop": 1, "start": -1}.get(turn.action, 0)
-        console.print(f"    {turn.action}: {turn.reason}, language {turn.language}")
+        console.print(styled("    {}: {}, language {}", turn.action, turn.reason, turn.language))
     else:
-        console.print(f"    no ticket, no reply: {routed.decision.reason}")
+        console.print(styled("    no ticket, no reply: {}", routed.decision.reason))
     if routed.outbox_id is None:
         tally.silent += 1
         console.print()
@@ -278,9 +281,9 @@ async def _report(
         tally.replies += 1
         reply = on_air.text.replace("\n", " / ")
         parts_note = f" ({on_air.parts} parts)" if on_air.parts > 1 else ""
-        console.print(f"    reply via {done.modem_id}{parts_note}: [yellow]{reply}[/yellow]\n")
+        console.print(styled("    reply via {}{}: [yellow]{}[/yellow]\n", done.modem_id, parts_note, reply))
     else:
-        console.print(f"    [red]reply {done.status}: {done.error}[/red]\n")
+        console.print(styled("    [red]reply {}: {}[/red]\n", done.status, done.error))
 
 
 async def _summary(
