@@ -492,7 +492,11 @@ class ModemWorker:
     def _handle_urcs(self, lines: list[str]) -> None:
         """Act on result codes, from a notification or from a command's response. A ``+CDS``
         header whose PDU line did not come with it is joined with that line when it comes
-        (notes #3) -- wherever it lands, as a notification or inside the next response."""
+        (notes #3) -- wherever it lands, as a notification or inside the next response. An
+        empty call (the library reports notifications with no lines) changes nothing: it must
+        not forget a header still waiting for its PDU."""
+        if not lines:
+            return
         with self._cds_lock:
             if self._cds_header and lines and at.is_hex_pdu(lines[0].strip()):
                 lines = ["+CDS: 0", *lines]

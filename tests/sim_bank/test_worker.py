@@ -14,7 +14,7 @@ from gateway.events import EventLog
 from sim_bank import pdu
 from sim_bank.emulator import ModemEmulator
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
-from sim_bank.types import InboundBatch, ModemConfig, ModemState, OutgoingSms
+from sim_bank.types import DeliveryReport, InboundBatch, ModemConfig, ModemState, OutgoingSms
 from sim_bank.worker import ModemWorker
 
 
@@ -375,3 +375,17 @@ async def _until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+async def test_a_split_delivery_report_survives_an_empty_notification_between_its_lines() -> None:
+    """+CDS header, then (the library) a notification with no lines, then the PDU: the
+    report still arrives (seen lost under load: the empty call forgot the waiting header)."""
+    rec = Recorder()
+    worker = ModemWorker(ModemConfig("m1", "/dev/null"), loop=asyncio.get_running_loop(), on_event=rec)
+    sent = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    report = pdu.encode_status_report("+989121234567", 7, 0, sent=sent, discharged=sent)
+    worker._handle_urcs([f"+CDS: {len(report) // 2 - 1}"])
+    worker._handle_urcs([])
+    worker._handle_urcs([report])
+    delivered = await rec.wait_for(lambda e: isinstance(e, DeliveryReport), timeout=2)
+    assert delivered.report.reference == 7 and delivered.report.status == 0
