@@ -15,13 +15,11 @@ Figure: the healthy SIMs' physical limit (30 replies over 3 SIMs at 0.5 s a send
 time from the burst to the last reply accepted. Target: >= 0.8.
 
 Both run the real daemon (``gateway run``) as its own process, against emulated modems in a
-process of their own (``python -m tests.bench.bench_replies`` serves them, with faults).
+process of their own (``python -m tests.bench.emulators``, with ``--fail`` for the faulty SIM).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import random
 import sqlite3
@@ -34,9 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sim_bank.emulator import ModemEmulator
-
-from . import daemons, emulators
+from . import daemons
 from .bench_latency import _latencies
 from .emulators import EmulatorProcess
 
@@ -102,7 +98,7 @@ def _now() -> str:
 def _replies_case(reserve: float, window: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gw-bench-replies-") as tmp:
         root = Path(tmp)
-        with FaultyBank(root / "dev", MODEMS, SEND_S) as bank:
+        with EmulatorProcess(root / "dev", MODEMS, SEND_S) as bank:
             daemon = QuotaDaemon(root, reply_reserve=reserve)
             try:
                 daemon.start(bank.links)
@@ -217,7 +213,7 @@ def _wait_answered(bank: EmulatorProcess, phones: set[str], timeout: float) -> N
 def _failover_round(seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gw-bench-failover-") as tmp:
         root = Path(tmp)
-        with FaultyBank(root / "dev", MODEMS, SEND_S, failing=FAILING) as bank:
+        with EmulatorProcess(root / "dev", MODEMS, SEND_S, failing=FAILING) as bank:
             daemon = QuotaDaemon(root)
             try:
                 daemon.start(bank.links)
@@ -268,83 +264,3 @@ class QuotaDaemon(daemons.Ours):
             f'format = "json"\n\n[quotas]\nper_minute = {PER_MINUTE}\nper_day = {self.per_day}\n'
             f"reply_reserve = {self.reply_reserve}\n{modems}"
         )
-
-
-class FaultyBank(EmulatorProcess):
-    """The emulator process of the other benchmarks, with some modems failing every send."""
-
-    def __init__(self, directory: Path, modems: int, latency: float, failing: dict[int, int] | None = None) -> None:
-        super().__init__(directory, modems, latency)
-        self.failing = failing or {}
-
-    def __enter__(self) -> FaultyBank:
-        faults = [arg for modem, code in self.failing.items() for arg in ("--fail", f"{modem}:{code}")]
-        command = [sys.executable, "-m", "tests.bench.bench_replies", "--modems", str(self.modems),
-                   "--dir", str(self.directory), "--latency", str(self.latency), *faults]  # fmt: skip
-        self._proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
-        )
-        try:
-            self.request({"op": "stats"})
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-
-def _serve(bank: list[ModemEmulator]) -> None:
-    """The other benchmarks' requests, and ``attempts``: sends each modem was asked to make."""
-    for line in sys.stdin:
-        request = json.loads(line)
-        try:
-            if request["op"] == "attempts":
-                answer: dict[str, Any] = {"attempts": [_cmgs(e) for e in bank]}
-            elif request["op"] == "sms":
-                answer = emulators._sms(bank, request)
-            elif request["op"] == "burst":
-                answer = emulators._burst(bank, request)
-            elif request["op"] == "sent":
-                answer = {"modems": [[(p.number, p.command_at, p.at) for p in e.sent_pdus] for e in bank]}
-            elif request["op"] == "stats":
-                answer = emulators._stats(bank)
-            elif request["op"] == "seen":
-                answer = {"seen": [any(c.upper().startswith(request["prefix"]) for c in e.commands) for e in bank]}
-            else:
-                raise KeyError(request["op"])
-        except (KeyError, IndexError, ValueError, TypeError) as exc:
-            answer = {"error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(answer) + "\n")
-        sys.stdout.flush()
-
-
-def _cmgs(emulator: ModemEmulator) -> int:
-    return sum(1 for c in emulator.commands if c.upper().startswith("AT+CMGS"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="emulated modems for bench_replies, some failing every send")
-    parser.add_argument("--modems", type=int, required=True)
-    parser.add_argument("--dir", type=Path, required=True)
-    parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--fail", action="append", default=[], metavar="MODEM:CODE")
-    args = parser.parse_args(argv)
-    args.dir.mkdir(parents=True, exist_ok=True)
-    bank = [
-        ModemEmulator(f"m{i}", link=args.dir / f"m{i}", own_number=f"+9891200{i:05d}", send_latency=args.latency)
-        for i in range(1, args.modems + 1)
-    ]
-    for fault in args.fail:
-        modem, code = fault.split(":")
-        bank[int(modem) - 1].fail_sends_at_rate(1.0, code=int(code))
-    try:
-        for emulator in bank:
-            emulator.start()
-        _serve(bank)
-    finally:
-        for emulator in bank:
-            emulator.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

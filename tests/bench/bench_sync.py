@@ -19,6 +19,7 @@ for 48 s).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +65,7 @@ def run_updates(quick: bool = False) -> dict[str, Any]:
 async def _case(directory: Path, count: int) -> dict[str, Any]:
     database = directory / "gw.db"
     await _fill(database, count)
-    port = _free_port()
-    env = {**os.environ, "GATEWAY_CRM_TOKEN": TOKEN, "GATEWAY_CRM_SECRET": SECRET}
-    stub = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "crm-stub", "--port", str(port), "--store", str(directory / "crm.db")],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_for(url)
+    with _crm_stub(directory) as url:
         crm = CrmConfig(url=url, token=TOKEN, secret=SECRET, batch_size=100, timeout=30.0)
         config = Config(site=SiteConfig(id="12"), crm=crm).with_database(database)
         async with await Store.open(database, site="12") as store:
@@ -83,8 +75,6 @@ async def _case(directory: Path, count: int) -> dict[str, Any]:
             elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             left = (await store.sync_counts())["queued"]
         stats = _stats(url)
-    finally:
-        _stop(stub)
     return {
         "tickets": count,
         "batch_size": 100,
@@ -103,17 +93,7 @@ async def _updates_case(directory: Path, count: int) -> dict[str, Any]:
     database = directory / "gw.db"
     await _fill(database, count)
     _fill_updates(directory / "crm.db", count)
-    port = _free_port()
-    env = {**os.environ, "GATEWAY_CRM_TOKEN": TOKEN, "GATEWAY_CRM_SECRET": SECRET}
-    stub = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "crm-stub", "--port", str(port), "--store", str(directory / "crm.db")],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_for(url)
+    with _crm_stub(directory) as url:
         crm = CrmConfig(url=url, token=TOKEN, secret=SECRET, timeout=30.0)
         config = Config(site=SiteConfig(id="12"), crm=crm).with_database(database)
         async with await Store.open(database, site="12") as store:
@@ -131,8 +111,6 @@ async def _updates_case(directory: Path, count: int) -> dict[str, Any]:
             elapsed = time.perf_counter() - t0
             notices = sum((await store.counts())["outbox"].values())
         stats = _stats(url)
-    finally:
-        _stop(stub)
     delays.sort()
     worst = delays[-1] if delays else 0.0
     return {
@@ -208,6 +186,25 @@ def _fill_updates(crm_database: Path, count: int) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def _crm_stub(directory: Path) -> Iterator[str]:
+    """``gateway crm-stub`` in a process of its own, storing in ``directory``: its URL."""
+    port = _free_port()
+    env = {**os.environ, "GATEWAY_CRM_TOKEN": TOKEN, "GATEWAY_CRM_SECRET": SECRET}
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "crm-stub", "--port", str(port), "--store", str(directory / "crm.db")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_for(url)
+        yield url
+    finally:
+        _stop(stub)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

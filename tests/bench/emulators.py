@@ -36,10 +36,11 @@ STARTUP_TIMEOUT = 30.0
 class EmulatorProcess:
     """The parent's handle on the emulator process: ``with EmulatorProcess(dir, k, latency) as bank: ...``."""
 
-    def __init__(self, directory: Path, modems: int, latency: float) -> None:
+    def __init__(self, directory: Path, modems: int, latency: float, failing: dict[int, int] | None = None) -> None:
         self.directory = directory
         self.modems = modems
         self.latency = latency
+        self.failing = failing or {}  # modem number -> the +CMS code it answers to every send
         self._proc: subprocess.Popen[str] | None = None
 
     @property
@@ -47,8 +48,9 @@ class EmulatorProcess:
         return [self.directory / f"m{i}" for i in range(1, self.modems + 1)]
 
     def __enter__(self) -> EmulatorProcess:
+        faults = [arg for modem, code in self.failing.items() for arg in ("--fail", f"{modem}:{code}")]
         command = [sys.executable, "-m", "tests.bench.emulators", "--modems", str(self.modems),
-                   "--dir", str(self.directory), "--latency", str(self.latency)]  # fmt: skip
+                   "--dir", str(self.directory), "--latency", str(self.latency), *faults]  # fmt: skip
         self._proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
         )
@@ -132,6 +134,7 @@ def _serve(emulators: list[ModemEmulator]) -> None:
         "sent": lambda r: {"modems": [[(p.number, p.command_at, p.at) for p in e.sent_pdus] for e in emulators]},
         "stats": lambda r: _stats(emulators),
         "seen": lambda r: {"seen": [any(c.upper().startswith(r["prefix"]) for c in e.commands) for e in emulators]},
+        "attempts": lambda r: {"attempts": [_attempts(e) for e in emulators]},
     }
     for line in sys.stdin:
         request = json.loads(line)
@@ -141,6 +144,11 @@ def _serve(emulators: list[ModemEmulator]) -> None:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
+
+
+def _attempts(emulator: ModemEmulator) -> int:
+    """Sends the modem was asked to make, failed ones included."""
+    return sum(1 for c in emulator.commands if c.upper().startswith("AT+CMGS"))
 
 
 def _sms(emulators: list[ModemEmulator], request: dict[str, Any]) -> dict[str, Any]:
@@ -170,12 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modems", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--fail", action="append", default=[], metavar="MODEM:CODE",
+                        help="this modem answers +CMS ERROR: CODE to every send")  # fmt: skip
     args = parser.parse_args(argv)
     args.dir.mkdir(parents=True, exist_ok=True)
     emulators = [
         ModemEmulator(f"m{i}", link=args.dir / f"m{i}", own_number=f"+9891200{i:05d}", send_latency=args.latency)
         for i in range(1, args.modems + 1)
     ]
+    for fault in args.fail:
+        modem, code = fault.split(":")
+        emulators[int(modem) - 1].fail_sends_at_rate(1.0, code=int(code))
     try:
         for emulator in emulators:
             emulator.start()

@@ -76,8 +76,8 @@ def _long_notice(tmp_path: Path, long_en: str = "Power is cut in {area}; crews a
     return toml
 
 
-def test_a_broadcast_of_a_notice_no_sim_can_send_warns_in_the_dry_run_and_is_refused(tmp_path: Path) -> None:
-    toml = _long_notice(tmp_path)
+def _one_contact_in_north(tmp_path: Path) -> Path:
+    """A database with one English-speaking contact in group north."""
     db = tmp_path / "gw.db"
 
     async def contacts() -> None:
@@ -85,6 +85,12 @@ def test_a_broadcast_of_a_notice_no_sim_can_send_warns_in_the_dry_run_and_is_ref
             await store.upsert_contacts([Contact("+447700900123", language="en")], "north")
 
     asyncio.run(contacts())
+    return db
+
+
+def test_a_broadcast_of_a_notice_no_sim_can_send_warns_in_the_dry_run_and_is_refused(tmp_path: Path) -> None:
+    toml = _long_notice(tmp_path)
+    db = _one_contact_in_north(tmp_path)
     base = ["broadcast", "--template", "long", "--group", "north", "--var", "area=North", "-c", str(toml)]
     dry = cli(*base, "--dry-run", "--db", str(db))
     assert dry.exit_code == 0, dry.output
@@ -120,13 +126,7 @@ def test_send_refuses_a_message_longer_than_a_notifications_share_of_the_minute(
 
 def test_a_broadcast_longer_than_its_share_of_the_minute_warns_in_the_dry_run_and_is_refused(tmp_path: Path) -> None:
     toml = _long_notice(tmp_path, "Power is cut in {area}; crews are working on it. " * 27)  # 9 parts
-    db = tmp_path / "gw.db"
-
-    async def contacts() -> None:
-        async with await Store.open(db) as store:
-            await store.upsert_contacts([Contact("+447700900123", language="en")], "north")
-
-    asyncio.run(contacts())
+    db = _one_contact_in_north(tmp_path)
     base = ["broadcast", "--template", "long", "--group", "north", "--var", "area=North", "-c", str(toml)]
     dry = cli(*base, "--dry-run", "--db", str(db))
     assert dry.exit_code == 0, dry.output
