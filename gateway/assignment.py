@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from gateway.config import DEFAULT_REPLY_AFFINITY
+from gateway.store import OutboxRow
 from sim_bank import pool
-
-from .config import DEFAULT_REPLY_AFFINITY
-from .store import OutboxRow
 
 HOLD_MAX = 60.0  # seconds: a SIM whose minute window frees this soon is held for the row that waits for it
 NEVER = -1.0  # a wait meaning: this SIM may never send that row (longer than its per-minute limit)

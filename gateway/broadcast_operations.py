@@ -13,20 +13,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.campaign_plan import Estimate, SimCapacity, Window, estimate, parse_window
+from gateway.catalogue import load_catalogue
+from gateway.config import Config
+from gateway.contacts import Contact, LineTooLong, RowProblem, bounded_lines, duplicate, open_text, read_contacts
+from gateway.exceptions import BroadcastError, ContactsFileError, MessageTooLong, NotFound
+from gateway.lockfile import holder_name
+from gateway.notices import Notice, Rendered, load_notices, measure, notice
+from gateway.operations import daemon_running, longest_message, open_store, too_long
+from gateway.public_copy import write_public_copy
+from gateway.store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
 from sim_bank import ModemConfig
 from sim_bank.pdu import segment
 from sim_bank.quotas import QuotaConfig
-
-from .campaign_plan import Estimate, SimCapacity, Window, estimate, parse_window
-from .catalogue import load_catalogue
-from .config import Config
-from .contacts import Contact, LineTooLong, RowProblem, bounded_lines, duplicate, open_text, read_contacts
-from .exceptions import BroadcastError, ContactsFileError, MessageTooLong, NotFound
-from .lockfile import holder_name
-from .notices import Notice, Rendered, load_notices, measure, notice
-from .operations import daemon_running, longest_message, open_store, too_long
-from .public_copy import write_public_copy
-from .store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
 
 IMPORT_BATCH = 2000
 KEEP_PROBLEMS = 1000  # bad rows listed in full; beyond, only counted

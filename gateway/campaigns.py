@@ -23,13 +23,12 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from gateway.campaign_plan import parse_window
+from gateway.clock import Clock, as_clock, wait_event
+from gateway.config import Config
+from gateway.lockfile import holder_alive
+from gateway.store import STORE_ERRORS, CampaignRow, Store
 from sim_bank import SimBank
-
-from .campaign_plan import parse_window
-from .clock import Clock, as_clock, wait_event
-from .config import Config
-from .lockfile import holder_alive
-from .store import STORE_ERRORS, CampaignRow, Store
 
 log = structlog.get_logger("gateway.campaigns")
 

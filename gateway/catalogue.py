@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import templates
-from .config import LANGUAGES
-from .exceptions import CatalogueError
-from .resources import shipped
-from .text import localise_digits, normalise, tokens
-from .toml_source import TomlLocator, read_toml
+from gateway import templates
+from gateway.config import LANGUAGES
+from gateway.exceptions import CatalogueError
+from gateway.resources import shipped
+from gateway.text import localise_digits, normalise, tokens
+from gateway.toml_source import TomlLocator, read_toml
 
 ACTIONS = ("ticket", "status", "stop", "start", "help")
 ARGUMENTS = ("account", "ref", "text", "none")

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
-from .cli_common import CONTEXT, Group, LazyChoice, console, echo_json, with_config
+from gateway import __version__
+from gateway.cli_common import CONTEXT, Group, LazyChoice, console, echo_json, with_config
 
 if TYPE_CHECKING:
-    from . import config as config_mod
+    from gateway import config as config_mod
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -54,7 +54,7 @@ def demo(directory: Path) -> None:
     """
     import asyncio
 
-    from .demo import run_demo
+    from gateway.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(directory, console())))
 
@@ -74,9 +74,9 @@ def run(config: config_mod.Config, simulate: int | None) -> None:
     """
     import asyncio
 
-    from . import logs
-    from .daemon import Daemon, bank_for
-    from .simulation import simulated_config, start_simulated_bank
+    from gateway import logs
+    from gateway.daemon import Daemon, bank_for
+    from gateway.simulation import simulated_config, start_simulated_bank
 
     lg = config.logging
     logs.configure(level=lg.level, fmt=lg.format, privacy=lg.log_privacy, file=lg.file or None)
@@ -123,7 +123,7 @@ def simulate_sms(config: config_mod.Config, sender: str, modem: str | None, text
 
     Example: gateway simulate sms --from +989121234567 "قطع ۴۸۲۱۳"
     """
-    from . import operations
+    from gateway import operations
 
     answer = operations.simulate_sms(config, sender, text, modem)
     click.echo(f"delivered to {answer['modem']} as {answer['parts']} part(s)")
@@ -178,8 +178,8 @@ def simulate_sent(config: config_mod.Config, modem: str | None, as_json: bool) -
 
     Example: gateway simulate sent --json
     """
-    from . import operations
-    from .cli_output import DataTable
+    from gateway import operations
+    from gateway.cli_output import DataTable
 
     messages = operations.simulated_sent(config, modem)
     if as_json:
@@ -216,13 +216,13 @@ def tickets_list(
     """
     import asyncio
 
-    from . import operations
+    from gateway import operations
 
     rows = asyncio.run(operations.list_tickets(config, status, limit, sync_status))
     if as_json:
         echo_json([t.as_json() for t in rows])
         return
-    from .cli_output import DataTable
+    from gateway.cli_output import DataTable
 
     table = DataTable("ref", "category", "account", "phone", "lang", "status", "received", "modem", "CRM")
     for t in rows:
@@ -246,8 +246,8 @@ def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
     """
     import asyncio
 
-    from . import operations
-    from .cli_output import print_fields
+    from gateway import operations
+    from gateway.cli_output import print_fields
 
     ticket, replies = asyncio.run(operations.show_ticket(config, ref))
     if as_json:
@@ -272,8 +272,8 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
 
     Example: gateway parse "OUT1234" --from +447700900123 --json
     """
-    from . import operations
-    from .cli_output import print_fields
+    from gateway import operations
+    from gateway.cli_output import print_fields
 
     result = operations.parse_message(config, text, sender)
     if as_json:
@@ -295,7 +295,7 @@ def send(config: config_mod.Config, number: str, text: str, as_json: bool) -> No
     """
     import asyncio
 
-    from . import operations
+    from gateway import operations
 
     row = asyncio.run(operations.queue_sms(config, number, text))
     waiting = operations.no_daemon(config)
@@ -328,8 +328,8 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
     """
     import asyncio
 
-    from . import operations
-    from .cli_output import DataTable
+    from gateway import operations
+    from gateway.cli_output import DataTable
 
     rows = asyncio.run(operations.list_outbox(config, status, limit))
     if as_json:
@@ -382,8 +382,8 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
     """
     import asyncio
 
-    from . import operations
-    from .cli_output import DataTable
+    from gateway import operations
+    from gateway.cli_output import DataTable
 
     rows = asyncio.run(operations.sim_statuses(config))
     if as_json:
@@ -430,7 +430,7 @@ def ussd(
     kind, text = ("cancel", "") if cancel else ("reply", reply) if reply is not None else ("dial", code)
     import asyncio
 
-    from . import operations
+    from gateway import operations
 
     row = asyncio.run(operations.ussd(config, sim, text or "", kind, timeout))
     if row.response:
@@ -457,9 +457,9 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
     """
     import asyncio
 
-    from . import operations
-    from .cli_output import print_fields
-    from .sync_operations import sync_status as status
+    from gateway import operations
+    from gateway.cli_output import print_fields
+    from gateway.sync_operations import sync_status as status
 
     info = asyncio.run(status(config))
     elsewhere = not info["crm_url"] and info["last_success_at"]
@@ -516,10 +516,10 @@ def sync_now(config: config_mod.Config, timeout: float, as_json: bool) -> None:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import logs
-    from .cli_common import stderr_console
-    from .sync_operations import report_json
-    from .sync_operations import sync_now as now
+    from gateway import logs
+    from gateway.cli_common import stderr_console
+    from gateway.sync_operations import report_json
+    from gateway.sync_operations import sync_now as now
 
     logs.configure(level="warning", fmt="console")
     with Progress(
@@ -555,7 +555,7 @@ def sync_retry_rejected(config: config_mod.Config, refs: tuple[str, ...]) -> Non
     """
     import asyncio
 
-    from .sync_operations import retry_rejected
+    from gateway.sync_operations import retry_rejected
 
     n = asyncio.run(retry_rejected(config, refs))
     click.echo(f"{n} ticket(s) queued again for the CRM")
@@ -577,8 +577,8 @@ def crm_stub(config: config_mod.Config, host: str, port: int, store_path: Path) 
     "http://127.0.0.1:8080" and run gateway sync now. Resolve a ticket with
     curl -d '{"id": "12-000001", "status": "resolved", "notify": true}' http://127.0.0.1:8080/_stub/updates
     """
-    from . import logs
-    from .crm_stub import CrmStub
+    from gateway import logs
+    from gateway.crm_stub import CrmStub
 
     logs.configure(level="info", fmt="console")
     stub = CrmStub(store_path, host=host, port=port, token=config.crm.token, secret=config.crm.secret)
@@ -601,13 +601,12 @@ def check_config(config: config_mod.Config) -> None:
 
     Example: gateway check-config -c gateway.toml
     """
+    from gateway import operations
+    from gateway.catalogue import load_catalogue
+    from gateway.exceptions import ConfigError, NoticeError
+    from gateway.notices import load_notices
+    from gateway.replies import oversized
     from sim_bank.pdu import segment
-
-    from . import operations
-    from .catalogue import load_catalogue
-    from .exceptions import ConfigError, NoticeError
-    from .notices import load_notices
-    from .replies import oversized
 
     where = config.path or "built-in defaults"
     click.echo(f"{where}: ok ({len(config.modems)} modem(s), site {config.site.id}, database {config.database_path})")
@@ -649,7 +648,7 @@ def check_config(config: config_mod.Config) -> None:
 
 
 def _register() -> None:
-    from . import cli_broadcast, cli_ops
+    from gateway import cli_broadcast, cli_ops
 
     for command in (*cli_broadcast.COMMANDS, *cli_ops.COMMANDS):
         main.add_command(command)

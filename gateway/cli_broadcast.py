@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .cli_common import CONTEXT, Group, console, echo_json, stderr_console, with_config
-from .exceptions import BroadcastError
+from gateway.cli_common import CONTEXT, Group, console, echo_json, stderr_console, with_config
+from gateway.exceptions import BroadcastError
 
 if TYPE_CHECKING:
     from rich.progress import Progress, ProgressColumn
 
-    from . import config as config_mod
-    from .broadcast_operations import BroadcastPlan
-    from .contacts import RowProblem
+    from gateway import config as config_mod
+    from gateway.broadcast_operations import BroadcastPlan
+    from gateway.contacts import RowProblem
 
 PROBLEMS_SHOWN = 50
 NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
@@ -58,7 +58,7 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
 
     from rich.progress import DownloadColumn
 
-    from . import broadcast_operations as ops
+    from gateway import broadcast_operations as ops
 
     errors = errors_path.open("w", encoding="utf-8", newline="") if errors_path is not None else None
     writer = csv.writer(errors) if errors is not None else None
@@ -118,8 +118,8 @@ def contacts_list(config: config_mod.Config, group: str | None, area: str | None
     """
     import asyncio
 
-    from . import broadcast_operations as ops
-    from .cli_output import DataTable
+    from gateway import broadcast_operations as ops
+    from gateway.cli_output import DataTable
 
     rows = asyncio.run(ops.list_contacts(config, group, area, limit))
     if as_json:
@@ -144,7 +144,7 @@ def contacts_count(config: config_mod.Config, group: str | None, area: str | Non
     """
     import asyncio
 
-    from . import broadcast_operations as ops
+    from gateway import broadcast_operations as ops
 
     n = asyncio.run(ops.count_contacts(config, group, area))
     if as_json:
@@ -168,8 +168,8 @@ def groups_list(config: config_mod.Config, as_json: bool) -> None:
     """
     import asyncio
 
-    from . import broadcast_operations as ops
-    from .cli_output import DataTable
+    from gateway import broadcast_operations as ops
+    from gateway.cli_output import DataTable
 
     rows = asyncio.run(ops.list_groups(config))
     if as_json:
@@ -197,8 +197,8 @@ def templates_list(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway templates list
     """
-    from . import broadcast_operations as ops
-    from .cli_output import DataTable
+    from gateway import broadcast_operations as ops
+    from gateway.cli_output import DataTable
 
     rows = []
     for name in ops.notices(config):
@@ -223,8 +223,8 @@ def templates_show(config: config_mod.Config, name: str, as_json: bool) -> None:
 
     Example: gateway templates show restored
     """
-    from . import broadcast_operations as ops
-    from .cli_output import styled
+    from gateway import broadcast_operations as ops
+    from gateway.cli_output import styled
 
     notice, rendered = ops.show_notice(config, name)
     if as_json:
@@ -317,10 +317,10 @@ def broadcast(
 
     from rich.progress import MofNCompleteColumn
 
-    from . import broadcast_operations as ops
-    from .broadcast_operations import BroadcastRequest, parse_duration
-    from .operations import no_daemon
-    from .store import AudienceSpec, utcnow
+    from gateway import broadcast_operations as ops
+    from gateway.broadcast_operations import BroadcastRequest, parse_duration
+    from gateway.operations import no_daemon
+    from gateway.store import AudienceSpec, utcnow
 
     values = {}
     for item in variables:
@@ -392,7 +392,7 @@ def broadcast(
 
 
 def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
-    from .cli_output import DataTable, styled
+    from gateway.cli_output import DataTable, styled
 
     out = console()
     est = plan.estimate
@@ -446,7 +446,7 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
 
 def _stopped_watching(config: config_mod.Config, campaign_id: int) -> NoReturn:
     """Ctrl-C after the campaign exists: it goes on; say how to watch or stop it. Exit 130."""
-    from .operations import no_daemon
+    from gateway.operations import no_daemon
 
     waiting = no_daemon(config)
     how = f"{waiting[0].upper()}{waiting[1:]}" if waiting else "The daemon sends it, watched or not"
@@ -464,7 +464,7 @@ def _wait(config: config_mod.Config, campaign_id: int) -> None:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from . import broadcast_operations as ops
+    from gateway import broadcast_operations as ops
 
     with Progress(
         TextColumn("campaign {task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
@@ -502,9 +502,9 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
     """
     import asyncio
 
-    from . import broadcast_operations as ops
-    from .cli_output import DataTable
-    from .operations import no_daemon
+    from gateway import broadcast_operations as ops
+    from gateway.cli_output import DataTable
+    from gateway.operations import no_daemon
 
     rows = asyncio.run(ops.list_campaigns(config, limit))
     if as_json:
@@ -550,9 +550,9 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, wait: bool, as
         raise click.UsageError("--wait shows a progress bar; --json prints the status once")
     import asyncio
 
-    from . import broadcast_operations as ops
-    from .cli_output import print_fields
-    from .operations import no_daemon
+    from gateway import broadcast_operations as ops
+    from gateway.cli_output import print_fields
+    from gateway.operations import no_daemon
 
     s = asyncio.run(ops.campaign_status(config, campaign_id))
     if as_json:
@@ -589,7 +589,7 @@ def _control(action: str) -> Any:
     def command(config: config_mod.Config, campaign_id: int) -> None:
         import asyncio
 
-        from . import broadcast_operations as ops
+        from gateway import broadcast_operations as ops
 
         click.echo(asyncio.run(ops.control(config, campaign_id, action)))
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .exceptions import DatabaseMissing, GatewayError
+from gateway.exceptions import DatabaseMissing, GatewayError
 
 if TYPE_CHECKING:
     import sqlite3
@@ -54,7 +54,7 @@ class Group(click.Group):
 
 def database_trouble(exc: sqlite3.DatabaseError) -> str:
     """One line for a failure SQLite reported, with the fix where the kind says it."""
-    from .store.base import corruption
+    from gateway.store.base import corruption
 
     if corruption(exc):
         return (
@@ -103,7 +103,7 @@ def with_config(f: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(f)
     def wrapper(*args: Any, config_path: Path | None, db: Path | None, **kwargs: Any) -> Any:
-        from . import config as config_mod
+        from gateway import config as config_mod
 
         config = config_mod.load(config_path)
         if db is not None:

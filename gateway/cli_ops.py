@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli_common import CONTEXT, Group, LazyChoice, with_config
-from .exceptions import DatabaseCorrupt, DatabaseMissing
+from gateway.cli_common import CONTEXT, Group, LazyChoice, with_config
+from gateway.exceptions import DatabaseCorrupt, DatabaseMissing
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from . import config as config_mod
+    from gateway import config as config_mod
 
 
 @click.command("backup", context_settings=CONTEXT)
@@ -27,7 +27,7 @@ def backup(config: config_mod.Config, path: Path, force: bool) -> None:
 
     Example: gateway backup /var/backups/sms-gateway/gateway-$(date +%F).db
     """
-    from .maintenance import backup as make_backup
+    from gateway.maintenance import backup as make_backup
 
     report = make_backup(config, path, force=force)
     rows = ", ".join(f"{n} {table}" for table, n in report.rows.items())
@@ -55,10 +55,10 @@ def export_tickets_command(
 
     Example: gateway export tickets --sync queued --out /media/usb/tickets.csv
     """
-    from . import private_files
-    from .broadcast_operations import parse_duration
-    from .maintenance import export_tickets
-    from .store import utcnow
+    from gateway import private_files
+    from gateway.broadcast_operations import parse_duration
+    from gateway.maintenance import export_tickets
+    from gateway.store import utcnow
 
     start: datetime | None = utcnow() - parse_duration(since) if since else None
     if out is None:
@@ -81,10 +81,10 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
     """
     import sqlite3
 
-    from .cli_common import console, echo_json
-    from .cli_output import DataTable, styled
-    from .stats import connect, snapshot
-    from .store.base import corruption
+    from gateway.cli_common import console, echo_json
+    from gateway.cli_output import DataTable, styled
+    from gateway.stats import connect, snapshot
+    from gateway.store.base import corruption
 
     if not config.database_path.exists():
         raise DatabaseMissing(config.database_path)
@@ -139,8 +139,8 @@ def doctor(config_path: Path | None, db: Path | None, as_json: bool) -> None:
 
     Example: gateway doctor -c /etc/sms-gateway/gateway.toml
     """
-    from .cli_common import echo_json
-    from .doctor import Check, run
+    from gateway.cli_common import echo_json
+    from gateway.doctor import Check, run
 
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 

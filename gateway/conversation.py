@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from .catalogue import Catalogue
-from .config import ConversationConfig
-from .replies import format_when
-from .router import Action, Decision
+from gateway.catalogue import Catalogue
+from gateway.config import ConversationConfig
+from gateway.replies import format_when
+from gateway.router import Action, Decision
 
 Step = Literal["choose", "account"]
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import httpx
 
-from . import sync_protocol as protocol
-from .config import CrmConfig
-from .exceptions import CrmBadAnswer, CrmError, CrmUnreachable
+from gateway import sync_protocol as protocol
+from gateway.config import CrmConfig
+from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 
 USER_AGENT = "sms-fallback-gateway/0.1 (crm-sync v1)"
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a page of `limit` updates is far smaller; more is a CRM ignoring `limit`

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import structlog
 
-from . import sync_protocol as protocol
+from gateway import sync_protocol as protocol
 
 log = structlog.get_logger("gateway.crm_stub")
 

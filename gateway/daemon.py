@@ -21,26 +21,25 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from gateway import private_files
+from gateway.campaigns import CampaignService
+from gateway.catalogue import Catalogue, load_catalogue
+from gateway.clock import Clock, as_clock
+from gateway.config import Config, secrets_exposed
+from gateway.delivery import apply_report
+from gateway.dispatcher import Dispatcher
+from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone
+from gateway.exceptions import DatabaseReplaced
+from gateway.intake import Intake
+from gateway.lockfile import DaemonLock, holder_name
+from gateway.metrics import MetricsServer
+from gateway.quota_book import QuotaBook
+from gateway.replies import oversized
+from gateway.sim_monitor import SimMonitor
+from gateway.store import Store
+from gateway.sync import SyncService
+from gateway.ussd_service import UssdService
 from sim_bank import BankEvent, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank
-
-from . import private_files
-from .campaigns import CampaignService
-from .catalogue import Catalogue, load_catalogue
-from .clock import Clock, as_clock
-from .config import Config, secrets_exposed
-from .delivery import apply_report
-from .dispatcher import Dispatcher
-from .events import GatewayEvent, MessageRouted, Observer, OutboxDone
-from .exceptions import DatabaseReplaced
-from .intake import Intake
-from .lockfile import DaemonLock, holder_name
-from .metrics import MetricsServer
-from .quota_book import QuotaBook
-from .replies import oversized
-from .sim_monitor import SimMonitor
-from .store import Store
-from .sync import SyncService
-from .ussd_service import UssdService
 
 log = structlog.get_logger("gateway.daemon")
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import structlog
 
+from gateway.events import DeliveryReported, Observer
+from gateway.store import STORE_ERRORS, Store
 from sim_bank import StatusReport
-
-from .events import DeliveryReported, Observer
-from .store import STORE_ERRORS, Store
 
 log = structlog.get_logger("gateway.delivery")
 

@@ -19,18 +19,17 @@ from pathlib import Path
 
 from rich.console import Console
 
+from gateway import logs
+from gateway.broadcast_operations import BroadcastRequest, broadcast
+from gateway.cli_output import styled
+from gateway.config import Config, CrmConfig, SiteConfig
+from gateway.crm_stub import CrmStub
+from gateway.daemon import Daemon, bank_for
+from gateway.events import EventLog, OutboxDone
+from gateway.simulation import simulated_config
+from gateway.store import AudienceSpec, Store, utcnow
 from sim_bank.emulator import SentMessage
 from sim_bank.simulator import EmulatorBank
-
-from . import logs
-from .broadcast_operations import BroadcastRequest, broadcast
-from .cli_output import styled
-from .config import Config, CrmConfig, SiteConfig
-from .crm_stub import CrmStub
-from .daemon import Daemon, bank_for
-from .events import EventLog, OutboxDone
-from .simulation import simulated_config
-from .store import AudienceSpec, Store, utcnow
 
 STEP_TIMEOUT = 15.0
 LONG_PERSIAN = (

@@ -24,21 +24,20 @@ from typing import Any, Literal
 
 import httpx
 
+from gateway import config as config_mod
+from gateway import stats
+from gateway.catalogue import load_catalogue
+from gateway.crm_client import tls_verify
+from gateway.exceptions import DatabaseCorrupt, GatewayError
+from gateway.lockfile import holder, lock_path
+from gateway.notices import load_notices
+from gateway.store import Store
+from gateway.store.base import QUICK_CHECK, corruption, verdict
+from gateway.sync_operations import display_url
+from gateway.ussd_service import in_rials
 from sim_bank import ModemConfig
 from sim_bank.probe import Probe, probe
 from sim_bank.ussd import parse_balance
-
-from . import config as config_mod
-from . import stats
-from .catalogue import load_catalogue
-from .crm_client import tls_verify
-from .exceptions import DatabaseCorrupt, GatewayError
-from .lockfile import holder, lock_path
-from .notices import load_notices
-from .store import Store
-from .store.base import QUICK_CHECK, corruption, verdict
-from .sync_operations import display_url
-from .ussd_service import in_rials
 
 Status = Literal["ok", "warn", "fail"]
 FREE_FAIL = 100 * 1024**2

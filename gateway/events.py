@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .conversation import Turn
-from .router import Decision
-from .store import MessageRow, OutboxRow, TicketRow
+from gateway.conversation import Turn
+from gateway.router import Decision
+from gateway.store import MessageRow, OutboxRow, TicketRow
 
 
 @dataclass(frozen=True)

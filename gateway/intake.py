@@ -23,20 +23,19 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from gateway.catalogue import Catalogue
+from gateway.clock import SYSTEM, Clock
+from gateway.config import Config
+from gateway.conversation import Context, Session, TicketBrief, Turn, decide
+from gateway.delivery import apply_report
+from gateway.events import MessageRouted, Observer
+from gateway.exceptions import DatabaseReplaced
+from gateway.phones import classify, number_language
+from gateway.replies import render_reply
+from gateway.router import Decision, route
+from gateway.store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, TicketRow, iso, utcnow
+from gateway.store.rows import CustomerRow
 from sim_bank import InboundBatch, SimBank, StoredPdu, pdu
-
-from .catalogue import Catalogue
-from .clock import SYSTEM, Clock
-from .config import Config
-from .conversation import Context, Session, TicketBrief, Turn, decide
-from .delivery import apply_report
-from .events import MessageRouted, Observer
-from .exceptions import DatabaseReplaced
-from .phones import classify, number_language
-from .replies import render_reply
-from .router import Decision, route
-from .store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, TicketRow, iso, utcnow
-from .store.rows import CustomerRow
 
 RECENT_TICKETS = 50  # a sender's tickets looked at for repeats and STATUS (a building manager has many)
 

@@ -15,7 +15,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .exceptions import GatewayError
+from gateway.exceptions import GatewayError
 
 
 class AlreadyRunning(GatewayError):

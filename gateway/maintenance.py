@@ -23,11 +23,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import private_files
-from .config import Config
-from .exceptions import DatabaseCorrupt, DatabaseMissing, GatewayError
-from .store import TicketRow, stamp
-from .store.base import corruption
+from gateway import private_files
+from gateway.config import Config
+from gateway.exceptions import DatabaseCorrupt, DatabaseMissing, GatewayError
+from gateway.store import TicketRow, stamp
+from gateway.store.base import corruption
 
 TABLES = ("messages", "tickets", "outbox", "campaigns", "contacts")
 EXPORT_FIELDS = (*TicketRow.JSON_FIELDS, "crm_note", "status_changed_at")

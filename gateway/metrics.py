@@ -18,9 +18,9 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .config import parse_listen
-from .exceptions import ConfigError
-from .stats import connect, snapshot
+from gateway.config import parse_listen
+from gateway.exceptions import ConfigError
+from gateway.stats import connect, snapshot
 
 STATES = ("ready", "quarantined", "down", "connecting", "stopped")
 

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway import templates
+from gateway.config import LANGUAGES
+from gateway.exceptions import CatalogueError, NoticeError
+from gateway.resources import shipped
+from gateway.text import localise_digits
+from gateway.toml_source import TomlLocator, read_toml
 from sim_bank import EncodeError
 from sim_bank.pdu import segment
-
-from . import templates
-from .config import LANGUAGES
-from .exceptions import CatalogueError, NoticeError
-from .resources import shipped
-from .text import localise_digits
-from .toml_source import TomlLocator, read_toml
 
 
 @dataclass(frozen=True)

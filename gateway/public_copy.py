@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .store import CampaignRow
+from gateway.store import CampaignRow
 
 RTL = ("fa", "ar")
 NAMES = {"fa": "فارسی", "ar": "العربية", "en": "English"}

@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from gateway.assignment import NEVER
+from gateway.clock import SYSTEM, Clock
+from gateway.store import Store
 from sim_bank import ModemConfig, quotas
 from sim_bank.quotas import QuotaConfig, QuotaState
-
-from .assignment import NEVER
-from .clock import SYSTEM, Clock
-from .store import Store
 
 
 class QuotaBook:

@@ -8,13 +8,12 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
+from gateway.catalogue import Catalogue
+from gateway.router import Decision
+from gateway.templates import render
+from gateway.text import localise_digits
 from sim_bank import EncodeError
 from sim_bank.pdu import count_parts
-
-from .catalogue import Catalogue
-from .router import Decision
-from .templates import render
-from .text import localise_digits
 
 _NUMERIC = ("ref", "account", "code")  # values written in the customer's digits
 

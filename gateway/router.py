@@ -10,10 +10,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from .catalogue import OPT_ACTIONS, Catalogue, Code
-from .phones import SenderKind
-from .refs import ref_candidates
-from .text import TOKEN, is_number, normalise, script_of
+from gateway.catalogue import OPT_ACTIONS, Catalogue, Code
+from gateway.phones import SenderKind
+from gateway.refs import ref_candidates
+from gateway.text import TOKEN, is_number, normalise, script_of
 
 Action = Literal["ticket", "status", "stop", "start", "help", "ignore", "ask_account"]  # ask_account: menus only
 ACCOUNT_MIN_DIGITS = 4  # shorter numbers are hours, days, floors -- not account numbers ("no power for 2 days")

@@ -13,13 +13,12 @@ from datetime import datetime
 
 import structlog
 
+from gateway.clock import Clock, as_clock, wait_event
+from gateway.config import Config
+from gateway.quota_book import QuotaBook
+from gateway.store import STORE_ERRORS, SimStatusRow, Store, stamp
 from sim_bank import BankEvent, ModemHealth, ModemState, SimBank
 from sim_bank.ussd import Balance
-
-from .clock import Clock, as_clock, wait_event
-from .config import Config
-from .quota_book import QuotaBook
-from .store import STORE_ERRORS, SimStatusRow, Store, stamp
 
 log = structlog.get_logger("gateway.sims")
 

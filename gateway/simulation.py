@@ -6,11 +6,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from gateway.config import Config
+from gateway.lockfile import refuse_if_running
+from gateway.operations import control_socket
 from sim_bank.simulator import EmulatorBank
-
-from .config import Config
-from .lockfile import refuse_if_running
-from .operations import control_socket
 
 
 def simulated_config(config: Config, bank: EmulatorBank, **modem_overrides: Any) -> Config:

@@ -34,20 +34,19 @@ from typing import TypeVar
 import structlog
 from ulid import ULID
 
+from gateway import sync_protocol as protocol
+from gateway.catalogue import Catalogue
+from gateway.clock import wait_event
+from gateway.config import Config
+from gateway.crm_client import CrmClient
+from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
+from gateway.lockfile import holder_alive
+from gateway.replies import render_reply
+from gateway.store import STORE_ERRORS, BatchRow, Store, TicketRow, stamp
+from gateway.store.sync import LeaseTaken, LeaseTerms
 from sim_bank import EncodeError
 from sim_bank.backoff import backoff_delay
 from sim_bank.pdu import count_parts
-
-from . import sync_protocol as protocol
-from .catalogue import Catalogue
-from .clock import wait_event
-from .config import Config
-from .crm_client import CrmClient
-from .exceptions import CrmBadAnswer, CrmError, CrmUnreachable
-from .lockfile import holder_alive
-from .replies import render_reply
-from .store import STORE_ERRORS, BatchRow, Store, TicketRow, stamp
-from .store.sync import LeaseTaken, LeaseTerms
 
 log = structlog.get_logger("gateway.sync")
 T = TypeVar("T")

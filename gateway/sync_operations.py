@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .catalogue import load_catalogue
-from .config import Config
-from .exceptions import CrmError, GatewayError
-from .lockfile import holder_alive, holder_name
-from .operations import open_store
-from .refs import ref_candidates
-from .store import Store, stamp
-from .sync import LEASE_TTL, CycleReport, SyncService
+from gateway.catalogue import load_catalogue
+from gateway.config import Config
+from gateway.exceptions import CrmError, GatewayError
+from gateway.lockfile import holder_alive, holder_name
+from gateway.operations import open_store
+from gateway.refs import ref_candidates
+from gateway.store import Store, stamp
+from gateway.sync import LEASE_TTL, CycleReport, SyncService
 
 DELEGATE_POLL = 0.5  # seconds between looks at the daemon's progress
 

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .exceptions import CatalogueError
+from gateway.exceptions import CatalogueError
 
 
 def read_toml(path: Path, setting: str) -> tuple[dict[str, Any], str]:

@@ -24,14 +24,13 @@ from decimal import Decimal
 
 import structlog
 
+from gateway.clock import Clock, as_clock, wait_event
+from gateway.config import Config
+from gateway.sim_monitor import SimMonitor
+from gateway.store import STORE_ERRORS, Store, UssdRequestRow
 from sim_bank import SimBank, SimBankError
 from sim_bank.backoff import backoff_delay
 from sim_bank.ussd import Balance, parse_balance
-
-from .clock import Clock, as_clock, wait_event
-from .config import Config
-from .sim_monitor import SimMonitor
-from .store import STORE_ERRORS, Store, UssdRequestRow
 
 log = structlog.get_logger("gateway.ussd")
 

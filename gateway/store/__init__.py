@@ -13,16 +13,16 @@ queued again at start-up.
 
 from __future__ import annotations
 
-from .base import LANES, STORE_ERRORS, iso, stamp, utcnow
-from .campaigns import AudienceSpec, AudienceSummary, CampaignRow, CampaignsMixin, NewCampaign
-from .contacts import ContactRow, ContactsMixin
-from .inbound import InboundMixin
-from .maintenance import MaintenanceMixin
-from .outbox import OutboxMixin
-from .queries import QueriesMixin
-from .rows import InboundItem, MessageRow, NewTicket, OnAir, OutboxRow, Outcome, TicketRow
-from .sims import SimsMixin, SimStatusRow, UssdRequestRow
-from .sync import BatchRow, SyncMixin, UpdatesApplied
+from gateway.store.base import LANES, STORE_ERRORS, iso, stamp, utcnow
+from gateway.store.campaigns import AudienceSpec, AudienceSummary, CampaignRow, CampaignsMixin, NewCampaign
+from gateway.store.contacts import ContactRow, ContactsMixin
+from gateway.store.inbound import InboundMixin
+from gateway.store.maintenance import MaintenanceMixin
+from gateway.store.outbox import OutboxMixin
+from gateway.store.queries import QueriesMixin
+from gateway.store.rows import InboundItem, MessageRow, NewTicket, OnAir, OutboxRow, Outcome, TicketRow
+from gateway.store.sims import SimsMixin, SimStatusRow, UssdRequestRow
+from gateway.store.sync import BatchRow, SyncMixin, UpdatesApplied
 
 
 class Store(

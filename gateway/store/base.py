@@ -25,9 +25,9 @@ from typing import Any, Self, TypeVar
 
 import aiosqlite
 
-from .. import private_files
-from ..exceptions import DatabaseCorrupt, DatabaseMissing, DatabaseReplaced, StoreError
-from ..migrations import MIGRATIONS
+from gateway import private_files
+from gateway.exceptions import DatabaseCorrupt, DatabaseMissing, DatabaseReplaced, StoreError
+from gateway.migrations import MIGRATIONS
 
 LANES = {"reply": 0, "notification": 1, "broadcast": 2}
 # What a failing database raises (disk full, locked past the busy timeout, I/O error):

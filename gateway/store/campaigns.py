@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .base import StoreBase, _row, stamp, utcnow
+from gateway.store.base import StoreBase, _row, stamp, utcnow
 
 CHUNK = 50_000  # rows per transaction when a campaign is written: the daemon waits at most this long
 RUN_CHUNK = 10_000  # rows per transaction when the daemon writes a staged run or cancels (replies wait on it)

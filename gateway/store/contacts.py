@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .base import StoreBase, _rows, stamp
+from gateway.store.base import StoreBase, _rows, stamp
 
 if TYPE_CHECKING:
-    from ..contacts import Contact
+    from gateway.contacts import Contact
 
 
 @dataclass(frozen=True)

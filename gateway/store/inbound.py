@@ -9,10 +9,10 @@ from typing import Any
 
 import aiosqlite
 
-from ..refs import format_ref
-from .base import StoreBase, _row, _rows, stamp
-from .outbox import insert_outbox
-from .rows import CustomerRow, InboundItem, MessageRow, Outcome, TicketRow
+from gateway.refs import format_ref
+from gateway.store.base import StoreBase, _row, _rows, stamp
+from gateway.store.outbox import insert_outbox
+from gateway.store.rows import CustomerRow, InboundItem, MessageRow, Outcome, TicketRow
 
 
 class InboundMixin(StoreBase):

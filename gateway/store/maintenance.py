@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .base import StoreBase, stamp, utcnow
+from gateway.store.base import StoreBase, stamp, utcnow
 
 PURGE_BATCH = 5000  # rows a transaction: the daemon's writes never wait long behind a purge
 FINISHED = ("sent", "delivered", "failed", "unknown", "cancelled")

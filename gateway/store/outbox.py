@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from gateway.exceptions import StoreError
+from gateway.store.base import LANES, StoreBase, _rows, iso, stamp, utcnow
+from gateway.store.rows import OnAir, OutboxRow
 from sim_bank.pdu import count_parts
-
-from ..exceptions import StoreError
-from .base import LANES, StoreBase, _rows, iso, stamp, utcnow
-from .rows import OnAir, OutboxRow
 
 REPORT_WINDOW = timedelta(days=3)  # a report later than this is not matched (references wrap at 256)
 

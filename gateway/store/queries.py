@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import StoreBase, _row
-from .rows import MessageRow, TicketRow
+from gateway.store.base import StoreBase, _row
+from gateway.store.rows import MessageRow, TicketRow
 
 
 class QueriesMixin(StoreBase):

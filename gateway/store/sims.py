@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from .base import StoreBase, _row, _rows, stamp
+from gateway.store.base import StoreBase, _row, _rows, stamp
 
 
 @dataclass(frozen=True)
