@@ -21,7 +21,7 @@ from rich.console import Console
 
 from gateway import logs
 from gateway.broadcast_operations import BroadcastRequest, broadcast
-from gateway.cli_output import styled
+from gateway.cli.output import styled
 from gateway.config import Config, CrmConfig, SiteConfig
 from gateway.crm_stub import CrmStub
 from gateway.daemon import Daemon, bank_for

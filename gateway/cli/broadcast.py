@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from gateway.cli_common import CONTEXT, Group, console, echo_json, stderr_console, with_config
+from gateway.cli.common import CONTEXT, Group, console, echo_json, stderr_console, with_config
 from gateway.exceptions import BroadcastError
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def contacts_list(config: config_mod.Config, group: str | None, area: str | None
     import asyncio
 
     from gateway import broadcast_operations as ops
-    from gateway.cli_output import DataTable
+    from gateway.cli.output import DataTable
 
     rows = asyncio.run(ops.list_contacts(config, group, area, limit))
     if as_json:
@@ -169,7 +169,7 @@ def groups_list(config: config_mod.Config, as_json: bool) -> None:
     import asyncio
 
     from gateway import broadcast_operations as ops
-    from gateway.cli_output import DataTable
+    from gateway.cli.output import DataTable
 
     rows = asyncio.run(ops.list_groups(config))
     if as_json:
@@ -198,7 +198,7 @@ def templates_list(config: config_mod.Config, as_json: bool) -> None:
     Example: gateway templates list
     """
     from gateway import broadcast_operations as ops
-    from gateway.cli_output import DataTable
+    from gateway.cli.output import DataTable
 
     rows = []
     for name in ops.notices(config):
@@ -224,7 +224,7 @@ def templates_show(config: config_mod.Config, name: str, as_json: bool) -> None:
     Example: gateway templates show restored
     """
     from gateway import broadcast_operations as ops
-    from gateway.cli_output import styled
+    from gateway.cli.output import styled
 
     notice, rendered = ops.show_notice(config, name)
     if as_json:
@@ -392,7 +392,7 @@ def broadcast(
 
 
 def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
-    from gateway.cli_output import DataTable, styled
+    from gateway.cli.output import DataTable, styled
 
     out = console()
     est = plan.estimate
@@ -503,7 +503,7 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
     import asyncio
 
     from gateway import broadcast_operations as ops
-    from gateway.cli_output import DataTable
+    from gateway.cli.output import DataTable
     from gateway.operations import no_daemon
 
     rows = asyncio.run(ops.list_campaigns(config, limit))
@@ -551,7 +551,7 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, wait: bool, as
     import asyncio
 
     from gateway import broadcast_operations as ops
-    from gateway.cli_output import print_fields
+    from gateway.cli.output import print_fields
     from gateway.operations import no_daemon
 
     s = asyncio.run(ops.campaign_status(config, campaign_id))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gateway.cli_common import CONTEXT, Group, LazyChoice, with_config
+from gateway.cli.common import CONTEXT, Group, LazyChoice, with_config
 from gateway.exceptions import DatabaseCorrupt, DatabaseMissing
 
 if TYPE_CHECKING:
@@ -81,8 +81,8 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
     """
     import sqlite3
 
-    from gateway.cli_common import console, echo_json
-    from gateway.cli_output import DataTable, styled
+    from gateway.cli.common import console, echo_json
+    from gateway.cli.output import DataTable, styled
     from gateway.stats import connect, snapshot
     from gateway.store.base import corruption
 
@@ -139,7 +139,7 @@ def doctor(config_path: Path | None, db: Path | None, as_json: bool) -> None:
 
     Example: gateway doctor -c /etc/sms-gateway/gateway.toml
     """
-    from gateway.cli_common import echo_json
+    from gateway.cli.common import echo_json
     from gateway.doctor import Check, run
 
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gateway import __version__
-from gateway.cli_common import CONTEXT, Group, LazyChoice, console, echo_json, with_config
+from gateway.cli.common import CONTEXT, Group, LazyChoice, console, echo_json, with_config
 
 if TYPE_CHECKING:
     from gateway import config as config_mod
@@ -179,7 +179,7 @@ def simulate_sent(config: config_mod.Config, modem: str | None, as_json: bool) -
     Example: gateway simulate sent --json
     """
     from gateway import operations
-    from gateway.cli_output import DataTable
+    from gateway.cli.output import DataTable
 
     messages = operations.simulated_sent(config, modem)
     if as_json:
@@ -222,7 +222,7 @@ def tickets_list(
     if as_json:
         echo_json([t.as_json() for t in rows])
         return
-    from gateway.cli_output import DataTable
+    from gateway.cli.output import DataTable
 
     table = DataTable("ref", "category", "account", "phone", "lang", "status", "received", "modem", "CRM")
     for t in rows:
@@ -247,7 +247,7 @@ def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
     import asyncio
 
     from gateway import operations
-    from gateway.cli_output import print_fields
+    from gateway.cli.output import print_fields
 
     ticket, replies = asyncio.run(operations.show_ticket(config, ref))
     if as_json:
@@ -273,7 +273,7 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
     Example: gateway parse "OUT1234" --from +447700900123 --json
     """
     from gateway import operations
-    from gateway.cli_output import print_fields
+    from gateway.cli.output import print_fields
 
     result = operations.parse_message(config, text, sender)
     if as_json:
@@ -329,7 +329,7 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
     import asyncio
 
     from gateway import operations
-    from gateway.cli_output import DataTable
+    from gateway.cli.output import DataTable
 
     rows = asyncio.run(operations.list_outbox(config, status, limit))
     if as_json:
@@ -383,7 +383,7 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
     import asyncio
 
     from gateway import operations
-    from gateway.cli_output import DataTable
+    from gateway.cli.output import DataTable
 
     rows = asyncio.run(operations.sim_statuses(config))
     if as_json:
@@ -458,7 +458,7 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
     import asyncio
 
     from gateway import operations
-    from gateway.cli_output import print_fields
+    from gateway.cli.output import print_fields
     from gateway.sync_operations import sync_status as status
 
     info = asyncio.run(status(config))
@@ -517,7 +517,7 @@ def sync_now(config: config_mod.Config, timeout: float, as_json: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from gateway import logs
-    from gateway.cli_common import stderr_console
+    from gateway.cli.common import stderr_console
     from gateway.sync_operations import report_json
     from gateway.sync_operations import sync_now as now
 
@@ -648,14 +648,11 @@ def check_config(config: config_mod.Config) -> None:
 
 
 def _register() -> None:
-    from gateway import cli_broadcast, cli_ops
+    from gateway.cli import broadcast as cli_broadcast
+    from gateway.cli import ops as cli_ops
 
     for command in (*cli_broadcast.COMMANDS, *cli_ops.COMMANDS):
         main.add_command(command)
 
 
 _register()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
