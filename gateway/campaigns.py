@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from gateway.campaign_plan import parse_window
-from gateway.clock import Clock, as_clock, wait_event
 from gateway.config import Config
 from gateway.lockfile import holder_alive
+from gateway.runtime import Clock, as_clock, wait_event
 from gateway.store import STORE_ERRORS, CampaignRow, Store
 from sim_bank import SimBank
 

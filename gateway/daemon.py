@@ -24,7 +24,6 @@ import structlog
 from gateway import private_files
 from gateway.campaigns import CampaignService
 from gateway.catalogue import Catalogue, load_catalogue
-from gateway.clock import Clock, as_clock
 from gateway.config import Config, secrets_exposed
 from gateway.delivery import apply_report
 from gateway.dispatcher import Dispatcher
@@ -35,6 +34,7 @@ from gateway.lockfile import DaemonLock, holder_name
 from gateway.metrics import MetricsServer
 from gateway.quota_book import QuotaBook
 from gateway.replies import oversized
+from gateway.runtime import Clock, as_clock
 from gateway.sim_monitor import SimMonitor
 from gateway.store import Store
 from gateway.sync import SyncService

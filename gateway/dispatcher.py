@@ -33,10 +33,10 @@ from typing import Final
 import structlog
 
 from gateway.assignment import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
-from gateway.clock import Clock, as_clock, wait_event
 from gateway.config import SendConfig
 from gateway.events import Observer, OutboxDone
 from gateway.quota_book import QuotaBook
+from gateway.runtime import Clock, as_clock, wait_event
 from gateway.store import STORE_ERRORS, OnAir, OutboxRow, Store, stamp
 from sim_bank import EncodeError, ModemUnavailable, OutgoingSms, SendFailed, SimBank, pool
 from sim_bank.backoff import backoff_delay

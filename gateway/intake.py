@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from gateway.catalogue import Catalogue
-from gateway.clock import SYSTEM, Clock
 from gateway.config import Config
 from gateway.conversation import Context, Session, TicketBrief, Turn, decide
 from gateway.delivery import apply_report
@@ -33,6 +32,7 @@ from gateway.exceptions import DatabaseReplaced
 from gateway.phones import classify, number_language
 from gateway.replies import render_reply
 from gateway.router import Decision, route
+from gateway.runtime import SYSTEM, Clock
 from gateway.store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, TicketRow, iso, utcnow
 from gateway.store.rows import CustomerRow
 from sim_bank import InboundBatch, SimBank, StoredPdu, pdu

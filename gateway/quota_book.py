@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.assignment import NEVER
-from gateway.clock import SYSTEM, Clock
+from gateway.runtime import SYSTEM, Clock
 from gateway.store import Store
 from sim_bank import ModemConfig, quotas
 from sim_bank.quotas import QuotaConfig, QuotaState

@@ -24,8 +24,8 @@ from decimal import Decimal
 
 import structlog
 
-from gateway.clock import Clock, as_clock, wait_event
 from gateway.config import Config
+from gateway.runtime import Clock, as_clock, wait_event
 from gateway.sim_monitor import SimMonitor
 from gateway.store import STORE_ERRORS, Store, UssdRequestRow
 from sim_bank import SimBank, SimBankError

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway import daemon as daemon_module
-from gateway.clock import SteppedClock
+from gateway.runtime import SteppedClock
 from sim_bank import pdu
 
 from .harness import Harness, eventually

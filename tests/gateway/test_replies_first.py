@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.broadcast_operations import BroadcastRequest, broadcast
-from gateway.clock import SteppedClock
 from gateway.config import SendConfig
 from gateway.contacts import Contact
+from gateway.runtime import SteppedClock
 from gateway.store import AudienceSpec, Store
 from sim_bank.emulator import SentMessage
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.clock import wait_event
+from gateway.runtime import wait_event
 
 from .harness import Harness
 
