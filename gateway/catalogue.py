@@ -13,10 +13,10 @@ from typing import Any
 
 from gateway import templates
 from gateway.config import LANGUAGES
+from gateway.config.resources import shipped
+from gateway.config.toml import TomlLocator, read_toml
 from gateway.exceptions import CatalogueError
-from gateway.resources import shipped
 from gateway.text import localise_digits, normalise, tokens
-from gateway.toml_source import TomlLocator, read_toml
 
 ACTIONS = ("ticket", "status", "stop", "start", "help")
 ARGUMENTS = ("account", "ref", "text", "none")

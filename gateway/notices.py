@@ -15,10 +15,10 @@ from typing import Any
 
 from gateway import templates
 from gateway.config import LANGUAGES
+from gateway.config.resources import shipped
+from gateway.config.toml import TomlLocator, read_toml
 from gateway.exceptions import CatalogueError, NoticeError
-from gateway.resources import shipped
 from gateway.text import localise_digits
-from gateway.toml_source import TomlLocator, read_toml
 from sim_bank import EncodeError
 from sim_bank.pdu import segment
 

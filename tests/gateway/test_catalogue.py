@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway.catalogue import Catalogue, load_catalogue
+from gateway.config.resources import shipped
 from gateway.exceptions import CatalogueError
-from gateway.resources import shipped
 from gateway.router import route
 
 GOOD_REPLIES = """

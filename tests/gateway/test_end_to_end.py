@@ -6,8 +6,8 @@ import tomllib
 from pathlib import Path
 
 from gateway.catalogue import load_catalogue, parse_catalogue
+from gateway.config.resources import shipped
 from gateway.intake import to_item
-from gateway.resources import shipped
 from gateway.store import Store
 from sim_bank import pdu
 from sim_bank.types import StoredPdu
