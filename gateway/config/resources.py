@@ -13,7 +13,7 @@ def shipped_config_dir() -> Path:
     packages, so edits show at once; a wheel carries the same files as
     ``gateway/_config`` (see ``pyproject.toml``).
     """
-    checkout = Path(__file__).resolve().parent.parent / "config"
+    checkout = Path(__file__).resolve().parents[2] / "config"
     if (checkout / "keywords.toml").is_file():
         return checkout
     return Path(str(resources.files("gateway").joinpath("_config")))
