@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.campaign_plan import Estimate, SimCapacity, Window, estimate, parse_window
-from gateway.catalogue import load_catalogue
 from gateway.config import Config
 from gateway.contacts import Contact, LineTooLong, RowProblem, bounded_lines, duplicate, open_text, read_contacts
+from gateway.conversation.catalogue import load_catalogue
 from gateway.exceptions import BroadcastError, ContactsFileError, MessageTooLong, NotFound
 from gateway.lockfile import holder_name
 from gateway.notices import Notice, Rendered, load_notices, measure, notice

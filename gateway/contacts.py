@@ -16,9 +16,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from gateway.conversation.phones import InvalidNumber, to_e164
+from gateway.conversation.text import normalise
 from gateway.exceptions import ContactsFileError
-from gateway.phones import InvalidNumber, to_e164
-from gateway.text import normalise
 
 SAMPLE = 65536  # bytes checked for UTF-8 before anything is imported
 MAX_FIELD = 500  # characters: longer cells are a broken file, not a name

@@ -23,8 +23,9 @@ import structlog
 
 from gateway import private_files
 from gateway.campaigns import CampaignService
-from gateway.catalogue import Catalogue, load_catalogue
 from gateway.config import Config, secrets_exposed
+from gateway.conversation.catalogue import Catalogue, load_catalogue
+from gateway.conversation.replies import oversized
 from gateway.delivery import apply_report
 from gateway.dispatcher import Dispatcher
 from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone
@@ -33,7 +34,6 @@ from gateway.intake import Intake
 from gateway.lockfile import DaemonLock, holder_name
 from gateway.metrics import MetricsServer
 from gateway.quota_book import QuotaBook
-from gateway.replies import oversized
 from gateway.runtime import Clock, as_clock
 from gateway.sim_monitor import SimMonitor
 from gateway.store import Store

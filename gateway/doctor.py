@@ -26,7 +26,7 @@ import httpx
 
 from gateway import config as config_mod
 from gateway import stats
-from gateway.catalogue import load_catalogue
+from gateway.conversation.catalogue import load_catalogue
 from gateway.crm_client import tls_verify
 from gateway.exceptions import DatabaseCorrupt, GatewayError
 from gateway.lockfile import holder, lock_path

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gateway.conversation import Turn
-from gateway.router import Decision
+from gateway.conversation.router import Decision
+from gateway.conversation.turns import Turn
 from gateway.store import MessageRow, OutboxRow, TicketRow
 
 

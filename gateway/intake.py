@@ -23,15 +23,15 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.catalogue import Catalogue
 from gateway.config import Config
-from gateway.conversation import Context, Session, TicketBrief, Turn, decide
+from gateway.conversation.catalogue import Catalogue
+from gateway.conversation.phones import classify, number_language
+from gateway.conversation.replies import render_reply
+from gateway.conversation.router import Decision, route
+from gateway.conversation.turns import Context, Session, TicketBrief, Turn, decide
 from gateway.delivery import apply_report
 from gateway.events import MessageRouted, Observer
 from gateway.exceptions import DatabaseReplaced
-from gateway.phones import classify, number_language
-from gateway.replies import render_reply
-from gateway.router import Decision, route
 from gateway.runtime import SYSTEM, Clock
 from gateway.store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, TicketRow, iso, utcnow
 from gateway.store.rows import CustomerRow

@@ -2,7 +2,7 @@
 
 Operators send one consistent message in a crisis: the texts are written and
 approved beforehand, per language, with named variables the operator fills
-in at send time. Rendering is safe substitution (:mod:`gateway.templates`):
+in at send time. Rendering is safe substitution (:mod:`gateway.conversation.fill`):
 a value containing ``{area}`` stays text.
 """
 
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway import templates
 from gateway.config import LANGUAGES
 from gateway.config.resources import shipped
 from gateway.config.toml import TomlLocator, read_toml
+from gateway.conversation import fill
+from gateway.conversation.text import localise_digits
 from gateway.exceptions import CatalogueError, NoticeError
-from gateway.text import localise_digits
 from sim_bank import EncodeError
 from sim_bank.pdu import segment
 
@@ -48,7 +48,7 @@ class Notice:
                 f"(it uses {', '.join(self.variables)})"
             )
         localised = {k: localise_digits(str(v), language) for k, v in chosen.items()}
-        return templates.render(self.texts[language], localised)
+        return fill.render(self.texts[language], localised)
 
     def render_all(self, values: Mapping[str, str]) -> dict[str, str]:
         return {lang: self.render(lang, values) for lang in self.texts}
@@ -99,14 +99,14 @@ def _notice(name: str, table: Any, loc: TomlLocator) -> Notice:
         if not isinstance(text, str) or not text.strip():
             raise loc.error(f"{name}.{lang}", "is missing or empty", "every notice needs fa, ar and en",
                             header=header, field=lang)  # fmt: skip
-        unknown = templates.placeholders(text) - set(samples)
+        unknown = fill.placeholders(text) - set(samples)
         if unknown:
             raise loc.error(
                 f"{name}.{lang}", f"uses {{{sorted(unknown)[0]}}}, which is not in its variables",
                 f"add it: variables = {{ {sorted(unknown)[0]} = \"sample\" }}", header=header, field=lang,
             )  # fmt: skip
         try:
-            segment(templates.render(text, samples))
+            segment(fill.render(text, samples))
         except EncodeError as exc:
             raise loc.error(f"{name}.{lang}", f"cannot be sent as SMS: {exc}", header=header, field=lang) from None
         texts[lang] = text

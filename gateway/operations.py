@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.config import Config
+from gateway.conversation.refs import format_ref, ref_candidates
 from gateway.exceptions import GatewayError, MessageTooLong, NotFound, SimulatorUnavailable
 from gateway.lockfile import holder
-from gateway.refs import format_ref, ref_candidates
 from gateway.store import OutboxRow, Store, TicketRow, UssdRequestRow, utcnow
 from sim_bank import EncodeError
 from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
 from sim_bank.quotas import QuotaConfig
 
 if TYPE_CHECKING:
-    from gateway.catalogue import Catalogue
+    from gateway.conversation.catalogue import Catalogue
 
 TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")  # the contract's ticket statuses
 SOCKET_MAX = 100  # Unix socket paths are limited to ~108 bytes
@@ -90,10 +90,10 @@ class ParseResult:
 
 def parse_message(config: Config, text: str, sender: str | None, catalogue: Catalogue | None = None) -> ParseResult:
     """What the router would do with ``text`` from ``sender`` -- no database, no modem."""
-    from gateway.catalogue import load_catalogue
-    from gateway.phones import classify, number_language
-    from gateway.replies import compose
-    from gateway.router import route
+    from gateway.conversation.catalogue import load_catalogue
+    from gateway.conversation.phones import classify, number_language
+    from gateway.conversation.replies import compose
+    from gateway.conversation.router import route
 
     catalogue = catalogue or load_catalogue(config.catalogue_path)
     if sender:
@@ -171,7 +171,7 @@ def check_length(config: Config, text: str, what: str = "the message", lane: str
 async def queue_sms(config: Config, number: str, text: str) -> OutboxRow:
     """Queue an SMS for the daemon to send (lane ``notification``). Refuses, queueing
     nothing, a text no SIM could send (:func:`check_length`)."""
-    from gateway.phones import InvalidNumber, to_e164
+    from gateway.conversation.phones import InvalidNumber, to_e164
 
     try:
         phone = to_e164(number, config.site.region, mobile=True)

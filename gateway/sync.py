@@ -35,12 +35,12 @@ import structlog
 from ulid import ULID
 
 from gateway import sync_protocol as protocol
-from gateway.catalogue import Catalogue
 from gateway.config import Config
+from gateway.conversation.catalogue import Catalogue
+from gateway.conversation.replies import render_reply
 from gateway.crm_client import CrmClient
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 from gateway.lockfile import holder_alive
-from gateway.replies import render_reply
 from gateway.runtime import wait_event
 from gateway.store import STORE_ERRORS, BatchRow, Store, TicketRow, stamp
 from gateway.store.sync import LeaseTaken, LeaseTerms

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from gateway.catalogue import load_catalogue
 from gateway.config import Config
+from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.refs import ref_candidates
 from gateway.exceptions import CrmError, GatewayError
 from gateway.lockfile import holder_alive, holder_name
 from gateway.operations import open_store
-from gateway.refs import ref_candidates
 from gateway.store import Store, stamp
 from gateway.sync import LEASE_TTL, CycleReport, SyncService
 

@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.campaign_plan import parse_window
+from gateway.conversation.text import ascii_digits
 from gateway.exceptions import ConfigError, ConfigErrors
-from gateway.text import ascii_digits
 from sim_bank import ModemConfig
 from sim_bank.health import DEFAULT_BASE, DEFAULT_CAP, DEFAULT_STRIKES, HealthPolicy
 from sim_bank.quotas import DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, DEFAULT_REPLY_RESERVE

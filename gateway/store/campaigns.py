@@ -31,7 +31,7 @@ _AR_REGIONS = (
 
 
 def _language_by_prefix() -> str:
-    """SQL for what a number's country says about its language (as :func:`gateway.phones.number_language`)."""
+    """SQL for what a number's country says about its language (as ``phones.number_language``)."""
 
     import phonenumbers
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from gateway.refs import format_ref
+from gateway.conversation.refs import format_ref
 from gateway.store.base import StoreBase, _row, _rows, stamp
 from gateway.store.outbox import insert_outbox
 from gateway.store.rows import CustomerRow, InboundItem, MessageRow, Outcome, TicketRow

@@ -10,10 +10,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from gateway.catalogue import OPT_ACTIONS, Catalogue, Code
-from gateway.phones import SenderKind
-from gateway.refs import ref_candidates
-from gateway.text import TOKEN, is_number, normalise, script_of
+from gateway.conversation.catalogue import OPT_ACTIONS, Catalogue, Code
+from gateway.conversation.phones import SenderKind
+from gateway.conversation.refs import ref_candidates
+from gateway.conversation.text import TOKEN, is_number, normalise, script_of
 
 Action = Literal["ticket", "status", "stop", "start", "help", "ignore", "ask_account"]  # ask_account: menus only
 ACCOUNT_MIN_DIGITS = 4  # shorter numbers are hours, days, floors -- not account numbers ("no power for 2 days")
@@ -81,7 +81,7 @@ def route(
 ) -> Decision:
     """Decide what ``text`` from a sender of ``sender_kind`` should do. Never raises on any text.
 
-    This is what the message says on its own; :mod:`gateway.conversation` then weighs it
+    This is what the message says on its own; :mod:`gateway.conversation.turns` then weighs it
     against what the sender did before (a menu in progress, repeats, floods).
     """
     norm = normalise(text)

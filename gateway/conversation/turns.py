@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from gateway.catalogue import Catalogue
 from gateway.config import ConversationConfig
-from gateway.replies import format_when
-from gateway.router import Action, Decision
+from gateway.conversation.catalogue import Catalogue
+from gateway.conversation.replies import format_when
+from gateway.conversation.router import Action, Decision
 
 Step = Literal["choose", "account"]
 

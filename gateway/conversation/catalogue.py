@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway import templates
 from gateway.config import LANGUAGES
 from gateway.config.resources import shipped
 from gateway.config.toml import TomlLocator, read_toml
+from gateway.conversation import fill
+from gateway.conversation.text import localise_digits, normalise, tokens
 from gateway.exceptions import CatalogueError
-from gateway.text import localise_digits, normalise, tokens
 
 ACTIONS = ("ticket", "status", "stop", "start", "help")
 ARGUMENTS = ("account", "ref", "text", "none")
@@ -160,7 +160,7 @@ class Catalogue:
             word = (c.words.get(language) or c.words.get("en") or ("",))[0]
             label = c.labels.get(language) or c.labels.get("en") or c.category or c.code
             values = {"code": localise_digits(c.code, language), "word": word, "label": label}
-            lines.append(templates.render(self.reply("menu_line", language), values))
+            lines.append(fill.render(self.reply("menu_line", language), values))
         return "\n".join(lines)
 
 
@@ -350,7 +350,7 @@ def _replies(table: Any, loc: TomlLocator) -> dict[str, dict[str, str]]:
 
 def _check_placeholders(replies: dict[str, dict[str, str]], name: str, allowed: set[str], loc: TomlLocator) -> None:
     for lang, text in replies[name].items():
-        unknown = templates.placeholders(text) - allowed
+        unknown = fill.placeholders(text) - allowed
         if unknown:
             raise loc.error(
                 f"replies.{name}.{lang}",

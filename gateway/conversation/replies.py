@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-from gateway.catalogue import Catalogue
-from gateway.router import Decision
-from gateway.templates import render
-from gateway.text import localise_digits
+from gateway.conversation.catalogue import Catalogue
+from gateway.conversation.fill import render
+from gateway.conversation.router import Decision
+from gateway.conversation.text import localise_digits
 from sim_bank import EncodeError
 from sim_bank.pdu import count_parts
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.text import normalise
+from gateway.conversation.text import normalise
 
 SEQ_DIGITS = 6
 _DASHES = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
