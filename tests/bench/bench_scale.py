@@ -24,7 +24,7 @@ from typing import Any
 
 from gateway import operations
 from gateway.config import Config, SiteConfig
-from gateway.refs import format_ref
+from gateway.conversation.refs import format_ref
 from gateway.store import Store
 
 TARGET_MS = 100.0

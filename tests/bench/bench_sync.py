@@ -33,11 +33,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gateway.catalogue import load_catalogue
 from gateway.config import Config, CrmConfig, SiteConfig
+from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.refs import format_ref
 from gateway.crm_stub import CrmStub
 from gateway.lockfile import holder_name
-from gateway.refs import format_ref
 from gateway.store import InboundItem, NewTicket, Outcome, Store
 from gateway.sync import UPDATE_CHUNK, UPDATES_LIMIT, SyncService
 

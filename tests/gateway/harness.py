@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from gateway.catalogue import Catalogue
 from gateway.config import Config, SiteConfig
+from gateway.conversation.catalogue import Catalogue
 from gateway.daemon import Daemon, bank_for
 from gateway.events import EventLog
 from gateway.store import Store

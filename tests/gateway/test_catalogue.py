@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.catalogue import Catalogue, load_catalogue
 from gateway.config.resources import shipped
+from gateway.conversation.catalogue import Catalogue, load_catalogue
+from gateway.conversation.router import route
 from gateway.exceptions import CatalogueError
-from gateway.router import route
 
 GOOD_REPLIES = """
 [replies.ticket_opened]

@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.catalogue import load_catalogue
 from gateway.config import ConversationConfig
-from gateway.conversation import Context, Session, TicketBrief, decide
-from gateway.replies import format_when, render_reply
-from gateway.router import route
+from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.replies import format_when, render_reply
+from gateway.conversation.router import route
+from gateway.conversation.turns import Context, Session, TicketBrief, decide
 
 CAT = load_catalogue()
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

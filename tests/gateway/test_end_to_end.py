@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from gateway.catalogue import load_catalogue, parse_catalogue
 from gateway.config.resources import shipped
+from gateway.conversation.catalogue import load_catalogue, parse_catalogue
 from gateway.intake import to_item
 from gateway.store import Store
 from sim_bank import pdu

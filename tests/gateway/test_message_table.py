@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.catalogue import load_catalogue
-from gateway.router import route
-from gateway.text import normalise
+from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.router import route
+from gateway.conversation.text import normalise
 
 CAT = load_catalogue()
 T, H, S = "ticket", "help", "status"

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.catalogue import load_catalogue
-from gateway.replies import compose
-from gateway.router import route
-from gateway.text import normalise, tokens
+from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.replies import compose
+from gateway.conversation.router import route
+from gateway.conversation.text import normalise, tokens
 
 CATALOGUE = load_catalogue()
 

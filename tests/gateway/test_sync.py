@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.catalogue import load_catalogue
 from gateway.config import Config, CrmConfig, SiteConfig
+from gateway.conversation.catalogue import load_catalogue
 from gateway.crm_stub import CrmStub, Fault
 from gateway.exceptions import CrmError, CrmUnreachable
 from gateway.lockfile import holder_name

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway import sync_protocol as p
-from gateway.text import strip_controls
+from gateway.conversation.text import strip_controls
 
 IDS = ["12-A", "12-B", "12-C"]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

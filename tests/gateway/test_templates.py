@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.templates import placeholders, render
+from gateway.conversation.fill import placeholders, render
 
 
 def test_values_are_inserted_once_and_never_rescanned() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.text import localise_digits, normalise, script_language, tokens
+from gateway.conversation.text import localise_digits, normalise, script_language, tokens
 
 
 @pytest.mark.parametrize(
