@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway import private_files
 from gateway.campaigns import CampaignService
 from gateway.config import Config, secrets_exposed
 from gateway.conversation.catalogue import Catalogue, load_catalogue
@@ -37,6 +36,7 @@ from gateway.quota_book import QuotaBook
 from gateway.runtime import Clock, as_clock
 from gateway.sim_monitor import SimMonitor
 from gateway.store import Store
+from gateway.store import files as private_files
 from gateway.sync import SyncService
 from gateway.ussd_service import UssdService
 from sim_bank import BankEvent, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank

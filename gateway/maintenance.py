@@ -23,10 +23,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from gateway import private_files
 from gateway.config import Config
 from gateway.exceptions import DatabaseCorrupt, DatabaseMissing, GatewayError
 from gateway.store import TicketRow, stamp
+from gateway.store import files as private_files
 from gateway.store.base import corruption
 
 TABLES = ("messages", "tickets", "outbox", "campaigns", "contacts")

@@ -55,9 +55,9 @@ def export_tickets_command(
 
     Example: gateway export tickets --sync queued --out /media/usb/tickets.csv
     """
-    from gateway import private_files
     from gateway.broadcast_operations import parse_duration
     from gateway.maintenance import export_tickets
+    from gateway.store import files as private_files
     from gateway.store import utcnow
 
     start: datetime | None = utcnow() - parse_duration(since) if since else None

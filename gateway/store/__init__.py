@@ -16,7 +16,7 @@ from __future__ import annotations
 from gateway.store.base import LANES, STORE_ERRORS, iso, stamp, utcnow
 from gateway.store.campaigns import AudienceSpec, AudienceSummary, CampaignRow, CampaignsMixin, NewCampaign
 from gateway.store.contacts import ContactRow, ContactsMixin
-from gateway.store.inbound import InboundMixin
+from gateway.store.inbox import InboundMixin
 from gateway.store.maintenance import MaintenanceMixin
 from gateway.store.outbox import OutboxMixin
 from gateway.store.queries import QueriesMixin

@@ -25,9 +25,9 @@ from typing import Any, Self, TypeVar
 
 import aiosqlite
 
-from gateway import private_files
 from gateway.exceptions import DatabaseCorrupt, DatabaseMissing, DatabaseReplaced, StoreError
-from gateway.migrations import MIGRATIONS
+from gateway.store import files as private_files
+from gateway.store.migrations import MIGRATIONS
 
 LANES = {"reply": 0, "notification": 1, "broadcast": 2}
 # What a failing database raises (disk full, locked past the busy timeout, I/O error):
@@ -89,7 +89,7 @@ class StoreBase:
     ) -> Self:
         """Open and migrate. ``busy_timeout``: seconds a statement waits for another process's
         write lock before failing with :class:`StoreError`. ``create``: make the file (private:
-        see :mod:`gateway.private_files`) when there is none, else raise :class:`DatabaseMissing`.
+        see :mod:`gateway.store.files`) when there is none, else raise :class:`DatabaseMissing`.
         ``verify``: run ``PRAGMA quick_check`` first and refuse a damaged file
         (:class:`DatabaseCorrupt`), as the daemon does before it serves on it."""
         path = Path(path)

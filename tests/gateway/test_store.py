@@ -10,9 +10,9 @@ import pytest
 
 from gateway.dispatcher import Capacity, assign
 from gateway.exceptions import StoreError
-from gateway.migrations import MIGRATIONS
 from gateway.store import InboundItem, NewTicket, OnAir, Outcome, Store
 from gateway.store.base import _statements
+from gateway.store.migrations import MIGRATIONS
 
 
 @pytest.fixture
