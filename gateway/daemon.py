@@ -25,11 +25,11 @@ from gateway.campaigns import CampaignService
 from gateway.config import Config, secrets_exposed
 from gateway.conversation.catalogue import Catalogue, load_catalogue
 from gateway.conversation.replies import oversized
-from gateway.delivery import apply_report
 from gateway.dispatcher import Dispatcher
 from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone
 from gateway.exceptions import DatabaseReplaced
-from gateway.intake import Intake
+from gateway.inbound.intake import Intake
+from gateway.inbound.reports import apply_report
 from gateway.lockfile import DaemonLock, holder_name
 from gateway.metrics import MetricsServer
 from gateway.quota_book import QuotaBook

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gateway.config.resources import shipped
 from gateway.conversation.catalogue import load_catalogue, parse_catalogue
-from gateway.intake import to_item
+from gateway.inbound.intake import to_item
 from gateway.store import Store
 from sim_bank import pdu
 from sim_bank.types import StoredPdu

@@ -29,9 +29,9 @@ from gateway.conversation.phones import classify, number_language
 from gateway.conversation.replies import render_reply
 from gateway.conversation.router import Decision, route
 from gateway.conversation.turns import Context, Session, TicketBrief, Turn, decide
-from gateway.delivery import apply_report
 from gateway.events import MessageRouted, Observer
 from gateway.exceptions import DatabaseReplaced
+from gateway.inbound.reports import apply_report
 from gateway.runtime import SYSTEM, Clock
 from gateway.store import STORE_ERRORS, InboundItem, MessageRow, NewTicket, Outcome, Store, TicketRow, iso, utcnow
 from gateway.store.rows import CustomerRow
@@ -39,7 +39,7 @@ from sim_bank import InboundBatch, SimBank, StoredPdu, pdu
 
 RECENT_TICKETS = 50  # a sender's tickets looked at for repeats and STATUS (a building manager has many)
 
-log = structlog.get_logger("gateway.intake")
+log = structlog.get_logger("gateway.inbound.intake")
 
 
 def to_item(stored: StoredPdu) -> InboundItem:

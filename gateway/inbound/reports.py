@@ -14,7 +14,7 @@ from gateway.events import DeliveryReported, Observer
 from gateway.store import STORE_ERRORS, Store
 from sim_bank import StatusReport
 
-log = structlog.get_logger("gateway.delivery")
+log = structlog.get_logger("gateway.inbound.reports")
 
 
 async def apply_report(store: Store, modem_id: str, report: StatusReport, observer: Observer | None = None) -> None:
