@@ -25,14 +25,14 @@ from gateway.campaigns import CampaignService
 from gateway.config import Config, secrets_exposed
 from gateway.conversation.catalogue import Catalogue, load_catalogue
 from gateway.conversation.replies import oversized
-from gateway.dispatcher import Dispatcher
 from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone
 from gateway.exceptions import DatabaseReplaced
 from gateway.inbound.intake import Intake
 from gateway.inbound.reports import apply_report
 from gateway.lockfile import DaemonLock, holder_name
 from gateway.metrics import MetricsServer
-from gateway.quota_book import QuotaBook
+from gateway.outbound.dispatcher import Dispatcher
+from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import Clock, as_clock
 from gateway.sim_monitor import SimMonitor
 from gateway.store import Store

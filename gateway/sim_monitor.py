@@ -14,7 +14,7 @@ from datetime import datetime
 import structlog
 
 from gateway.config import Config
-from gateway.quota_book import QuotaBook
+from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import Clock, as_clock, wait_event
 from gateway.store import STORE_ERRORS, SimStatusRow, Store, stamp
 from sim_bank import BankEvent, ModemHealth, ModemState, SimBank

@@ -6,9 +6,9 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gateway.assignment import Capacity, assign
 from gateway.config import SendConfig
-from gateway.dispatcher import LOOKAHEAD, WAITING, judge
+from gateway.outbound.choice import Capacity, assign
+from gateway.outbound.dispatcher import LOOKAHEAD, WAITING, judge
 from gateway.store import OutboxRow, Store
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 

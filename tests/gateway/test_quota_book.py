@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.assignment import Capacity, assign
-from gateway.quota_book import QuotaBook
+from gateway.outbound.choice import Capacity, assign
+from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import SteppedClock
 from gateway.store import OnAir, Store
 from sim_bank.types import ModemConfig

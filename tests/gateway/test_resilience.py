@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from gateway.config import SendConfig
-from gateway.dispatcher import Dispatcher
+from gateway.outbound.dispatcher import Dispatcher
 from gateway.store import Store
 from sim_bank.types import OutgoingSms, SendResult
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.dispatcher import Capacity, assign
 from gateway.exceptions import StoreError
+from gateway.outbound.dispatcher import Capacity, assign
 from gateway.store import InboundItem, NewTicket, OnAir, Outcome, Store
 from gateway.store.base import _statements
 from gateway.store.migrations import MIGRATIONS

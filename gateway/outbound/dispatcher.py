@@ -3,7 +3,7 @@
 Rows are taken by priority (replies, then notifications, then broadcasts) and
 id: every round looks at the rows due now and, besides them, a bounded number of
 rows waiting out a retry backoff (a backlog in backoff never hides a due row).
-:func:`gateway.assignment.assign` (pure) decides which row goes to which free
+:func:`gateway.outbound.choice.assign` (pure) decides which row goes to which free
 modem; the store claims them in one transaction; each send runs as its own task.
 A row is ``sent`` only once the modem answered ``+CMGS``.
 
@@ -32,16 +32,16 @@ from typing import Final
 
 import structlog
 
-from gateway.assignment import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
 from gateway.config import SendConfig
 from gateway.events import Observer, OutboxDone
-from gateway.quota_book import QuotaBook
+from gateway.outbound.choice import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
+from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import Clock, as_clock, wait_event
 from gateway.store import STORE_ERRORS, OnAir, OutboxRow, Store, stamp
 from sim_bank import EncodeError, ModemUnavailable, OutgoingSms, SendFailed, SimBank, pool
 from sim_bank.backoff import backoff_delay
 
-log = structlog.get_logger("gateway.dispatcher")
+log = structlog.get_logger("gateway.outbound.dispatcher")
 
 
 FAILING_FOR = 60.0  # seconds a SIM whose last send failed gets no reply while a healthy SIM has quota

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.assignment import NEVER
+from gateway.outbound.choice import NEVER
 from gateway.runtime import SYSTEM, Clock
 from gateway.store import Store
 from sim_bank import ModemConfig, quotas
