@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.campaigns import CampaignService
+from gateway.broadcast.pacing import CampaignService
 from gateway.config import Config, secrets_exposed
 from gateway.conversation.catalogue import Catalogue, load_catalogue
 from gateway.conversation.replies import oversized

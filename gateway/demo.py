@@ -20,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from gateway import logs
-from gateway.broadcast_operations import BroadcastRequest, broadcast
+from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.cli.output import styled
 from gateway.config import Config, CrmConfig, SiteConfig
 from gateway.crm_stub import CrmStub

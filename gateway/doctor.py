@@ -26,11 +26,11 @@ import httpx
 
 from gateway import config as config_mod
 from gateway import stats
+from gateway.broadcast.templates import load_notices
 from gateway.conversation.catalogue import load_catalogue
 from gateway.crm_client import tls_verify
 from gateway.exceptions import DatabaseCorrupt, GatewayError
 from gateway.lockfile import holder, lock_path
-from gateway.notices import load_notices
 from gateway.store import Store
 from gateway.store.base import QUICK_CHECK, corruption, verdict
 from gateway.sync_operations import display_url

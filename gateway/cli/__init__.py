@@ -602,10 +602,10 @@ def check_config(config: config_mod.Config) -> None:
     Example: gateway check-config -c gateway.toml
     """
     from gateway import operations
+    from gateway.broadcast.templates import load_notices
     from gateway.conversation.catalogue import load_catalogue
     from gateway.conversation.replies import oversized
     from gateway.exceptions import ConfigError, NoticeError
-    from gateway.notices import load_notices
     from sim_bank.pdu import segment
 
     where = config.path or "built-in defaults"

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress, ProgressColumn
 
     from gateway import config as config_mod
-    from gateway.broadcast_operations import BroadcastPlan
-    from gateway.contacts import RowProblem
+    from gateway.broadcast.contacts import RowProblem
+    from gateway.broadcast.operations import BroadcastPlan
 
 PROBLEMS_SHOWN = 50
 NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
@@ -58,7 +58,7 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
 
     from rich.progress import DownloadColumn
 
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
 
     errors = errors_path.open("w", encoding="utf-8", newline="") if errors_path is not None else None
     writer = csv.writer(errors) if errors is not None else None
@@ -118,7 +118,7 @@ def contacts_list(config: config_mod.Config, group: str | None, area: str | None
     """
     import asyncio
 
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
     from gateway.cli.output import DataTable
 
     rows = asyncio.run(ops.list_contacts(config, group, area, limit))
@@ -144,7 +144,7 @@ def contacts_count(config: config_mod.Config, group: str | None, area: str | Non
     """
     import asyncio
 
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
 
     n = asyncio.run(ops.count_contacts(config, group, area))
     if as_json:
@@ -168,7 +168,7 @@ def groups_list(config: config_mod.Config, as_json: bool) -> None:
     """
     import asyncio
 
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
     from gateway.cli.output import DataTable
 
     rows = asyncio.run(ops.list_groups(config))
@@ -197,7 +197,7 @@ def templates_list(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway templates list
     """
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
     from gateway.cli.output import DataTable
 
     rows = []
@@ -223,7 +223,7 @@ def templates_show(config: config_mod.Config, name: str, as_json: bool) -> None:
 
     Example: gateway templates show restored
     """
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
     from gateway.cli.output import styled
 
     notice, rendered = ops.show_notice(config, name)
@@ -317,8 +317,8 @@ def broadcast(
 
     from rich.progress import MofNCompleteColumn
 
-    from gateway import broadcast_operations as ops
-    from gateway.broadcast_operations import BroadcastRequest, parse_duration
+    from gateway.broadcast import operations as ops
+    from gateway.broadcast.operations import BroadcastRequest, parse_duration
     from gateway.operations import no_daemon
     from gateway.store import AudienceSpec, utcnow
 
@@ -464,7 +464,7 @@ def _wait(config: config_mod.Config, campaign_id: int) -> None:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
 
     with Progress(
         TextColumn("campaign {task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
@@ -502,7 +502,7 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
     """
     import asyncio
 
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
     from gateway.cli.output import DataTable
     from gateway.operations import no_daemon
 
@@ -550,7 +550,7 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, wait: bool, as
         raise click.UsageError("--wait shows a progress bar; --json prints the status once")
     import asyncio
 
-    from gateway import broadcast_operations as ops
+    from gateway.broadcast import operations as ops
     from gateway.cli.output import print_fields
     from gateway.operations import no_daemon
 
@@ -589,7 +589,7 @@ def _control(action: str) -> Any:
     def command(config: config_mod.Config, campaign_id: int) -> None:
         import asyncio
 
-        from gateway import broadcast_operations as ops
+        from gateway.broadcast import operations as ops
 
         click.echo(asyncio.run(ops.control(config, campaign_id, action)))
 

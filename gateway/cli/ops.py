@@ -55,7 +55,7 @@ def export_tickets_command(
 
     Example: gateway export tickets --sync queued --out /media/usb/tickets.csv
     """
-    from gateway.broadcast_operations import parse_duration
+    from gateway.broadcast.operations import parse_duration
     from gateway.maintenance import export_tickets
     from gateway.store import files as private_files
     from gateway.store import utcnow

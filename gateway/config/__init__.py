@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.campaign_plan import parse_window
+from gateway.broadcast.estimate import parse_window
 from gateway.conversation.text import ascii_digits
 from gateway.exceptions import ConfigError, ConfigErrors
 from sim_bank import ModemConfig

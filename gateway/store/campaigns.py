@@ -5,7 +5,7 @@ lock on the database, so a dry run over a million contacts never stalls the
 daemon), de-duplicated by phone, stripped of numbers that sent STOP, and each
 recipient given a language. Creating the campaign copies it into the outbox,
 in chunks, as rows ``held`` for the campaign: the daemon releases them into the
-queue at the campaign's pace and inside its window (:mod:`gateway.campaigns`),
+queue at the campaign's pace and inside its window (:mod:`gateway.broadcast.pacing`),
 so customers' replies never wait behind a million broadcast rows.
 """
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.store.base import StoreBase, _rows, stamp
 
 if TYPE_CHECKING:
-    from gateway.contacts import Contact
+    from gateway.broadcast.contacts import Contact
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.broadcast_operations import BroadcastRequest, broadcast, campaign_status, control
-from gateway.campaigns import DEPTH_PER_SIM, MIN_DEPTH
-from gateway.contacts import Contact
+from gateway.broadcast.contacts import Contact
+from gateway.broadcast.operations import BroadcastRequest, broadcast, campaign_status, control
+from gateway.broadcast.pacing import DEPTH_PER_SIM, MIN_DEPTH
 from gateway.store import AudienceSpec, Store, utcnow
 
 from .harness import Harness, eventually

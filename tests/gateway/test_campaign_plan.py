@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.campaign_plan import SimCapacity, estimate, parse_window
+from gateway.broadcast.estimate import SimCapacity, estimate, parse_window
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 EVENING = datetime(2026, 11, 23, 21, 0, tzinfo=TEHRAN)

@@ -38,7 +38,7 @@ HEAVY = (
     "gateway.config",
     "gateway.store",
     "gateway.operations",
-    "gateway.broadcast_operations",
+    "gateway.broadcast.operations",
 )
 # what `gateway tickets list` must still do without: other commands' libraries
 NOT_FOR_TICKETS_LIST = (
@@ -50,7 +50,7 @@ NOT_FOR_TICKETS_LIST = (
     "prometheus_client",
     "structlog",
     "ulid",
-    "gateway.broadcast_operations",
+    "gateway.broadcast.operations",
     "gateway.sync",
     "gateway.daemon",
 )

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gateway import config as config_mod
-from gateway.broadcast_operations import BroadcastRequest, broadcast, import_contacts
+from gateway.broadcast.operations import BroadcastRequest, broadcast, import_contacts
 from gateway.cli import main
 from gateway.operations import control_socket
 from gateway.store import AudienceSpec, InboundItem, NewTicket, Outcome, Store, utcnow

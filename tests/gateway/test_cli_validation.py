@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gateway import config as config_mod
-from gateway.broadcast_operations import BroadcastRequest, broadcast
+from gateway.broadcast.contacts import Contact
+from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.cli import main
-from gateway.contacts import Contact
 from gateway.exceptions import ConfigError, ConfigErrors
 from gateway.lockfile import DaemonLock
 from gateway.operations import control_socket

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.broadcast.contacts import Contact, RowProblem, language_code, read_contacts
 from gateway.cli import main
-from gateway.contacts import Contact, RowProblem, language_code, read_contacts
 from gateway.exceptions import ContactsFileError
 
 GOOD_AND_BAD = (

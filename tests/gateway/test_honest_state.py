@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from gateway.broadcast.contacts import Contact
 from gateway.cli import main
-from gateway.contacts import Contact
 from gateway.lockfile import DaemonLock
 from gateway.store import Store
 

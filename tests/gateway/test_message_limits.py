@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gateway import config as config_mod
+from gateway.broadcast.contacts import Contact
 from gateway.cli import main
-from gateway.contacts import Contact
 from gateway.exceptions import MessageTooLong
 from gateway.operations import queue_sms
 from gateway.store import Store

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gateway.broadcast.templates import load_notices, measure
 from gateway.cli import main
 from gateway.exceptions import CatalogueError, NoticeError
-from gateway.notices import load_notices, measure
 
 
 def test_the_shipped_notices_cover_outage_update_restored_in_one_part_each() -> None:

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway import logs
-from gateway.broadcast_operations import BroadcastRequest, broadcast
+from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.cli import main
 from gateway.config import CrmConfig, MetricsConfig, secrets_exposed
 from gateway.config import load as load_config

@@ -8,9 +8,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.broadcast_operations import BroadcastRequest, broadcast
+from gateway.broadcast.contacts import Contact
+from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.config import SendConfig
-from gateway.contacts import Contact
 from gateway.runtime import SteppedClock
 from gateway.store import AudienceSpec, Store
 from sim_bank.emulator import SentMessage

@@ -23,14 +23,14 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.campaign_plan import parse_window
+from gateway.broadcast.estimate import parse_window
 from gateway.config import Config
 from gateway.lockfile import holder_alive
 from gateway.runtime import Clock, as_clock, wait_event
 from gateway.store import STORE_ERRORS, CampaignRow, Store
 from sim_bank import SimBank
 
-log = structlog.get_logger("gateway.campaigns")
+log = structlog.get_logger("gateway.broadcast.pacing")
 
 TICK = 1.0  # seconds between rounds
 TIDY_INTERVAL = 30.0  # seconds between looks for campaigns a killed CLI left half-written

@@ -13,15 +13,23 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.campaign_plan import Estimate, SimCapacity, Window, estimate, parse_window
+from gateway.broadcast.contacts import (
+    Contact,
+    LineTooLong,
+    RowProblem,
+    bounded_lines,
+    duplicate,
+    open_text,
+    read_contacts,
+)
+from gateway.broadcast.estimate import Estimate, SimCapacity, Window, estimate, parse_window
+from gateway.broadcast.public_copy import write_public_copy
+from gateway.broadcast.templates import Notice, Rendered, load_notices, measure, notice
 from gateway.config import Config
-from gateway.contacts import Contact, LineTooLong, RowProblem, bounded_lines, duplicate, open_text, read_contacts
 from gateway.conversation.catalogue import load_catalogue
 from gateway.exceptions import BroadcastError, ContactsFileError, MessageTooLong, NotFound
 from gateway.lockfile import holder_name
-from gateway.notices import Notice, Rendered, load_notices, measure, notice
 from gateway.operations import daemon_running, longest_message, open_store, too_long
-from gateway.public_copy import write_public_copy
 from gateway.store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
 from sim_bank import ModemConfig
 from sim_bank.pdu import segment
@@ -82,7 +90,7 @@ async def import_contacts(
     report) and skipped; a row with the number of an earlier row wins over it and is reported
     (``on_duplicate``, and counted apart: rows = new + updated + duplicates). A file that
     cannot be read at all raises; one that breaks off (not UTF-8, not CSV, a line longer than
-    :data:`~gateway.contacts.MAX_LINE`) raises after importing the good rows before it."""
+    :data:`~gateway.broadcast.contacts.MAX_LINE`) raises after importing the good rows before it."""
     try:
         raw, text = open_text(str(path))
     except FileNotFoundError:
