@@ -25,6 +25,7 @@ from gateway.broadcast.pacing import CampaignService
 from gateway.config import Config, secrets_exposed
 from gateway.conversation.catalogue import Catalogue, load_catalogue
 from gateway.conversation.replies import oversized
+from gateway.crm.sync import SyncService
 from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone
 from gateway.exceptions import DatabaseReplaced
 from gateway.inbound.intake import Intake
@@ -37,7 +38,6 @@ from gateway.runtime import Clock, as_clock
 from gateway.sim_monitor import SimMonitor
 from gateway.store import Store
 from gateway.store import files as private_files
-from gateway.sync import SyncService
 from gateway.ussd_service import UssdService
 from sim_bank import BankEvent, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank
 

@@ -23,7 +23,7 @@ from gateway import logs
 from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.cli.output import styled
 from gateway.config import Config, CrmConfig, SiteConfig
-from gateway.crm_stub import CrmStub
+from gateway.crm.receiver import CrmStub
 from gateway.daemon import Daemon, bank_for
 from gateway.events import EventLog, OutboxDone
 from gateway.simulation import simulated_config

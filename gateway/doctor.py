@@ -28,12 +28,12 @@ from gateway import config as config_mod
 from gateway import stats
 from gateway.broadcast.templates import load_notices
 from gateway.conversation.catalogue import load_catalogue
-from gateway.crm_client import tls_verify
+from gateway.crm.client import tls_verify
+from gateway.crm.operations import display_url
 from gateway.exceptions import DatabaseCorrupt, GatewayError
 from gateway.lockfile import holder, lock_path
 from gateway.store import Store
 from gateway.store.base import QUICK_CHECK, corruption, verdict
-from gateway.sync_operations import display_url
 from gateway.ussd_service import in_rials
 from sim_bank import ModemConfig
 from sim_bank.probe import Probe, probe

@@ -459,7 +459,7 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
 
     from gateway import operations
     from gateway.cli.output import print_fields
-    from gateway.sync_operations import sync_status as status
+    from gateway.crm.operations import sync_status as status
 
     info = asyncio.run(status(config))
     elsewhere = not info["crm_url"] and info["last_success_at"]
@@ -518,8 +518,8 @@ def sync_now(config: config_mod.Config, timeout: float, as_json: bool) -> None:
 
     from gateway import logs
     from gateway.cli.common import stderr_console
-    from gateway.sync_operations import report_json
-    from gateway.sync_operations import sync_now as now
+    from gateway.crm.operations import report_json
+    from gateway.crm.operations import sync_now as now
 
     logs.configure(level="warning", fmt="console")
     with Progress(
@@ -555,7 +555,7 @@ def sync_retry_rejected(config: config_mod.Config, refs: tuple[str, ...]) -> Non
     """
     import asyncio
 
-    from gateway.sync_operations import retry_rejected
+    from gateway.crm.operations import retry_rejected
 
     n = asyncio.run(retry_rejected(config, refs))
     click.echo(f"{n} ticket(s) queued again for the CRM")
@@ -578,7 +578,7 @@ def crm_stub(config: config_mod.Config, host: str, port: int, store_path: Path) 
     curl -d '{"id": "12-000001", "status": "resolved", "notify": true}' http://127.0.0.1:8080/_stub/updates
     """
     from gateway import logs
-    from gateway.crm_stub import CrmStub
+    from gateway.crm.receiver import CrmStub
 
     logs.configure(level="info", fmt="console")
     stub = CrmStub(store_path, host=host, port=port, token=config.crm.token, secret=config.crm.secret)

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.crm.protocol import Result, Update
 from gateway.exceptions import GatewayError
 from gateway.store.base import StoreBase, _row, _rows, stamp, utcnow
 from gateway.store.outbox import insert_outbox
 from gateway.store.rows import TicketRow
-from gateway.sync_protocol import Result, Update
 
 SYNC_STATES = ("queued", "synced", "rejected")
 LEASE_KEYS = ("lease_holder", "lease_until", "lease_until_mono")

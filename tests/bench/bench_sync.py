@@ -36,10 +36,10 @@ from typing import Any
 from gateway.config import Config, CrmConfig, SiteConfig
 from gateway.conversation.catalogue import load_catalogue
 from gateway.conversation.refs import format_ref
-from gateway.crm_stub import CrmStub
+from gateway.crm.receiver import CrmStub
+from gateway.crm.sync import UPDATE_CHUNK, UPDATES_LIMIT, SyncService
 from gateway.lockfile import holder_name
 from gateway.store import InboundItem, NewTicket, Outcome, Store
-from gateway.sync import UPDATE_CHUNK, UPDATES_LIMIT, SyncService
 
 TOKEN, SECRET = "bench-token", "bench-secret"
 INTAKE_EVERY = 0.05  # seconds between customer SMS while the backlog is applied

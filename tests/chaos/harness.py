@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.crm_stub import CrmStub
+from gateway.crm.receiver import CrmStub
 from sim_bank.simulator import SimulatorError, request
 
 GATEWAY = [sys.executable, "-m", "gateway.cli"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.crm_stub import CrmStub
+from gateway.crm.receiver import CrmStub
 from gateway.store import Store
 
 from .harness import SECRET, TOKEN, Harness

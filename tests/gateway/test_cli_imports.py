@@ -51,7 +51,7 @@ NOT_FOR_TICKETS_LIST = (
     "structlog",
     "ulid",
     "gateway.broadcast.operations",
-    "gateway.sync",
+    "gateway.crm.sync",
     "gateway.daemon",
 )
 

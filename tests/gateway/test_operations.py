@@ -27,7 +27,7 @@ from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.cli import main
 from gateway.config import CrmConfig, MetricsConfig, secrets_exposed
 from gateway.config import load as load_config
-from gateway.crm_stub import CrmStub
+from gateway.crm.receiver import CrmStub
 from gateway.exceptions import ConfigError
 from gateway.lockfile import holder
 from gateway.maintenance import backup

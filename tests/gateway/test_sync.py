@@ -16,11 +16,11 @@ import pytest
 
 from gateway.config import Config, CrmConfig, SiteConfig
 from gateway.conversation.catalogue import load_catalogue
-from gateway.crm_stub import CrmStub, Fault
+from gateway.crm.receiver import CrmStub, Fault
+from gateway.crm.sync import SyncService
 from gateway.exceptions import CrmError, CrmUnreachable
 from gateway.lockfile import holder_name
 from gateway.store import Store
-from gateway.sync import SyncService
 
 from .harness import SECRET, TOKEN, Harness, eventually
 from .make_tickets import open_tickets

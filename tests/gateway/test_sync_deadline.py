@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.crm_stub import CrmStub
+from gateway.crm.receiver import CrmStub
+from gateway.crm.sync import LeaseLost, SyncService
 from gateway.exceptions import CrmUnreachable
 from gateway.lockfile import holder_alive, holder_name
 from gateway.store import Store, stamp
-from gateway.sync import LeaseLost, SyncService
 
 from .harness import eventually
 from .make_tickets import open_tickets

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import sync_protocol as p
 from gateway.conversation.text import strip_controls
+from gateway.crm import protocol as p
 
 IDS = ["12-A", "12-B", "12-C"]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

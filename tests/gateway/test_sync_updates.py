@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from gateway.config import ConversationConfig
-from gateway.crm_stub import CrmStub
+from gateway.crm.receiver import CrmStub
+from gateway.crm.sync import CycleReport, SyncService
 from gateway.lockfile import holder_name
 from gateway.store import InboundItem, Store, TicketRow
-from gateway.sync import CycleReport, SyncService
 
 from .make_tickets import open_tickets
 from .test_sync import CAT, config

@@ -1,7 +1,7 @@
 """CRM sync protocol v1 (pure): signatures, request bodies, and what the CRM's answers mean.
 
-The wire format is specified in ``docs/crm-sync.md``; :mod:`gateway.crm_client`
-speaks it over HTTP, :mod:`gateway.sync` runs the loop, :mod:`gateway.crm_stub`
+The wire format is specified in ``docs/crm-sync.md``; :mod:`gateway.crm.client`
+speaks it over HTTP, :mod:`gateway.crm.sync` runs the loop, :mod:`gateway.crm.receiver`
 is the reference receiver. Nothing here does I/O, so every rule about which
 answer marks a ticket synced, which is retried and which splits a batch is
 tested on its own.

@@ -1,6 +1,6 @@
 """The CRM over HTTP (httpx): push a batch, pull updates, probe health.
 
-Each call signs its request (:mod:`gateway.sync_protocol`) and translates
+Each call signs its request (:mod:`gateway.crm.protocol`) and translates
 transport failures into :mod:`gateway.exceptions` at this edge: the sync loop
 sees :class:`CrmUnreachable` (no answer: the link is down) or an answer to
 classify. Neither the token, the secret nor a request body ever reaches a log
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from gateway import sync_protocol as protocol
 from gateway.config import CrmConfig
+from gateway.crm import protocol
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 
 USER_AGENT = "sms-fallback-gateway/0.1 (crm-sync v1)"

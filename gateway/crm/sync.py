@@ -34,11 +34,11 @@ from typing import TypeVar
 import structlog
 from ulid import ULID
 
-from gateway import sync_protocol as protocol
 from gateway.config import Config
 from gateway.conversation.catalogue import Catalogue
 from gateway.conversation.replies import render_reply
-from gateway.crm_client import CrmClient
+from gateway.crm import protocol
+from gateway.crm.client import CrmClient
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 from gateway.lockfile import holder_alive
 from gateway.runtime import wait_event
@@ -48,7 +48,7 @@ from sim_bank import EncodeError
 from sim_bank.backoff import backoff_delay
 from sim_bank.pdu import count_parts
 
-log = structlog.get_logger("gateway.sync")
+log = structlog.get_logger("gateway.crm.sync")
 T = TypeVar("T")
 
 LEASE_TTL = 30.0  # seconds, at least (3 request timeouts when those are longer); renewed every third of it

@@ -32,9 +32,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import structlog
 
-from gateway import sync_protocol as protocol
+from gateway.crm import protocol
 
-log = structlog.get_logger("gateway.crm_stub")
+log = structlog.get_logger("gateway.crm.receiver")
 
 REQUIRED = ("id", "ref", "site", "phone", "category", "received_at")
 UPDATES_PAGE = 500  # updates per page when the gateway sends no `limit`
