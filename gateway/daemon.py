@@ -35,10 +35,10 @@ from gateway.metrics import MetricsServer
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import Clock, as_clock
-from gateway.sim_monitor import SimMonitor
+from gateway.sims.monitor import SimMonitor
+from gateway.sims.ussd import UssdService
 from gateway.store import Store
 from gateway.store import files as private_files
-from gateway.ussd_service import UssdService
 from sim_bank import BankEvent, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank
 
 log = structlog.get_logger("gateway.daemon")

@@ -32,9 +32,9 @@ from gateway.crm.client import tls_verify
 from gateway.crm.operations import display_url
 from gateway.exceptions import DatabaseCorrupt, GatewayError
 from gateway.lockfile import holder, lock_path
+from gateway.sims.ussd import in_rials
 from gateway.store import Store
 from gateway.store.base import QUICK_CHECK, corruption, verdict
-from gateway.ussd_service import in_rials
 from sim_bank import ModemConfig
 from sim_bank.probe import Probe, probe
 from sim_bank.ussd import parse_balance

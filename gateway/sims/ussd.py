@@ -26,7 +26,7 @@ import structlog
 
 from gateway.config import Config
 from gateway.runtime import Clock, as_clock, wait_event
-from gateway.sim_monitor import SimMonitor
+from gateway.sims.monitor import SimMonitor
 from gateway.store import STORE_ERRORS, Store, UssdRequestRow
 from sim_bank import SimBank, SimBankError
 from sim_bank.backoff import backoff_delay
