@@ -31,7 +31,7 @@ from gateway.exceptions import DatabaseReplaced
 from gateway.inbound.intake import Intake
 from gateway.inbound.reports import apply_report
 from gateway.lockfile import DaemonLock, holder_name
-from gateway.metrics import MetricsServer
+from gateway.ops.metrics import MetricsServer
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import Clock, as_clock

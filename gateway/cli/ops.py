@@ -27,7 +27,7 @@ def backup(config: config_mod.Config, path: Path, force: bool) -> None:
 
     Example: gateway backup /var/backups/sms-gateway/gateway-$(date +%F).db
     """
-    from gateway.maintenance import backup as make_backup
+    from gateway.ops.maintenance import backup as make_backup
 
     report = make_backup(config, path, force=force)
     rows = ", ".join(f"{n} {table}" for table, n in report.rows.items())
@@ -56,7 +56,7 @@ def export_tickets_command(
     Example: gateway export tickets --sync queued --out /media/usb/tickets.csv
     """
     from gateway.broadcast.operations import parse_duration
-    from gateway.maintenance import export_tickets
+    from gateway.ops.maintenance import export_tickets
     from gateway.store import files as private_files
     from gateway.store import utcnow
 
@@ -83,7 +83,7 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
 
     from gateway.cli.common import console, echo_json
     from gateway.cli.output import DataTable, styled
-    from gateway.stats import connect, snapshot
+    from gateway.ops.stats import connect, snapshot
     from gateway.store.base import corruption
 
     if not config.database_path.exists():
@@ -140,7 +140,7 @@ def doctor(config_path: Path | None, db: Path | None, as_json: bool) -> None:
     Example: gateway doctor -c /etc/sms-gateway/gateway.toml
     """
     from gateway.cli.common import echo_json
-    from gateway.doctor import Check, run
+    from gateway.ops.doctor import Check, run
 
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gateway import maintenance
 from gateway.cli import main
 from gateway.config import Config, load
 from gateway.daemon import Daemon, bank_for
 from gateway.exceptions import DatabaseCorrupt, DatabaseReplaced, StoreError
+from gateway.ops import maintenance
 from gateway.store import Store
 from sim_bank import pdu
 

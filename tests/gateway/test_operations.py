@@ -30,7 +30,7 @@ from gateway.config import load as load_config
 from gateway.crm.receiver import CrmStub
 from gateway.exceptions import ConfigError
 from gateway.lockfile import holder
-from gateway.maintenance import backup
+from gateway.ops.maintenance import backup
 from gateway.store import AudienceSpec, Store, stamp, utcnow
 
 from .harness import Harness, eventually

@@ -25,13 +25,13 @@ from typing import Any, Literal
 import httpx
 
 from gateway import config as config_mod
-from gateway import stats
 from gateway.broadcast.templates import load_notices
 from gateway.conversation.catalogue import load_catalogue
 from gateway.crm.client import tls_verify
 from gateway.crm.operations import display_url
 from gateway.exceptions import DatabaseCorrupt, GatewayError
 from gateway.lockfile import holder, lock_path
+from gateway.ops import stats
 from gateway.sims.ussd import in_rials
 from gateway.store import Store
 from gateway.store.base import QUICK_CHECK, corruption, verdict

@@ -1,6 +1,6 @@
 """An optional Prometheus endpoint (``[metrics] listen``), bound to 127.0.0.1 by default.
 
-Each scrape reads a fresh :func:`gateway.stats.snapshot` from the database in
+Each scrape reads a fresh :func:`gateway.ops.stats.snapshot` from the database in
 the exporter's own thread (its own read-only connection), so a slow scrape
 never blocks the daemon, and the metrics say exactly what ``gateway stats``
 says. Counters are totals of what the database holds (they fall back when the
@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 
 from gateway.config import parse_listen
 from gateway.exceptions import ConfigError
-from gateway.stats import connect, snapshot
+from gateway.ops.stats import connect, snapshot
 
 STATES = ("ready", "quarantined", "down", "connecting", "stopped")
 
