@@ -54,7 +54,7 @@ def demo(directory: Path) -> None:
     """
     import asyncio
 
-    from gateway.demo import run_demo
+    from gateway.dev.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(directory, console())))
 
@@ -76,7 +76,7 @@ def run(config: config_mod.Config, simulate: int | None) -> None:
 
     from gateway import logs
     from gateway.daemon import Daemon, bank_for
-    from gateway.simulation import simulated_config, start_simulated_bank
+    from gateway.dev.simulation import simulated_config, start_simulated_bank
 
     lg = config.logging
     logs.configure(level=lg.level, fmt=lg.format, privacy=lg.log_privacy, file=lg.file or None)
