@@ -1,1 +1,3 @@
-"""gateway.sims."""
+"""The SIMs themselves: monitor (signal, registration, health published to the store) and ussd
+(USSD requests and balance checks, one session per modem at a time).
+"""
