@@ -88,11 +88,11 @@ def test_the_configuration_reference_documents_every_key_of_the_example_and_noth
 
 def test_the_example_shows_every_setting_the_code_knows_with_its_default() -> None:
     example = _example_keys()
-    for section, cls in config_mod._SECTIONS.items():
+    for section, cls in config_mod.SECTIONS.items():
         for f in dataclasses.fields(cls):
             key = f"{section}.{f.name}"
             assert key in example, f"{key} is missing from gateway.toml.example"
             assert example[key] == getattr(cls(), f.name), f"{key}: the example does not show the default"
-    assert {k.split(".", 1)[1] for k in example if k.startswith("modems[].")} == set(config_mod._MODEM_KEYS)
+    assert {k.split(".", 1)[1] for k in example if k.startswith("modems[].")} == set(config_mod.MODEM_KEYS)
     loaded = config_mod.load(EXAMPLE, environ={})  # and the example itself is valid
     assert loaded.modems[0].id == "m1" and loaded.logging.log_privacy is True

@@ -22,10 +22,11 @@ from gateway.broadcast.contacts import (
     open_text,
     read_contacts,
 )
-from gateway.broadcast.estimate import Estimate, SimCapacity, Window, estimate, parse_window
+from gateway.broadcast.estimate import Estimate, SimCapacity, estimate
 from gateway.broadcast.public_copy import write_public_copy
 from gateway.broadcast.templates import Notice, Rendered, load_notices, measure, notice
 from gateway.config import Config
+from gateway.config.window import Window, parse_window
 from gateway.conversation.catalogue import load_catalogue
 from gateway.exceptions import BroadcastError, ContactsFileError, MessageTooLong, NotFound
 from gateway.lockfile import holder_name

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.broadcast.estimate import SimCapacity, estimate, parse_window
+from gateway.broadcast.estimate import SimCapacity, estimate
+from gateway.config.window import parse_window
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 EVENING = datetime(2026, 11, 23, 21, 0, tzinfo=TEHRAN)
