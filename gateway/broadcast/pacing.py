@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.broadcast.estimate import parse_window
 from gateway.config import Config
+from gateway.config.window import parse_window
 from gateway.lockfile import holder_alive
 from gateway.runtime import Clock, as_clock, wait_event
 from gateway.store import STORE_ERRORS, CampaignRow, Store
