@@ -24,6 +24,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from gateway.config.reader import ascii_digits
+
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 
@@ -74,19 +76,6 @@ _FA_LETTERS = frozenset("پچژگ")
 _FA_WEAK = frozenset("یکۀ")
 _AR_LETTERS = frozenset("ة")
 _AR_WEAK = frozenset("يكىإأؤ")
-
-
-def ascii_digits(text: str) -> str:
-    """Digits of any script (Persian, Arabic-Indic, full-width...) as ASCII digits."""
-    if text.isascii():
-        return text
-    out = []
-    for ch in text:
-        if ch.isdecimal() and not ch.isascii():
-            out.append(str(unicodedata.decimal(ch)))
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def normalise(text: str) -> str:
