@@ -71,6 +71,16 @@ class DatabaseCorrupt(StoreError):
         self.verdict = verdict
 
 
+class DatabaseUnreadable(StoreError):
+    """SQLite could not read the database (locked past the busy timeout, permissions, disk
+    I/O) though the file is not known to be damaged: say so and point at ``gateway doctor``."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"cannot read {path}: {reason} (gateway doctor says why)")
+        self.path = path
+        self.reason = reason
+
+
 class DatabaseReplaced(StoreError):
     """The file the daemon writes is no longer the file at its configured path (removed,
     renamed or replaced under it): nothing more may leave the SIMs."""

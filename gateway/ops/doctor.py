@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -29,12 +28,12 @@ from gateway.broadcast.templates import load_notices
 from gateway.conversation.catalogue import load_catalogue
 from gateway.crm.client import tls_verify
 from gateway.crm.operations import display_url
-from gateway.exceptions import DatabaseCorrupt, GatewayError
+from gateway.exceptions import DatabaseCorrupt, DatabaseUnreadable, GatewayError
 from gateway.lockfile import holder, lock_path
-from gateway.ops import stats
 from gateway.sims.ussd import in_rials
 from gateway.store import Store
-from gateway.store.base import QUICK_CHECK, corruption, verdict
+from gateway.store.database_file import DatabaseFile
+from gateway.store.protocols import StoreHealth
 from sim_bank import ModemConfig
 from sim_bank.probe import Probe, probe
 from sim_bank.ussd import parse_balance
@@ -94,8 +93,9 @@ def run(
     if not config.modems and daemon is None:
         add("config", "modems", "fail", "no [[modems]] configured",
             'add one per modem: id = "m1", port = "/dev/serial/by-id/...", baudrate = 115200')  # fmt: skip
-    db_ok = _database(config, add, daemon_runs=daemon is not None)
-    ready = _modems(config, daemon, prober, add)
+    health = DatabaseFile(config.database_path, config.storage.busy_timeout)
+    db_ok = _database(config, health, add, daemon_runs=daemon is not None)
+    ready = _modems(config, health, daemon, prober, add)
     _crm(config, add)
     report.can_serve = db_ok and ready > 0
     return report
@@ -133,7 +133,7 @@ def _config(path: Path | None, database: Path | None, add: Callable[..., None]) 
 # ---------------------------------------------------------------- database
 
 
-def _database(config: config_mod.Config, add: Callable[..., None], *, daemon_runs: bool) -> bool:
+def _database(config: config_mod.Config, health: StoreHealth, add: Callable[..., None], *, daemon_runs: bool) -> bool:
     """Opens, migrates (unless a daemon runs: it has), writable, WAL, free disk. A missing
     database is not created here (doctor may run as root): only its directory is checked."""
     path = config.database_path
@@ -147,7 +147,7 @@ def _database(config: config_mod.Config, add: Callable[..., None], *, daemon_run
             f"{path.parent}), or set [storage] database")  # fmt: skip
         return False
 
-    verdict = _quick_check(path, config.storage.busy_timeout)
+    verdict = health.quick_check()
     if verdict != "ok":
         add("database", "integrity", "fail", f"{path}: PRAGMA quick_check: {verdict}",
             DatabaseCorrupt(path, verdict).fix)  # fmt: skip
@@ -160,18 +160,12 @@ def _database(config: config_mod.Config, add: Callable[..., None], *, daemon_run
     try:
         if not daemon_runs:
             asyncio.run(open_and_migrate())
-        conn = sqlite3.connect(path, timeout=config.storage.busy_timeout)
-        try:
-            (version,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM schema_migrations").fetchone()
-            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
-            conn.execute("BEGIN IMMEDIATE")  # can we take the write lock?
-            conn.execute("ROLLBACK")
-        finally:
-            conn.close()
-    except (GatewayError, sqlite3.Error, OSError) as exc:
-        add("database", "opens", "fail", f"{path}: {exc}",
+        state = health.describe()
+    except (GatewayError, OSError) as exc:
+        add("database", "opens", "fail", f"{path}: {_reason(exc)}",
             f"check that {path.parent} exists and the gateway's user may write there")  # fmt: skip
         return False
+    version, mode = state.schema, state.journal
     ok = mode.lower() == "wal"
     add("database", "opens", "ok" if ok else "warn", f"{path}: schema {version}, journal {mode}, writable",
         None if ok else "the gateway sets WAL when it opens the file; a network filesystem cannot do WAL")  # fmt: skip
@@ -184,28 +178,24 @@ def _database(config: config_mod.Config, add: Callable[..., None], *, daemon_run
     return status != "fail"
 
 
-def _quick_check(path: Path, busy_timeout: float) -> str:
-    """``ok`` or what ``PRAGMA quick_check`` found (read-only: doctor never writes a damaged file)."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=busy_timeout)
-        try:
-            return verdict(r[0] for r in conn.execute(QUICK_CHECK))
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        if not corruption(exc):
-            return "ok"  # busy or unreadable: the open check below says so in its own words
-        return str(exc)
+def _reason(exc: BaseException) -> str:
+    """SQLite's own words for a file it could not read (as doctor printed them before the
+    store named the path), else the error's message."""
+    return exc.reason if isinstance(exc, DatabaseUnreadable) else str(exc)
 
 
 # ---------------------------------------------------------------- modems
 
 
 def _modems(
-    config: config_mod.Config, daemon: dict[str, object] | None, prober: Callable[..., Probe], add: Callable[..., None]
+    config: config_mod.Config,
+    health: StoreHealth,
+    daemon: dict[str, object] | None,
+    prober: Callable[..., Probe],
+    add: Callable[..., None],
 ) -> int:
     if daemon is not None:  # with or without -c: the running daemon's own view (simulated or real)
-        return _from_daemon(config, daemon, add)
+        return _from_daemon(config, health, daemon, add)
     if not config.modems:
         return 0
     with ThreadPoolExecutor(max_workers=min(16, len(config.modems))) as pool:
@@ -218,19 +208,17 @@ def _modems(
     return sum(_modem(m, p, add) for m, p in zip(config.modems, probes, strict=True))
 
 
-def _from_daemon(config: config_mod.Config, daemon: dict[str, object], add: Callable[..., None]) -> int:
+def _from_daemon(
+    config: config_mod.Config, health: StoreHealth, daemon: dict[str, object], add: Callable[..., None]
+) -> int:
     """The daemon holds the ports: report what it last published instead of opening them."""
     pid = daemon.get("pid")
     add("daemon", "running", "ok", f"a gateway daemon runs on this database (pid {pid}); its modems are not "
         "opened here (it holds the ports): this is what it last reported")  # fmt: skip
     try:
-        conn = stats.connect(config.database_path, config.storage.busy_timeout)
-        try:
-            rows = {r["modem_id"]: dict(r) for r in conn.execute("SELECT * FROM sim_status")}
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        add("daemon", "report", "fail", f"cannot read what the daemon reported: {exc}",
+        rows = health.sim_status_rows()
+    except GatewayError as exc:
+        add("daemon", "report", "fail", f"cannot read what the daemon reported: {_reason(exc)}",
             "run doctor as the gateway's user, or see gateway modems")  # fmt: skip
         return 0
     ready = 0

@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gateway.config import Config
-from gateway.exceptions import DatabaseCorrupt, DatabaseMissing, GatewayError
-from gateway.store import TicketRow, stamp
+from gateway.exceptions import DatabaseMissing, GatewayError, StoreError
+from gateway.store import TicketRow
 from gateway.store import files as private_files
-from gateway.store.base import corruption
+from gateway.store.database_file import DatabaseFile
+from gateway.store.maintenance import check_copy
+from gateway.store.protocols import Archive
 
 TABLES = ("messages", "tickets", "outbox", "campaigns", "contacts")
 EXPORT_FIELDS = (*TicketRow.JSON_FIELDS, "crm_note", "status_changed_at")
@@ -48,7 +50,12 @@ class BackupReport:
 
 def backup(config: Config, target: Path, *, force: bool = False) -> BackupReport:
     """Copy the database to ``target`` (a consistent snapshot; safe while the daemon runs)."""
-    source = config.database_path
+    return backup_file(DatabaseFile(config.database_path, config.storage.busy_timeout), target,
+                       force=force, group=config.storage.group or None)  # fmt: skip
+
+
+def backup_file(archive: Archive, target: Path, *, force: bool = False, group: str | None = None) -> BackupReport:
+    source = archive.path
     if not source.exists():
         raise DatabaseMissing(source)
     target = target.resolve()
@@ -61,37 +68,19 @@ def backup(config: Config, target: Path, *, force: bool = False) -> BackupReport
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=config.storage.busy_timeout)
-        dst = sqlite3.connect(tmp)
-        try:
-            src.backup(dst)  # all pages in one step: one read transaction, one snapshot
-            dst.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
-        finally:
-            src.close()
-            dst.close()
-        report = _check(tmp)
-        private_files.restrict(tmp, config.storage.group or None)
+        archive.backup_to(tmp)
+        copy = check_copy(tmp, TABLES)
+        if copy.verdict != "ok":
+            raise BackupError(f"the copy does not check out: {copy.verdict}")
+        private_files.restrict(tmp, group)
         os.replace(tmp, target)
-    except sqlite3.Error as exc:
+    except StoreError as exc:
         tmp.unlink(missing_ok=True)
         raise BackupError(f"backup of {source} failed: {exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return BackupReport(target, target.stat().st_size, report[0], report[1])
-
-
-def _check(path: Path) -> tuple[dict[str, int], int]:
-    conn = sqlite3.connect(path)
-    try:
-        (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
-        if verdict != "ok":
-            raise BackupError(f"the copy does not check out: {verdict}")
-        rows = {t: int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in TABLES}
-        (version,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM schema_migrations").fetchone()
-        return rows, int(version)
-    finally:
-        conn.close()
+    return BackupReport(target, target.stat().st_size, copy.rows, copy.schema_version)
 
 
 def export_tickets(
@@ -99,31 +88,17 @@ def export_tickets(
 ) -> int:
     """Write tickets (oldest first; received since ``since``; in sync state ``sync``) to ``out``
     as ``csv`` or ``json``. Returns how many. Reads a snapshot; the daemon keeps running."""
-    if not config.database_path.exists():
-        raise DatabaseMissing(config.database_path)
-    conn = sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True, timeout=config.storage.busy_timeout)
-    conn.row_factory = sqlite3.Row
-    try:
-        rows = _tickets(conn, since, sync)
+    archive = DatabaseFile(config.database_path, config.storage.busy_timeout)
+    return write_tickets(archive, out, fmt=fmt, since=since, sync=sync)
+
+
+def write_tickets(archive: Archive, out: TextIO, *, fmt: str, since: datetime | None, sync: str | None) -> int:
+    if not archive.path.exists():
+        raise DatabaseMissing(archive.path)
+    with contextlib.closing(archive.export_rows(EXPORT_FIELDS, since=since, sync=sync)) as rows:
         if fmt == "json":
             return _json(rows, out)
         return _csv(rows, out)
-    except sqlite3.Error as exc:
-        if corruption(exc):
-            raise DatabaseCorrupt(config.database_path, str(exc)) from None
-        raise GatewayError(f"cannot read {config.database_path}: {exc}") from None
-    finally:
-        conn.close()
-
-
-def _tickets(conn: sqlite3.Connection, since: datetime | None, sync: str | None) -> Iterator[dict[str, Any]]:
-    sql = f"SELECT {', '.join(EXPORT_FIELDS)} FROM tickets WHERE received_at >= ?"
-    params: list[Any] = [stamp(since) if since else ""]
-    if sync:
-        sql += " AND sync_status = ?"
-        params.append(sync)
-    for row in conn.execute(sql + " ORDER BY seq", params):
-        yield dict(row)
 
 
 def _json(rows: Iterator[dict[str, Any]], out: TextIO) -> int:

@@ -1,7 +1,7 @@
 """An optional Prometheus endpoint (``[metrics] listen``), bound to 127.0.0.1 by default.
 
 Each scrape reads a fresh :func:`gateway.ops.stats.snapshot` from the database in
-the exporter's own thread (its own read-only connection), so a slow scrape
+the exporter's own thread (a read-only connection of its own), so a slow scrape
 never blocks the daemon, and the metrics say exactly what ``gateway stats``
 says. Counters are totals of what the database holds (they fall back when the
 retention purge removes old rows; Prometheus treats that as a reset).
@@ -20,24 +20,21 @@ from prometheus_client.registry import Collector
 
 from gateway.config import parse_listen
 from gateway.exceptions import ConfigError
-from gateway.ops.stats import connect, snapshot
+from gateway.ops.stats import snapshot
+from gateway.store.database_file import DatabaseFile
+from gateway.store.protocols import StatsReader
 
 STATES = ("ready", "quarantined", "down", "connecting", "stopped")
 
 
 class GatewayCollector(Collector):
-    def __init__(self, database: Path, timeout: float = 10.0) -> None:
-        self.database = database
-        self.timeout = timeout
+    def __init__(self, reader: StatsReader) -> None:
+        self.reader = reader
         self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
-            conn = connect(self.database, self.timeout)
-            try:
-                snap = snapshot(conn)
-            finally:
-                conn.close()
+            snap = snapshot(self.reader)
         received = CounterMetricFamily("sms_gateway_sms_received", "Customer SMS received", labels=["sim"])
         for sim, n in snap.received.items():
             received.add_metric([sim], n)
@@ -109,7 +106,7 @@ class MetricsServer:
     def __init__(self, database: Path, listen: str) -> None:
         self.host, self.port = parse_listen(listen)
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(GatewayCollector(database))
+        self.registry.register(GatewayCollector(DatabaseFile(database)))
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 

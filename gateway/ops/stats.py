@@ -1,17 +1,18 @@
 """The gateway's numbers, read from the database: ``gateway stats`` and the Prometheus endpoint.
 
-One function reads them (a read-only snapshot; the daemon keeps writing), so
-the command and the metrics always agree. Labels are SIM ids, lanes, ticket
+One function reads them (:func:`snapshot`, from one read-only snapshot of the
+file; the daemon keeps writing), so the command and the metrics always agree. Labels are SIM ids, lanes, ticket
 categories and +CMS codes -- never a phone number or a message.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.store.protocols import StatsReader
 
 SENT = ("sent", "delivered", "unknown")
 
@@ -42,58 +43,29 @@ class Snapshot:
         }
 
 
-def connect(database: Path, timeout: float = 10.0) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        f"file:{database}?mode=ro", uri=True, timeout=timeout, check_same_thread=False, isolation_level=None
-    )
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def snapshot(conn: sqlite3.Connection, now: datetime | None = None) -> Snapshot:
-    """Everything in one read transaction, so the numbers agree with each other."""
+def snapshot(reader: StatsReader, now: datetime | None = None) -> Snapshot:
+    """Every number at once, from one read of the database (so they agree with each other)."""
     now = now or datetime.now(UTC)
-    snap = Snapshot(at=now.isoformat(timespec="seconds"))
-    conn.execute("BEGIN")
-    try:
-        for r in conn.execute("SELECT modem_id, COUNT(*) n FROM messages GROUP BY modem_id ORDER BY modem_id"):
-            snap.received[r["modem_id"]] = r["n"]
-        for r in conn.execute(
-            """SELECT COALESCE(modem_id, '') sim, lane, status, COUNT(*) n FROM outbox
-               GROUP BY sim, lane, status ORDER BY sim, lane, status"""
-        ):
-            snap.outbox.append({"sim": r["sim"], "lane": r["lane"], "status": r["status"], "messages": r["n"]})
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'send_errors'").fetchone():  # schema 7 on
-            for r in conn.execute("SELECT modem_id, code, count FROM send_errors ORDER BY modem_id, code"):
-                snap.send_errors.append({"sim": r["modem_id"], "code": r["code"], "errors": r["count"]})
-        snap.queue = {lane: 0 for lane in ("reply", "notification", "broadcast")}
-        for r in conn.execute("SELECT lane, COUNT(*) n FROM outbox WHERE status = 'queued' GROUP BY lane"):
-            snap.queue[r["lane"]] = r["n"]
-        (held,) = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'held'").fetchone()
-        snap.queue["broadcast_held"] = held
-        (oldest,) = conn.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'queued'").fetchone()
-        snap.oldest_queued_s = _age(oldest, now)
-        for r in conn.execute("SELECT category, COUNT(*) n FROM tickets GROUP BY category ORDER BY category"):
-            snap.tickets[r["category"]] = r["n"]
-        snap.sync = _sync(conn, now)
-        snap.sims = [_sim(dict(r), now) for r in conn.execute("SELECT * FROM sim_status ORDER BY modem_id")]
-        return snap
-    finally:
-        conn.execute("COMMIT")
-
-
-def _sync(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
-    counts = {str(k): int(v) for k, v in conn.execute("SELECT sync_status, COUNT(*) FROM tickets GROUP BY 1")}
-    (oldest,) = conn.execute("SELECT MIN(received_at) FROM tickets WHERE sync_status = 'queued'").fetchone()
-    state = {str(k): v for k, v in conn.execute("SELECT key, value FROM sync_state")}
-    return {
-        "queued": counts.get("queued", 0),
-        "synced": counts.get("synced", 0),
-        "rejected": counts.get("rejected", 0),
-        "oldest_unsynced_s": _age(oldest, now),
-        "link": state.get("link", "unknown"),
-        "last_success_at": state.get("last_success_at"),
-    }
+    rows = reader.stats_rows()
+    counts = rows.sync_counts
+    return Snapshot(
+        at=now.isoformat(timespec="seconds"),
+        received=rows.received,
+        outbox=rows.outbox,
+        send_errors=rows.send_errors,
+        queue={**rows.queued, "broadcast_held": rows.held},
+        oldest_queued_s=_age(rows.oldest_queued, now),
+        tickets=rows.tickets,
+        sync={
+            "queued": counts.get("queued", 0),
+            "synced": counts.get("synced", 0),
+            "rejected": counts.get("rejected", 0),
+            "oldest_unsynced_s": _age(rows.oldest_unsynced, now),
+            "link": rows.sync_state.get("link", "unknown"),
+            "last_success_at": rows.sync_state.get("last_success_at"),
+        },
+        sims=[_sim(r, now) for r in rows.sims],
+    )
 
 
 def _sim(row: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any, Self, TypeVar
 
 import aiosqlite
 
-from gateway.exceptions import DatabaseCorrupt, DatabaseMissing, DatabaseReplaced, StoreError
+from gateway.exceptions import DatabaseCorrupt, DatabaseMissing, DatabaseReplaced, DatabaseUnreadable, StoreError
 from gateway.store import files as private_files
 from gateway.store.migrations import MIGRATIONS
 
@@ -277,6 +277,26 @@ def corruption(exc: sqlite3.Error) -> bool:
     return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
         type(exc) is sqlite3.DatabaseError and ("malformed" in str(exc) or "not a database" in str(exc))
     )
+
+
+def read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A plain (blocking) read-only connection to the file, for a command or a thread that
+    must not migrate or write it: rows come as :class:`sqlite3.Row`, and no transaction is
+    begun unless the caller begins one."""
+    if not path.exists():
+        raise DatabaseMissing(path)
+    conn = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+    )
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def unreadable(path: Path, exc: sqlite3.Error) -> StoreError:
+    """What a failed read of ``path`` raises: damaged, or merely unreadable (locked, I/O, permissions)."""
+    if corruption(exc):
+        return DatabaseCorrupt(path, str(exc))
+    return DatabaseUnreadable(path, str(exc))
 
 
 async def _connect(path: Path, busy_timeout: float) -> aiosqlite.Connection:

@@ -182,3 +182,20 @@ class OnAir:
     @property
     def refs_text(self) -> str:
         return ",".join(map(str, self.references))
+
+
+@dataclass(frozen=True)
+class StatsRows:
+    """The counts ``gateway stats`` and the metrics show, as the database holds them."""
+
+    received: dict[str, int]  # SIM -> customer SMS received
+    outbox: list[dict[str, Any]]  # {sim, lane, status, messages}
+    send_errors: list[dict[str, Any]]  # {sim, code, errors}
+    queued: dict[str, int]  # lane -> rows queued (every lane, 0 when none)
+    held: int  # broadcast rows held back (paused, outside their window)
+    oldest_queued: str | None  # created_at of the oldest queued row
+    tickets: dict[str, int]  # category -> tickets
+    sync_counts: dict[str, int]  # sync_status -> tickets
+    oldest_unsynced: str | None  # received_at of the oldest ticket not at the CRM
+    sync_state: dict[str, Any]  # the sync_state table (link, last_success_at, cursor, ...)
+    sims: list[dict[str, Any]]  # sim_status rows, by modem id
