@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import click
 
 from gateway.cli.common import CONTEXT, Group, LazyChoice, with_config
-from gateway.exceptions import DatabaseCorrupt, DatabaseMissing
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -79,25 +78,12 @@ def stats(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway stats --json
     """
-    import sqlite3
-
     from gateway.cli.common import console, echo_json
     from gateway.cli.output import DataTable, styled
-    from gateway.ops.stats import connect, snapshot
-    from gateway.store.base import corruption
+    from gateway.ops.stats import snapshot
+    from gateway.store.database_file import DatabaseFile
 
-    if not config.database_path.exists():
-        raise DatabaseMissing(config.database_path)
-    try:
-        conn = connect(config.database_path, config.storage.busy_timeout)
-        try:
-            snap = snapshot(conn)
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        if corruption(exc):
-            raise DatabaseCorrupt(config.database_path, str(exc)) from None
-        raise click.ClickException(f"cannot read {config.database_path}: {exc} (gateway doctor says why)") from None
+    snap = snapshot(DatabaseFile(config.database_path, config.storage.busy_timeout))
     if as_json:
         echo_json(snap.as_json())
         return
