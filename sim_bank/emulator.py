@@ -81,6 +81,8 @@ class ModemEmulator(AtInterpreter):
         self._slave: int | None = None
         self._thread: threading.Thread | None = None
         self._running = False
+        self._stopped = threading.Event()  # set by stop(): ends the I/O thread's waits at once
+        self._wake: tuple[int, int] | None = None  # a pipe whose write end stop() uses to end select()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -95,6 +97,8 @@ class ModemEmulator(AtInterpreter):
 
     def start(self) -> ModemEmulator:
         self._open_pty()
+        self._wake = os.pipe()
+        self._stopped.clear()
         self._running = True
         self._thread = threading.Thread(target=self._run, name=f"emulator-{self.modem_id}", daemon=True)
         self._thread.start()
@@ -102,9 +106,18 @@ class ModemEmulator(AtInterpreter):
 
     def stop(self) -> None:
         self._running = False
+        self._stopped.set()
+        if self._wake is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._wake[1], b"x")
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._close_pty()
+        if self._wake is not None:
+            for fd in self._wake:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._wake = None
         if self.link is not None and self.link.is_symlink():
             self.link.unlink()
 
@@ -367,17 +380,19 @@ class ModemEmulator(AtInterpreter):
                     return
 
     def _run(self) -> None:
+        assert self._wake is not None
+        wake = self._wake[0]
         while self._running:
             fd = self._master
             if fd is None:
-                time.sleep(0.05)
+                self._stopped.wait(0.05)  # unplugged: wait for replug() (or stop())
                 continue
             try:
-                ready, _, _ = select.select([fd], [], [], 0.1)
+                ready, _, _ = select.select([fd, wake], [], [], 0.1)
             except (OSError, ValueError):
-                time.sleep(0.05)
+                self._stopped.wait(0.05)
                 continue
-            if ready:
+            if fd in ready:
                 try:
                     data = os.read(fd, 4096)
                 except BlockingIOError:
@@ -386,7 +401,7 @@ class ModemEmulator(AtInterpreter):
                     # EIO: no client has the slave open right now; EBADF: unplug() closed the pty
                     if exc.errno not in (errno.EIO, errno.EBADF):
                         log.warning("emulator_read_failed: %s: %s", self.modem_id, exc)
-                    time.sleep(0.01)
+                    self._stopped.wait(0.01)
                     continue
                 if fd != self._master:
                     continue  # unplugged while reading: these bytes went to a cable that is gone

@@ -20,6 +20,7 @@ Subclassing only: no library code is copied (it is LGPL-3.0+).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -99,6 +100,23 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
             late.set()  # the final result code after all: neither a notification nor the next answer
             return
         super()._handleLineRead(line, checkForResponseTerm)
+
+    def shut(self, timeout: float = 2.0) -> None:
+        """Stop the reader thread and close the port, without waiting out a read timeout:
+        ``cancel_read`` wakes the reader from its ``serial.read`` at once (the library's
+        ``close()`` joins it and so waits for the read to time out)."""
+        self.alive = False
+        serial_port = getattr(self, "serial", None)
+        if serial_port is not None:
+            with contextlib.suppress(OSError):  # SerialException is an OSError
+                serial_port.cancel_read()
+        reader = getattr(self, "rxThread", None)
+        if reader is not None and reader is not threading.current_thread():
+            with contextlib.suppress(RuntimeError):  # never started
+                reader.join(timeout)
+        if serial_port is not None:
+            with contextlib.suppress(OSError):
+                serial_port.close()
 
     def _readLoop(self) -> None:
         # The library's loop dies on the first byte that is not UTF-8 and nobody

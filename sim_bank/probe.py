@@ -83,7 +83,9 @@ class AtLink:
         answered = False  # the ``ends`` line came: what follows is awaited only briefly
         text: list[str] | None = None  # a +CUSD text running over several lines, until its quote closes
         while time.monotonic() < deadline:
-            buffer += self._serial.read(256)
+            # what has arrived, or wait (up to the read timeout) for the next byte: never for
+            # a full buffer, which would cost every answer the whole read timeout
+            buffer += self._serial.read(max(1, self._serial.in_waiting))
             while b"\n" in buffer:
                 raw, buffer = buffer.split(b"\n", 1)
                 line = raw.decode("utf-8", "replace").strip()

@@ -369,7 +369,7 @@ class ModemWorker:
         self._cds_header = False
         modem = Modem(self.config, self._on_urc, self._on_fatal)
         modem.on_line_noise = self._on_line_noise
-        modem.timeout = 0.2  # pyserial read timeout of the reader thread: how fast close() returns
+        modem.timeout = 0.2  # pyserial read timeout of the reader thread: a bound on close() where cancel_read fails
         try:
             GsmModem.connect(modem, pin=self.config.pin)
             self._modem = modem
@@ -460,12 +460,7 @@ class ModemWorker:
         self._modem = None
         if modem is None:
             return
-        modem.alive = False
-        with contextlib.suppress(Exception):
-            if getattr(modem, "rxThread", None) is not None:
-                modem.rxThread.join(2)
-        with contextlib.suppress(Exception):
-            modem.serial.close()
+        modem.shut()
 
     def _reader_alive(self) -> bool:
         m = self._modem

@@ -151,9 +151,7 @@ def test_the_librarys_own_positional_reads_skip_urcs() -> None:
             assert (modem.manufacturer, modem.model, modem.imei) == ("huawei", "E3531", emu.imei)
             assert any(line.startswith("^") for lines in seen for line in lines)  # handed on as notifications
         finally:
-            modem.alive = False
-            modem.rxThread.join(2)
-            modem.serial.close()
+            modem.shut()
 
 
 async def test_noise_anywhere_in_answers_loses_no_message_and_sends_still_work() -> None:

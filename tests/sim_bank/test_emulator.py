@@ -22,7 +22,10 @@ def _connect(emu: ModemEmulator) -> GsmModem:
 
 
 def _close(modem: GsmModem) -> None:
+    """The library's ``close()``, without waiting out its reader's 1 s read timeout."""
     _wait_for_library_threads()
+    modem.alive = False
+    modem.serial.cancel_read()  # the reader wakes now, sees alive False and ends
     modem.close()
 
 
