@@ -1,9 +1,8 @@
-"""``gateway contacts|groups|templates|broadcast``: operators' notices to many customers."""
+"""``gateway broadcast``: a notice to many customers -- plan, confirm, create; list, status, pause, resume, cancel."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -12,243 +11,10 @@ from gateway.cli.common import CONTEXT, Group, console, echo_json, stderr_consol
 from gateway.exceptions import BroadcastError
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, ProgressColumn
-
     from gateway import config as config_mod
-    from gateway.broadcast.contacts import RowProblem
     from gateway.broadcast.operations import BroadcastPlan
 
-PROBLEMS_SHOWN = 50
 NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
-FORMULA = ("=", "+", "-", "@")  # a cell starting so would run as a formula in a spreadsheet
-
-
-def _progress(transient: bool = False, *columns: ProgressColumn) -> Progress:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), *columns, TimeRemainingColumn(),
-        console=stderr_console(), disable=not sys.stderr.isatty(), transient=transient,
-    )  # fmt: skip
-
-
-# ---------------------------------------------------------------- contacts and groups
-
-
-@click.group(cls=Group, context_settings=CONTEXT)
-def contacts() -> None:
-    """The people broadcasts can reach besides those who texted in."""
-
-
-@contacts.command("import", context_settings=CONTEXT)
-@with_config
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--group", help="Put every imported contact in this group too.")
-@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every skipped or duplicate row (line and reason) to this file.")  # fmt: skip
-def contacts_import(config: config_mod.Config, file: Path, group: str | None, errors_path: Path | None) -> None:
-    """Import a CSV (UTF-8) with a header row: phone (required), name, language, area,
-    account; other columns are kept as attributes. Numbers are normalised to +E.164 in
-    [site] region. Bad rows are reported with their line number and skipped.
-
-    Example: gateway contacts import customers-north.csv --group north
-    """
-    import asyncio
-    import csv
-
-    from rich.progress import DownloadColumn
-
-    from gateway.broadcast import operations as ops
-
-    errors = errors_path.open("w", encoding="utf-8", newline="") if errors_path is not None else None
-    writer = csv.writer(errors) if errors is not None else None
-    if writer is not None:
-        writer.writerow(["line", "problem"])
-
-    def problem(p: RowProblem) -> None:
-        if writer is not None:  # every one, as it comes: a million bad rows never sit in memory
-            writer.writerow([p.line, "'" + p.problem if p.problem.startswith(FORMULA) else p.problem])
-
-    try:
-        with _progress(False, DownloadColumn()) as progress:
-            task = progress.add_task("importing", total=None)
-            report = asyncio.run(
-                ops.import_contacts(
-                    config,
-                    file,
-                    group,
-                    on_size=lambda n: progress.update(task, total=n),
-                    on_progress=lambda done: progress.update(task, completed=done),
-                    on_problem=problem,
-                    on_duplicate=problem,
-                )
-            )
-    finally:
-        if errors is not None:
-            errors.close()
-    where_all = f"all in {errors_path}" if errors_path else "--errors FILE writes them all"
-    shown = report.problems[:PROBLEMS_SHOWN]
-    for p in shown:
-        click.echo(f"{file}:{p.line}: skipped: {p.problem}", err=True)
-    if report.problem_count > len(shown):
-        click.echo(f"... and {report.problem_count - len(shown)} more skipped row(s) ({where_all})", err=True)
-    repeats = report.duplicates[:PROBLEMS_SHOWN]
-    for p in repeats:
-        click.echo(f"{file}:{p.line}: {p.problem}", err=True)
-    if report.duplicate_count > len(repeats):
-        click.echo(f"... and {report.duplicate_count - len(repeats)} more duplicate(s) ({where_all})", err=True)
-    where = f" into group {group}" if group else ""
-    duplicates = f", {report.duplicate_count} duplicate(s) within the file" if report.duplicate_count else ""
-    click.echo(
-        f"imported {report.rows} row(s){where}: {report.new} new, {report.updated} updated{duplicates}; "
-        f"{report.problem_count} skipped"
-    )
-
-
-@contacts.command("list", context_settings=CONTEXT)
-@with_config
-@click.option("--group", help="Only this group.")
-@click.option("--area", help="Only this area.")
-@click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def contacts_list(config: config_mod.Config, group: str | None, area: str | None, limit: int, as_json: bool) -> None:
-    """Contacts, by phone number.
-
-    Example: gateway contacts list --group north --json
-    """
-    import asyncio
-
-    from gateway.broadcast import operations as ops
-    from gateway.cli.output import DataTable
-
-    rows = asyncio.run(ops.list_contacts(config, group, area, limit))
-    if as_json:
-        echo_json(rows)
-        return
-    table = DataTable("phone", "name", "language", "area", "account", "attributes")
-    for r in rows:
-        attrs = ", ".join(f"{k}={v}" for k, v in r["attrs"].items())
-        table.add_row(r["phone"], r["name"] or "", r["language"] or "", r["area"] or "", r["account"] or "", attrs)
-    console().print(table)
-
-
-@contacts.command("count", context_settings=CONTEXT)
-@with_config
-@click.option("--group", help="Only this group.")
-@click.option("--area", help="Only this area.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def contacts_count(config: config_mod.Config, group: str | None, area: str | None, as_json: bool) -> None:
-    """How many contacts (in a group, an area).
-
-    Example: gateway contacts count --area north
-    """
-    import asyncio
-
-    from gateway.broadcast import operations as ops
-
-    n = asyncio.run(ops.count_contacts(config, group, area))
-    if as_json:
-        echo_json({"group": group, "area": area, "contacts": n})
-    else:
-        click.echo(str(n))
-
-
-@click.group(cls=Group, context_settings=CONTEXT)
-def groups() -> None:
-    """Named groups of contacts (made by contacts import --group)."""
-
-
-@groups.command("list", context_settings=CONTEXT)
-@with_config
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def groups_list(config: config_mod.Config, as_json: bool) -> None:
-    """Every group and how many contacts it has.
-
-    Example: gateway groups list
-    """
-    import asyncio
-
-    from gateway.broadcast import operations as ops
-    from gateway.cli.output import DataTable
-
-    rows = asyncio.run(ops.list_groups(config))
-    if as_json:
-        echo_json([{"group": name, "contacts": n} for name, n in rows])
-        return
-    table = DataTable("group", "contacts")
-    for name, n in rows:
-        table.add_row(name, str(n))
-    console().print(table)
-
-
-# ---------------------------------------------------------------- notices
-
-
-@click.group(cls=Group, context_settings=CONTEXT)
-def templates() -> None:
-    """Pre-approved notices for broadcasts (config/templates.toml, or [broadcast] templates)."""
-
-
-@templates.command("list", context_settings=CONTEXT)
-@with_config
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def templates_list(config: config_mod.Config, as_json: bool) -> None:
-    """Every notice, its variables, and its SMS parts per language with the sample values.
-
-    Example: gateway templates list
-    """
-    from gateway.broadcast import operations as ops
-    from gateway.cli.output import DataTable
-
-    rows = []
-    for name in ops.notices(config):
-        notice, rendered = ops.show_notice(config, name)
-        rows.append((notice, rendered))
-    if as_json:
-        echo_json([_notice_json(n, r) for n, r in rows])
-        return
-    table = DataTable("notice", "variables", "parts fa/ar/en", "description")
-    for notice, rendered in rows:
-        parts = "/".join(str(r.parts) for r in rendered)
-        table.add_row(notice.name, ", ".join(notice.variables), parts, notice.description)
-    console().print(table)
-
-
-@templates.command("show", context_settings=CONTEXT)
-@with_config
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def templates_show(config: config_mod.Config, name: str, as_json: bool) -> None:
-    """One notice in every language, rendered with its sample values, with its part count.
-
-    Example: gateway templates show restored
-    """
-    from gateway.broadcast import operations as ops
-    from gateway.cli.output import styled
-
-    notice, rendered = ops.show_notice(config, name)
-    if as_json:
-        echo_json(_notice_json(notice, rendered))
-        return
-    out = console()
-    out.print(styled("[bold]{}[/bold]: {}", notice.name, notice.description))
-    samples = ", ".join(f'{k}="{v}"' for k, v in notice.samples.items())
-    out.print(styled("variables: {}", samples or "none"))
-    for r in rendered:
-        out.print(styled("[bold]{}[/bold] ({} part{}, {}): {}", r.language, r.parts, "s" if r.parts != 1 else "",
-                         r.encoding, r.text))  # fmt: skip
-
-
-def _notice_json(notice: Any, rendered: list[Any]) -> dict[str, Any]:
-    return {
-        "name": notice.name,
-        "description": notice.description,
-        "variables": notice.samples,
-        "languages": {r.language: {"text": r.text, "parts": r.parts, "encoding": r.encoding} for r in rendered},
-    }
-
-
-# ---------------------------------------------------------------- broadcast
 
 
 @click.group(cls=Group, context_settings=CONTEXT, invoke_without_command=True)
@@ -319,6 +85,7 @@ def broadcast(
 
     from gateway.broadcast import operations as ops
     from gateway.broadcast.operations import BroadcastRequest, parse_duration
+    from gateway.cli.output import progress_bar
     from gateway.operations import no_daemon
     from gateway.store import AudienceSpec, utcnow
 
@@ -350,7 +117,7 @@ def broadcast(
         return click.confirm(f"Send to {plan.recipients} recipient(s) ({plan.parts_per_run * plan.runs} parts)?",
                              err=True)  # fmt: skip
 
-    progress = _progress(True, MofNCompleteColumn())
+    progress = progress_bar(True, MofNCompleteColumn())
     task = progress.add_task("queueing", total=None)
 
     def queueing(recipients: int) -> None:  # after the question: a live bar would hide the prompt
@@ -605,4 +372,4 @@ for _action, _help in (
         _control(_action)
     )
 
-COMMANDS = (contacts, groups, templates, broadcast)
+COMMANDS = (broadcast,)

@@ -1,0 +1,104 @@
+"""``gateway tickets|parse``: the tickets opened from customers' SMS, and what the router would do with one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from gateway.cli.common import CONTEXT, Group, LazyChoice, console, echo_json, with_config
+
+if TYPE_CHECKING:
+    from gateway import config as config_mod
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+def tickets() -> None:
+    """Tickets opened from customers' SMS."""
+
+
+@tickets.command("list", context_settings=CONTEXT)
+@with_config
+@click.option("--status", type=LazyChoice("gateway.operations", "TICKET_STATUSES"),
+              help="Only tickets with this status.")  # fmt: skip
+@click.option("--sync", "sync_status", type=LazyChoice("gateway.store.sync", "SYNC_STATES"),
+              help="Only tickets in this CRM sync state.")  # fmt: skip
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the ticket contract fields).")
+def tickets_list(
+    config: config_mod.Config, status: str | None, sync_status: str | None, limit: int, as_json: bool
+) -> None:
+    """Newest tickets first.
+
+    Example: gateway tickets list --status open --json; gateway tickets list --sync rejected
+    """
+    import asyncio
+
+    from gateway import operations
+
+    rows = asyncio.run(operations.list_tickets(config, status, limit, sync_status))
+    if as_json:
+        echo_json([t.as_json() for t in rows])
+        return
+    from gateway.cli.output import DataTable
+
+    table = DataTable("ref", "category", "account", "phone", "lang", "status", "received", "modem", "CRM")
+    for t in rows:
+        crm = t.sync_status + (f": {t.sync_error}" if t.sync_error else "")
+        table.add_row(
+            t.ref, t.category, t.account or "", t.phone, t.language, t.status, t.received_at[:19], t.modem or "", crm
+        )
+    console().print(table)
+    if not rows:
+        click.echo("no tickets yet", err=True)
+
+
+@tickets.command("show", context_settings=CONTEXT)
+@with_config
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
+    """One ticket and the replies sent for it. REF may be typed in any digit script.
+
+    Example: gateway tickets show 12-000345
+    """
+    import asyncio
+
+    from gateway import operations
+    from gateway.cli.outbound import outbox_json
+    from gateway.cli.output import print_fields
+
+    ticket, replies = asyncio.run(operations.show_ticket(config, ref))
+    if as_json:
+        echo_json({**ticket.as_json(), "replies": [outbox_json(r) for r in replies]})
+        return
+    out = console()
+    print_fields(out, ticket.as_json(), 12)
+    for r in replies:
+        print_fields(out, {"reply": f"#{r.id} {r.status} via {r.modem_id or '-'}: {r.text}"}, 12)
+
+
+# ---------------------------------------------------------------- parse / send / outbox / inbox
+
+
+@click.command(context_settings=CONTEXT)
+@with_config
+@click.argument("text")
+@click.option("--from", "sender", help="Sender number (decides no-reply rules and the default language).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def parse(config: config_mod.Config, text: str, sender: str | None, as_json: bool) -> None:
+    """What the router would do with an SMS -- no ticket, no reply, no database.
+
+    Example: gateway parse "OUT1234" --from +447700900123 --json
+    """
+    from gateway import operations
+    from gateway.cli.output import print_fields
+
+    result = operations.parse_message(config, text, sender)
+    if as_json:
+        echo_json(result.as_json())
+        return
+    print_fields(console(), result.as_json(), 15)
+
+
+COMMANDS = (tickets, parse)
