@@ -1,4 +1,4 @@
-"""One clock for the whole daemon: the wall clock for calendars, the monotonic clock for waits.
+"""The daemon's runtime: one clock, and the one wakeable loop every background service runs on.
 
 The wall clock (UTC) says which local day it is, when a campaign's send window opens,
 and what is written into the database. It can jump: an NTP correction, an RTC reset on
@@ -6,90 +6,36 @@ a box without a battery. Every "wait until" -- a SIM's per-minute window, retry
 backoffs, quarantines, campaign pacing, balance checks -- is measured on the monotonic
 clock, which only moves forward, so a step of the wall clock never stops a SIM.
 
-Services take a :class:`Clock`; tests pass a :class:`SteppedClock` and move it by hand
-instead of sleeping.
+Services take a :class:`Clock` and wait with its :meth:`~Clock.sleep` and
+:meth:`~Clock.wait`; tests pass a :class:`SteppedClock` and move it by hand instead of
+sleeping: :meth:`SteppedClock.advance` ends the waits whose time has come.
+
+A background service (the dispatcher, the broadcast pacer, the SIM monitor, USSD, CRM
+sync, housekeeping, the database watch) is a :class:`Service`: ``start`` once, ``step``
+one round at a time (each says how long until it wants the next), ``stop`` to drain its
+own work. :class:`Loop` runs one service: a round when its time comes or when it is
+woken. :class:`Runtime` holds the loops by name, restarts one that fails and stops them
+in order, each stop bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+import structlog
 
-@runtime_checkable
-class Clock(Protocol):
-    def wall(self) -> datetime:
-        """Now, on the wall clock (aware, UTC): calendars and stamps."""
-        ...
+from sim_bank.backoff import backoff_delay
 
-    def monotonic(self) -> float:
-        """Seconds on a clock that never steps: waits."""
-        ...
+log = structlog.get_logger("gateway.runtime")
+T = TypeVar("T")
 
-
-class SystemClock:
-    """The machine's clocks."""
-
-    def wall(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
-SYSTEM = SystemClock()
-
-
-class WallFunction:
-    """A bare wall-clock function (what services took before), with the system's monotonic clock."""
-
-    def __init__(self, wall: Callable[[], datetime]) -> None:
-        self._wall = wall
-
-    def wall(self) -> datetime:
-        return self._wall()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
-class SteppedClock:
-    """The system clocks, moved by hand (for tests and simulations).
-
-    :meth:`step` moves the wall clock alone, as an NTP correction does; :meth:`advance`
-    moves time itself (both clocks), as if that many seconds had passed.
-    """
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._wall_offset = (start - datetime.now(UTC)) if start is not None else timedelta(0)
-        self._mono_offset = 0.0
-
-    def wall(self) -> datetime:
-        return datetime.now(UTC) + self._wall_offset
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self._mono_offset
-
-    def step(self, seconds: float) -> None:
-        """The wall clock jumps (negative: back); the monotonic clock does not."""
-        self._wall_offset += timedelta(seconds=seconds)
-
-    def advance(self, seconds: float) -> None:
-        """``seconds`` pass on both clocks at once."""
-        self._wall_offset += timedelta(seconds=seconds)
-        self._mono_offset += seconds
-
-
-def as_clock(clock: Clock | Callable[[], datetime] | None) -> Clock:
-    """A :class:`Clock` from a clock, a bare wall-clock function, or None (the system's)."""
-    if clock is None:
-        return SYSTEM
-    if isinstance(clock, Clock):
-        return clock
-    return WallFunction(clock)
+RESTART_FIRST = 1.0  # seconds before a failed loop runs again; doubles up to RESTART_MAX
+RESTART_MAX = 60.0
 
 
 async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
@@ -104,3 +50,414 @@ async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+# ---------------------------------------------------------------------------- clocks
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def wall(self) -> datetime:
+        """Now, on the wall clock (aware, UTC): calendars and stamps."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never steps: waits."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """``seconds`` on the monotonic clock."""
+        ...
+
+    async def wait(self, event: asyncio.Event, timeout: float | None) -> bool:
+        """Until ``event`` is set (True) or ``timeout`` monotonic seconds pass (False)."""
+        ...
+
+
+class SystemClock:
+    """The machine's clocks."""
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+    async def wait(self, event: asyncio.Event, timeout: float | None) -> bool:
+        return await wait_event(event, timeout)
+
+
+SYSTEM = SystemClock()
+
+
+class WallFunction(SystemClock):
+    """A bare wall-clock function (what services took before), with the system's monotonic clock."""
+
+    def __init__(self, wall: Callable[[], datetime]) -> None:
+        self._wall = wall
+
+    def wall(self) -> datetime:
+        return self._wall()
+
+
+class SteppedClock:
+    """The system clocks, moved by hand (for tests and simulations).
+
+    :meth:`step` moves the wall clock alone, as an NTP correction does; :meth:`advance`
+    moves time itself (both clocks), as if that many seconds had passed, and ends every
+    :meth:`sleep` and :meth:`wait` whose time has come. Between moves both clocks run
+    on with the machine's, so a service waiting on this clock behaves as on the system's.
+    Move it from the event loop's thread.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._wall_offset = (start - datetime.now(UTC)) if start is not None else timedelta(0)
+        self._mono_offset = 0.0
+        self._waits: set[asyncio.Timeout] = set()
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC) + self._wall_offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._mono_offset
+
+    def step(self, seconds: float) -> None:
+        """The wall clock jumps (negative: back); the monotonic clock does not."""
+        self._wall_offset += timedelta(seconds=seconds)
+
+    def advance(self, seconds: float) -> None:
+        """``seconds`` pass on both clocks at once; waits that are over end now."""
+        self._wall_offset += timedelta(seconds=seconds)
+        self._mono_offset += seconds
+        for wait in list(self._waits):
+            when = wait.when()
+            if when is not None and not wait.expired():
+                wait.reschedule(when - seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.wait(asyncio.Event(), seconds)
+
+    async def wait(self, event: asyncio.Event, timeout: float | None) -> bool:
+        if timeout is None or event.is_set():
+            return await wait_event(event, timeout)
+        try:
+            async with asyncio.timeout(max(0.0, timeout)) as wait:
+                self._waits.add(wait)
+                try:
+                    await event.wait()
+                finally:
+                    self._waits.discard(wait)
+        except TimeoutError:
+            return False
+        return True
+
+
+def as_clock(clock: Clock | Callable[[], datetime] | None) -> Clock:
+    """A :class:`Clock` from a clock, a bare wall-clock function, or None (the system's)."""
+    if clock is None:
+        return SYSTEM
+    if isinstance(clock, Clock):
+        return clock
+    return WallFunction(clock)
+
+
+def every(seconds: float, clock: Clock) -> Callable[[], bool]:
+    """ "Due again?": True at the first call, then once ``seconds`` (monotonic) have passed
+    since the last True (the pacer's tidy-up, housekeeping's purge)."""
+    last: float | None = None
+
+    def due() -> bool:
+        nonlocal last
+        now = clock.monotonic()
+        if last is not None and now - last < seconds:
+            return False
+        last = now
+        return True
+
+    return due
+
+
+async def retry_store(
+    write: Callable[[], Awaitable[T]],
+    *,
+    errors: tuple[type[Exception], ...],
+    clock: Clock,
+    on_error: Callable[[Exception, float], None],
+    base: float = 0.5,
+    cap: float = 30.0,
+) -> T:
+    """``write()`` until the database takes it, however long that is (a locked or full
+    database): after each of ``errors`` (the store's, ``gateway.store.STORE_ERRORS``)
+    ``on_error(exc, retry_in)`` (the caller logs), then a capped backoff. For outcomes
+    that must be recorded (a modem has spoken)."""
+    attempt = 0
+    while True:
+        try:
+            return await write()
+        except errors as exc:
+            attempt += 1
+            delay = backoff_delay(attempt, base=base, cap=cap)
+            on_error(exc, delay)
+            await clock.sleep(delay)
+
+
+class Tasks:
+    """Tasks a service starts and must not lose track of: each one is kept until it ends;
+    work under the same ``key`` runs one at a time (one USSD session per SIM)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+
+    def spawn(self, work: Coroutine[Any, Any, object], *, key: Hashable | None = None) -> None:
+        if key is not None:
+            lock = self._locks.setdefault(key, asyncio.Lock())
+
+            async def serialised() -> None:
+                async with lock:
+                    await work
+
+            task = asyncio.create_task(serialised())
+        else:
+
+            async def plain() -> None:
+                await work
+
+            task = asyncio.create_task(plain())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float | None) -> None:
+        """Wait up to ``timeout`` for every task (those started meanwhile too); cancel what is left."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._tasks:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=left)
+        await self.cancel()
+
+    async def cancel(self) -> None:
+        pending = set(self._tasks)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+# ---------------------------------------------------------------------------- services
+
+
+class Service(Protocol):
+    """One background service. ``woken`` is set (by the service itself or by whoever has
+    news for it) to run a round before the wait ``step`` asked for is over."""
+
+    name: str
+    woken: asyncio.Event
+
+    async def start(self) -> None:
+        """Once, before the first round."""
+        ...
+
+    async def step(self) -> float | None:
+        """One round. Returns the seconds until the next wanted round: 0 at once, None
+        after the loop's idle interval (or when woken, if it has none)."""
+        ...
+
+    async def stop(self) -> None:
+        """Once the loop has ended: finish or hand back the service's own work, bounded."""
+        ...
+
+
+class BaseService:
+    """What most services share: a name, the wake event, nothing to start or stop."""
+
+    name = "service"
+
+    def __init__(self) -> None:
+        self.woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something changed: a round now."""
+        self.woken.set()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """How a loop waits; from config or the service's constructor, never a module constant."""
+
+    idle: float | None = None  # the wait when step() says None; None: until woken
+    coalesce: float = 0.0  # at least this long between two rounds, however often woken
+    retry_base: float = 0.5  # after a database error escaping step(): capped backoff
+    retry_cap: float = 30.0
+    grace: float = 0.0  # at stop, how long a round already running may finish before it is cancelled
+
+
+class Loop:
+    """One service's loop: clear the wake, one round, then wait (the coalescing gap, then the
+    service's own wait or the idle interval, ended early by a wake that ``should_wake``
+    accepts). A database error escaping a round is logged as ``<name>_store_error`` and
+    retried with backoff; any other error ends the loop (the :class:`Runtime` restarts it).
+    ``retry_on``: the database's errors (``gateway.store.STORE_ERRORS``; the runtime sits
+    below the store and does not import it)."""
+
+    def __init__(
+        self,
+        service: Service,
+        intervals: Intervals,
+        clock: Clock,
+        *,
+        should_wake: Callable[[], Awaitable[bool]] | None = None,
+        retry_on: tuple[type[Exception], ...] = (),
+    ) -> None:
+        self.service = service
+        self._retry_on = retry_on
+        self.intervals = intervals
+        self.clock = clock
+        self.rounds = 0  # rounds finished (tests wait for one more instead of sleeping)
+        self._should_wake = should_wake
+        self._started = False
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    def wake(self) -> None:
+        self.service.woken.set()
+
+    async def run(self) -> None:
+        if not self._started:
+            await self.service.start()
+            self._started = True
+        failures = 0
+        while not self._stopping:
+            self.service.woken.clear()
+            try:
+                wait = await self.service.step()
+                failures = 0
+            except self._retry_on as exc:  # a locked or full database: wait, never give up
+                failures += 1
+                wait = backoff_delay(failures, base=self.intervals.retry_base, cap=self.intervals.retry_cap)
+                log.error(f"{self.name}_store_error", error=str(exc), retry_in=round(wait, 2))
+            self.rounds += 1
+            if self._stopping:
+                break
+            if wait == 0:
+                await asyncio.sleep(0)  # others run between back-to-back rounds
+                continue
+            if wait is None:
+                wait = self.intervals.idle
+            if self.intervals.coalesce:
+                await self.clock.sleep(self.intervals.coalesce)
+            await self._nap(wait)
+
+    async def _nap(self, seconds: float | None) -> None:
+        deadline = None if seconds is None else self.clock.monotonic() + seconds
+        while not self._stopping:
+            left = None if deadline is None else deadline - self.clock.monotonic()
+            if left is not None and left <= 0:
+                return
+            if not await self.clock.wait(self.service.woken, left):
+                return
+            if self._stopping or self._should_wake is None or await self._should_wake():
+                return
+            self.service.woken.clear()  # news this service does not act on yet: sleep on
+
+    async def stop(self) -> None:
+        """End the loop (a round running gets ``grace`` seconds), then the service's stop."""
+        self._stopping = True
+        self.wake()
+        task = self._task
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=self.intervals.grace)
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if self._started:
+            self._started = False
+            await self.service.stop()
+
+
+class Runtime:
+    """The daemon's loops, by name: started together, each restarted if it fails (1 s, then
+    doubling up to a minute), woken by name, stopped in the order the daemon gives."""
+
+    def __init__(self, clock: Clock, *, retry_on: tuple[type[Exception], ...] = ()) -> None:
+        self.clock = clock
+        self._retry_on = retry_on
+        self.loops: dict[str, Loop] = {}
+        self._running = False
+
+    def add(
+        self,
+        service: Service,
+        intervals: Intervals,
+        *,
+        should_wake: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Loop:
+        if service.name in self.loops:
+            raise ValueError(f"a service named {service.name!r} runs already")
+        loop = self.loops[service.name] = Loop(
+            service, intervals, self.clock, should_wake=should_wake, retry_on=self._retry_on
+        )
+        if self._running:
+            loop._task = asyncio.create_task(self._supervised(loop), name=loop.name)
+        return loop
+
+    def wake(self, *names: str) -> None:
+        for name in names:
+            loop = self.loops.get(name)
+            if loop is not None:
+                loop.wake()
+
+    def start(self) -> None:
+        self._running = True
+        for loop in self.loops.values():
+            if loop._task is None:
+                loop._task = asyncio.create_task(self._supervised(loop), name=loop.name)
+
+    def alive(self) -> dict[str, bool]:
+        """Each loop: whether it is running (a test's "nothing died")."""
+        return {name: loop._task is not None and not loop._task.done() for name, loop in self.loops.items()}
+
+    async def stop(self, names: Iterable[str] | None = None) -> None:
+        """Stop ``names`` one after the other, in that order; None: every loop still running, together."""
+        if names is None:
+            self._running = False
+            await asyncio.gather(*(loop.stop() for loop in self.loops.values()))
+            return
+        for name in names:
+            loop = self.loops.get(name)
+            if loop is not None:
+                await loop.stop()
+
+    async def _supervised(self, loop: Loop) -> None:
+        """Run one loop for as long as the runtime runs: one that ends or fails (a defect, a
+        resource gone) is logged and started again, so nothing stops silently."""
+        delay = RESTART_FIRST
+        while True:
+            try:
+                await loop.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("gateway_loop_failed", loop=loop.name, restart_in=delay)
+            else:
+                if loop._stopping:
+                    return  # stopping: the loop ended as it should
+                log.error("gateway_loop_ended", loop=loop.name, restart_in=delay)
+            await self.clock.sleep(delay)
+            delay = min(delay * 2, RESTART_MAX)
