@@ -14,8 +14,12 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.exceptions import GatewayError
+
+if TYPE_CHECKING:
+    from gateway.config import Config
 
 
 class AlreadyRunning(GatewayError):
@@ -117,3 +121,16 @@ def holder_alive(holder: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def daemon_running(config: Config) -> bool:
+    """Whether a daemon serves the database now (it holds the database's lock file)."""
+    return holder(config.database_path) is not None
+
+
+def no_daemon(config: Config) -> str | None:
+    """What an operator must know after queueing when no daemon serves the database (nothing
+    goes out until one starts), or None when one does."""
+    if daemon_running(config):
+        return None
+    return f"no daemon is running on {config.database_path}: it waits in the queue until one starts (gateway run)"

@@ -29,9 +29,10 @@ from gateway.config import Config
 from gateway.config.window import Window, parse_window
 from gateway.conversation.catalogue import load_catalogue
 from gateway.exceptions import BroadcastError, ContactsFileError, MessageTooLong, NotFound
-from gateway.lockfile import holder_name
-from gateway.operations import daemon_running, longest_message, open_store, too_long
+from gateway.lockfile import daemon_running, holder_name
+from gateway.outbound.operations import longest_message, too_long
 from gateway.store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
+from gateway.store.configured import open_store
 from sim_bank import ModemConfig
 from sim_bank.pdu import segment
 from sim_bank.quotas import QuotaConfig

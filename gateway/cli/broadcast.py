@@ -86,7 +86,7 @@ def broadcast(
     from gateway.broadcast import operations as ops
     from gateway.broadcast.operations import BroadcastRequest, parse_duration
     from gateway.cli.output import progress_bar
-    from gateway.operations import no_daemon
+    from gateway.lockfile import no_daemon
     from gateway.store import AudienceSpec, utcnow
 
     values = {}
@@ -213,7 +213,7 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
 
 def _stopped_watching(config: config_mod.Config, campaign_id: int) -> NoReturn:
     """Ctrl-C after the campaign exists: it goes on; say how to watch or stop it. Exit 130."""
-    from gateway.operations import no_daemon
+    from gateway.lockfile import no_daemon
 
     waiting = no_daemon(config)
     how = f"{waiting[0].upper()}{waiting[1:]}" if waiting else "The daemon sends it, watched or not"
@@ -271,7 +271,7 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
 
     from gateway.broadcast import operations as ops
     from gateway.cli.output import DataTable
-    from gateway.operations import no_daemon
+    from gateway.lockfile import no_daemon
 
     rows = asyncio.run(ops.list_campaigns(config, limit))
     if as_json:
@@ -319,7 +319,7 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, wait: bool, as
 
     from gateway.broadcast import operations as ops
     from gateway.cli.output import print_fields
-    from gateway.operations import no_daemon
+    from gateway.lockfile import no_daemon
 
     s = asyncio.run(ops.campaign_status(config, campaign_id))
     if as_json:

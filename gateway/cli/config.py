@@ -20,11 +20,11 @@ def check_config(config: config_mod.Config) -> None:
 
     Example: gateway check-config -c gateway.toml
     """
-    from gateway import operations
     from gateway.broadcast.templates import load_notices
     from gateway.conversation.catalogue import load_catalogue
     from gateway.conversation.replies import oversized
     from gateway.exceptions import ConfigError, NoticeError
+    from gateway.outbound.operations import too_long
     from sim_bank.pdu import segment
 
     where = config.path or "built-in defaults"
@@ -53,7 +53,7 @@ def check_config(config: config_mod.Config) -> None:
         for notice in notices.values():
             for lang, text in notice.render_all(notice.samples).items():
                 what = f"notice {notice.name!r} in {lang} (sample values)"
-                reason = operations.too_long(config, segment(text), what)
+                reason = too_long(config, segment(text), what)
                 if reason:
                     click.echo(f"warning: {reason}: a broadcast of it would be refused", err=True)
         click.echo(f"{config.templates_path or 'shipped templates.toml'}: ok ({len(notices)} notices)")

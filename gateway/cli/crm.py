@@ -29,9 +29,9 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
     """
     import asyncio
 
-    from gateway import operations
     from gateway.cli.output import print_fields
     from gateway.crm.operations import sync_status as status
+    from gateway.lockfile import daemon_running
 
     info = asyncio.run(status(config))
     elsewhere = not info["crm_url"] and info["last_success_at"]
@@ -58,7 +58,7 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
         "synced": str(info["synced"]),
         "rejected": str(info["rejected"]) + (" -- gateway tickets list --sync rejected" if info["rejected"] else ""),
         "syncing": info["syncing"]
-        or ("nobody now" if operations.daemon_running(config) else "nobody: no daemon is running (gateway run)"),
+        or ("nobody now" if daemon_running(config) else "nobody: no daemon is running (gateway run)"),
     }
     print_fields(out, rows, 13)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,10 +25,11 @@ def send(config: config_mod.Config, number: str, text: str, as_json: bool) -> No
     """
     import asyncio
 
-    from gateway import operations
+    from gateway.lockfile import no_daemon
+    from gateway.outbound.operations import outbox_json, queue_sms
 
-    row = asyncio.run(operations.queue_sms(config, number, text))
-    waiting = operations.no_daemon(config)
+    row = asyncio.run(queue_sms(config, number, text))
+    waiting = no_daemon(config)
     if as_json:
         echo_json(outbox_json(row))
     else:
@@ -58,10 +59,10 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
     """
     import asyncio
 
-    from gateway import operations
     from gateway.cli.output import DataTable
+    from gateway.outbound.operations import list_outbox, outbox_json
 
-    rows = asyncio.run(operations.list_outbox(config, status, limit))
+    rows = asyncio.run(list_outbox(config, status, limit))
     if as_json:
         echo_json([outbox_json(r) for r in rows])
         return
@@ -79,25 +80,6 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
             r.text,
         )
     console().print(table)
-
-
-def outbox_json(r: Any) -> dict[str, Any]:
-    keys = (
-        "id",
-        "lane",
-        "status",
-        "phone",
-        "text",
-        "modem_id",
-        "parts",
-        "parts_sent",
-        "attempts",
-        "last_error",
-        "ticket_id",
-        "created_at",
-        "sent_at",
-    )
-    return {k: getattr(r, k) for k in keys}
 
 
 COMMANDS = (send, outbox)

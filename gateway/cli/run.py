@@ -101,9 +101,9 @@ def simulate_sms(config: config_mod.Config, sender: str, modem: str | None, text
 
     Example: gateway simulate sms --from +989121234567 "قطع ۴۸۲۱۳"
     """
-    from gateway import operations
+    from gateway.dev.simulation import simulate_sms
 
-    answer = operations.simulate_sms(config, sender, text, modem)
+    answer = simulate_sms(config, sender, text, modem)
     click.echo(f"delivered to {answer['modem']} as {answer['parts']} part(s)")
 
 
@@ -156,10 +156,10 @@ def simulate_sent(config: config_mod.Config, modem: str | None, as_json: bool) -
 
     Example: gateway simulate sent --json
     """
-    from gateway import operations
     from gateway.cli.output import DataTable
+    from gateway.dev.simulation import simulated_sent
 
-    messages = operations.simulated_sent(config, modem)
+    messages = simulated_sent(config, modem)
     if as_json:
         echo_json(messages)
         return

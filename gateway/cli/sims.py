@@ -24,10 +24,11 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
     """
     import asyncio
 
-    from gateway import operations
     from gateway.cli.output import DataTable
+    from gateway.lockfile import daemon_running
+    from gateway.sims.operations import sim_statuses
 
-    rows = asyncio.run(operations.sim_statuses(config))
+    rows = asyncio.run(sim_statuses(config))
     if as_json:
         echo_json(rows)
         return
@@ -47,7 +48,7 @@ def modems(config: config_mod.Config, as_json: bool) -> None:
                       balance, r["last_error"] or "")  # fmt: skip
     out = console()
     out.print(table)
-    if not operations.daemon_running(config):
+    if not daemon_running(config):
         out.print("[yellow]no daemon is running on this database: these figures are from when one last ran[/yellow]")
     elif any(r["stale"] for r in rows):
         out.print("[yellow]some figures are old: the daemon has not published them for a minute[/yellow]")
@@ -72,9 +73,9 @@ def ussd(
     kind, text = ("cancel", "") if cancel else ("reply", reply) if reply is not None else ("dial", code)
     import asyncio
 
-    from gateway import operations
+    from gateway.sims.operations import ussd as ask
 
-    row = asyncio.run(operations.ussd(config, sim, text or "", kind, timeout))
+    row = asyncio.run(ask(config, sim, text or "", kind, timeout))
     if row.response:
         click.echo(row.response)
     if row.session_open:

@@ -19,7 +19,7 @@ def tickets() -> None:
 
 @tickets.command("list", context_settings=CONTEXT)
 @with_config
-@click.option("--status", type=LazyChoice("gateway.operations", "TICKET_STATUSES"),
+@click.option("--status", type=LazyChoice("gateway.desk.operations", "TICKET_STATUSES"),
               help="Only tickets with this status.")  # fmt: skip
 @click.option("--sync", "sync_status", type=LazyChoice("gateway.store.sync", "SYNC_STATES"),
               help="Only tickets in this CRM sync state.")  # fmt: skip
@@ -34,9 +34,9 @@ def tickets_list(
     """
     import asyncio
 
-    from gateway import operations
+    from gateway.desk.operations import list_tickets
 
-    rows = asyncio.run(operations.list_tickets(config, status, limit, sync_status))
+    rows = asyncio.run(list_tickets(config, status, limit, sync_status))
     if as_json:
         echo_json([t.as_json() for t in rows])
         return
@@ -64,9 +64,9 @@ def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
     """
     import asyncio
 
-    from gateway import operations
-    from gateway.cli.outbound import outbox_json
     from gateway.cli.output import print_fields
+    from gateway.desk import operations
+    from gateway.outbound.operations import outbox_json
 
     ticket, replies = asyncio.run(operations.show_ticket(config, ref))
     if as_json:
@@ -91,8 +91,8 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
 
     Example: gateway parse "OUT1234" --from +447700900123 --json
     """
-    from gateway import operations
     from gateway.cli.output import print_fields
+    from gateway.desk import operations
 
     result = operations.parse_message(config, text, sender)
     if as_json:

@@ -1,4 +1,5 @@
-"""Running the daemon on emulated modems: the same code path, ptys instead of USB serial ports."""
+"""Running the daemon on emulated modems: the same code path, ptys instead of USB serial ports;
+and acting as customers towards it (``gateway simulate``) through its control socket."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Config
+from gateway.exceptions import NotFound, SimulatorUnavailable
 from gateway.lockfile import refuse_if_running
-from gateway.operations import control_socket
 from sim_bank.simulator import EmulatorBank
+
+SOCKET_MAX = 100  # Unix socket paths are limited to ~108 bytes
 
 
 def simulated_config(config: Config, bank: EmulatorBank, **modem_overrides: Any) -> Config:
@@ -29,3 +32,46 @@ def start_simulated_bank(config: Config, count: int, send_latency: float = 0.0) 
     socket_path.parent.mkdir(parents=True, exist_ok=True)  # `run` may create the database's folder
     bank.serve(socket_path)
     return bank, socket_path
+
+
+def control_socket(database: Path) -> Path:
+    """Where ``gateway run --simulate`` listens for ``gateway simulate``: beside the database,
+    or under /tmp when that path would be too long for a Unix socket."""
+    import hashlib
+    import tempfile
+
+    path = database.resolve().with_name(database.name + ".sim.sock")
+    if len(str(path)) <= SOCKET_MAX:
+        return path
+    digest = hashlib.sha1(str(database.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"gateway-sim-{digest}.sock"
+
+
+def simulate_sms(config: Config, sender: str, text: str, modem: str | None) -> dict[str, Any]:
+    """Text the running simulated SIM bank as a customer would."""
+    from sim_bank import simulator
+
+    try:
+        return simulator.request(
+            control_socket(config.database_path), {"op": "sms", "from": sender, "text": text, "modem": modem}
+        )
+    except simulator.SimulatorError as exc:
+        raise SimulatorUnavailable(
+            f"{exc}. Start one with `gateway run --simulate 4` (same --db/-c as this command)"
+        ) from None
+
+
+def simulated_sent(config: Config, modem: str | None) -> list[dict[str, Any]]:
+    """What the simulated modems (or ``modem``, which must be one of them) were asked to send."""
+    from sim_bank import simulator
+
+    socket_path = control_socket(config.database_path)
+    try:
+        if modem is not None:
+            known = [str(m["id"]) for m in simulator.request(socket_path, {"op": "modems"})["modems"]]
+            if modem not in known:
+                raise NotFound(f"no simulated modem {modem!r} (have {', '.join(known)})")
+        answer = simulator.request(socket_path, {"op": "sent", "modem": modem})
+    except simulator.SimulatorError as exc:
+        raise SimulatorUnavailable(f"{exc}. Is `gateway run --simulate N` running?") from None
+    return list(answer["messages"])

@@ -3,7 +3,7 @@
 The schema comes from the real migrations (``Store.open``); the tickets are
 written in SQL as setup (months of them, most no longer open). Timed: the query
 the CLI runs, in-process (``Store.tickets``), and the function the command calls
-(``operations.list_tickets``: open the store, query, close) -- each the median
+(``desk.operations.list_tickets``: open the store, query, close) -- each the median
 of several runs after a first, cold one -- then the whole CLI as its own process,
 and for reference the CLI's start-up alone (``gateway --help``). Target: <= 100 ms.
 """
@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway import operations
 from gateway.config import Config, SiteConfig
 from gateway.conversation.refs import format_ref
+from gateway.desk.operations import list_tickets
 from gateway.store import Store
 
 TARGET_MS = 100.0
@@ -45,7 +45,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         open_count = _count_open(database)
         config = Config(site=SiteConfig(id=SITE)).with_database(database)
         query = asyncio.run(_time_query(database))
-        function = asyncio.run(_time_async(lambda: operations.list_tickets(config, "open", 50, None)))
+        function = asyncio.run(_time_async(lambda: list_tickets(config, "open", 50, None)))
         cli_command = [sys.executable, "-m", "gateway.cli"]
         cli = _time_cli([*cli_command, "tickets", "list", "--status", "open", "--db", str(database)])
         startup = _time_cli([*cli_command, "--help"])

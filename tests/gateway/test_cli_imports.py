@@ -37,7 +37,8 @@ HEAVY = (
     "sim_bank",
     "gateway.config",
     "gateway.store",
-    "gateway.operations",
+    "gateway.desk",
+    "gateway.outbound",
     "gateway.broadcast.operations",
 )
 # what `gateway tickets list` must still do without: other commands' libraries

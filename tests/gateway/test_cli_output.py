@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from gateway import config as config_mod
 from gateway.broadcast.operations import BroadcastRequest, broadcast, import_contacts
 from gateway.cli import main
-from gateway.operations import control_socket
+from gateway.dev.simulation import control_socket
 from gateway.store import AudienceSpec, InboundItem, NewTicket, Outcome, Store, utcnow
 from gateway.store.sims import SimStatusRow
 

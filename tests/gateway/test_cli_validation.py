@@ -15,9 +15,9 @@ from gateway import config as config_mod
 from gateway.broadcast.contacts import Contact
 from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.cli import main
+from gateway.dev.simulation import control_socket
 from gateway.exceptions import ConfigError, ConfigErrors
 from gateway.lockfile import DaemonLock
-from gateway.operations import control_socket
 from gateway.store import AudienceSpec, Store
 from sim_bank.simulator import EmulatorBank
 

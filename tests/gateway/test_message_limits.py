@@ -14,7 +14,7 @@ from gateway import config as config_mod
 from gateway.broadcast.contacts import Contact
 from gateway.cli import main
 from gateway.exceptions import MessageTooLong
-from gateway.operations import queue_sms
+from gateway.outbound.operations import queue_sms
 from gateway.store import Store
 
 PHONE = "+989121234567"

@@ -1,0 +1,1 @@
+"""The desk: reading the tickets customers' SMS opened (``gateway tickets``, ``gateway parse``)."""

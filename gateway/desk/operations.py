@@ -1,0 +1,90 @@
+"""Reading tickets: the list, one ticket with its replies, and what the router would make of a text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gateway.config import Config
+from gateway.conversation.refs import format_ref, ref_candidates
+from gateway.exceptions import NotFound
+from gateway.store import OutboxRow, TicketRow
+from gateway.store.configured import open_store
+from sim_bank.pdu import segment
+
+if TYPE_CHECKING:
+    from gateway.conversation.catalogue import Catalogue
+
+TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")  # the contract's ticket statuses
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    text: str
+    sender: str | None
+    sender_kind: str
+    phone: str | None
+    decision: dict[str, Any]
+    reply: str | None
+    reply_parts: int
+    reply_encoding: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "sender": self.sender,
+            "sender_kind": self.sender_kind,
+            "phone": self.phone,
+            **self.decision,
+            "reply_text": self.reply,
+            "reply_parts": self.reply_parts,
+            "reply_encoding": self.reply_encoding,
+        }
+
+
+def parse_message(config: Config, text: str, sender: str | None, catalogue: Catalogue | None = None) -> ParseResult:
+    """What the router would do with ``text`` from ``sender`` -- no database, no modem."""
+    from gateway.conversation.catalogue import load_catalogue
+    from gateway.conversation.phones import classify, number_language
+    from gateway.conversation.replies import compose
+    from gateway.conversation.router import route
+
+    catalogue = catalogue or load_catalogue(config.catalogue_path)
+    if sender:
+        who = classify(
+            sender,
+            alphanumeric=not sender.lstrip("+").isdigit(),
+            region=config.site.region,
+            own_numbers=config.own_numbers,
+            short_code_max_digits=config.receive.short_code_max_digits,
+        )
+        kind, phone = who.kind, who.phone
+    else:
+        kind, phone = "person", None
+    decision = route(
+        text,
+        catalogue=catalogue,
+        sender_kind=kind,
+        default_language=config.site.language,
+        number_language=number_language(phone),
+        account_min_digits=config.conversation.account_min_digits,
+    )
+    reply = compose(catalogue, decision, ref=format_ref(config.site.id, 123)) if decision.reply else None
+    seg = segment(reply) if reply else None
+    return ParseResult(
+        text, sender, kind, phone, decision.as_dict(), reply, seg.count if seg else 0, seg.encoding if seg else None
+    )
+
+
+async def list_tickets(config: Config, status: str | None, limit: int, sync: str | None = None) -> list[TicketRow]:
+    async with await open_store(config) as store:
+        return await store.tickets(status=status, limit=limit, sync_status=sync)
+
+
+async def show_ticket(config: Config, ref: str) -> tuple[TicketRow, list[OutboxRow]]:
+    """A ticket by ref (in any digit script, with or without the dash) or id, with its replies."""
+    async with await open_store(config) as store:
+        ticket = await store.ticket(*ref_candidates(ref), ref.strip())
+        if ticket is None:
+            raise NotFound(f"no ticket {ref!r} in {config.database_path}")
+        return ticket, await store.outbox(ticket_id=ticket.id, limit=20)
