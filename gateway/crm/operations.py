@@ -15,8 +15,8 @@ from gateway.conversation.refs import ref_candidates
 from gateway.crm.sync import LEASE_TTL, CycleReport, SyncService
 from gateway.exceptions import CrmError, GatewayError
 from gateway.lockfile import holder_alive, holder_name
-from gateway.operations import open_store
 from gateway.store import Store, stamp
+from gateway.store.configured import open_store
 
 DELEGATE_POLL = 0.5  # seconds between looks at the daemon's progress
 
