@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import operations
 from gateway.config import HealthConfig
+from gateway.sims import operations
 from gateway.store import Store
 
 from .harness import Harness, eventually
