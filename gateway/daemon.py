@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,10 +34,10 @@ from gateway.lockfile import DaemonLock, holder_name
 from gateway.ops.metrics import MetricsServer
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.outbound.quotas import QuotaBook
-from gateway.runtime import Clock, as_clock
+from gateway.runtime import BaseService, Clock, Intervals, Runtime, as_clock
 from gateway.sims.monitor import SimMonitor
 from gateway.sims.ussd import UssdService
-from gateway.store import Store
+from gateway.store import STORE_ERRORS, Store
 from gateway.store import files as private_files
 from sim_bank import BankEvent, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank
 
@@ -59,8 +59,11 @@ class Daemon:
         catalogue: Catalogue | None = None,
         observer: Observer | None = None,
         clock: Clock | Callable[[], datetime] | None = None,
+        intervals: Mapping[str, Intervals] | None = None,
     ) -> None:
         self.clock = as_clock(clock)  # wall: calendars (tests move it past midnight); monotonic: waits
+        self._intervals = dict(intervals or {})  # per service name, instead of the service's own (tests)
+        self.runtime = Runtime(self.clock, retry_on=STORE_ERRORS)
         self._clock = self.clock.wall
         self.config = config
         self.bank = bank
@@ -166,11 +169,12 @@ class Daemon:
             log.info("metrics_listening", host=self.metrics.host, port=self.metrics.port)
         self._bank_started = True  # set first: a bank that fails halfway through starting is stopped too
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
+        self._add(self.monitor)
+        self.runtime.start()
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "dispatcher": self.dispatcher.run,
             "db-watch": self._watch_database,
             "housekeeping": self._housekeeping,
-            "sim-monitor": self.monitor.run,
             "ussd": self.ussd.run,
             "campaigns": self.campaigns.run,
         }
@@ -184,6 +188,9 @@ class Daemon:
             database=str(config.database_path),
             modems=len(self.bank.modem_ids),
         )
+
+    def _add(self, service: BaseService) -> None:
+        self.runtime.add(service, self._intervals.get(service.name, service.intervals))
 
     async def stop(self) -> None:
         """Drain and close, in order. Every step runs even if one before it failed: a
@@ -253,6 +260,7 @@ class Daemon:
             delay = min(delay * 2, 60.0)
 
     async def _cancel_background(self) -> None:
+        await self.runtime.stop()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

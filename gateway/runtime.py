@@ -274,10 +274,23 @@ class Service(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Intervals:
+    """How a loop waits; from config or the service's constructor, never a module constant."""
+
+    idle: float | None = None  # the wait when step() says None; None: until woken
+    coalesce: float = 0.0  # at least this long between two rounds, however often woken
+    retry_base: float = 0.5  # after a database error escaping step(): capped backoff
+    retry_cap: float = 30.0
+    grace: float = 0.0  # at stop, how long a round already running may finish before it is cancelled
+
+
 class BaseService:
-    """What most services share: a name, the wake event, nothing to start or stop."""
+    """What most services share: a name, the wake event, its own intervals (from its
+    constructor), nothing to start or stop."""
 
     name = "service"
+    intervals = Intervals()
 
     def __init__(self) -> None:
         self.woken = asyncio.Event()
@@ -289,19 +302,11 @@ class BaseService:
     async def start(self) -> None:
         return None
 
+    async def step(self) -> float | None:
+        raise NotImplementedError
+
     async def stop(self) -> None:
         return None
-
-
-@dataclass(frozen=True)
-class Intervals:
-    """How a loop waits; from config or the service's constructor, never a module constant."""
-
-    idle: float | None = None  # the wait when step() says None; None: until woken
-    coalesce: float = 0.0  # at least this long between two rounds, however often woken
-    retry_base: float = 0.5  # after a database error escaping step(): capped backoff
-    retry_cap: float = 30.0
-    grace: float = 0.0  # at stop, how long a round already running may finish before it is cancelled
 
 
 class Loop:

@@ -2,12 +2,12 @@
 
 The daemon owns the serial ports, so the CLI cannot ask a modem anything; it
 reads what this monitor last wrote (with its time, so a stale row shows).
-Written whenever a SIM changes state and every ``PUBLISH_INTERVAL`` seconds.
+Written whenever a SIM changes state (at most once per ``coalesce`` seconds) and
+every ``publish_interval`` seconds: a :class:`gateway.runtime.Service`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,18 +15,20 @@ import structlog
 
 from gateway.config import Config
 from gateway.outbound.quotas import QuotaBook
-from gateway.runtime import Clock, as_clock, wait_event
+from gateway.runtime import BaseService, Clock, Intervals, as_clock
 from gateway.store import STORE_ERRORS, SimStatusRow, Store, stamp
 from sim_bank import BankEvent, ModemHealth, ModemState, SimBank
 from sim_bank.ussd import Balance
 
 log = structlog.get_logger("gateway.sims")
 
-PUBLISH_INTERVAL = 15.0
-COALESCE = 0.2  # seconds: at most one write per this interval, however fast SIMs change
+PUBLISH_INTERVAL = 15.0  # seconds between writes when nothing changes (default)
+COALESCE = 0.2  # seconds: at most one write per this interval, however fast SIMs change (default)
 
 
-class SimMonitor:
+class SimMonitor(BaseService):
+    name = "sim-monitor"
+
     def __init__(
         self,
         store: Store,
@@ -34,7 +36,12 @@ class SimMonitor:
         config: Config,
         quota: QuotaBook,
         clock: Clock | Callable[[], datetime] | None = None,
+        *,
+        publish_interval: float = PUBLISH_INTERVAL,
+        coalesce: float = COALESCE,
     ) -> None:
+        super().__init__()
+        self.intervals = Intervals(idle=publish_interval, coalesce=coalesce)
         self.store = store
         self.bank = bank
         self.config = config
@@ -44,7 +51,6 @@ class SimMonitor:
         self._errors: dict[str, str] = {}
         self._balance: dict[str, tuple[Balance | None, str, str, bool]] = {}
         self._waiting: dict[str, int] = {}
-        self._dirty = asyncio.Event()
 
     def on_event(self, event: BankEvent) -> None:
         if isinstance(event, ModemHealth):
@@ -54,15 +60,15 @@ class SimMonitor:
                 self._errors[event.modem_id] = event.reason
         else:
             return
-        self._dirty.set()
+        self.wake()
 
     def send_error(self, modem_id: str, reason: str) -> None:
         self._errors[modem_id] = reason
-        self._dirty.set()
+        self.wake()
 
     def set_balance(self, modem_id: str, balance: Balance | None, text: str, low: bool) -> None:
         self._balance[modem_id] = (balance, text, stamp(self.clock.wall()), low)
-        self._dirty.set()
+        self.wake()
 
     def rows(self) -> list[SimStatusRow]:
         now = self.clock.wall()
@@ -104,10 +110,7 @@ class SimMonitor:
         except STORE_ERRORS as exc:
             log.warning("sim_status_unsaved", error=str(exc))
 
-    async def run(self) -> None:
-        """A change is written at once; the changes that follow within COALESCE are one write."""
-        while True:
-            self._dirty.clear()  # before the write: a change while it runs is published next round
-            await self.publish()
-            await asyncio.sleep(COALESCE)
-            await wait_event(self._dirty, PUBLISH_INTERVAL)
+    async def step(self) -> None:
+        """A change is written at once; the changes that follow within ``coalesce`` are one
+        write (the loop clears the wake before this round: a change while it runs is the next)."""
+        await self.publish()

@@ -38,7 +38,7 @@ async def test_the_daemon_stops_promptly_while_its_sims_keep_reporting(harness: 
 
     async def chatter() -> None:
         while True:
-            monitor._dirty.set()
+            monitor.wake()
             await asyncio.sleep(0)
 
     noise = asyncio.create_task(chatter())
