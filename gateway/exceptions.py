@@ -6,7 +6,8 @@ non-zero exit; nothing here carries a phone number or a message body.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 
 class GatewayError(Exception):
@@ -130,6 +131,34 @@ class NoticeError(GatewayError):
 
 class BroadcastError(GatewayError):
     """A broadcast cannot be made as asked (no recipients, a bad option value)."""
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A message that names fields of a request: ``problem`` has a ``{hole}`` for each, and
+    ``words`` fill them as the library names them (``every``). A face names them its own way
+    with :meth:`naming` -- the CLI as its flags (``--every``) -- so the library never names a flag."""
+
+    problem: str
+    words: Mapping[str, str] = field(default_factory=dict)
+
+    def naming(self, names: Mapping[str, str] | None = None) -> str:
+        """The message with the holes in ``names`` filled from there, the others with the library's words."""
+        if not self.words:
+            return self.problem
+        return self.problem.format_map({**self.words, **{k: v for k, v in (names or {}).items() if k in self.words}})
+
+    def __str__(self) -> str:
+        return self.naming()
+
+
+class FieldError(BroadcastError):
+    """A field of a broadcast request has a value the library refuses (``every`` too short,
+    ``until`` in the past); :attr:`wording` names the fields, for each face to name its way."""
+
+    def __init__(self, problem: str, **words: str) -> None:
+        self.wording = Wording(problem, words)
+        super().__init__(str(self.wording))
 
 
 class MessageTooLong(GatewayError):
