@@ -170,12 +170,12 @@ class Daemon:
         self._bank_started = True  # set first: a bank that fails halfway through starting is stopped too
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
         self._add(self.monitor)
+        self._add(self.ussd)
         self.runtime.start()
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "dispatcher": self.dispatcher.run,
             "db-watch": self._watch_database,
             "housekeeping": self._housekeeping,
-            "ussd": self.ussd.run,
             "campaigns": self.campaigns.run,
         }
         if config.crm.enabled:

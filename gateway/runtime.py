@@ -213,20 +213,19 @@ class Tasks:
         self._locks: dict[Hashable, asyncio.Lock] = {}
 
     def spawn(self, work: Coroutine[Any, Any, object], *, key: Hashable | None = None) -> None:
-        if key is not None:
-            lock = self._locks.setdefault(key, asyncio.Lock())
+        lock = self._locks.setdefault(key, asyncio.Lock()) if key is not None else None
 
-            async def serialised() -> None:
-                async with lock:
+        async def run() -> None:
+            try:
+                if lock is None:
                     await work
+                else:
+                    async with lock:
+                        await work
+            finally:
+                work.close()  # cancelled before its turn: never started, and no warning about it
 
-            task = asyncio.create_task(serialised())
-        else:
-
-            async def plain() -> None:
-                await work
-
-            task = asyncio.create_task(plain())
+        task = asyncio.create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -12,82 +12,80 @@ rials, tomans, dinars), published with the SIM's status, and a SIM below its
 check waits while an operator's menu session on that SIM is open.
 
 Work for one SIM is serialised (one USSD session per SIM at a time); SIMs do not
-wait for each other.
+wait for each other. A :class:`gateway.runtime.Service`: each round dials what is
+queued and starts the balance checks that are due.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import TypeVar
 
 import structlog
 
 from gateway.config import Config
-from gateway.runtime import Clock, as_clock, wait_event
+from gateway.runtime import BaseService, Clock, Tasks, as_clock, retry_store
 from gateway.sims.monitor import SimMonitor
 from gateway.store import STORE_ERRORS, Store, UssdRequestRow
 from sim_bank import SimBank, SimBankError
-from sim_bank.backoff import backoff_delay
 from sim_bank.ussd import Balance, parse_balance
 
 log = structlog.get_logger("gateway.ussd")
+T = TypeVar("T")
 
-FIRST_BALANCE_CHECK = 30.0  # seconds after start, once the modems have settled
-SESSION_HOLD = 120.0  # seconds an open menu session keeps balance checks away from its SIM
+FIRST_BALANCE_CHECK = 30.0  # seconds after start, once the modems have settled (default)
+SESSION_HOLD = 120.0  # seconds an open menu session keeps balance checks away from its SIM (default)
+MIN_WAIT = 0.5  # seconds at least between two rounds that nothing woke
+IDLE = 3600.0  # seconds between rounds when no balance check is due at all
 
 
-class UssdService:
+class UssdService(BaseService):
+    name = "ussd"
+
     def __init__(
-        self, store: Store, bank: SimBank, config: Config, monitor: SimMonitor | None, clock: Clock | None = None
+        self,
+        store: Store,
+        bank: SimBank,
+        config: Config,
+        monitor: SimMonitor | None,
+        clock: Clock | None = None,
+        *,
+        first_balance_check: float = FIRST_BALANCE_CHECK,
+        session_hold: float = SESSION_HOLD,
     ) -> None:
+        super().__init__()
         self.clock = as_clock(clock)  # every wait here (first check, interval, open session) is monotonic
         self.store = store
         self.bank = bank
         self.config = config
         self.monitor = monitor
-        self._wake = asyncio.Event()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.tasks = Tasks()  # one session per SIM at a time
+        self._session_hold = session_hold
         self._session_until: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        start = self.clock.monotonic() + FIRST_BALANCE_CHECK
+        start = self.clock.monotonic() + first_balance_check
         self._next_balance = {m.id: start for m in config.modems if m.balance_ussd}
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
+    async def start(self) -> None:
         with contextlib.suppress(*STORE_ERRORS):
             interrupted = await self.store.fail_interrupted_ussd()
             if interrupted:
                 log.warning("ussd_interrupted", requests=interrupted)
+
+    async def step(self) -> float:
         try:
-            while True:
-                self._wake.clear()
-                try:
-                    for request in await self.store.queued_ussd():
-                        self._spawn(request.modem_id, lambda r=request: self._answer(r))  # type: ignore[misc]
-                except STORE_ERRORS as exc:
-                    log.warning("ussd_store_error", error=str(exc))
-                self._balances_due()
-                soonest = min(self._next_balance.values(), default=self.clock.monotonic() + 3600)
-                await wait_event(self._wake, max(0.5, soonest - self.clock.monotonic()))
-        finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for request in await self.store.queued_ussd():
+                self.tasks.spawn(self._answer(request), key=request.modem_id)
+        except STORE_ERRORS as exc:
+            log.warning("ussd_store_error", error=str(exc))
+        self._balances_due()
+        now = self.clock.monotonic()
+        soonest = min(self._next_balance.values(), default=now + IDLE)
+        return max(MIN_WAIT, soonest - now)
 
-    def _spawn(self, modem_id: str, work: Callable[[], Awaitable[object]]) -> None:
-        lock = self._locks.setdefault(modem_id, asyncio.Lock())
-
-        async def serialised() -> None:
-            async with lock:
-                await work()
-
-        task = asyncio.create_task(serialised())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def stop(self) -> None:
+        await self.tasks.cancel()
 
     async def _answer(self, request: UssdRequestRow) -> None:
         if not await self._retrying(lambda: self.store.claim_ussd(request.id)):
@@ -105,23 +103,18 @@ class UssdService:
                 error = f"the network says: {reply.meaning}"
             log.info("ussd_answered", modem_id=request.modem_id, status=reply.status)
         if session:
-            self._session_until[request.modem_id] = self.clock.monotonic() + SESSION_HOLD
+            self._session_until[request.modem_id] = self.clock.monotonic() + self._session_hold
         else:
             self._session_until.pop(request.modem_id, None)
         await self._retrying(
             lambda: self.store.finish_ussd(request.id, response=response, session_open=session, error=error)
         )
 
-    async def _retrying(self, write: Callable[[], Awaitable[object]]) -> object:
-        attempt = 0
-        while True:
-            try:
-                return await write()
-            except STORE_ERRORS as exc:
-                attempt += 1
-                delay = backoff_delay(attempt, base=0.5, cap=30.0)
-                log.warning("ussd_store_error", error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
+    async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T:
+        def logged(exc: Exception, delay: float) -> None:
+            log.warning("ussd_store_error", error=str(exc), retry_in=delay)
+
+        return await retry_store(write, errors=STORE_ERRORS, clock=self.clock, on_error=logged)
 
     def _balances_due(self) -> None:
         now = self.clock.monotonic()
@@ -133,7 +126,7 @@ class UssdService:
                 self._next_balance[modem.id] = self._session_until[modem.id]
                 continue
             self._next_balance[modem.id] = now + self.config.balance.interval
-            self._spawn(modem.id, lambda m=modem.id: self.check_balance(m))  # type: ignore[misc]
+            self.tasks.spawn(self.check_balance(modem.id), key=modem.id)
 
     async def check_balance(self, modem_id: str) -> Balance | None:
         modem = next(m for m in self.config.modems if m.id == modem_id)

@@ -271,7 +271,7 @@ async def test_a_ussd_request_the_cli_gave_up_on_is_never_dialled(harness: Harne
     await eventually(lambda: any("*140#" in c for c in h.emu("m1").commands))
     await h.store.cancel_ussd(second)  # its CLI stopped waiting while the first one ran
     await eventually(lambda: _done(h, first))
-    await asyncio.sleep(1.5)
+    await eventually(lambda: len(h.daemon.ussd.tasks) == 0)  # type: ignore[union-attr]  # the second one's turn came
     assert not any("*555*1*2#" in c for c in h.emu("m1").commands)
     assert (await h.store.ussd_request(second)).status == "failed"  # type: ignore[union-attr]
 
