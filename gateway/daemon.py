@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from gateway.broadcast.pacing import CampaignService
+from gateway.broadcast.pacing import Pacer
 from gateway.config import Config, secrets_exposed
 from gateway.conversation.catalogue import Catalogue, load_catalogue
 from gateway.conversation.replies import oversized
@@ -78,7 +78,7 @@ class Daemon:
         self.monitor: SimMonitor | None = None
         self.ussd: UssdService | None = None
         self.sync: SyncService | None = None
-        self.campaigns: CampaignService | None = None
+        self.pacer: Pacer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._background: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
@@ -161,7 +161,7 @@ class Daemon:
             clock=lambda: clock.wall().timestamp(),
             monotonic=clock.monotonic,
         )
-        self.campaigns = CampaignService(store, config, self.bank, on_release=self.dispatcher.wake, clock=self.clock)
+        self.pacer = Pacer(store, config, self.bank, on_release=self.dispatcher.wake, clock=self.clock)
         await self.intake.route_waiting()
         if config.metrics.listen:  # before the modems: a port already taken stops the start cleanly
             self.metrics = MetricsServer(config.database_path, config.metrics.listen)
@@ -171,12 +171,12 @@ class Daemon:
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
         self._add(self.monitor)
         self._add(self.ussd)
+        self._add(self.pacer)
         self.runtime.start()
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "dispatcher": self.dispatcher.run,
             "db-watch": self._watch_database,
             "housekeeping": self._housekeeping,
-            "campaigns": self.campaigns.run,
         }
         if config.crm.enabled:
             loops["crm-sync"] = self.sync.run
@@ -356,8 +356,8 @@ class Daemon:
                     self.ussd.wake()
                 if self.sync is not None:
                     self.sync.wake()  # `gateway sync now` may be asking
-                if self.campaigns is not None:
-                    self.campaigns.wake()  # a campaign created, paused or resumed
+                if self.pacer is not None:
+                    self.pacer.wake()  # a campaign created, paused or resumed
 
     async def _housekeeping(self) -> None:
         """Long messages whose parts stopped coming; messages left unrouted by a database hiccup;

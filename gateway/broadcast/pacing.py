@@ -1,7 +1,7 @@
 """The daemon's side of broadcasts: release each running campaign's rows into the queue.
 
-A campaign's rows wait in the outbox as ``held``. Every second (or when woken)
-this service, for each running campaign: starts a staged update's next run
+A campaign's rows wait in the outbox as ``held``. Every ``tick`` (a second; or when
+woken) this :class:`gateway.runtime.Service`, for each running campaign: starts a staged update's next run
 when it is due; outside the campaign's send window takes its queued rows back;
 otherwise tops its queue up to a shallow depth (a few rows per ready SIM), or
 at its rate cap when it has one; and marks it done when nothing is left. The
@@ -15,7 +15,6 @@ stepped back an hour holds neither up for an hour.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable
 from datetime import datetime
@@ -26,19 +25,21 @@ import structlog
 from gateway.config import Config
 from gateway.config.window import parse_window
 from gateway.lockfile import holder_alive
-from gateway.runtime import Clock, as_clock, wait_event
+from gateway.runtime import BaseService, Clock, Intervals, as_clock, every
 from gateway.store import STORE_ERRORS, CampaignRow, Store
 from sim_bank import SimBank
 
 log = structlog.get_logger("gateway.broadcast.pacing")
 
-TICK = 1.0  # seconds between rounds
-TIDY_INTERVAL = 30.0  # seconds between looks for campaigns a killed CLI left half-written
+TICK = 1.0  # seconds between rounds (default)
+TIDY_INTERVAL = 30.0  # seconds between looks for campaigns a killed CLI left half-written (default)
 DEPTH_PER_SIM = 10  # queued rows per ready SIM, per campaign
 MIN_DEPTH = 20
 
 
-class CampaignService:
+class Pacer(BaseService):
+    name = "campaigns"
+
     def __init__(
         self,
         store: Store,
@@ -47,38 +48,36 @@ class CampaignService:
         *,
         on_release: Callable[[], None],
         clock: Clock | Callable[[], datetime] | None = None,
+        tick: float = TICK,
+        tidy_interval: float = TIDY_INTERVAL,
     ) -> None:
+        super().__init__()
+        self._tick = tick
+        self.intervals = Intervals(idle=tick, retry_base=tick, retry_cap=tick)  # a database error: the next tick
         self.store = store
         self.bank = bank
         self.tz = ZoneInfo(config.site.timezone)
         self._on_release = on_release
         self.clock = as_clock(clock)  # the send window by the wall clock; pacing by the monotonic one
-        self._wake = asyncio.Event()
         self._tokens: dict[int, float] = {}
         self._run_due: dict[tuple[int, str], float] = {}  # (campaign, stored next run) -> monotonic due
         self._last = self.clock.monotonic()
-        self._tidied = -TIDY_INTERVAL
+        self._tidy_due = every(tidy_interval, self.clock)
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.round()
-            except STORE_ERRORS as exc:
-                log.error("campaigns_store_error", error=str(exc))
-            except Exception:  # a defect must not stop every broadcast for good
-                log.exception("campaigns_round_failed")
-            self._wake.clear()
-            await wait_event(self._wake, TICK)
+    async def step(self) -> None:
+        """One round; a database error goes to the loop (logged, the next tick)."""
+        try:
+            await self.round()
+        except STORE_ERRORS:
+            raise
+        except Exception:  # a defect must not stop every broadcast for good
+            log.exception("campaigns_round_failed")
 
     async def round(self) -> None:
         now = self.clock.wall()
         mono = self.clock.monotonic()
         elapsed, self._last = mono - self._last, mono
-        if mono - self._tidied >= TIDY_INTERVAL:
-            self._tidied = mono
+        if self._tidy_due():
             for campaign_id in await self.store.tidy_campaigns(holder_alive, now):
                 log.warning("campaign_abandoned", campaign_id=campaign_id,
                             reason="the broadcast command stopped before every recipient was queued")  # fmt: skip
@@ -99,7 +98,7 @@ class CampaignService:
             if campaign.rate:
                 per_s = campaign.rate / 60
                 # the first message goes at once; then one every 60 / rate seconds
-                tokens = min(self._tokens.get(campaign.id, 1.0) + per_s * elapsed, max(1.0, per_s * TICK * 2))
+                tokens = min(self._tokens.get(campaign.id, 1.0) + per_s * elapsed, max(1.0, per_s * self._tick * 2))
                 room = min(room, math.floor(tokens))
             released = await self.store.release_held(campaign.id, room)
             if campaign.rate:

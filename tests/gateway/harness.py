@@ -7,7 +7,7 @@ import dataclasses
 import inspect
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from gateway.config import Config, SiteConfig
 from gateway.conversation.catalogue import Catalogue
 from gateway.daemon import Daemon, bank_for
 from gateway.events import EventLog
+from gateway.runtime import Clock, Intervals, SteppedClock
 from gateway.store import Store
 from sim_bank.emulator import ModemEmulator, SentMessage
 from sim_bank.types import ModemConfig
@@ -46,6 +47,7 @@ class Harness:
         )
         self.config = Config(site=SiteConfig(id="12", language="fa")).with_database(self.database).with_modems(modems)
         self.catalogue = catalogue
+        self.clock = SteppedClock()  # the daemon's clock: tests move it instead of waiting out an interval
         self.daemon: Daemon | None = None
         self.events = EventLog()
 
@@ -64,18 +66,23 @@ class Harness:
         self,
         config: Config | None = None,
         expect_ready: set[str] | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | Callable[[], datetime] | None = None,
+        intervals: Mapping[str, Intervals] | None = None,
     ) -> Daemon:
+        """Start a daemon on this harness's modems and :attr:`clock` (or ``clock``), with
+        ``intervals`` instead of some services' own; returns once the modems are ready."""
         self.events = EventLog()
         config = config or self.config
         expected = expect_ready if expect_ready is not None else {m.id for m in config.modems}
-        extra = {"clock": clock} if clock is not None else {}
+        if isinstance(clock, SteppedClock):
+            self.clock = clock
         self.daemon = daemon = Daemon(
             config,
             bank_for(config),
             catalogue=self.catalogue,
             observer=self.events,
-            **extra,  # type: ignore[arg-type]
+            clock=clock if clock is not None else self.clock,
+            intervals=intervals,
         )
         await daemon.start()
         await eventually(lambda: expected <= set(daemon.bank.ready()))
@@ -86,6 +93,16 @@ class Harness:
         if self.daemon is not None:
             daemon, self.daemon = self.daemon, None
             await asyncio.wait_for(daemon.stop(), timeout)
+
+    async def rounds(self, service: str, count: int = 2) -> None:
+        """Let ``service`` (a runtime loop's name) run ``count`` more rounds, moving :attr:`clock`
+        on by its idle interval each time instead of waiting that interval out."""
+        assert self.daemon is not None
+        loop = self.daemon.runtime.loops[service]
+        for _ in range(count):
+            target = loop.rounds + 1
+            self.clock.advance(loop.intervals.idle or 0.0)
+            await eventually(lambda n=target: loop.rounds >= n)  # type: ignore[misc]
 
     @property
     def store(self) -> Store:

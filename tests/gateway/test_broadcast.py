@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from gateway.broadcast.contacts import Contact
 from gateway.broadcast.operations import BroadcastRequest, broadcast, campaign_status, control
 from gateway.broadcast.pacing import DEPTH_PER_SIM, MIN_DEPTH
+from gateway.conversation.phones import language_prefixes
 from gateway.store import AudienceSpec, Store, utcnow
 
 from .harness import Harness, eventually
@@ -123,7 +123,7 @@ async def test_reporters_of_a_window_minus_opted_out_numbers(tmp_path: Path) -> 
             "restored", {"area": "North"}, AudienceSpec(reporters=("outage",), since=now - timedelta(hours=6))
         )
         plan, _, _ = await broadcast(config, request, dry_run=True, now=now)
-        await store.build_audience(request.audience, default_language="fa")
+        await store.build_audience(request.audience, default_language="fa", prefixes=language_prefixes())
         phones = {p for p, _ in await store.audience_sample(limit=100)}
     assert phones == {recent[0].phone, recent[2].phone, recent[3].phone}
     assert again[0].phone == recent[0].phone
@@ -144,7 +144,7 @@ async def test_pause_resume_and_stop_during_a_campaign(harness: Harness) -> None
     await control(harness.config, campaign_id, "pause")
     await eventually(lambda: _none_sending(harness, campaign_id))
     paused_at = sum(len(e.sent) for e in harness.emulators)
-    await asyncio.sleep(1.5)
+    await harness.rounds("campaigns", 3)
     assert sum(len(e.sent) for e in harness.emulators) == paused_at  # nothing more while paused
     stopper = fa_phone(199)
     harness.emu("m2").inject_sms(stopper, "لغو")  # STOP while the campaign runs
@@ -173,24 +173,23 @@ async def test_outside_its_window_a_campaign_waits(harness: Harness) -> None:
     request = BroadcastRequest("restored", {"area": "x"}, NORTH, window=later)
     plan, campaign_id, _ = await broadcast(harness.config, request, dry_run=False)
     assert campaign_id is not None and plan.estimate.finish is not None and plan.estimate.finish > local
-    await asyncio.sleep(2.5)
+    await harness.rounds("campaigns", 3)
     assert received(harness) == {}
     status = await campaign_status(harness.config, campaign_id)
     assert status["by_status"] == {"held": 5} and status["window"] == later
 
 
 async def test_staged_updates_go_again_on_schedule_to_the_same_audience(harness: Harness) -> None:
-    offset = timedelta(0)
-    await harness.start(clock=lambda: utcnow() + offset)
+    await harness.start()
     await add_contacts(harness.store, fa=3, en=1)
     request = BroadcastRequest("update", {"area": "x", "eta": "21:00"}, NORTH, every=timedelta(minutes=30), times=2)
     plan, campaign_id, _ = await broadcast(harness.config, request, dry_run=False)
     assert campaign_id is not None and plan.runs == 2
     await eventually(lambda: sum(len(t) for t in received(harness).values()) == 4)
-    await asyncio.sleep(1.2)
+    await harness.rounds("campaigns", 2)
     campaign = await harness.store.campaign(campaign_id)
     assert campaign is not None and (campaign.status, campaign.runs_done) == ("running", 1)
-    offset = timedelta(minutes=31)  # half an hour later
+    harness.clock.advance(31 * 60)  # half an hour later
     await done(harness, campaign_id)
     got = received(harness)
     assert all(len(texts) == 2 and texts[0] == texts[1] for texts in got.values()) and len(got) == 4
@@ -202,9 +201,14 @@ async def test_a_rate_cap_paces_the_campaign(harness: Harness) -> None:
     _, campaign_id, _ = await broadcast(
         harness.config, BroadcastRequest("restored", {"area": "x"}, NORTH, rate=6), dry_run=False
     )
-    await asyncio.sleep(3.0)
-    assert 1 <= sum(len(t) for t in received(harness).values()) <= 2  # 6 a minute: one now, the next in 10 s
     assert campaign_id is not None
+    await eventually(lambda: sum(len(t) for t in received(harness).values()) == 1)  # 6 a minute: one now ...
+    await harness.rounds("campaigns", 3)  # three seconds
+    assert sum(len(t) for t in received(harness).values()) == 1
+    await harness.rounds("campaigns", 7)  # ... and the next ten seconds after the first
+    await eventually(lambda: sum(len(t) for t in received(harness).values()) == 2)
+    await harness.rounds("campaigns", 3)
+    assert sum(len(t) for t in received(harness).values()) == 2
 
 
 @pytest.mark.slow
