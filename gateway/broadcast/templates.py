@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.config import LANGUAGES
+from gateway.config import LANGUAGES, Config
 from gateway.config.resources import shipped
 from gateway.config.toml import TomlLocator, read_toml
 from gateway.conversation import fill
@@ -119,3 +119,14 @@ def notice(notices: Mapping[str, Notice], name: str) -> Notice:
         return notices[name]
     except KeyError:
         raise NoticeError(f"no notice {name!r}; there are: {', '.join(sorted(notices))}") from None
+
+
+def notices(config: Config) -> dict[str, Notice]:
+    """The notices of ``config`` ([broadcast] templates, or the shipped ones)."""
+    return load_notices(config.templates_path)
+
+
+def show_notice(config: Config, name: str) -> tuple[Notice, list[Rendered]]:
+    """The notice ``name`` rendered in every language with its sample values."""
+    n = notice(notices(config), name)
+    return n, [measure(lang, text) for lang, text in n.render_all(n.samples).items()]

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from gateway import config as config_mod
     from gateway.broadcast.operations import BroadcastPlan
 
-NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
+# how this face names the fields of a broadcast request in the library's messages
+FLAGS = {"rate": "--rate", "every": "--every", "until": "--until", "times": "--times"}
 
 
 @click.group(cls=Group, context_settings=CONTEXT, invoke_without_command=True)
@@ -80,14 +81,18 @@ def broadcast(
     if wait and dry_run:
         raise click.UsageError("--wait follows a campaign being sent; a --dry-run sends nothing")
     import asyncio
+    from zoneinfo import ZoneInfo
 
     from rich.progress import MofNCompleteColumn
 
     from gateway.broadcast import operations as ops
-    from gateway.broadcast.operations import BroadcastRequest, parse_duration
+    from gateway.broadcast.operations import NOBODY, BroadcastRequest
+    from gateway.cli.common import parse_duration, parse_local_time
     from gateway.cli.output import progress_bar
+    from gateway.exceptions import FieldError
     from gateway.lockfile import no_daemon
     from gateway.store import AudienceSpec, utcnow
+    from gateway.store.configured import open_store
 
     values = {}
     for item in variables:
@@ -103,38 +108,34 @@ def broadcast(
         files=files,
     )
     request = BroadcastRequest(
-        template, values, spec, rate=rate, window=window,
-        every=parse_duration(every) if every else None, until=until, times=times,
+        template, values, spec, rate=rate, window=window, every=parse_duration(every) if every else None,
+        until=parse_local_time(until, ZoneInfo(config.site.timezone)) if until is not None else None, times=times,
     )  # fmt: skip
-
-    def confirm(plan: BroadcastPlan) -> bool:
-        if not as_json:
-            _print_plan(plan, dry_run=False)
-        if not plan.recipients:
-            raise BroadcastError(NOBODY)
-        if yes:
-            return True
-        return click.confirm(f"Send to {plan.recipients} recipient(s) ({plan.parts_per_run * plan.runs} parts)?",
-                             err=True)  # fmt: skip
-
     progress = progress_bar(True, MofNCompleteColumn())
     task = progress.add_task("queueing", total=None)
-
-    def queueing(recipients: int) -> None:  # after the question: a live bar would hide the prompt
-        progress.update(task, total=recipients)
-        progress.start()
-
-    try:
-        plan, campaign_id, warning = asyncio.run(
-            ops.broadcast(
-                config, request, dry_run=dry_run, confirm=confirm, on_queue_start=queueing,
-                on_progress=lambda n: progress.advance(task, n),
-            )
-        )  # fmt: skip
-    finally:
-        progress.stop()
+    campaign_id: int | None = None
+    warning: str | None = None
+    # one event loop for the store's life; the question is asked between its runs, never inside one
+    with asyncio.Runner() as runner:
+        store = runner.run(open_store(config, create=True))
+        try:
+            try:
+                plan = runner.run(ops.plan_broadcast(store, config, request))
+            except FieldError as exc:
+                raise click.ClickException(exc.wording.naming({**FLAGS, "until_value": until or ""})) from None
+            if not dry_run and _agreed(config, plan, as_json=as_json, yes=yes):
+                progress.update(task, total=plan.recipients)
+                progress.start()  # after the question: a live bar would hide the prompt
+                try:
+                    campaign_id, warning = runner.run(
+                        ops.create_broadcast(store, config, plan, on_progress=lambda n: progress.advance(task, n))
+                    )
+                finally:
+                    progress.stop()
+        finally:
+            runner.run(store.close())
     if as_json:
-        echo_json({**plan.as_json(), "campaign": campaign_id, "warning": warning})
+        echo_json({**plan.as_json(FLAGS), "campaign": campaign_id, "warning": warning})
     elif dry_run:
         _print_plan(plan, dry_run=True)
     if dry_run and not plan.recipients:
@@ -156,6 +157,22 @@ def broadcast(
             _wait(config, campaign_id)
     except KeyboardInterrupt:
         _stopped_watching(config, campaign_id)
+
+
+def _agreed(config: config_mod.Config, plan: BroadcastPlan, *, as_json: bool, yes: bool) -> bool:
+    """Whether to create the planned campaign: never one that no SIM could send (refused
+    before anything is shown), nor one without recipients; else --yes, or the operator's answer."""
+    from gateway.broadcast.operations import NOBODY, refuse_unsendable
+
+    refuse_unsendable(config, plan)
+    if not as_json:
+        _print_plan(plan, dry_run=False)
+    if not plan.recipients:
+        raise BroadcastError(NOBODY)
+    if yes:
+        return True
+    return click.confirm(f"Send to {plan.recipients} recipient(s) ({plan.parts_per_run * plan.runs} parts)?",
+                         err=True)  # fmt: skip
 
 
 def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
@@ -208,7 +225,7 @@ def _print_plan(plan: BroadcastPlan, *, dry_run: bool) -> None:
     if plan.ahead:
         out.print(f"  ({plan.ahead} parts of other running campaigns go first; the estimate counts them)")
     for warning in plan.warnings:
-        out.print(styled("[yellow]Warning: {}[/yellow]", warning))
+        out.print(styled("[yellow]Warning: {}[/yellow]", warning.naming(FLAGS)))
 
 
 def _stopped_watching(config: config_mod.Config, campaign_id: int) -> NoReturn:

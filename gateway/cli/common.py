@@ -8,8 +8,10 @@ inside the function that needs it (tests/gateway/test_cli_imports.py keeps it so
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
 
 class Group(click.Group):
@@ -138,3 +141,22 @@ class LazyChoice(click.Choice[str]):
     @choices.setter
     def choices(self, value: Sequence[str]) -> None:
         self._choices = tuple(value)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``6h``, ``2d`` (a bare number is minutes): ``--since``, ``--every``."""
+    m = _DURATION.match(text)
+    if not m:
+        raise click.ClickException(f"{text!r} is not a duration: write e.g. 30m, 6h or 2d")
+    value, unit = float(m.group(1)), m.group(2) or "m"
+    return timedelta(seconds=value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+
+
+def parse_local_time(text: str, tz: tzinfo) -> datetime:
+    """``2026-11-24 18:00`` in the site's time zone ``tz``: ``--until``."""
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text.strip(), fmt).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise click.ClickException(f"{text!r} is not a time: write YYYY-MM-DD HH:MM (site time)")

@@ -40,7 +40,7 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
 
     from rich.progress import DownloadColumn
 
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast import audience
     from gateway.cli.output import progress_bar
 
     errors = errors_path.open("w", encoding="utf-8", newline="") if errors_path is not None else None
@@ -56,7 +56,7 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
         with progress_bar(False, DownloadColumn()) as progress:
             task = progress.add_task("importing", total=None)
             report = asyncio.run(
-                ops.import_contacts(
+                audience.import_contacts(
                     config,
                     file,
                     group,
@@ -101,10 +101,10 @@ def contacts_list(config: config_mod.Config, group: str | None, area: str | None
     """
     import asyncio
 
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast import audience
     from gateway.cli.output import DataTable
 
-    rows = asyncio.run(ops.list_contacts(config, group, area, limit))
+    rows = asyncio.run(audience.list_contacts(config, group, area, limit))
     if as_json:
         echo_json(rows)
         return
@@ -127,9 +127,9 @@ def contacts_count(config: config_mod.Config, group: str | None, area: str | Non
     """
     import asyncio
 
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast import audience
 
-    n = asyncio.run(ops.count_contacts(config, group, area))
+    n = asyncio.run(audience.count_contacts(config, group, area))
     if as_json:
         echo_json({"group": group, "area": area, "contacts": n})
     else:
@@ -151,10 +151,10 @@ def groups_list(config: config_mod.Config, as_json: bool) -> None:
     """
     import asyncio
 
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast import audience
     from gateway.cli.output import DataTable
 
-    rows = asyncio.run(ops.list_groups(config))
+    rows = asyncio.run(audience.list_groups(config))
     if as_json:
         echo_json([{"group": name, "contacts": n} for name, n in rows])
         return

@@ -54,7 +54,7 @@ def export_tickets_command(
 
     Example: gateway export tickets --sync queued --out /media/usb/tickets.csv
     """
-    from gateway.broadcast.operations import parse_duration
+    from gateway.cli.common import parse_duration
     from gateway.ops.maintenance import export_tickets
     from gateway.store import files as private_files
     from gateway.store import utcnow

@@ -25,12 +25,12 @@ def templates_list(config: config_mod.Config, as_json: bool) -> None:
 
     Example: gateway templates list
     """
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast.templates import notices, show_notice
     from gateway.cli.output import DataTable
 
     rows = []
-    for name in ops.notices(config):
-        notice, rendered = ops.show_notice(config, name)
+    for name in notices(config):
+        notice, rendered = show_notice(config, name)
         rows.append((notice, rendered))
     if as_json:
         echo_json([_notice_json(n, r) for n, r in rows])
@@ -51,10 +51,10 @@ def templates_show(config: config_mod.Config, name: str, as_json: bool) -> None:
 
     Example: gateway templates show restored
     """
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast.templates import show_notice
     from gateway.cli.output import styled
 
-    notice, rendered = ops.show_notice(config, name)
+    notice, rendered = show_notice(config, name)
     if as_json:
         echo_json(_notice_json(notice, rendered))
         return

@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gateway import config as config_mod
-from gateway.broadcast.operations import BroadcastRequest, broadcast, import_contacts
+from gateway.broadcast.audience import import_contacts
+from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.cli import main
 from gateway.dev.simulation import control_socket
-from gateway.store import AudienceSpec, InboundItem, NewTicket, Outcome, Store, utcnow
-from gateway.store.sims import SimStatusRow
+from gateway.store import AudienceSpec, InboundItem, NewTicket, Outcome, SimStatusRow, Store, utcnow
 
 PHONE = "+989121234567"
 BRACKETS = "[]/\\:#=@ab[/]"
