@@ -10,10 +10,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.broadcast.contacts import Contact
-from gateway.broadcast.operations import BroadcastRequest, broadcast, campaign_status, control
+from gateway.broadcast.operations import (
+    BroadcastRequest,
+    broadcast,
+    campaign_status,
+    control,
+    create_broadcast,
+    plan_broadcast,
+)
 from gateway.broadcast.pacing import DEPTH_PER_SIM, MIN_DEPTH
 from gateway.conversation.phones import language_prefixes
 from gateway.store import AudienceSpec, Store, utcnow
+from gateway.store.configured import open_store
 
 from .harness import Harness, eventually
 from .make_tickets import open_tickets, opt_out
@@ -373,13 +381,11 @@ async def test_a_number_that_sends_stop_while_the_operator_confirms_is_left_out(
     async with await Store.open(tmp_path / "gw.db", site="12") as store:
         await add_contacts(store, fa=3, en=0)
 
-    def stop_arrives_meanwhile(plan: object) -> bool:  # what intake commits when STOP comes in
+    async with await open_store(config) as store:
+        plan = await plan_broadcast(store, config, BroadcastRequest("restored", {"area": "x"}, NORTH))
+        # what intake commits when STOP comes in while the operator reads the plan
         _sql(tmp_path, f"INSERT INTO customers (phone, opted_out, updated_at) VALUES ('{fa_phone(1)}', 1, 'now')")
-        return True
-
-    plan, campaign_id, _ = await broadcast(
-        config, BroadcastRequest("restored", {"area": "x"}, NORTH), dry_run=False, confirm=stop_arrives_meanwhile
-    )
+        campaign_id, _ = await create_broadcast(store, config, plan)
     assert plan.recipients == 3  # planned before the STOP
     phones = _sql(tmp_path, f"SELECT phone FROM outbox WHERE campaign_id = {campaign_id} ORDER BY id")
     assert [p for (p,) in phones] == [fa_phone(0), fa_phone(2)]
