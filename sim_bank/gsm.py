@@ -49,6 +49,7 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
     """Sits between ``GsmModem`` and ``SerialComms`` in the MRO (see :class:`Modem`)."""
 
     flow_control = False
+    prompt_cancel_wait = PROMPT_CANCEL_WAIT  # seconds; tests on an emulator pass a shorter one
     alive = False  # set by the library
     on_line_noise: Callable[[], None] | None = None
     _answer_ends: str | None = None  # a line starting with this completes the pending answer
@@ -64,7 +65,7 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
         # prompt (gammu opens the same way), CR ends a half-typed line; what the modem says
         # to it arrives before the first command and is passed on as a stray line.
         self.serial.write(b"\x1b\r")
-        time.sleep(PROMPT_CANCEL_WAIT)
+        time.sleep(self.prompt_cancel_wait)
 
     _port_failure: BaseException | None = None  # set by the reader thread when the port fails
     _on_port_failure: Callable[[Any], None] | None = None
@@ -136,9 +137,17 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
 class Modem(GsmModem, GatewayComms):  # type: ignore[misc]  # untyped library class
     """The library's modem with our notification dispatch (runs on its reader thread)."""
 
-    def __init__(self, config: ModemConfig, on_urc: Callable[[list[str]], None], on_fatal: Callable[[Any], None]):
+    def __init__(
+        self,
+        config: ModemConfig,
+        on_urc: Callable[[list[str]], None],
+        on_fatal: Callable[[Any], None],
+        *,
+        prompt_cancel_wait: float = PROMPT_CANCEL_WAIT,
+    ):
         # exclusive: a second process (another gateway, ModemManager) cannot open the port under us
         super().__init__(config.port, config.baudrate, requestDelivery=True, exclusive=True)
+        self.prompt_cancel_wait = prompt_cancel_wait
         self.fatalErrorCallback = self._port_failed
         self._on_port_failure = on_fatal
         self.flow_control = config.flow_control

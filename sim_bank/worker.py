@@ -62,7 +62,7 @@ from .exceptions import (
     PduError,
     SendFailed,
 )
-from .gsm import Modem
+from .gsm import PROMPT_CANCEL_WAIT, Modem
 from .types import (
     BankEvent,
     DeliveryReport,
@@ -127,8 +127,12 @@ class ModemWorker:
         *,
         loop: asyncio.AbstractEventLoop,
         on_event: Callable[[BankEvent], None],
+        prompt_cancel_wait: float = PROMPT_CANCEL_WAIT,
     ) -> None:
+        """``prompt_cancel_wait``: seconds given a modem at each connect to answer the ESC that
+        ends a stale SMS prompt (an emulator answers at once: tests pass a short one)."""
         self.config = config
+        self._prompt_cancel_wait = prompt_cancel_wait
         self.id = config.id
         self._loop = loop
         self._on_event = on_event
@@ -367,7 +371,7 @@ class ModemWorker:
         self._timeouts = 0
         self._mem1 = None
         self._cds_header = False
-        modem = Modem(self.config, self._on_urc, self._on_fatal)
+        modem = Modem(self.config, self._on_urc, self._on_fatal, prompt_cancel_wait=self._prompt_cancel_wait)
         modem.on_line_noise = self._on_line_noise
         modem.timeout = 0.2  # pyserial read timeout of the reader thread: a bound on close() where cancel_read fails
         try:

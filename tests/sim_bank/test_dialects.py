@@ -24,7 +24,7 @@ from sim_bank.types import ModemConfig, ModemInfo, ModemState, OutgoingSms
 from sim_bank.worker import ModemWorker
 from tests.gateway.harness import Harness, eventually
 
-from .test_worker import Recorder
+from .test_worker import SWEEP, Recorder, make_worker
 
 # python-gsmmodem waits 15 s for the OK a Wavecom never sends after +CPIN: READY. The tests
 # time only the AT+CPIN? exchange, from the emulator's own record (that command's arrival to
@@ -41,8 +41,8 @@ def _assert_cpin_answered_at_once(emu: ModemEmulator) -> None:
 
 
 def _worker(emu: ModemEmulator, rec: Recorder, **config: float) -> ModemWorker:
-    settings = {"sweep_interval": 0.5, "reconnect_max": 0.5, **config}
-    return ModemWorker(ModemConfig("m1", emu.port, **settings), loop=asyncio.get_running_loop(), on_event=rec)  # type: ignore[arg-type]
+    settings = {"sweep_interval": SWEEP, "reconnect_max": 0.5, **config}
+    return make_worker(ModemConfig("m1", emu.port, **settings), rec)  # type: ignore[arg-type]
 
 
 async def _ready(rec: Recorder, timeout: float = 10.0) -> ModemInfo:
@@ -234,10 +234,8 @@ async def test_wavecom_reconnects_without_waiting_for_an_ok_after_cpin(tmp_path:
     link = tmp_path / "ttyWAVECOM"
     with ModemEmulator("m1", link=link, dialect="wavecom") as emu:
         rec = Recorder()
-        worker = ModemWorker(
-            ModemConfig("m1", str(link), sweep_interval=0.5, reconnect_max=0.2, command_timeout=2.0),
-            loop=asyncio.get_running_loop(),
-            on_event=rec,
+        worker = make_worker(
+            ModemConfig("m1", str(link), sweep_interval=SWEEP, reconnect_max=0.2, command_timeout=2.0), rec
         )
         worker.start()
         try:
@@ -257,9 +255,7 @@ async def test_wavecom_reconnects_without_waiting_for_an_ok_after_cpin(tmp_path:
 async def test_pin_is_still_entered_on_a_wavecom() -> None:
     with ModemEmulator("m1", dialect="wavecom", pin="1234") as emu:
         rec = Recorder()
-        worker = ModemWorker(
-            ModemConfig("m1", emu.port, pin="1234", reconnect_max=0.5), loop=asyncio.get_running_loop(), on_event=rec
-        )
+        worker = make_worker(ModemConfig("m1", emu.port, pin="1234", reconnect_max=0.5), rec)
         worker.start()
         try:
             await _ready(rec, timeout=READY_TIMEOUT)

@@ -35,14 +35,31 @@ class Recorder(EventLog):
         return self.texts()
 
 
+# An emulator answers the ESC sent at connect at once: no need to give it the 0.2 s a real modem gets.
+PROMPT_CANCEL_WAIT = 0.02
+SWEEP = 0.1  # the timer sweep of most tests here: short, so that no test waits long for one
+
+
+def make_worker(config: ModemConfig, rec: Recorder) -> ModemWorker:
+    return ModemWorker(config, loop=asyncio.get_running_loop(), on_event=rec, prompt_cancel_wait=PROMPT_CANCEL_WAIT)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Wait for ``predicate``, polling, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def listings(emulator: ModemEmulator) -> int:
+    return emulator.commands.count("AT+CMGL=4")
+
+
 @pytest.fixture
 async def running(emulator: ModemEmulator) -> AsyncIterator[tuple[ModemWorker, Recorder]]:
     rec = Recorder()
-    worker = ModemWorker(
-        ModemConfig("m1", emulator.port, sweep_interval=0.5, reconnect_max=0.5),
-        loop=asyncio.get_running_loop(),
-        on_event=rec,
-    )
+    worker = make_worker(ModemConfig("m1", emulator.port, sweep_interval=SWEEP, reconnect_max=0.5), rec)
     worker.start()
     await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
     yield worker, rec
@@ -52,7 +69,7 @@ async def running(emulator: ModemEmulator) -> AsyncIterator[tuple[ModemWorker, R
 async def test_message_waiting_on_the_sim_at_start_is_handed_over(emulator: ModemEmulator) -> None:
     emulator.inject_sms("+989121234567", "1 48213", notify="none")
     rec = Recorder()
-    worker = ModemWorker(ModemConfig("m1", emulator.port), loop=asyncio.get_running_loop(), on_event=rec)
+    worker = make_worker(ModemConfig("m1", emulator.port), rec)
     worker.start()
     try:
         assert await rec.wait_texts(1) == ["1 48213"]
@@ -70,7 +87,8 @@ async def test_messages_stay_on_the_sim_until_the_gateway_deletes_them(running, 
     worker, rec = running
     emulator.inject_sms("+989121234567", "1 48213")
     await rec.wait_texts(1)
-    await asyncio.sleep(1.2)  # two more timer sweeps
+    swept = listings(emulator)
+    await until(lambda: listings(emulator) >= swept + 2 * len(worker.info.memories))  # two more timer sweeps
     assert len(emulator.stored()) == 1
     assert len(rec.texts()) == 1  # handed over once, not on every sweep
     stored = rec.batches()[0].messages[0]
@@ -95,15 +113,11 @@ async def test_lost_cmti_is_recovered_by_the_timer_sweep(running, emulator: Mode
 
 async def test_cmti_swallowed_into_a_command_response_is_acted_on(emulator: ModemEmulator) -> None:
     rec = Recorder()
-    worker = ModemWorker(
-        ModemConfig("m1", emulator.port, sweep_interval=3600),  # no timer sweep to hide behind
-        loop=asyncio.get_running_loop(),
-        on_event=rec,
-    )
+    worker = make_worker(ModemConfig("m1", emulator.port, sweep_interval=3600), rec)  # no timer sweep to hide behind
     worker.start()
     try:
         await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
-        await asyncio.sleep(0.2)  # the start-up sweep has run
+        await worker.command("AT")  # queued after the start-up sweep: that sweep is over
         emulator.inject_sms("+989121234567", "inside a response", notify="in_response")
         await worker.command("AT+CSQ")
         assert await rec.wait_texts(1) == ["inside a response"]
@@ -114,7 +128,7 @@ async def test_cmti_swallowed_into_a_command_response_is_acted_on(emulator: Mode
 async def test_non_utf8_byte_does_not_silence_the_modem(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
     worker, rec = running
     emulator.write_raw(b"\r\n\xff\xfe garbage\r\n")
-    await asyncio.sleep(0.2)
+    await until(lambda: worker.line_noise >= 1)
     emulator.inject_sms("+989121234567", "after the noise")
     assert await rec.wait_texts(1) == ["after the noise"]
     result = await worker.send(OutgoingSms("+989121234567", "still sending"))
@@ -178,7 +192,7 @@ async def test_bad_destination_is_an_encode_error(running) -> None:  # type: ign
 async def test_missing_port_is_reported_and_retried(tmp_path: Path) -> None:
     link = tmp_path / "ttyUSB9"
     rec = Recorder()
-    worker = ModemWorker(ModemConfig("m9", str(link), reconnect_max=0.3), loop=asyncio.get_running_loop(), on_event=rec)
+    worker = make_worker(ModemConfig("m9", str(link), reconnect_max=0.05), rec)
     worker.start()
     try:
         down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down")
@@ -197,7 +211,7 @@ async def test_missing_port_is_reported_and_retried(tmp_path: Path) -> None:
 async def test_pin_required_is_not_retried_and_says_what_to_set(tmp_path: Path) -> None:
     with ModemEmulator("m1", pin="1234") as emu:
         rec = Recorder()
-        worker = ModemWorker(ModemConfig("m1", emu.port), loop=asyncio.get_running_loop(), on_event=rec)
+        worker = make_worker(ModemConfig("m1", emu.port), rec)
         worker.start()
         try:
             down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down")
@@ -205,7 +219,7 @@ async def test_pin_required_is_not_retried_and_says_what_to_set(tmp_path: Path) 
         finally:
             await worker.stop()
         rec2 = Recorder()
-        worker2 = ModemWorker(ModemConfig("m1", emu.port, pin="1234"), loop=asyncio.get_running_loop(), on_event=rec2)
+        worker2 = make_worker(ModemConfig("m1", emu.port, pin="1234"), rec2)
         worker2.start()
         try:
             await rec2.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
@@ -225,9 +239,7 @@ async def test_a_memory_that_fails_to_list_does_not_strand_messages_found_in_ano
 async def test_odd_answer_during_connect_is_reported_and_retried(emulator: ModemEmulator) -> None:
     emulator.override("AT+CFUN?", ["OK"])  # no +CFUN line: python-gsmmodem trips over it
     rec = Recorder()
-    worker = ModemWorker(
-        ModemConfig("m1", emulator.port, reconnect_max=0.3), loop=asyncio.get_running_loop(), on_event=rec
-    )
+    worker = make_worker(ModemConfig("m1", emulator.port, reconnect_max=0.05), rec)
     worker.start()
     try:
         down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down")
@@ -242,13 +254,14 @@ async def test_stop_resolves_a_delete_waiting_for_an_unplugged_modem(tmp_path: P
     link = tmp_path / "ttyUSB0"
     emu = ModemEmulator("m1", link=link).start()
     rec = Recorder()
-    worker = ModemWorker(ModemConfig("m1", str(link), reconnect_max=0.3), loop=asyncio.get_running_loop(), on_event=rec)
+    worker = make_worker(ModemConfig("m1", str(link), reconnect_max=0.3), rec)
     worker.start()
     await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
     emu.stop()  # unplugged
     await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down", timeout=10)
     delete = asyncio.ensure_future(worker.delete("ME", [1]))
-    await asyncio.sleep(0.3)
+    # kept for after a reconnect that never comes
+    await until(lambda: any(job.kind == "delete" for _, _, job in worker._deferred))
     await worker.stop()
     with pytest.raises(ModemUnavailable):
         await asyncio.wait_for(delete, 3)
@@ -256,9 +269,7 @@ async def test_stop_resolves_a_delete_waiting_for_an_unplugged_modem(tmp_path: P
 
 async def test_second_process_cannot_open_a_port_in_use(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
     rec = Recorder()
-    other = ModemWorker(
-        ModemConfig("again", emulator.port, reconnect_max=0.3), loop=asyncio.get_running_loop(), on_event=rec
-    )
+    other = make_worker(ModemConfig("again", emulator.port, reconnect_max=0.3), rec)
     other.start()
     try:
         down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down")
@@ -274,17 +285,14 @@ async def test_a_modem_unplugged_while_a_command_waits_is_noticed_at_once_not_at
     link = tmp_path / "ttyUSB0"
     emu = ModemEmulator("m1", link=link).start()
     rec = Recorder()
-    worker = ModemWorker(
-        ModemConfig("m1", str(link), reconnect_max=0.3, command_timeout=30.0),
-        loop=asyncio.get_running_loop(),
-        on_event=rec,
-    )
+    worker = make_worker(ModemConfig("m1", str(link), reconnect_max=0.3, command_timeout=30.0), rec)
     worker.start()
     try:
         await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "ready")
         emu.hang()
+        asked = len(emu.commands)
         worker.request_sweep()  # a command that now waits for an answer that never comes
-        await asyncio.sleep(0.3)
+        await until(lambda: len(emu.commands) > asked)
         emu.stop()  # unplugged
         down = await rec.wait_for(lambda e: isinstance(e, ModemState) and e.state == "down", timeout=5)  # not 30 s
         assert "port failed" in (down.reason or "")
@@ -298,11 +306,7 @@ async def test_a_modem_unplugged_while_a_command_waits_is_noticed_at_once_not_at
 def _guessing_worker(emulator: ModemEmulator, rec: Recorder) -> ModemWorker:
     """A worker on a modem that refuses ``AT+CPMS=?``: it must guess the memories to sweep."""
     emulator.override("AT+CPMS=?", ["ERROR"])
-    return ModemWorker(
-        ModemConfig("m1", emulator.port, sweep_interval=0.3, reconnect_max=0.5),
-        loop=asyncio.get_running_loop(),
-        on_event=rec,
-    )
+    return make_worker(ModemConfig("m1", emulator.port, sweep_interval=SWEEP, reconnect_max=0.5), rec)
 
 
 @pytest.mark.parametrize(
@@ -341,7 +345,7 @@ async def test_a_guessed_memory_the_modem_says_it_lacks_is_dropped_and_the_other
     try:
         assert await rec.wait_texts(1, timeout=15) == ["in SM"]
         sweeps = emulator.commands.count('AT+CPMS="SM"')
-        await _until(lambda: emulator.commands.count('AT+CPMS="SM"') >= sweeps + 3)  # three sweeps more
+        await until(lambda: emulator.commands.count('AT+CPMS="SM"') >= sweeps + 3)  # three sweeps more
         assert emulator.commands.count('AT+CPMS="SR"') == 1  # asked once, not at every sweep
         emulator.inject_sms("+989121234568", "new")  # and a new message is read too
         assert await rec.wait_texts(2, timeout=15) == ["in SM", "new"]
@@ -355,13 +359,13 @@ async def test_the_memory_question_is_asked_again_until_the_modem_answers_it(emu
     worker = _guessing_worker(emulator, rec)
     worker.start()
     try:
-        await _until(lambda: emulator.commands.count('AT+CPMS="SR"') >= 1)  # guessing: SR tried as well
+        await until(lambda: emulator.commands.count('AT+CPMS="SR"') >= 1)  # guessing: SR tried as well
         emulator.override("AT+CPMS=?", None)  # the answer comes through this time
         asked = emulator.commands.count("AT+CPMS=?")
-        await _until(lambda: emulator.commands.count("AT+CPMS=?") > asked)
+        await until(lambda: emulator.commands.count("AT+CPMS=?") > asked)
         tried = emulator.commands.count('AT+CPMS="SR"')
         sweeps = emulator.commands.count('AT+CPMS="SM"')
-        await _until(lambda: emulator.commands.count('AT+CPMS="SM"') >= sweeps + 3)
+        await until(lambda: emulator.commands.count('AT+CPMS="SM"') >= sweeps + 3)
         assert emulator.commands.count('AT+CPMS="SR"') <= tried + 1  # at most the sweep under way
         assert emulator.commands.count("AT+CPMS=?") <= asked + 2  # answered: no longer asked
         emulator.inject_sms("+989121234567", "still read")
@@ -370,18 +374,11 @@ async def test_the_memory_question_is_asked_again_until_the_modem_answers_it(emu
         await worker.stop()
 
 
-async def _until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_split_delivery_report_survives_an_empty_notification_between_its_lines() -> None:
     """+CDS header, then (the library) a notification with no lines, then the PDU: the
     report still arrives (seen lost under load: the empty call forgot the waiting header)."""
     rec = Recorder()
-    worker = ModemWorker(ModemConfig("m1", "/dev/null"), loop=asyncio.get_running_loop(), on_event=rec)
+    worker = make_worker(ModemConfig("m1", "/dev/null"), rec)
     sent = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
     report = pdu.encode_status_report("+989121234567", 7, 0, sent=sent, discharged=sent)
     worker._handle_urcs([f"+CDS: {len(report) // 2 - 1}"])
