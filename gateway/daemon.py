@@ -169,12 +169,12 @@ class Daemon:
             log.info("metrics_listening", host=self.metrics.host, port=self.metrics.port)
         self._bank_started = True  # set first: a bank that fails halfway through starting is stopped too
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
+        self._add(self.dispatcher)
         self._add(self.monitor)
         self._add(self.ussd)
         self._add(self.pacer)
         self.runtime.start()
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-            "dispatcher": self.dispatcher.run,
             "db-watch": self._watch_database,
             "housekeeping": self._housekeeping,
         }
@@ -200,9 +200,7 @@ class Daemon:
         self._started = False
         log.info("gateway_stopping")
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-        if self.dispatcher is not None:
-            dispatcher = self.dispatcher
-            steps.append(("dispatcher", lambda: dispatcher.stop(drain_timeout=self.config.send.send_timeout)))
+        steps.append(("dispatcher", lambda: self.runtime.stop(["dispatcher"])))  # no new sends; those in flight end
         steps.append(("background", self._cancel_background))
         steps.append(("intake", lambda: asyncio.gather(*self._tasks, return_exceptions=True)))
         if self.intake is not None:

@@ -349,6 +349,7 @@ class Loop:
         failures = 0
         while not self._stopping:
             self.service.woken.clear()
+            began, began_real = self.clock.monotonic(), time.monotonic()
             try:
                 wait = await self.service.step()
                 failures = 0
@@ -364,6 +365,8 @@ class Loop:
                 continue
             if wait is None:
                 wait = self.intervals.idle
+            if wait is not None:  # a clock moved by hand while the round ran counts against its wait
+                wait -= max(0.0, (self.clock.monotonic() - began) - (time.monotonic() - began_real))
             if self.intervals.coalesce:
                 await self.clock.sleep(self.intervals.coalesce)
             await self._nap(wait)

@@ -19,14 +19,16 @@ stepped back never holds a message back.
 Replies first: a reply that failed for a reason of the SIM or the network goes
 to another SIM at once (the SIM that failed it waits out the backoff), and a
 SIM whose last send failed (within ``FAILING_FOR``) gets no reply while a
-healthy SIM has quota for it.
+healthy SIM has quota for it. What to do after a failed send is decided apart,
+in :mod:`gateway.outbound.verdict` (pure).
+
+A :class:`gateway.runtime.Service`: each round is one look at the queue; it waits
+for a wake, or until a held-back row is due.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -34,12 +36,12 @@ import structlog
 
 from gateway.config import SendConfig
 from gateway.events import Observer, OutboxDone
+from gateway.outbound import verdict
 from gateway.outbound.choice import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
 from gateway.outbound.quotas import QuotaBook
-from gateway.runtime import Clock, as_clock, wait_event
+from gateway.runtime import BaseService, Clock, Intervals, Tasks, as_clock, retry_store
 from gateway.store import STORE_ERRORS, OnAir, OutboxRow, Store, stamp
-from sim_bank import EncodeError, ModemUnavailable, OutgoingSms, SendFailed, SimBank, pool
-from sim_bank.backoff import backoff_delay
+from sim_bank import OutgoingSms, SendFailed, SimBank, pool
 
 log = structlog.get_logger("gateway.outbound.dispatcher")
 
@@ -50,41 +52,12 @@ LOOKAHEAD: Final = 200  # queued rows due by the wall clock looked at per round
 WAITING: Final = 200  # and at most this many rows besides them still waiting out a retry backoff
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What to do after a failed send (pure decision, see :func:`judge`)."""
+class Dispatcher(BaseService):
+    name = "dispatcher"
+    # nothing to do unless woken; a database error: 0.5 s doubling to 30 s; at stop, a round
+    # already claiming gets a moment to start its sends (which stop() then waits for)
+    intervals = Intervals(idle=None, retry_base=0.5, retry_cap=30.0, grace=5.0)
 
-    status: str  # retry | failed | unknown | unclaimed
-    retry_in: float | None = None
-    parts_sent: int = 0
-
-
-def judge(row: OutboxRow, exc: Exception, send: SendConfig) -> Verdict:
-    """Retry, give up, or record an unknown outcome.
-
-    * the modem was gone before anything went out: back in the queue, no attempt counted;
-    * the message itself is refused (bad number, +CMS 1, 96, ...): failed;
-    * no answer after the PDU was written: the message may be on air. A reply
-      to a customer is retried (a second copy beats silence); a notification
-      or broadcast is recorded ``unknown`` and not resent blindly;
-    * anything else: retried with backoff until ``max_attempts``.
-    """
-    if isinstance(exc, ModemUnavailable):
-        return Verdict("unclaimed", parts_sent=row.parts_sent)
-    if isinstance(exc, EncodeError):
-        return Verdict("failed")
-    if not isinstance(exc, SendFailed):
-        return Verdict("retry", backoff_delay(row.attempts, base=send.retry_base, cap=send.retry_max), row.parts_sent)
-    if exc.permanent:
-        return Verdict("failed", parts_sent=exc.on_air)
-    if exc.unknown and row.lane != "reply":
-        return Verdict("unknown", parts_sent=exc.on_air)
-    if row.attempts >= send.max_attempts:
-        return Verdict("failed", parts_sent=exc.on_air)
-    return Verdict("retry", backoff_delay(row.attempts, base=send.retry_base, cap=send.retry_max), exc.on_air)
-
-
-class Dispatcher:
     def __init__(
         self,
         store: Store,
@@ -97,6 +70,7 @@ class Dispatcher:
         observer: Observer | None = None,
         clock: Clock | Callable[[], datetime] | None = None,
     ) -> None:
+        super().__init__()
         self.clock = as_clock(clock)
         self.store = store
         self.bank = bank
@@ -105,31 +79,16 @@ class Dispatcher:
         self._operators = dict(operators or {})
         self._sim_operator = dict(sim_operator or {})
         self._observer = observer
-        self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._last_used: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = False
+        self.tasks = Tasks()  # sends in flight
         self._retry_due: dict[int, float] = {}  # failed row -> when it may be retried (monotonic)
         self._failed_at: dict[str, float] = {}  # SIM -> when its last send failed for a SIM or network reason
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        failures = 0
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                timeout = await self._dispatch()
-                failures = 0
-            except STORE_ERRORS as exc:  # a locked or full database: wait, never give up
-                failures += 1
-                timeout = backoff_delay(failures, base=0.5, cap=30.0)
-                log.error("dispatcher_store_error", error=str(exc), retry_in=timeout)
-            if timeout == 0:
-                continue
-            await wait_event(self._wake, timeout)
+    async def step(self) -> float | None:
+        """One look at the queue; a database error goes to the loop (``dispatcher_store_error``,
+        then a backoff: a locked or full database is waited for, never given up on)."""
+        return await self._dispatch()
 
     async def _dispatch(self) -> float | None:
         """Start every send that can start now. Returns how long to wait before looking
@@ -161,15 +120,12 @@ class Dispatcher:
             return decided.assignments
 
         claimed = await self.store.claim(plan, now=now, lookahead=LOOKAHEAD, waiting=WAITING)
-        loop = asyncio.get_running_loop()
         for row in claimed:
             assert row.modem_id is not None
             self._retry_due.pop(row.id, None)
             self._busy.add(row.modem_id)
-            self._last_used[row.modem_id] = loop.time()
-            task = asyncio.create_task(self._send(row))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._last_used[row.modem_id] = self.clock.monotonic()
+            self.tasks.spawn(self._send(row))
         for row_id, reason in decided.impossible.items():
             await self.store.mark_final(row_id, "failed", reason, attempted=False)
             log.error("sms_send_failed", outbox_id=row_id, error=reason)
@@ -223,16 +179,11 @@ class Dispatcher:
             day = self.clock.wall().date().isoformat()
         return OnAir(modem, day, row.lane, row.parts_sent + 1, references, parts)
 
-    async def stop(self, drain_timeout: float = 30.0) -> None:
-        """Stop taking work; wait for sends in flight (their outcome is recorded). A send still
-        unrecorded after ``drain_timeout`` stays ``sending`` and is retried at the next start."""
-        self._stopping = True
-        self._wake.set()
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=drain_timeout)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+    async def stop(self, drain_timeout: float | None = None) -> None:
+        """Once the loop takes no more work: wait for sends in flight (their outcome is
+        recorded). A send still unrecorded after ``drain_timeout`` (``[send] send_timeout``)
+        stays ``sending`` and is retried at the next start."""
+        await self.tasks.drain(self.send_config.send_timeout if drain_timeout is None else drain_timeout)
 
     async def _send(self, row: OutboxRow) -> None:
         modem = row.modem_id
@@ -252,63 +203,43 @@ class Dispatcher:
             self._emit(OutboxDone(row, "sent", modem))
         finally:
             self._busy.discard(modem)
-            self._wake.set()
+            self.wake()
 
     async def _persist(self, what: str, write: Callable[[], Awaitable[None]]) -> None:
         """Record a send's outcome, however long the database needs: the modem has spoken,
         and the row must not stay ``sending`` (it would go out again after a restart)."""
-        attempt = 0
-        while True:
-            try:
-                await write()
-                return
-            except STORE_ERRORS as exc:
-                attempt += 1
-                delay = backoff_delay(attempt, base=0.5, cap=30.0)
-                log.error("outbox_write_failed", outcome=what, error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
+
+        def logged(exc: Exception, delay: float) -> None:
+            log.error("outbox_write_failed", outcome=what, error=str(exc), retry_in=delay)
+
+        await retry_store(write, errors=STORE_ERRORS, clock=self.clock, on_error=logged)
 
     async def _failed(self, row: OutboxRow, modem: str, exc: Exception) -> None:
-        verdict = judge(row, exc, self.send_config)
-        reason = _reason(exc)
-        if _sims_fault(exc):
+        judged = verdict.judge(row, exc, self.send_config)
+        why = verdict.reason(exc)
+        if verdict.sims_fault(exc):
             self._failed_at[modem] = self.clock.monotonic()
         on_air = None
         if isinstance(exc, SendFailed):  # an unconfirmed last part counts against the quota too
             parts = exc.on_air - row.parts_sent + (1 if exc.unknown else 0)
             on_air = self._on_air(row, modem, exc.references, parts)
-        if verdict.status == "unclaimed":
+        if judged.status == "unclaimed":
             await self._persist("unclaimed", lambda: self.store.mark_unclaimed(row.id))
-            log.info("sms_requeued", outbox_id=row.id, modem_id=modem, reason=reason)
+            log.info("sms_requeued", outbox_id=row.id, modem_id=modem, reason=why)
             return
-        if verdict.status == "retry":
-            retry_in = verdict.retry_in or 0.0
+        if judged.status == "retry":
+            retry_in = judged.retry_in or 0.0
             self._retry_due[row.id] = self.clock.monotonic() + retry_in
             retry_at = self.clock.wall() + timedelta(seconds=retry_in)  # for people and restarts
             await self._persist(
-                "retry", lambda: self.store.mark_retry(row.id, reason, retry_at, verdict.parts_sent, on_air)
+                "retry", lambda: self.store.mark_retry(row.id, why, retry_at, judged.parts_sent, on_air)
             )
-            log.warning("sms_send_retry", outbox_id=row.id, modem_id=modem, error=reason, retry_in=verdict.retry_in)
+            log.warning("sms_send_retry", outbox_id=row.id, modem_id=modem, error=why, retry_in=judged.retry_in)
         else:
-            await self._persist(verdict.status, lambda: self.store.mark_final(row.id, verdict.status, reason, on_air))
-            log.error("sms_send_" + verdict.status, outbox_id=row.id, modem_id=modem, error=reason)
-        self._emit(OutboxDone(row, verdict.status, modem, reason))
+            await self._persist(judged.status, lambda: self.store.mark_final(row.id, judged.status, why, on_air))
+            log.error("sms_send_" + judged.status, outbox_id=row.id, modem_id=modem, error=why)
+        self._emit(OutboxDone(row, judged.status, modem, why))
 
     def _emit(self, event: OutboxDone) -> None:
         if self._observer is not None:
             self._observer(event)
-
-
-def _sims_fault(exc: Exception) -> bool:
-    """Whether a failed send says something about the SIM or its network (not the message,
-    not a modem that was simply gone)."""
-    if isinstance(exc, SendFailed):
-        return not exc.permanent
-    return not isinstance(exc, ModemUnavailable | EncodeError)
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, SendFailed):
-        code = f" (+CMS ERROR: {exc.cms_code})" if exc.cms_code is not None else ""
-        return f"{exc.modem_id}: {exc.reason}{code}"
-    return str(exc) or type(exc).__name__

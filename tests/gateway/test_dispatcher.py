@@ -8,7 +8,8 @@ from pathlib import Path
 
 from gateway.config import SendConfig
 from gateway.outbound.choice import Capacity, assign
-from gateway.outbound.dispatcher import LOOKAHEAD, WAITING, judge
+from gateway.outbound.dispatcher import LOOKAHEAD, WAITING
+from gateway.outbound.verdict import judge
 from gateway.store import OutboxRow, Store
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 

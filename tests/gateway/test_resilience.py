@@ -10,7 +10,8 @@ from pathlib import Path
 
 from gateway.config import SendConfig
 from gateway.outbound.dispatcher import Dispatcher
-from gateway.store import Store
+from gateway.runtime import Runtime, SteppedClock
+from gateway.store import STORE_ERRORS, Store
 from sim_bank.types import OutgoingSms, SendResult
 
 from .harness import Harness, eventually
@@ -52,15 +53,18 @@ async def test_dispatcher_sleeps_while_every_modem_is_busy(tmp_path: Path) -> No
         _sql, tmp_path / "gw.db", f"UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00+00:00' WHERE id = {retry}"
     )
     bank = NeverFinishingBank()
-    dispatcher = Dispatcher(store, bank, SendConfig())  # type: ignore[arg-type]
-    task = asyncio.create_task(dispatcher.run())
-    await bank.started.wait()
-    before = CountingStore.claims + CountingStore.retry_lookups
-    await asyncio.sleep(1.0)
+    clock = SteppedClock()
+    dispatcher = Dispatcher(store, bank, SendConfig(send_timeout=0.1), clock=clock)  # type: ignore[arg-type]
+    runtime = Runtime(clock, retry_on=STORE_ERRORS)
+    loop = runtime.add(dispatcher, dispatcher.intervals)
+    runtime.start()
+    await asyncio.wait_for(bank.started.wait(), 10)
+    before, rounds = CountingStore.claims + CountingStore.retry_lookups, loop.rounds
+    clock.advance(60.0)  # a minute passes and nothing wakes it
+    await asyncio.sleep(0.05)
     assert CountingStore.claims + CountingStore.retry_lookups - before <= 2  # waits to be woken, does not poll
-    await dispatcher.stop(drain_timeout=0.1)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    assert loop.rounds - rounds <= 2
+    await asyncio.wait_for(runtime.stop(), 10)  # the send still on air is given up at send_timeout
     await store.close()
 
 
@@ -104,7 +108,7 @@ async def test_database_held_by_another_process_delays_but_loses_nothing(tmp_pat
         await eventually(lambda: h.emu("m1").stored() == {})
         assert len(await h.store.tickets()) == 1
         assert len(h.emu("m1").sent) == 1
-        assert h.daemon is not None and all(not t.done() for t in h.daemon._background)  # nothing died
+        assert h.daemon is not None and all(h.daemon.runtime.alive().values())  # nothing died
     finally:
         await h.stop()
         h.close()

@@ -175,3 +175,33 @@ async def test_tasks_with_one_key_run_one_at_a_time_and_drain_is_bounded() -> No
     tasks.spawn(forever.wait())
     await asyncio.wait_for(tasks.drain(0.01), 5)  # cancelled after its bound
     assert len(tasks) == 0
+
+
+class SlowRound(Counting):
+    """A round that lasts until the test lets it end."""
+
+    def __init__(self) -> None:
+        super().__init__(wait=60.0)
+        self.inside = asyncio.Event()
+        self.finish = asyncio.Event()
+
+    async def step(self) -> float | None:
+        self.inside.set()
+        await self.finish.wait()
+        self.finish.clear()
+        return await super().step()
+
+
+async def test_the_clock_moved_while_a_round_runs_counts_against_the_wait_it_asks_for() -> None:
+    clock = SteppedClock()
+    runtime = Runtime(clock)
+    service = SlowRound()
+    runtime.add(service, Intervals())
+    runtime.start()
+    await asyncio.wait_for(service.inside.wait(), 5)
+    service.inside.clear()
+    clock.advance(60)  # the minute the round will ask to wait passes before it asks
+    service.finish.set()
+    await asyncio.wait_for(service.inside.wait(), 5)  # the next round at once, not a minute later
+    assert service.rounds == 1
+    await asyncio.wait_for(runtime.stop(), 5)
