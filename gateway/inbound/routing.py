@@ -1,15 +1,22 @@
 """Routing: committed messages -> tickets, replies and what the conversation remembers.
 
-Each message is routed at most once: its ticket, its reply and its new state are
-committed in one transaction (``Store.complete_message``). A message that cannot be
-routed is marked failed; a database failure pauses routing, and the message stays
-committed for the next round.
+Messages are routed in rounds, oldest first. A round is the longest run of waiting
+messages from different senders (a sender's next message waits for the next round, so
+that it sees what the one before did): their senders' history is read in one go, each
+message is decided on its own (pure, :mod:`gateway.conversation`), and the round is
+committed in one transaction (``Store.complete_messages``). Since a message's context is
+only its own sender's rows, a round routes exactly as one message at a time would.
+
+Each message is routed at most once. A message that cannot be routed is marked failed
+(the rest of its round still goes); a database failure pauses routing, and the messages
+stay committed for the next round.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,18 +24,37 @@ import structlog
 
 from gateway.config import Config
 from gateway.conversation.catalogue import Catalogue
-from gateway.conversation.phones import classify, number_language
+from gateway.conversation.phones import Sender, classify, number_language
 from gateway.conversation.replies import render_reply
 from gateway.conversation.router import Decision, route
 from gateway.conversation.turns import Context, Session, TicketBrief, Turn, decide
 from gateway.events import MessageRouted, Observer
 from gateway.runtime import SYSTEM, Clock
-from gateway.store import STORE_ERRORS, MessageRow, NewTicket, Outcome, Store, TicketRow, utcnow
+from gateway.store import STORE_ERRORS, MessageRow, NewTicket, Outcome, Store, TicketRow
 from gateway.store.rows import CustomerRow
 
 RECENT_TICKETS = 50  # a sender's tickets looked at for repeats and STATUS (a building manager has many)
+ROUND = 100  # messages decided and committed together at most (one write transaction)
+FLOOD_WINDOW = timedelta(hours=1)  # what max_tickets_per_hour / max_replies_per_hour count
 
 log = structlog.get_logger("gateway.inbound.routing")
+
+
+@dataclass(frozen=True)
+class _History:
+    """What the store holds about the senders of one round."""
+
+    customers: dict[str, CustomerRow]
+    recent: dict[str, list[TicketRow]]
+    activity: dict[str, tuple[int, int]]  # phone -> (tickets, replies) in the flood window
+
+
+@dataclass(frozen=True)
+class _Routed:
+    message: MessageRow
+    decision: Decision
+    turn: Turn
+    outcome: Outcome
 
 
 class Routing:
@@ -60,41 +86,96 @@ class Routing:
                     waiting = await self.store.waiting_messages()
                     if not waiting:
                         return
-                    for message in waiting:
-                        await self._route_one(message)
+                    while waiting:
+                        waiting = waiting[await self._round(waiting) :]
             except STORE_ERRORS as exc:
                 log.error("routing_paused", error=str(exc))
 
-    async def _route_one(self, message: MessageRow) -> None:
+    async def _round(self, waiting: Sequence[MessageRow]) -> int:
+        """Route the first round of ``waiting``; returns how many messages it took."""
+        senders: list[tuple[MessageRow, Sender, datetime]] = []
+        phones: set[str] = set()
+        taken = 0
+        for message in waiting[:ROUND]:
+            try:
+                sender = self._sender(message)
+            except Exception as exc:  # noqa: BLE001 - this message, not the others: marked failed
+                await self._failed(message, exc)
+                taken += 1
+                continue
+            if sender.phone in phones:
+                break  # the same sender again: next round, once this one is committed
+            if sender.phone:
+                phones.add(sender.phone)
+            senders.append((message, sender, self._now(message)))
+            taken += 1
+        history = await self._history(senders)
+        routed: list[_Routed] = []
+        for message, sender, now in senders:
+            try:
+                routed.append(await self._decide(message, sender, now, history))
+            except STORE_ERRORS:
+                raise  # the database, not the message: try again later
+            except Exception as exc:  # noqa: BLE001 - this message, not the others: marked failed
+                await self._failed(message, exc)
+        await self._commit(routed)
+        return taken
+
+    def _sender(self, message: MessageRow) -> Sender:
         config = self.config
+        return classify(
+            message.sender,
+            alphanumeric=bool(message.alphanumeric),
+            region=config.site.region,
+            own_numbers=config.own_numbers,
+            short_code_max_digits=config.receive.short_code_max_digits,
+        )
+
+    async def _history(self, senders: Sequence[tuple[MessageRow, Sender, datetime]]) -> _History:
+        """The senders' customer rows, recent tickets and flood counts: three reads for the round.
+        Flood windows count back from when each message arrived (see :meth:`_now`)."""
+        since = {s.phone: now - FLOOD_WINDOW for _, s, now in senders if s.phone}
+        return _History(
+            await self.store.customers(since.keys()),
+            await self.store.recent_tickets(since.keys(), limit=RECENT_TICKETS),
+            await self.store.activity_since(since),
+        )
+
+    async def _decide(self, message: MessageRow, sender: Sender, now: datetime, history: _History) -> _Routed:
+        config = self.config
+        customer = history.customers.get(sender.phone) if sender.phone else None
+        decision = route(
+            message.text,
+            catalogue=self.catalogue,
+            sender_kind=sender.kind,
+            default_language=config.site.language,
+            known_language=customer.language if customer else None,
+            number_language=number_language(sender.phone),
+            account_min_digits=config.conversation.account_min_digits,
+        )
+        ctx = await self._context(now, sender.phone, customer, decision, history)
+        turn = decide(decision, ctx, self.catalogue, config.conversation)
+        return _Routed(message, decision, turn, self._outcome(sender.kind, sender.phone, turn, sender.replyable))
+
+    async def _commit(self, routed: Sequence[_Routed]) -> None:
+        """One transaction for the round. If a message breaks it (its reply does not render,
+        say; not the database), each message again on its own: only that one is marked failed."""
         try:
-            sender = classify(
-                message.sender,
-                alphanumeric=bool(message.alphanumeric),
-                region=config.site.region,
-                own_numbers=config.own_numbers,
-                short_code_max_digits=config.receive.short_code_max_digits,
-            )
-            customer = await self.store.customer(sender.phone) if sender.phone else None
-            decision = route(
-                message.text,
-                catalogue=self.catalogue,
-                sender_kind=sender.kind,
-                default_language=config.site.language,
-                known_language=customer.language if customer else None,
-                number_language=number_language(sender.phone),
-                account_min_digits=config.conversation.account_min_digits,
-            )
-            ctx = await self._context(message, sender.phone, customer, decision)
-            turn = decide(decision, ctx, self.catalogue, config.conversation)
-            outcome = self._outcome(sender.kind, sender.phone, turn, sender.replyable)
-            ticket_row, outbox_id = await self.store.complete_message(message, outcome)
+            results = await self.store.complete_messages([(r.message, r.outcome) for r in routed], self.clock.wall())
         except STORE_ERRORS:
-            raise  # the database, not the message: try again later
-        except Exception as exc:
-            log.exception("sms_route_failed", message_id=message.id)
-            await self.store.fail_message(message.id, repr(exc))
+            raise  # the database, not the messages: try again later
+        except Exception as exc:  # noqa: BLE001 - marked failed below, alone
+            if len(routed) == 1:
+                await self._failed(routed[0].message, exc)
+            else:
+                for one in routed:
+                    await self._commit([one])
             return
+        for one, (ticket_row, outbox_id) in zip(routed, results, strict=True):
+            self._announce(one, ticket_row, outbox_id)
+
+    def _announce(self, routed: _Routed, ticket_row: TicketRow | None, outbox_id: int | None) -> None:
+        message, turn = routed.message, routed.turn
         log.info(
             "sms_routed",
             message_id=message.id,
@@ -112,14 +193,25 @@ class Routing:
         if outbox_id is not None:
             self._on_reply()
         if self._observer is not None:
-            self._observer(MessageRouted(message, decision, ticket_row, outbox_id, turn))
+            self._observer(MessageRouted(message, routed.decision, ticket_row, outbox_id, turn))
+
+    async def _failed(self, message: MessageRow, exc: Exception) -> None:
+        log.error("sms_route_failed", message_id=message.id, exc_info=exc)
+        await self.store.fail_message(message.id, repr(exc))
+
+    def _now(self, message: MessageRow) -> datetime:
+        """Windows count from when the message arrived, not from when a backlog let us route it."""
+        return min(self.clock.wall(), _arrived(message, self.clock))
 
     async def _context(
-        self, message: MessageRow, phone: str | None, customer: CustomerRow | None, decision: Decision
+        self,
+        now: datetime,
+        phone: str | None,
+        customer: CustomerRow | None,
+        decision: Decision,
+        history: _History,
     ) -> Context:
-        """What the conversation needs to know about this sender (nothing for machines).
-        Windows count from when the message arrived, not from when a backlog let us route it."""
-        now = min(utcnow(), _arrived(message))
+        """What the conversation needs to know about this sender (nothing for machines)."""
         tz = ZoneInfo(self.config.site.timezone)
         if phone is None or decision.action == "ignore":
             return Context(now=now, phone=phone, tz=tz)
@@ -127,8 +219,8 @@ class Routing:
         if customer is not None and customer.session_step in ("choose", "account") and customer.session_at:
             started = datetime.fromisoformat(customer.session_at)
             session = Session(customer.session_step, customer.session_code, started)  # type: ignore[arg-type]
-        recent = tuple(_brief(t) for t in await self.store.recent_tickets(phone, limit=RECENT_TICKETS))
-        tickets_hour, replies_hour = await self.store.activity_since(phone, now - timedelta(hours=1))
+        recent = tuple(_brief(t) for t in history.recent.get(phone, ()))
+        tickets_hour, replies_hour = history.activity.get(phone, (0, 0))
         named = None
         if decision.action == "status" and decision.refs:
             found = await self.store.ticket(*decision.refs, phone=phone)  # only the sender's own
@@ -160,11 +252,11 @@ class Routing:
         )
 
 
-def _arrived(message: MessageRow) -> datetime:
+def _arrived(message: MessageRow, clock: Clock) -> datetime:
     try:
         at = datetime.fromisoformat(message.received_at)
     except ValueError:
-        return utcnow()
+        return clock.wall()
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 

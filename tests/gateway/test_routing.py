@@ -1,0 +1,82 @@
+"""Routing in rounds: a burst is decided and committed round by round, and comes out as
+routing one message at a time in order would (tickets, repeats, menus, STOP, replies)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.config import Config, parse
+from gateway.conversation.catalogue import load_catalogue
+from gateway.inbound import routing
+from gateway.inbound.routing import Routing
+from gateway.store import InboundItem, Store
+
+A, B, C = "+989121111111", "+989122222222", "+989123333333"
+BURST = [
+    (A, "قطع ۴۸۲۱۳"),
+    (B, "سلام"),  # the menu
+    (A, "قطع ۴۸۲۱۳"),  # a repeat of A's first: merged, once that one is committed
+    (B, "۱"),  # a menu choice: needs B's session from the message before
+    (C, "STOP"),
+    (B, "۵۵۱۲۰"),  # B's account: a ticket
+    (A, "پیگیری"),  # STATUS: A's latest ticket
+    (C, "قبض ۷۷۱۲۳"),
+]
+
+
+def _config() -> Config:
+    return parse({"site": {"id": "12"}, "modems": [{"id": "m1", "port": "/dev/null"}]}, Path("gateway.toml"))
+
+
+async def _route(tmp_path: Path, name: str) -> dict[str, Any]:
+    store = await Store.open(tmp_path / f"{name}.db", site="12")
+    try:
+        items = [InboundItem("SM", i, f"PDU{i}", "sms", sender=p, text=t) for i, (p, t) in enumerate(BURST)]
+        await store.add_inbound("m1", items)
+        replies: list[None] = []
+        await Routing(store, load_catalogue(), _config(), on_reply=lambda: replies.append(None)).route_waiting()
+        conn = store._r  # the reader: what was committed
+        return {
+            "messages": list(map(tuple, await conn.execute_fetchall(
+                "SELECT id, state, action, language, phone, ticket_id IS NOT NULL FROM messages ORDER BY id"))),
+            "tickets": list(map(tuple, await conn.execute_fetchall(
+                "SELECT ref, phone, code, account, repeat_count, message_id FROM tickets ORDER BY seq"))),
+            "outbox": list(map(tuple, await conn.execute_fetchall(
+                "SELECT phone, text, message_id FROM outbox ORDER BY id"))),
+            "customers": list(map(tuple, await conn.execute_fetchall(
+                "SELECT phone, language, opted_out, session_step, session_code FROM customers ORDER BY phone"))),
+            "replies": len(replies),
+        }  # fmt: skip
+    finally:
+        await store.close()
+
+
+async def test_a_burst_routes_in_rounds_as_one_message_at_a_time_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_rounds = await _route(tmp_path, "rounds")
+    monkeypatch.setattr(routing, "ROUND", 1)
+    one_by_one = await _route(tmp_path, "single")
+    assert in_rounds == one_by_one
+    actions = [m[2] for m in in_rounds["messages"]]
+    assert actions == ["ticket", "menu", "merge", "ask_account", "stop", "ticket", "status", "ticket"]
+    assert [t[1] for t in in_rounds["tickets"]] == [A, B, C]  # refs in the order the messages came
+    assert in_rounds["tickets"][0][4] == 1  # A's repeat counted on A's ticket
+    assert in_rounds["replies"] == len(in_rounds["outbox"]) > 0
+
+
+async def test_a_message_that_breaks_its_round_is_failed_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(catalogue: Any, name: str, language: str, values: dict[str, str]) -> str:
+        if language == "en":  # C's STOP is in English
+            raise ValueError("template broken")
+        return "ok"
+
+    monkeypatch.setattr(routing, "render_reply", broken)
+    result = await _route(tmp_path, "broken")
+    states = [m[1] for m in result["messages"]]
+    assert states == ["done", "done", "done", "done", "failed", "done", "done", "done"]
+    assert [t[1] for t in result["tickets"]] == [A, B, C]
+    assert [c[2] for c in result["customers"]] == [0, 0, 0]  # C's STOP did not take: it is marked failed
