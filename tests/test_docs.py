@@ -37,7 +37,10 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 def _commands(group: click.Group, prefix: str = "gateway") -> list[str]:
     out = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         path = f"{prefix} {name}"
         if isinstance(cmd, click.Group):
             out += _commands(cmd, path)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from rich.console import Console, RenderableType
-from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
 from gateway.cli.common import stderr_console
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
 
 # C0 and C1 control characters but newline: a customer's ESC must not drive the operator's terminal
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if c != 0x0A}
@@ -73,6 +76,8 @@ def styled(markup: str, *data: object) -> Text:
 
 def progress_bar(transient: bool = False, *columns: ProgressColumn) -> Progress:
     """A progress bar on stderr, shown on a terminal only: what it does, the bar, ``columns``, time left."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), *columns, TimeRemainingColumn(),
         console=stderr_console(), disable=not sys.stderr.isatty(), transient=transient,

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import pytest
 
-from gateway.cli import main
+from gateway.cli import COMMANDS, main
 
 # heavy to import, and never needed to list commands or print a group's help
 HEAVY = (
@@ -58,7 +58,7 @@ NOT_FOR_TICKETS_LIST = (
 
 PROBE = """
 import json, sys
-from gateway.cli import main
+from gateway.cli import COMMANDS, main
 try:
     main(sys.argv[1:])
 except SystemExit:
@@ -81,11 +81,21 @@ def _loaded(loaded: set[str], names: tuple[str, ...]) -> list[str]:
 
 def _groups(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     out = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         if isinstance(cmd, click.Group):
             out.append((*prefix, name))
             out += _groups(cmd, (*prefix, name))
     return out
+
+
+def test_each_command_is_where_the_lazy_group_looks_for_it() -> None:
+    import importlib
+
+    for module in set(COMMANDS.values()):
+        names = {c.name for c in importlib.import_module(f"gateway.cli.{module}").COMMANDS}
+        assert names == {n for n, m in COMMANDS.items() if m == module}, module
 
 
 def test_help_imports_nothing_heavy() -> None:
