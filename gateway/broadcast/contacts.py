@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from gateway.conversation.phones import InvalidNumber, to_e164
 from gateway.conversation.text import normalise
 from gateway.exceptions import ContactsFileError
+from gateway.store.rows_broadcast import NewContact
 
 SAMPLE = 65536  # bytes checked for UTF-8 before anything is imported
 MAX_FIELD = 500  # characters: longer cells are a broken file, not a name
@@ -41,13 +42,9 @@ _LANGUAGES = {
 
 
 @dataclass(frozen=True)
-class Contact:
-    phone: str
-    name: str | None = None
-    language: str | None = None
-    area: str | None = None
-    account: str | None = None
-    attrs: dict[str, str] = field(default_factory=dict)
+class Contact(NewContact):
+    """A contact as read from a list: what the store keeps, and where it was read."""
+
     line: int = field(default=0, compare=False)  # where it was read (0: not from a file)
 
 

@@ -76,6 +76,17 @@ _ARABIC_REGIONS = frozenset(
 )
 
 
+def language_prefixes() -> tuple[tuple[str, str], ...]:
+    """(number prefix, language) pairs saying what :func:`number_language` says, for rules
+    that run over many numbers at once (a broadcast's audience, in SQL): the first prefix a
+    +E.164 number starts with gives its language; ``+`` (any other country) is last."""
+    out: list[tuple[str, str]] = []
+    for regions, language in ((_PERSIAN_REGIONS, "fa"), (_ARABIC_REGIONS, "ar")):
+        codes = sorted({phonenumbers.country_code_for_region(r) for r in regions} - {0})
+        out += [(f"+{code}", language) for code in codes]
+    return (*out, ("+", "en"))
+
+
 def number_language(phone: str | None) -> str | None:
     """fa for Iranian and Afghan numbers, ar for Arab countries, en for any other country."""
     if not phone:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gateway.conversation.text import strip_controls
+from gateway.store.rows import PushResult, StatusUpdate
 
 SIGNATURE_HEADER = "X-Gateway-Signature"
 TIMESTAMP_HEADER = "X-Gateway-Timestamp"
@@ -68,20 +69,6 @@ def push_body(site: str, batch_id: str, tickets: Sequence[Mapping[str, Any]]) ->
 
 
 @dataclass(frozen=True)
-class Result:
-    """What the CRM said about one ticket."""
-
-    id: str
-    status: Literal["accepted", "duplicate", "rejected"]
-    crm_id: str | None = None
-    error: str | None = None
-
-    @property
-    def synced(self) -> bool:
-        return self.status in ("accepted", "duplicate")
-
-
-@dataclass(frozen=True)
 class PushAnswer:
     """What to do after ``POST /tickets``.
 
@@ -92,7 +79,7 @@ class PushAnswer:
     """
 
     kind: Literal["results", "retry", "split"]
-    results: tuple[Result, ...] = ()
+    results: tuple[PushResult, ...] = ()
     retry_after: float | None = None
     reason: str = ""
     unmentioned: tuple[str, ...] = field(default=())
@@ -115,7 +102,7 @@ def read_push_answer(
 
 def _results(body: bytes, ids: Sequence[str]) -> PushAnswer:
     if not body.strip():
-        return PushAnswer("results", tuple(Result(i, "accepted") for i in ids))
+        return PushAnswer("results", tuple(PushResult(i, "accepted") for i in ids))
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -125,7 +112,7 @@ def _results(body: bytes, ids: Sequence[str]) -> PushAnswer:
     if not isinstance(items, list):
         return PushAnswer("retry", reason='2xx answer has no "results" list')
     wanted = set(ids)
-    seen: dict[str, Result] = {}
+    seen: dict[str, PushResult] = {}
     for item in items:
         result = _result(item)
         if result is not None and result.id in wanted and result.id not in seen:
@@ -135,7 +122,7 @@ def _results(body: bytes, ids: Sequence[str]) -> PushAnswer:
     return PushAnswer("results", ordered, reason="", unmentioned=unmentioned)
 
 
-def _result(item: Any) -> Result | None:
+def _result(item: Any) -> PushResult | None:
     if not isinstance(item, dict):
         return None
     tid, status = item.get("id"), item.get("status")
@@ -143,7 +130,7 @@ def _result(item: Any) -> Result | None:
         return None
     crm_id = item.get("crm_id")
     error = item.get("error")
-    return Result(
+    return PushResult(
         tid,
         status,
         crm_id=str(crm_id) if crm_id is not None else None,
@@ -170,20 +157,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 @dataclass(frozen=True)
-class Update:
-    """A status change the CRM made to one of this site's tickets. ``message`` and ``note``
-    come without control characters or bidi overrides."""
-
-    id: str
-    status: str
-    note: str | None = None
-    notify: bool = False
-    message: Mapping[str, str] = field(default_factory=dict)  # language -> text to send as is
-
-
-@dataclass(frozen=True)
 class UpdatesPage:
-    updates: tuple[Update, ...]
+    updates: tuple[StatusUpdate, ...]
     cursor: str | None
     skipped: int = 0  # entries without an id and a status
 
@@ -200,7 +175,7 @@ def read_updates(body: bytes) -> UpdatesPage:
     cursor = doc.get("cursor")
     if cursor is not None and not isinstance(cursor, str | int):
         raise ValueError("cursor must be a string")
-    updates: list[Update] = []
+    updates: list[StatusUpdate] = []
     skipped = 0
     for item in doc.get("updates", []):
         update = _update(item)
@@ -211,7 +186,7 @@ def read_updates(body: bytes) -> UpdatesPage:
     return UpdatesPage(tuple(updates), None if cursor is None else str(cursor), skipped)
 
 
-def _update(item: Any) -> Update | None:
+def _update(item: Any) -> StatusUpdate | None:
     if not isinstance(item, dict):
         return None
     tid, status = item.get("id"), item.get("status")
@@ -223,7 +198,7 @@ def _update(item: Any) -> Update | None:
         raw = {}
     texts = {k: strip_controls(v).strip() for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
     message = {k: v for k, v in texts.items() if v}
-    return Update(
+    return StatusUpdate(
         tid,
         status.strip(),
         note=_text(note) if note is not None else None,

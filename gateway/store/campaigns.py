@@ -1,216 +1,29 @@
-"""Broadcast campaigns: audiences, their rows in the outbox, pausing, staged runs.
+"""Broadcast campaigns: their rows in the outbox, pausing, cancelling, staged runs.
 
-An audience is gathered in a TEMP table of the connection (it takes no write
-lock on the database, so a dry run over a million contacts never stalls the
-daemon), de-duplicated by phone, stripped of numbers that sent STOP, and each
-recipient given a language. Creating the campaign copies it into the outbox,
-in chunks, as rows ``held`` for the campaign: the daemon releases them into the
-queue at the campaign's pace and inside its window (:mod:`gateway.broadcast.pacing`),
-so customers' replies never wait behind a million broadcast rows.
+Creating a campaign copies the audience (gathered by :mod:`gateway.store.audience`)
+into the outbox, in chunks, as rows ``held`` for the campaign: the daemon releases
+them into the queue at the campaign's pace and inside its window
+(:mod:`gateway.broadcast.pacing`), so customers' replies never wait behind a
+million broadcast rows.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
+from gateway.store.audience import OPTED_OUT
 from gateway.store.base import StoreBase, _row, stamp, utcnow
+from gateway.store.rows_broadcast import CampaignRow, NewCampaign
 
 CHUNK = 50_000  # rows per transaction when a campaign is written: the daemon waits at most this long
 RUN_CHUNK = 10_000  # rows per transaction when the daemon writes a staged run or cancels (replies wait on it)
-OPTED_OUT = "phone NOT IN (SELECT phone FROM customers WHERE opted_out = 1)"
 ACTIVE = ("held", "queued", "sending")
-_FA_REGIONS = ("IR", "AF")
-_AR_REGIONS = (
-    "IQ", "SA", "AE", "KW", "QA", "BH", "OM", "YE", "JO", "SY", "LB", "PS", "EG", "LY", "TN", "DZ", "MA", "SD", "MR",
-)  # fmt: skip
-
-
-def _language_by_prefix() -> str:
-    """SQL for what a number's country says about its language (as ``phones.number_language``)."""
-
-    import phonenumbers
-
-    def likes(regions: Sequence[str]) -> str:
-        codes = sorted({phonenumbers.country_code_for_region(r) for r in regions} - {0})
-        return " OR ".join(f"phone LIKE '+{c}%'" for c in codes)
-
-    return f"CASE WHEN {likes(_FA_REGIONS)} THEN 'fa' WHEN {likes(_AR_REGIONS)} THEN 'ar' ELSE 'en' END"
-
-
-@dataclass(frozen=True)
-class AudienceSpec:
-    """Who a broadcast goes to: the union of these, de-duplicated by phone."""
-
-    groups: tuple[str, ...] = ()
-    areas: tuple[str, ...] = ()  # contacts with this area (or, with reporters, the reporters' area)
-    reporters: tuple[str, ...] = ()  # ticket categories
-    since: datetime | None = None  # reporters: tickets opened since
-    files: tuple[str, ...] = ()  # CSV files (the phones come in through ``extra``)
-
-    def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.groups:
-            out["groups"] = list(self.groups)
-        if self.reporters:
-            out["reporters"] = {"categories": list(self.reporters), "since": stamp(self.since) if self.since else None}
-            if self.areas:
-                out["reporters"]["areas"] = list(self.areas)
-        elif self.areas:
-            out["areas"] = list(self.areas)
-        if self.files:
-            out["files"] = list(self.files)
-        return out
-
-
-@dataclass(frozen=True)
-class AudienceSummary:
-    by_language: dict[str, int]
-    opted_out: int
-    sources: dict[str, int] = field(default_factory=dict)  # recipients each source added (before de-duplication)
-
-    @property
-    def recipients(self) -> int:
-        return sum(self.by_language.values())
-
-
-@dataclass(frozen=True)
-class CampaignRow:
-    id: int
-    template: str
-    variables: str
-    texts: str
-    audience: str
-    status: str
-    recipients: int
-    opted_out: int
-    rate: int | None
-    window: str | None
-    every_s: float | None
-    runs_total: int
-    runs_done: int
-    next_run_at: str | None
-    created_at: str
-    done_at: str | None
-    until_at: str | None = None
-    copying: int | None = None
-    creator: str | None = None
-
-    @property
-    def text_by_language(self) -> dict[str, str]:
-        return dict(json.loads(self.texts))
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "template": self.template,
-            "variables": json.loads(self.variables),
-            "texts": self.text_by_language,
-            "audience": json.loads(self.audience),
-            "status": self.status,
-            "recipients": self.recipients,
-            "opted_out": self.opted_out,
-            "rate_per_minute": self.rate,
-            "window": self.window,
-            "every_s": self.every_s,
-            "runs_total": self.runs_total,
-            "runs_done": self.runs_done,
-            "next_run_at": self.next_run_at,
-            "until": self.until_at,
-            "created_at": self.created_at,
-            "done_at": self.done_at,
-        }
-
-
-@dataclass(frozen=True)
-class NewCampaign:
-    template: str
-    variables: dict[str, str]
-    texts: dict[str, str]  # language -> text
-    parts: dict[str, int]  # language -> parts of that text
-    audience: dict[str, Any]
-    rate: int | None = None
-    window: str | None = None
-    every_s: float | None = None
-    runs_total: int = 1
-    until_at: datetime | None = None
-    opted_out: int = 0
-    creator: str | None = None
 
 
 class CampaignsMixin(StoreBase):
-    # ------------------------------------------------------------------ audience (no write lock)
-
-    async def build_audience(
-        self,
-        spec: AudienceSpec,
-        extra: Iterable[tuple[str, str | None]] = (),
-        *,
-        default_language: str,
-    ) -> AudienceSummary:
-        """Gather the audience into this connection's TEMP table ``audience`` (replacing any
-        earlier one): ``spec`` plus ``extra`` (phone, language) pairs, e.g. from a CSV file."""
-        db = self._w
-        async with self._lock:
-            await db.execute("DROP TABLE IF EXISTS temp.audience")
-            await db.execute(
-                """CREATE TEMP TABLE audience (id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE, language TEXT)"""
-            )
-            sources: dict[str, int] = {}
-            for group in spec.groups:
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO audience (phone) SELECT phone FROM contact_groups WHERE name = ?", (group,)
-                )
-                sources[f"group {group}"] = cur.rowcount
-            if spec.reporters:
-                sources.update(await _add_reporters(db, spec))
-            else:
-                for area in spec.areas:
-                    cur = await db.execute(
-                        """INSERT OR IGNORE INTO audience (phone)
-                           SELECT phone FROM contacts WHERE area = ? ORDER BY phone""",
-                        (area,),
-                    )
-                    sources[f"area {area}"] = cur.rowcount
-            added = 0
-            batch: list[tuple[str, str | None]] = []
-            for pair in extra:
-                batch.append(pair)
-                if len(batch) >= 5000:
-                    added += (
-                        await db.executemany("INSERT OR IGNORE INTO audience (phone, language) VALUES (?, ?)", batch)
-                    ).rowcount
-                    batch.clear()
-            if batch:
-                added += (
-                    await db.executemany("INSERT OR IGNORE INTO audience (phone, language) VALUES (?, ?)", batch)
-                ).rowcount
-            if spec.files:
-                sources["files"] = added
-            cur = await db.execute(
-                "DELETE FROM audience WHERE phone IN (SELECT phone FROM customers WHERE opted_out = 1)"
-            )
-            opted_out = cur.rowcount
-            await db.execute(
-                f"""UPDATE audience SET language = COALESCE(
-                        (SELECT c.language FROM contacts c WHERE c.phone = audience.phone),
-                        (SELECT u.language FROM customers u WHERE u.phone = audience.phone),
-                        {_language_by_prefix()}, ?)
-                    WHERE language IS NULL""",
-                (default_language,),
-            )
-            async with db.execute("SELECT language, COUNT(*) FROM audience GROUP BY language") as c:
-                by_language = {str(k): int(v) for k, v in await c.fetchall()}
-        return AudienceSummary(by_language, opted_out, sources)
-
-    async def audience_sample(self, limit: int = 5) -> list[tuple[str, str]]:
-        async with self._w.execute("SELECT phone, language FROM audience ORDER BY id LIMIT ?", (limit,)) as cur:
-            return [(str(p), str(lang)) for p, lang in await cur.fetchall()]
-
     # ------------------------------------------------------------------ campaigns
 
     async def create_campaign(
@@ -329,9 +142,9 @@ class CampaignsMixin(StoreBase):
             )
             if not cur.rowcount:
                 return None
-        return await self.finish_cancelling(campaign_id, "campaign cancelled")
+        return await self._finish_cancelling(campaign_id, "campaign cancelled")
 
-    async def finish_cancelling(self, campaign_id: int, reason: str) -> int:
+    async def _finish_cancelling(self, campaign_id: int, reason: str) -> int:
         total = 0
         while True:
             async with self._write() as db:
@@ -360,7 +173,7 @@ class CampaignsMixin(StoreBase):
                     "UPDATE campaigns SET status = 'cancelled', done_at = ?, creator = NULL WHERE id = ?",
                     (stamp(now), cid),
                 )
-            await self.finish_cancelling(cid, "the broadcast command stopped before every recipient was queued")
+            await self._finish_cancelling(cid, "the broadcast command stopped before every recipient was queued")
         async with self._r.execute(
             """SELECT DISTINCT c.id FROM campaigns c
                WHERE c.status = 'cancelled'
@@ -368,7 +181,7 @@ class CampaignsMixin(StoreBase):
         ) as cur:
             leftover = [int(r[0]) for r in await cur.fetchall()]
         for cid in leftover:
-            await self.finish_cancelling(cid, "campaign cancelled")
+            await self._finish_cancelling(cid, "campaign cancelled")
         return abandoned
 
     # ------------------------------------------------------------------ the daemon's side
@@ -505,21 +318,3 @@ class CampaignsMixin(StoreBase):
             (exclude or 0,),
         ) as cur:
             return int((await cur.fetchone() or (0,))[0])
-
-
-async def _add_reporters(db: Any, spec: AudienceSpec) -> dict[str, int]:
-    """Everyone who opened a ticket of these categories since ``spec.since``, in the order they
-    did, in the language they wrote in; with areas, only those whose contact (by phone or by
-    account) is in one of them."""
-    marks = ", ".join("?" for _ in spec.reporters)
-    sql = f"""INSERT OR IGNORE INTO audience (phone, language)
-              SELECT phone, language FROM tickets WHERE category IN ({marks}) AND received_at >= ?"""
-    params: list[Any] = [*spec.reporters, stamp(spec.since) if spec.since else ""]
-    if spec.areas:
-        areas = ", ".join("?" for _ in spec.areas)
-        sql += f""" AND (phone IN (SELECT phone FROM contacts WHERE area IN ({areas}))
-                         OR account IN (SELECT account FROM contacts
-                                        WHERE area IN ({areas}) AND account IS NOT NULL))"""
-        params += [*spec.areas, *spec.areas]
-    cur = await db.execute(sql + " ORDER BY received_at DESC, seq DESC", params)
-    return {f"reporters of {', '.join(spec.reporters)}": int(cur.rowcount)}

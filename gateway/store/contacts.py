@@ -4,41 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from gateway.store.base import StoreBase, _rows, stamp
-
-if TYPE_CHECKING:
-    from gateway.broadcast.contacts import Contact
-
-
-@dataclass(frozen=True)
-class ContactRow:
-    phone: str
-    name: str | None
-    language: str | None
-    area: str | None
-    account: str | None
-    attrs: str | None
-    updated_at: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "phone": self.phone,
-            "name": self.name,
-            "language": self.language,
-            "area": self.area,
-            "account": self.account,
-            "attrs": json.loads(self.attrs) if self.attrs else {},
-            "updated_at": self.updated_at,
-        }
+from gateway.store.rows_broadcast import ContactRow, NewContact
 
 
 class ContactsMixin(StoreBase):
     async def upsert_contacts(
-        self, contacts: Sequence[Contact], group: str | None = None, now: datetime | None = None
+        self, contacts: Sequence[NewContact], group: str | None = None, now: datetime | None = None
     ) -> tuple[int, int]:
         """Add or update ``contacts`` (a cell left empty keeps what was known) and put them in
         ``group``, in one transaction. Returns (new, updated)."""

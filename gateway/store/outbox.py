@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 import aiosqlite
 
 from gateway.exceptions import StoreError
 from gateway.store.base import LANES, StoreBase, _rows, iso, stamp, utcnow
-from gateway.store.rows import OnAir, OutboxRow
+from gateway.store.rows import DeliveryUpdate, OnAir, OutboxRow
 from sim_bank.pdu import count_parts
 
 REPORT_WINDOW = timedelta(days=3)  # a report later than this is not matched (references wrap at 256)
-
-
-@dataclass(frozen=True)
-class DeliveryUpdate:
-    outbox_id: int
-    part_status: str  # delivered | pending | failed
-    message_status: str | None  # delivered / failed when the whole message is settled now
 
 
 def delivery_state(status: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.store.base import StoreBase, _row
-from gateway.store.rows import MessageRow, TicketRow
+from gateway.store.rows import TicketRow
 
 
 class QueriesMixin(StoreBase):
@@ -25,9 +25,6 @@ class QueriesMixin(StoreBase):
             (*refs_or_ids, *refs_or_ids, *([phone] if phone is not None else [])),
         ) as cur:
             return _row(TicketRow, await cur.fetchone())
-
-    async def messages(self, limit: int = 50) -> list[MessageRow]:
-        return await self._select(MessageRow, "messages", {}, "id DESC", limit)
 
     async def counts(self) -> dict[str, dict[str, int]]:
         """Rows by state, per table: the numbers behind ``demo``'s summary and ``stats``."""

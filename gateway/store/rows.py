@@ -1,10 +1,12 @@
-"""Rows the store hands out and takes in: plain frozen dataclasses, no SQL."""
+"""Rows the store hands out and takes in: plain frozen dataclasses, no SQL. Broadcast rows
+(campaigns, audiences, contacts) are in :mod:`gateway.store.rows_broadcast`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -199,3 +201,112 @@ class StatsRows:
     oldest_unsynced: str | None  # received_at of the oldest ticket not at the CRM
     sync_state: dict[str, Any]  # the sync_state table (link, last_success_at, cursor, ...)
     sims: list[dict[str, Any]]  # sim_status rows, by modem id
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    outbox_id: int
+    part_status: str  # delivered | pending | failed
+    message_status: str | None  # delivered / failed when the whole message is settled now
+
+
+@dataclass(frozen=True)
+class SimStatusRow:
+    modem_id: str
+    port: str | None
+    state: str
+    reason: str | None
+    operator: str | None
+    signal: int | None
+    registration: int | None
+    storage_used: int | None
+    storage_total: int | None
+    sent_today: int | None
+    per_day: int | None
+    queued: int | None
+    last_error: str | None
+    balance: str | None
+    balance_currency: str | None
+    balance_text: str | None
+    balance_at: str | None
+    low_balance: int
+    updated_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UssdRequestRow:
+    id: int
+    modem_id: str
+    request: str
+    kind: str
+    status: str
+    response: str | None
+    session_open: int | None
+    error: str | None
+    created_at: str
+    done_at: str | None
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: str
+    tickets: tuple[tuple[str, int], ...]  # (ticket id, repeat_count as pushed), in push order
+    body: bytes
+    attempts: int
+    last_error: str | None
+    created_at: str
+
+    @property
+    def ids(self) -> list[str]:
+        return [t for t, _ in self.tickets]
+
+
+@dataclass(frozen=True)
+class LeaseTerms:
+    """Who asks for the sync lease, for how long, and what "now" is for them.
+
+    The lease runs out on the monotonic clock (shared by every process of one boot), so a
+    step of the wall clock neither ends a lease under its holder nor keeps a stalled one;
+    ``lease_until`` (wall) is written as well, for people and for another boot."""
+
+    holder: str
+    ttl: float  # seconds
+    alive: Callable[[str], bool]  # whether another holder's process still runs
+    now: datetime | None = None  # wall clock
+    monotonic: float | None = None  # time.monotonic() unless given
+
+
+@dataclass(frozen=True)
+class UpdatesApplied:
+    applied: int
+    unknown: int  # updates naming a ticket this site does not have
+    notices: tuple[int, ...]  # outbox ids of the SMS that tell customers
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What the CRM said about one ticket."""
+
+    id: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    crm_id: str | None = None
+    error: str | None = None
+
+    @property
+    def synced(self) -> bool:
+        return self.status in ("accepted", "duplicate")
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A status change the CRM made to one of this site's tickets. ``message`` and ``note``
+    come without control characters or bidi overrides."""
+
+    id: str
+    status: str
+    note: str | None = None
+    notify: bool = False
+    message: Mapping[str, str] = field(default_factory=dict)  # language -> text to send as is

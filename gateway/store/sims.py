@@ -3,51 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
 
 from gateway.store.base import StoreBase, _row, _rows, stamp
-
-
-@dataclass(frozen=True)
-class SimStatusRow:
-    modem_id: str
-    port: str | None
-    state: str
-    reason: str | None
-    operator: str | None
-    signal: int | None
-    registration: int | None
-    storage_used: int | None
-    storage_total: int | None
-    sent_today: int | None
-    per_day: int | None
-    queued: int | None
-    last_error: str | None
-    balance: str | None
-    balance_currency: str | None
-    balance_text: str | None
-    balance_at: str | None
-    low_balance: int
-    updated_at: str
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class UssdRequestRow:
-    id: int
-    modem_id: str
-    request: str
-    kind: str
-    status: str
-    response: str | None
-    session_open: int | None
-    error: str | None
-    created_at: str
-    done_at: str | None
+from gateway.store.rows import SimStatusRow, UssdRequestRow
 
 
 class SimsMixin(StoreBase):

@@ -13,49 +13,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.crm.protocol import Result, Update
 from gateway.exceptions import GatewayError
 from gateway.store.base import StoreBase, _row, _rows, stamp, utcnow
 from gateway.store.outbox import insert_outbox
-from gateway.store.rows import TicketRow
+from gateway.store.rows import BatchRow, LeaseTerms, PushResult, StatusUpdate, TicketRow, UpdatesApplied
 
 SYNC_STATES = ("queued", "synced", "rejected")
 LEASE_KEYS = ("lease_holder", "lease_until", "lease_until_mono")
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
-
-
-@dataclass(frozen=True)
-class BatchRow:
-    id: str
-    tickets: tuple[tuple[str, int], ...]  # (ticket id, repeat_count as pushed), in push order
-    body: bytes
-    attempts: int
-    last_error: str | None
-    created_at: str
-
-    @property
-    def ids(self) -> list[str]:
-        return [t for t, _ in self.tickets]
-
-
-@dataclass(frozen=True)
-class LeaseTerms:
-    """Who asks for the sync lease, for how long, and what "now" is for them.
-
-    The lease runs out on the monotonic clock (shared by every process of one boot), so a
-    step of the wall clock neither ends a lease under its holder nor keeps a stalled one;
-    ``lease_until`` (wall) is written as well, for people and for another boot."""
-
-    holder: str
-    ttl: float  # seconds
-    alive: Callable[[str], bool]  # whether another holder's process still runs
-    now: datetime | None = None  # wall clock
-    monotonic: float | None = None  # time.monotonic() unless given
 
 
 class LeaseTaken(GatewayError):
@@ -64,13 +33,6 @@ class LeaseTaken(GatewayError):
     def __init__(self, holder: str) -> None:
         super().__init__(f"the sync lease is held by {holder}")
         self.holder = holder
-
-
-@dataclass(frozen=True)
-class UpdatesApplied:
-    applied: int
-    unknown: int  # updates naming a ticket this site does not have
-    notices: tuple[int, ...]  # outbox ids of the SMS that tell customers
 
 
 class SyncMixin(StoreBase):
@@ -134,7 +96,7 @@ class SyncMixin(StoreBase):
                 "UPDATE sync_batches SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, batch_id)
             )
 
-    async def apply_batch(self, batch: BatchRow, results: Sequence[Result], now: datetime | None = None) -> int:
+    async def apply_batch(self, batch: BatchRow, results: Sequence[PushResult], now: datetime | None = None) -> int:
         """The CRM's answer, in one transaction with the batch's removal. ``accepted`` and
         ``duplicate`` mark a ticket synced -- unless a repeat arrived after the batch was
         written (then it goes again with the new count); ``rejected`` takes it out of the
@@ -206,8 +168,8 @@ class SyncMixin(StoreBase):
 
     async def apply_updates(
         self,
-        updates: Sequence[Update],
-        notice: Callable[[TicketRow, Update], str | None],
+        updates: Sequence[StatusUpdate],
+        notice: Callable[[TicketRow, StatusUpdate], str | None],
         *,
         state: dict[str, str | None],
         now: datetime | None = None,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from gateway.conversation.phones import language_prefixes, number_language
 from gateway.exceptions import StoreError
 from gateway.outbound.dispatcher import Capacity, assign
-from gateway.store import InboundItem, NewTicket, OnAir, Outcome, Store
+from gateway.store import AudienceSpec, InboundItem, NewTicket, OnAir, Outcome, Store, protocols
 from gateway.store.base import _statements
+from gateway.store.database_file import DatabaseFile
 from gateway.store.migrations import MIGRATIONS
 
 
@@ -280,3 +283,37 @@ async def test_parts_of_an_abandoned_attempt_do_not_settle_the_message(store: St
     assert [r.status for r in await store.outbox()] == ["sent"]
     await store.apply_report("m1", 7, "+989121234567", 0x41)  # nor can the orphan fail it
     assert [r.status for r in await store.outbox()] == ["sent"]
+
+
+def _members(protocol: type) -> list[str]:
+    return [n for n in vars(protocol) if not n.startswith("_")]
+
+
+@pytest.mark.parametrize("name", protocols.__all__)
+def test_the_store_has_every_method_of_each_narrow_view(name: str) -> None:
+    """mypy proves it (protocols.py's TYPE_CHECKING block); this says it without mypy: each view
+    names methods the store really has, with the same parameters and the same async-ness."""
+    view = getattr(protocols, name)
+    implementation = DatabaseFile if name in ("StatsReader", "StoreHealth", "Archive") else Store
+    assert _members(view), f"{name} names no method"
+    for member in _members(view):
+        wanted = getattr(view, member)
+        if isinstance(wanted, property):  # an attribute of the instance (the file's path)
+            continue
+        actual = getattr(implementation, member, None)
+        assert actual is not None, f"{implementation.__name__} has no {member} ({name})"
+        assert inspect.iscoroutinefunction(actual) == inspect.iscoroutinefunction(wanted), f"{name}.{member}"
+        assert [(p.name, p.kind) for p in inspect.signature(actual).parameters.values()] == [
+            (p.name, p.kind) for p in inspect.signature(wanted).parameters.values()
+        ], f"{name}.{member}"
+
+
+async def test_a_broadcast_audience_gets_the_language_its_number_says(store: Store) -> None:
+    """The rule lives once (phones.number_language); the audience SQL is given it as prefixes."""
+    phones = ["+989121234567", "+93701234567", "+9647501234567", "+201001234567", "+447700900123", "+12025550123"]
+    summary = await store.build_audience(
+        AudienceSpec(files=("list.csv",)), [(p, None) for p in phones], default_language="fa",
+        prefixes=language_prefixes(),
+    )  # fmt: skip
+    assert dict(await store.audience_sample(limit=10)) == {p: number_language(p) for p in phones}
+    assert summary.by_language == {"fa": 2, "ar": 2, "en": 2}
