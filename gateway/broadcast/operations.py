@@ -19,6 +19,7 @@ from gateway.broadcast.public_copy import write_public_copy
 from gateway.broadcast.templates import Rendered, measure, notice, notices
 from gateway.config import Config
 from gateway.config.window import Window, parse_window
+from gateway.conversation.phones import language_prefixes
 from gateway.exceptions import BroadcastError, FieldError, MessageTooLong, NotFound, Wording
 from gateway.lockfile import daemon_running, holder_name
 from gateway.outbound.operations import longest_message, too_long
@@ -140,7 +141,7 @@ async def plan_broadcast(
     await check_audience(store, config, request.audience)
     summary = await store.build_audience(
         request.audience, csv_recipients(request.audience.files, config, skipped),
-        default_language=config.site.language,
+        default_language=config.site.language, prefixes=language_prefixes(),
     )  # fmt: skip
     rendered = {lang: measure(lang, texts[lang]) for lang in texts}
     sims = await sim_capacities(store, config, now)
