@@ -42,8 +42,8 @@ from gateway.crm.client import CrmClient
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 from gateway.lockfile import holder_alive
 from gateway.runtime import wait_event
-from gateway.store import STORE_ERRORS, BatchRow, Store, TicketRow, stamp
-from gateway.store.sync import LeaseTaken, LeaseTerms
+from gateway.store import STORE_ERRORS, BatchRow, LeaseTerms, PushResult, StatusUpdate, Store, TicketRow, stamp
+from gateway.store.sync import LeaseTaken
 from sim_bank import EncodeError
 from sim_bank.backoff import backoff_delay
 from sim_bank.pdu import count_parts
@@ -306,7 +306,7 @@ class SyncService:
         if outcome.kind == "split":
             if len(batch.tickets) == 1:
                 ticket_id = batch.ids[0]
-                await self.store.apply_batch(batch, [protocol.Result(ticket_id, "rejected", error=outcome.reason)])
+                await self.store.apply_batch(batch, [PushResult(ticket_id, "rejected", error=outcome.reason)])
                 report.rejected += 1
                 log.warning("crm_rejected_ticket", ticket_id=ticket_id, error=outcome.reason)
                 self._progress(1)
@@ -390,7 +390,7 @@ class SyncService:
     def _body(self, batch_id: str, tickets: list[TicketRow]) -> bytes:
         return protocol.push_body(self.config.site.id, batch_id, [t.as_push() for t in tickets])
 
-    def _notice(self, ticket: TicketRow, update: protocol.Update, report: CycleReport) -> str | None:
+    def _notice(self, ticket: TicketRow, update: StatusUpdate, report: CycleReport) -> str | None:
         """The SMS for an update: the CRM's own text in the customer's language, cleaned of
         control characters, when it fits ``[conversation] reply_max_parts``; else the
         catalogue's template for that status (which check-config holds to that limit); None
@@ -416,7 +416,7 @@ class SyncService:
             return None
         return template
 
-    def _template(self, ticket: TicketRow, update: protocol.Update) -> str:
+    def _template(self, ticket: TicketRow, update: StatusUpdate) -> str:
         code = self.catalogue.code(ticket.code)
         lang = ticket.language
         label = (code.labels.get(lang) or code.labels.get("en") or ticket.category) if code else ticket.category
