@@ -1,7 +1,7 @@
 """Exceptions raised by the SIM bank.
 
 Errors from python-gsmmodem and pyserial are translated into these at the edge
-(``worker.py``) so that the gateway never imports ``gsmmodem`` or ``serial``.
+(``session.py``) so that the gateway never imports ``gsmmodem`` or ``serial``.
 The ``+CMS ERROR`` / ``+CME ERROR`` code is kept as an attribute; whether a
 failed send may be retried is decided from it (:func:`is_permanent_cms`).
 """

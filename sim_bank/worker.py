@@ -3,10 +3,13 @@
 The event loop never calls python-gsmmodem. It hands jobs to the worker
 (send, delete, sweep) and awaits an ``asyncio.Future`` that the worker resolves
 with ``loop.call_soon_threadsafe``; what the modem says by itself (new SMS,
-status reports, the port vanishing) comes back as events the same way.
+status reports, the port vanishing) comes back as events the same way. This
+module is the thread, its jobs and the reconnects; the AT conversation of one
+connection is :mod:`sim_bank.session`, the SIM's memories :mod:`sim_bank.storage`,
+what the modem says by itself :mod:`sim_bank.urcs`.
 
 How the library's message-losing paths (``../shared/notes/python-gsmmodem.md``)
-are avoided here:
+are avoided:
 
 * Its ``+CMTI`` handler reads *and deletes* the message before we have stored
   it, and handles only the first of several ``+CMTI`` in a burst. We replace
@@ -37,73 +40,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import serial
 import structlog
-from gsmmodem.exceptions import (
-    CmeError,
-    CmsError,
-    CommandError,
-    IncorrectPinError,
-    PinRequiredError,
-    PukRequiredError,
-    TimeoutException,
-)
-from gsmmodem.modem import GsmModem
 
-from . import at, pdu, ussd
 from .backoff import backoff_delay
-from .exceptions import (
-    CommandFailed,
-    CommandTimeout,
-    EncodeError,
-    ModemConnectError,
-    ModemError,
-    ModemUnavailable,
-    PduError,
-    SendFailed,
-)
-from .gsm import PROMPT_CANCEL_WAIT, Modem
-from .types import (
-    BankEvent,
-    DeliveryReport,
-    InboundBatch,
-    ModemConfig,
-    ModemHealth,
-    ModemInfo,
-    ModemState,
-    OutgoingSms,
-    SendResult,
-    StoredPdu,
-)
+from .exceptions import CommandFailed, EncodeError, ModemConnectError, ModemError, ModemUnavailable, PduError
+from .gsm import PROMPT_CANCEL_WAIT
+from .session import ModemSession
+from .storage import SimStorage
+from .types import BankEvent, ModemConfig, ModemInfo, ModemState, OutgoingSms, SendResult
+from .urcs import UrcHandler
 from .ussd import UssdReply
 
 log = structlog.get_logger("sim_bank.worker")
 
-CTRL_Z = "\x1a"
-ESC = "\x1b"
-PROMPT_TIMEOUT = 5.0
 USSD_TIMEOUT = 30.0
 _USSD_TEXT = re.compile(r"[0-9A-Za-z*#+ ]{1,64}")
-READ_MEMORIES = ("ME", "SM", "SR")  # never "MT": it is ME and SM again under other indexes
-# Answers to AT+CPMS="<mem>" that say the modem has no such memory (3GPP TS 27.005 3.2.5,
-# TS 27.007 9.2): operation not allowed / not supported, and "invalid parameter" -- the
-# memory name is the command's only parameter. Only these drop a guessed memory. Anything
-# else is about the moment, not the memory: SIM busy (+CMS 314, common just after boot;
-# python-gsmmodem itself retries +CME 14 and 515), SIM not ready (310-313, vendor 512+),
-# memory failure 320, memory full 322 (a full memory must be read above all), invalid
-# index 321 (not about selecting), unknown 500, a plain ERROR, a timeout: the memory stays
-# and is selected again at the next sweep.
-NO_SUCH_MEMORY = frozenset(
-    {
-        ("CMS", 302),  # operation not allowed
-        ("CMS", 303),  # operation not supported
-        ("CMS", 304),  # invalid PDU mode parameter
-        ("CMS", 305),  # invalid text mode parameter
-        ("CME", 3),  # operation not allowed
-        ("CME", 4),  # operation not supported
-        ("CME", 50),  # incorrect parameters
-    }
-)
+ERROR_PAUSE = 1.0  # seconds the thread rests after an internal error, before it reconnects
 
 # job priorities: lower runs first
 _P_STORAGE = 0  # sweeps and deletes keep the SIM from filling up and the hot path short
@@ -132,30 +84,22 @@ class ModemWorker:
         """``prompt_cancel_wait``: seconds given a modem at each connect to answer the ESC that
         ends a stale SMS prompt (an emulator answers at once: tests pass a short one)."""
         self.config = config
-        self._prompt_cancel_wait = prompt_cancel_wait
         self.id = config.id
+        self._prompt_cancel_wait = prompt_cancel_wait
         self._loop = loop
         self._on_event = on_event
         self._jobs: queue.PriorityQueue[tuple[int, int, _Job]] = queue.PriorityQueue()
         self._seq = itertools.count()
-        self._modem: Modem | None = None
-        self._lost: str | None = None  # set from the reader thread when the port fails
-        self._pending: dict[tuple[str, int], str] = {}  # handed to the gateway, not yet deleted
+        self._closed = False  # the thread has shut down: no job will run any more
+        self._closed_lock = threading.Lock()
+        self._session: ModemSession | None = None
         self._deferred: list[tuple[int, int, _Job]] = []  # storage jobs waiting for a reconnect
-        self._sweep_wanted: set[str] = set()
-        self._sweep_lock = threading.Lock()
-        self._memories: tuple[str, ...] = ()
-        self._memories_guessed = False  # the modem did not say which memories it has
-        self._unusable: dict[str, str] = {}  # memory -> why selecting it failed last (warned once)
-        self._mem1: str | None = None
-        self._cds_header = False  # a +CDS came without its PDU line; the next line is it
-        self._cds_lock = threading.Lock()  # touched by the reader thread and this worker's thread
-        self._timeouts = 0
+        self._urcs = UrcHandler(self.id, emit=self._emit, request_sweep=self.request_sweep)
+        self._storage = SimStorage(self.id, self._emit)
         self._next_sweep = 0.0
         self._next_poll = 0.0
-        self._ussd_replies: queue.Queue[str] = queue.Queue()
         self._state = "connecting"
-        self.info = ModemInfo()
+        self._info = ModemInfo()
         self.line_noise = 0
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=f"modem-{config.id}", daemon=True)
@@ -170,6 +114,11 @@ class ModemWorker:
     def state(self) -> str:
         return self._state
 
+    @property
+    def info(self) -> ModemInfo:
+        """What the modem said about itself, with the memories swept now."""
+        return dataclasses.replace(self._info, memories=self._storage.memories)
+
     def start(self) -> None:
         self._thread.start()
 
@@ -182,28 +131,20 @@ class ModemWorker:
         """Send on this modem. Raises :class:`SendFailed`, :class:`ModemUnavailable` or :class:`EncodeError`."""
         if not self.ready:
             raise ModemUnavailable(self.id, f"modem is {self._state}")
-        return await self._submit(_P_SEND, lambda: self._send(sms), "send")  # type: ignore[no-any-return]
+        return await self._submit(_P_SEND, lambda: self._connected().send(sms), "send")  # type: ignore[no-any-return]
 
     async def delete(self, memory: str, indexes: list[int]) -> None:
         """Delete messages the gateway has committed. Waits for a reconnect if the modem is down."""
-        await self._submit(_P_STORAGE, lambda: self._delete(memory, indexes), "delete")
+        await self._submit(_P_STORAGE, lambda: self._storage.delete(self._connected(), memory, indexes), "delete")
 
     def release(self, memory: str, indexes: list[int]) -> None:
         """The gateway could not store these: forget them so the next sweep hands them over again."""
-
-        def forget() -> None:
-            for i in indexes:
-                self._pending.pop((memory, i), None)
-
-        self._put(_P_STORAGE, _Job(forget, None, "release"))
+        self._put(_P_STORAGE, _Job(lambda: self._storage.forget(memory, indexes), None, "release"))
 
     def request_sweep(self, memory: str | None = None) -> None:
         """Thread-safe: list the SIM soon (one memory, or all)."""
-        with self._sweep_lock:
-            first = not self._sweep_wanted
-            self._sweep_wanted.update([memory] if memory else self._memories or READ_MEMORIES)
-        if first:
-            self._put(_P_STORAGE, _Job(self._sweep_requested, None, "sweep"))
+        if self._storage.want(memory):
+            self._put(_P_STORAGE, _Job(self._sweep, None, "sweep"))
 
     async def ussd(self, code: str, *, cancel: bool = False, timeout: float = USSD_TIMEOUT) -> UssdReply:
         """Dial ``code`` (``*140#``), or answer the open session's menu with it, and wait for
@@ -213,7 +154,7 @@ class ModemWorker:
         if not self.ready:
             raise ModemUnavailable(self.id, f"modem is {self._state}")
         return await self._submit(  # type: ignore[no-any-return]
-            _P_STORAGE, lambda: self._ussd(code, cancel, timeout), "command"
+            _P_STORAGE, lambda: self._connected().ussd(code, cancel, timeout), "command"
         )
 
     async def command(self, command: str, timeout: float | None = None) -> list[str]:
@@ -221,16 +162,22 @@ class ModemWorker:
         if not self.ready:
             raise ModemUnavailable(self.id, f"modem is {self._state}")
         return await self._submit(  # type: ignore[no-any-return]
-            _P_STORAGE, lambda: self._write(command, timeout=timeout), "command"
+            _P_STORAGE, lambda: self._connected().write(command, timeout=timeout), "command"
         )
 
     async def _submit(self, priority: int, fn: Callable[[], Any], kind: str) -> Any:
         fut: asyncio.Future[Any] = self._loop.create_future()
-        self._put(priority, _Job(fn, fut, kind))
+        if not self._put(priority, _Job(fn, fut, kind)):
+            raise ModemUnavailable(self.id, "gateway is stopping")
         return await fut
 
-    def _put(self, priority: int, job: _Job) -> None:
-        self._jobs.put((priority, next(self._seq), job))
+    def _put(self, priority: int, job: _Job) -> bool:
+        """Queue ``job``; False once the thread has shut down (nothing would ever run it)."""
+        with self._closed_lock:
+            if self._closed:
+                return False
+            self._jobs.put((priority, next(self._seq), job))
+            return True
 
     # ------------------------------------------------------------ thread -> loop
 
@@ -263,14 +210,14 @@ class ModemWorker:
         attempt = 0
         while not self._stopping:
             try:
-                if self._modem is None:
+                if self._session is None:
                     attempt = self._connect_or_wait(attempt)
                 else:
                     self._serve_one()
             except Exception:  # this thread must never die silently
                 log.exception("modem_worker_error", modem_id=self.id)
                 self._drop("internal error (see the log)")
-                time.sleep(1.0)
+                time.sleep(ERROR_PAUSE)
         self._shutdown()
 
     def _connect_or_wait(self, attempt: int) -> int:
@@ -306,9 +253,10 @@ class ModemWorker:
         if job.kind == "stop":
             self._stopping = True
             return
-        if self._lost is not None or not self._reader_alive():
+        broken = self._broken()
+        if broken is not None:
             self._jobs.put(item)  # run it after the reconnect (or reject it if it is a send)
-            self._drop(self._lost or "reader thread died")
+            self._drop(broken)
             return
         self._run_job(job)
 
@@ -317,8 +265,10 @@ class ModemWorker:
             result = job.run()
         except ModemError as exc:
             self._resolve(job.future, exc=exc)
-            if self._lost is not None or self._timeouts >= 2 or not self._reader_alive():
-                self._drop(self._lost or exc.reason)
+            session = self._session
+            broken = self._broken()
+            if broken is not None or (session is not None and session.timeouts >= 2):
+                self._drop(broken or exc.reason)
         except (EncodeError, PduError) as exc:
             self._resolve(job.future, exc=exc)
         except Exception as exc:
@@ -351,6 +301,8 @@ class ModemWorker:
                 self._deferred.append(item)
 
     def _shutdown(self) -> None:
+        with self._closed_lock:
+            self._closed = True  # from now on a job is refused when it is submitted
         leftovers = [job for _, _, job in self._deferred]
         self._deferred.clear()
         while True:
@@ -363,415 +315,76 @@ class ModemWorker:
         self._close()
         self._set_state("stopped")
 
-    # ------------------------------------------------------------ connection
+    # ------------------------------------------------------------ connection (worker thread)
 
     def _connect(self) -> None:
         self._set_state("connecting")
-        self._lost = None
-        self._timeouts = 0
-        self._mem1 = None
-        self._cds_header = False
-        modem = Modem(self.config, self._on_urc, self._on_fatal, prompt_cancel_wait=self._prompt_cancel_wait)
-        modem.on_line_noise = self._on_line_noise
-        modem.timeout = 0.2  # pyserial read timeout of the reader thread: a bound on close() where cancel_read fails
+        self._urcs.reset()
+        self._session = None
         try:
-            GsmModem.connect(modem, pin=self.config.pin)
-            self._modem = modem
-            self._after_connect()
-        except (PinRequiredError, IncorrectPinError, PukRequiredError) as exc:
-            self._close(modem)
-            raise ModemConnectError(self.id, _pin_advice(exc, self.config.pin), permanent=True) from None
-        except ModemError as exc:
-            self._close(modem)
-            raise ModemConnectError(self.id, exc.reason) from None
-        except (serial.SerialException, OSError) as exc:
-            self._close(modem)
-            hint = " (held by another program: another gateway, ModemManager, minicom?)" if "lock" in str(exc) else ""
-            raise ModemConnectError(self.id, f"cannot open {self.config.port}: {exc}{hint}") from None
-        except TimeoutException:
-            self._close(modem)
-            raise ModemConnectError(
-                self.id,
-                f"no answer on {self.config.port} at {self.config.baudrate} baud "
-                "(wrong port or speed, modem still booting, or the port is held by ModemManager)",
-            ) from None
-        except CommandError as exc:
-            self._close(modem)
-            raise ModemConnectError(self.id, f"modem refused initialisation: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - the library trips over answers it did not expect
-            self._close(modem)
-            raise ModemConnectError(self.id, f"unexpected answer during initialisation: {exc!r}") from None
+            ModemSession.open(
+                self.config,
+                self._urcs,
+                on_lost=self._wake,
+                on_line_noise=self._on_line_noise,
+                then=self._after_connect,
+                prompt_cancel_wait=self._prompt_cancel_wait,
+            )
+        except ModemConnectError:
+            self._session = None
+            raise
         self._set_state("ready")
 
-    def _after_connect(self) -> None:
-        self._unusable.clear()
-        self._memories, self._memories_guessed = self._readable_memories()
-        self.info = self._read_info()
+    def _after_connect(self, session: ModemSession) -> None:
+        self._session = session
+        self._storage.connected(session)
+        self._info = session.read_info(self._storage.memories)
         with contextlib.suppress(CommandFailed):
-            self._write("AT+CREG=1")  # registration changes arrive as +CREG: <stat>
+            session.write("AT+CREG=1")  # registration changes arrive as +CREG: <stat>
         self._next_poll = time.monotonic() + self.config.health_interval
-        self._emit(self._health_event())
+        self._emit(session.health(self._info))
         # sweep everything now: messages that arrived while we were away are on the SIM
-        with self._sweep_lock:
-            self._sweep_wanted.clear()
         self.request_sweep()
 
-    def _readable_memories(self) -> tuple[tuple[str, ...], bool]:
-        """Every memory to sweep: those the modem reads and deletes from (the first
-        parameter of ``AT+CPMS=?``, found by its prefix wherever it lies in the answer), and
-        whether that is a guess -- a modem that will not say gets every memory we know; the
-        question is asked again at every sweep until it answers (``_sweep_requested``), and a
-        memory the modem says it does not have is dropped meanwhile (``_sweep``)."""
-        memories = self._ask_memories()
-        if memories:
-            return memories, False
-        log.warning("sim_memories_unknown", modem_id=self.id)
-        return READ_MEMORIES, True
+    def _connected(self) -> ModemSession:
+        session = self._session
+        if session is None:
+            raise ModemUnavailable(self.id, "not connected")
+        return session
 
-    def _ask_memories(self) -> tuple[str, ...]:
-        """The memories ``AT+CPMS=?`` names for reading; () when it failed or its line was lost."""
-        try:
-            support = at.parse_cpms_support(self._write("AT+CPMS=?"))
-        except CommandFailed:
-            support = None
-        readable = support[0] if support else ()
-        return tuple(m for m in READ_MEMORIES if m in readable)
-
-    def _read_info(self) -> ModemInfo:
-        def ask(cmd: str) -> list[str]:
-            try:
-                return self._write(cmd)
-            except CommandFailed:
-                return []
-
-        return ModemInfo(
-            manufacturer=at.info_value(ask("AT+CGMI"), "AT+CGMI"),
-            model=at.info_value(ask("AT+CGMM"), "AT+CGMM"),
-            imei=at.info_value(ask("AT+CGSN"), "AT+CGSN"),
-            operator=at.parse_cops(ask("AT+COPS?")),
-            signal=at.parse_csq(ask("AT+CSQ")),
-            registration=at.parse_creg(ask("AT+CREG?")),
-            memories=self._memories,
-        )
+    def _broken(self) -> str | None:
+        session = self._session
+        return "not connected" if session is None else session.broken()
 
     def _drop(self, reason: str) -> None:
         log.warning("modem_lost", modem_id=self.id, reason=reason)
         self._close()
         self._set_state("down", reason, 0.0)
 
-    def _close(self, modem: Modem | None = None) -> None:
-        modem = modem or self._modem
-        self._modem = None
-        if modem is None:
-            return
-        modem.shut()
+    def _close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
 
-    def _reader_alive(self) -> bool:
-        m = self._modem
-        return m is not None and m.alive and m.rxThread.is_alive()
+    # ------------------------------------------------------------ jobs (worker thread)
+
+    def _sweep(self) -> None:
+        self._next_sweep = time.monotonic() + self.config.sweep_interval
+        self._storage.sweep(self._connected())
+
+    def _poll_health(self) -> None:
+        """Signal, registration, operator and SIM storage, for the bank's health checks."""
+        session = self._connected()
+        self._info = session.poll_radio(self._info)
+        self._emit(session.health(self._info))
 
     # ------------------------------------------------------------ reader thread callbacks
 
-    def _on_fatal(self, exc: Any) -> None:
-        self._lost = f"serial port failed: {exc}"
+    def _wake(self) -> None:
+        """The port failed (reader thread): wake the worker so that it reconnects now."""
         self._put(_P_STORAGE, _Job(lambda: None, None, "wake"))
 
     def _on_line_noise(self) -> None:
         self.line_noise += 1
         log.warning("modem_line_noise", modem_id=self.id, count=self.line_noise)
         self.request_sweep()  # the garbled line may have been a +CMTI
-
-    def _on_urc(self, lines: list[str]) -> None:
-        """Runs on the library's reader thread: only parse and queue, never block."""
-        try:
-            self._handle_urcs(lines)
-        except Exception:
-            log.exception("modem_urc_failed", modem_id=self.id)
-
-    def _handle_urcs(self, lines: list[str]) -> None:
-        """Act on result codes, from a notification or from a command's response. A ``+CDS``
-        header whose PDU line did not come with it is joined with that line when it comes
-        (notes #3) -- wherever it lands, as a notification or inside the next response. An
-        empty call (the library reports notifications with no lines) changes nothing: it must
-        not forget a header still waiting for its PDU."""
-        if not lines:
-            return
-        with self._cds_lock:
-            if self._cds_header and lines and at.is_hex_pdu(lines[0].strip()):
-                lines = ["+CDS: 0", *lines]
-            self._cds_header = bool(lines) and lines[-1].startswith("+CDS:")
-        for urc in at.parse_urcs(lines):
-            if urc.kind == "sms" or urc.kind == "report":
-                self.request_sweep(urc.memory)
-            elif urc.kind == "report_pdu" and urc.pdu:
-                self._status_report(urc.pdu)
-            elif urc.kind == "report_pdu" and not self._cds_header:
-                self.request_sweep("SR")  # a report announced without its PDU: look in the report memory
-            elif urc.kind == "ussd":
-                self._ussd_replies.put(urc.line)
-            elif urc.kind == "creg" and urc.index is not None:
-                self._emit(ModemHealth(self.id, None, urc.index))
-            elif urc.kind == "other" and urc.line not in ("OK", "> ") and not at.is_hex_pdu(urc.line):
-                log.debug("modem_unsolicited", modem_id=self.id, line=urc.line)
-
-    def _status_report(self, hexpdu: str) -> None:
-        try:
-            report = pdu.decode(hexpdu)
-        except PduError as exc:
-            log.warning("status_report_undecodable", modem_id=self.id, error=str(exc), pdu=hexpdu)
-            return
-        if isinstance(report, pdu.StatusReport):
-            self._emit(DeliveryReport(self.id, report, hexpdu))
-
-    # ------------------------------------------------------------ AT plumbing (worker thread)
-
-    def _write(self, command: str, *, timeout: float | None = None, **kw: Any) -> list[str]:
-        """One command through the library, errors translated, stray URCs acted on."""
-        modem = self._modem
-        if modem is None:
-            raise ModemUnavailable(self.id, "not connected")
-        try:
-            lines: list[str] = modem.write(command, timeout=timeout or self.config.command_timeout, **kw)
-        except TimeoutException as exc:
-            self._timeouts += 1
-            if exc.data:
-                self._scan_response(list(exc.data), command)
-            raise CommandTimeout(self.id, f"{_short(command)}: no answer") from None
-        except (CmsError, CmeError) as exc:
-            self._timeouts = 0
-            raise CommandFailed(self.id, _short(command), exc.type, exc.code) from None
-        except CommandError:
-            self._timeouts = 0
-            raise CommandFailed(self.id, _short(command), None, None) from None
-        except (serial.SerialException, OSError) as exc:
-            self._lost = f"serial port failed: {exc}"
-            raise ModemUnavailable(self.id, self._lost) from None
-        self._timeouts = 0
-        self._scan_response(lines, command)
-        return lines
-
-    def _scan_response(self, lines: list[str], command: str) -> None:
-        """A URC that arrived while a command waited is part of its response (notes #2):
-        every one is acted on, wherever it landed, recognised by its prefix."""
-        if self._cds_header and lines and at.is_hex_pdu(lines[0].strip()):
-            self._handle_urcs(lines[:1])  # the PDU of a +CDS that came just before this command
-            lines = lines[1:]
-        urcs = at.unsolicited(lines, command)
-        if urcs:
-            self._handle_urcs(urcs)
-
-    def _health_event(self) -> ModemHealth:
-        storage = None
-        with contextlib.suppress(CommandFailed):
-            storage = at.parse_cpms(self._write("AT+CPMS?"))
-        return ModemHealth(
-            self.id,
-            self.info.signal,
-            self.info.registration,
-            self.info.operator,
-            storage[0] if storage else None,
-            storage[1] if storage else None,
-        )
-
-    def _poll_health(self) -> None:
-        """Signal, registration, operator and SIM storage, for the bank's health checks."""
-
-        def ask(cmd: str) -> list[str]:
-            try:
-                return self._write(cmd)
-            except CommandFailed:
-                return []
-
-        self.info = dataclasses.replace(
-            self.info,
-            signal=at.parse_csq(ask("AT+CSQ")),
-            registration=at.parse_creg(ask("AT+CREG?")),
-            operator=at.parse_cops(ask("AT+COPS?")) or self.info.operator,
-        )
-        self._emit(self._health_event())
-
-    def _use_memory(self, memory: str) -> None:
-        if self._mem1 != memory:
-            self._write(f'AT+CPMS="{memory}"')
-            self._mem1 = memory
-
-    # ------------------------------------------------------------ jobs (worker thread)
-
-    def _sweep_requested(self) -> None:
-        with self._sweep_lock:
-            wanted = set(self._sweep_wanted)
-            self._sweep_wanted.clear()
-        if self._memories_guessed:
-            known = self._ask_memories()  # its answer was refused or lost at connect: ask again
-            if known:
-                log.info("sim_memories_known", modem_id=self.id, memories=known)
-                wanted -= set(READ_MEMORIES) - set(known)  # a guess the modem now denies
-                self._memories, self._memories_guessed = known, False
-                self.info = dataclasses.replace(self.info, memories=known)
-                self._unusable.clear()
-        if "MT" in wanted and "MT" not in self._memories:
-            wanted = (wanted - {"MT"}) | set(self._memories)  # MT is ME and SM together
-        # the memories we know first, in order; then any other one a +CMTI named
-        memories = [m for m in self._memories if m in wanted] + sorted(wanted - set(self._memories))
-        self._sweep(memories)
-
-    def _sweep(self, memories: list[str]) -> None:
-        """List each memory; hand over every message not yet with the gateway -- also when a
-        later memory fails (what was found must never be left marked as handed over)."""
-        self._next_sweep = time.monotonic() + self.config.sweep_interval
-        found: list[StoredPdu] = []
-        try:
-            for memory in memories:
-                try:
-                    self._use_memory(memory)
-                except CommandFailed as exc:
-                    self._memory_refused(memory, exc)
-                    continue
-                if self._unusable.pop(memory, None) is not None:
-                    log.info("sim_memory_usable_again", modem_id=self.id, memory=memory)
-                try:
-                    lines = self._write("AT+CMGL=4")
-                except CommandFailed as exc:  # SIM busy, memory unusable: the other memories still count
-                    log.warning("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason)
-                    continue
-                entries, stray = at.parse_cmgl(lines)
-                self._handle_urcs(stray)
-                for entry in entries:
-                    key = (memory, entry.index)
-                    if self._pending.get(key) == entry.pdu:
-                        continue  # already with the gateway, waiting for its delete
-                    self._pending[key] = entry.pdu
-                    found.append(_decode_stored(memory, entry))
-        finally:
-            if found:
-                self._emit(InboundBatch(self.id, tuple(found)))
-
-    def _memory_refused(self, memory: str, exc: CommandFailed) -> None:
-        """The modem would not select ``memory``. Dropped only from a guessed list and only when
-        the answer says the modem has no such memory (``NO_SUCH_MEMORY``); any other refusal
-        (SIM busy just after boot...) is retried at the next sweep -- dropping SM for a busy
-        answer would leave its messages unread until a reconnect. A timeout is not caught
-        here: it ends the sweep and counts towards a reconnect, the memory kept."""
-        if self._memories_guessed and memory in self._memories and (exc.kind, exc.code) in NO_SUCH_MEMORY:
-            self._memories = tuple(m for m in self._memories if m != memory)
-            self.info = dataclasses.replace(self.info, memories=self._memories)
-            log.info("sim_memory_absent", modem_id=self.id, memory=memory, error=exc.reason)
-            return
-        if self._unusable.get(memory) == exc.reason:  # said once: no warning on every sweep
-            log.debug("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason)
-            return
-        self._unusable[memory] = exc.reason
-        log.warning("sim_list_failed", modem_id=self.id, memory=memory, error=exc.reason, retry="next sweep")
-
-    def _delete(self, memory: str, indexes: list[int]) -> None:
-        modem = self._modem
-        if modem is None:
-            raise ModemUnavailable(self.id, "not connected")
-        with modem._txLock:
-            self._use_memory(memory)
-            for index in indexes:
-                self._write(f"AT+CMGD={index}")
-                self._pending.pop((memory, index), None)
-
-    def _send(self, sms: OutgoingSms) -> SendResult:
-        """Send the parts not yet on air. Any failure says how many parts went out and
-        whether the last one might have (``unknown``), so nothing is resent blindly."""
-        pdus = pdu.encode_submit(sms.to, sms.text, concat_ref=sms.concat_ref, status_report=sms.status_report)
-        modem = self._modem
-        if modem is None:
-            raise ModemUnavailable(self.id, "not connected")
-        refs: list[int] = []
-        on_air = sms.skip_parts
-        written = False  # the current part's PDU went to the modem: its fate is unknown until +CMGS
-
-        def failed(reason: str, code: int | None = None) -> SendFailed:
-            return SendFailed(self.id, reason, cms_code=code, on_air=on_air, unknown=written, references=tuple(refs))
-
-        with modem._txLock:  # nothing else may land between the prompt and the PDU
-            try:
-                for part in pdus[sms.skip_parts :]:
-                    try:
-                        self._write(f"AT+CMGS={part.tpdu_length}", timeout=PROMPT_TIMEOUT, expectedResponseTermSeq="> ")
-                        written = True
-                        reply = self._write(part.hex, timeout=self.config.send_timeout, writeTerm=CTRL_Z)
-                    except CommandTimeout:
-                        self._cancel_prompt()
-                        stage = (
-                            f"no answer after part {part.part} of {part.parts} was written"
-                            if written
-                            else "no > prompt"
-                        )
-                        raise failed(stage) from None
-                    except CommandFailed as exc:
-                        written = False  # the modem refused it: not on air
-                        raise failed(exc.reason, exc.code) from None
-                    mr = at.parse_cmgs(reply)
-                    if mr is None:
-                        raise failed("modem answered without +CMGS")
-                    refs.append(mr)
-                    on_air += 1
-                    written = False
-            except SendFailed:
-                raise
-            except ModemError as exc:  # the port went away mid-message
-                if on_air == sms.skip_parts and not written:
-                    raise  # nothing went out: the message may simply go elsewhere
-                raise failed(exc.reason) from None
-        return SendResult(self.id, tuple(refs), len(pdus))
-
-    def _ussd(self, code: str, cancel: bool, timeout: float) -> UssdReply:
-        while not self._ussd_replies.empty():  # an answer nobody waited for
-            self._ussd_replies.get_nowait()
-        if cancel:
-            self._write("AT+CUSD=2")
-            return UssdReply(2, None, None)
-        command = f'AT+CUSD=1,"{code}",15'
-        lines = self._write(command, timeout=timeout)
-        # some modems answer before their OK: the +CUSD result (its text may span lines), found
-        # by its prefix among whatever else landed in the answer
-        early = [u.line for u in at.parse_urcs(at.answer_lines(lines, command)) if u.kind == "ussd"]
-        if early:
-            raw = early[0]
-        else:
-            try:
-                raw = self._ussd_replies.get(timeout=timeout)
-            except queue.Empty:
-                with contextlib.suppress(ModemError):  # end the session: a late answer must not
-                    self._write("AT+CUSD=2")  # become the answer to the next request
-                raise CommandTimeout(self.id, f"no USSD answer to {code} in {timeout:.0f} s") from None
-        reply = ussd.parse_cusd(raw)
-        if reply is None:
-            raise ModemError(self.id, f"unreadable USSD answer: {raw[:80]!r}")
-        return reply
-
-    def _cancel_prompt(self) -> None:
-        """ESC ends a pending ``> `` prompt, so the next command is not taken as PDU text."""
-        modem = self._modem
-        if modem is not None:
-            with contextlib.suppress(Exception):
-                modem.write(ESC, waitForResponse=False, writeTerm="")
-
-
-def _decode_stored(memory: str, entry: at.Listed) -> StoredPdu:
-    try:
-        decoded = pdu.decode(entry.pdu)
-    except PduError as exc:
-        return StoredPdu(memory, entry.index, entry.status, entry.pdu, None, str(exc))
-    return StoredPdu(memory, entry.index, entry.status, entry.pdu, decoded)
-
-
-def _short(command: str) -> str:
-    """A command for messages and logs: never a PDU (it holds a customer's number and text)."""
-    if at.is_hex_pdu(command):
-        return f"PDU of {len(command) // 2} octets"
-    return command if len(command) <= 40 else command[:12] + "..."
-
-
-def _pin_advice(exc: Exception, pin: str | None) -> str:
-    if isinstance(exc, PukRequiredError):
-        return "SIM is locked and needs its PUK: unlock it in a phone, then restart"
-    if isinstance(exc, IncorrectPinError):
-        return "SIM rejected the PIN in [[modems]] pin (not retried: three wrong PINs lock the SIM)"
-    if pin is None:
-        return 'SIM needs a PIN: set pin = "...." for this modem in [[modems]]'
-    return "SIM asks for a PIN again after it was given"

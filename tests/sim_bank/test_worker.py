@@ -15,6 +15,7 @@ from sim_bank import pdu
 from sim_bank.emulator import ModemEmulator
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 from sim_bank.types import DeliveryReport, InboundBatch, ModemConfig, ModemState, OutgoingSms
+from sim_bank.urcs import UrcHandler
 from sim_bank.worker import ModemWorker
 
 
@@ -378,11 +379,11 @@ async def test_a_split_delivery_report_survives_an_empty_notification_between_it
     """+CDS header, then (the library) a notification with no lines, then the PDU: the
     report still arrives (seen lost under load: the empty call forgot the waiting header)."""
     rec = Recorder()
-    worker = make_worker(ModemConfig("m1", "/dev/null"), rec)
+    urcs = UrcHandler("m1", emit=rec, request_sweep=lambda _memory: None)
     sent = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
     report = pdu.encode_status_report("+989121234567", 7, 0, sent=sent, discharged=sent)
-    worker._handle_urcs([f"+CDS: {len(report) // 2 - 1}"])
-    worker._handle_urcs([])
-    worker._handle_urcs([report])
+    urcs.handle([f"+CDS: {len(report) // 2 - 1}"])
+    urcs.handle([])
+    urcs.handle([report])
     delivered = await rec.wait_for(lambda e: isinstance(e, DeliveryReport), timeout=2)
     assert delivered.report.reference == 7 and delivered.report.status == 0
