@@ -151,15 +151,13 @@ class Daemon:
         )
         self.monitor = SimMonitor(store, self.bank, config, self.quota, clock=self.clock)
         self.ussd = UssdService(store, self.bank, config, self.monitor, clock=self.clock)
-        clock = self.clock
         self.sync = SyncService(
             store,
             config,
             self.catalogue,
             holder=holder_name("daemon"),
             on_notice=self.dispatcher.wake,
-            clock=lambda: clock.wall().timestamp(),
-            monotonic=clock.monotonic,
+            clock=self.clock,
         )
         self.pacer = Pacer(store, config, self.bank, on_release=self.dispatcher.wake, clock=self.clock)
         await self.intake.route_waiting()
@@ -173,13 +171,13 @@ class Daemon:
         self._add(self.monitor)
         self._add(self.ussd)
         self._add(self.pacer)
+        if config.crm.enabled:
+            self._add(self.sync, should_wake=self.sync.worth_waking)
         self.runtime.start()
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "db-watch": self._watch_database,
             "housekeeping": self._housekeeping,
         }
-        if config.crm.enabled:
-            loops["crm-sync"] = self.sync.run
         self._background = [asyncio.create_task(self._supervised(name, fn), name=name) for name, fn in loops.items()]
         self._started = True
         log.info(
@@ -189,8 +187,8 @@ class Daemon:
             modems=len(self.bank.modem_ids),
         )
 
-    def _add(self, service: BaseService) -> None:
-        self.runtime.add(service, self._intervals.get(service.name, service.intervals))
+    def _add(self, service: BaseService, should_wake: Callable[[], Awaitable[bool]] | None = None) -> None:
+        self.runtime.add(service, self._intervals.get(service.name, service.intervals), should_wake=should_wake)
 
     async def stop(self) -> None:
         """Drain and close, in order. Every step runs even if one before it failed: a

@@ -86,7 +86,9 @@ class CrmClient:
             raise CrmBadAnswer(
                 f"GET /updates: HTTP {answer.status}",
                 answer.status,
-                protocol.retry_after_seconds(answer.headers.get("retry-after"), datetime.now(UTC)),
+                protocol.retry_after_seconds(
+                    answer.headers.get("retry-after"), datetime.fromtimestamp(self._clock(), UTC)
+                ),
             )
         try:
             if len(answer.body) < 1024 * 1024:

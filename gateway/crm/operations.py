@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 from gateway.config import Config
 from gateway.conversation.catalogue import load_catalogue
 from gateway.conversation.refs import ref_candidates
-from gateway.crm.sync import LEASE_TTL, CycleReport, SyncService
+from gateway.crm.push import CycleReport
+from gateway.crm.sync import LEASE_TTL, SyncService
 from gateway.exceptions import CrmError, GatewayError
 from gateway.lockfile import holder_alive, holder_name
 from gateway.store import Store, stamp

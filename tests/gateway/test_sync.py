@@ -20,7 +20,8 @@ from gateway.crm.receiver import CrmStub, Fault
 from gateway.crm.sync import SyncService
 from gateway.exceptions import CrmError, CrmUnreachable
 from gateway.lockfile import holder_name
-from gateway.store import Store
+from gateway.runtime import Runtime
+from gateway.store import STORE_ERRORS, Store
 
 from .harness import SECRET, TOKEN, Harness, eventually
 from .make_tickets import open_tickets
@@ -54,14 +55,15 @@ def service(store: Store, cfg: Config) -> SyncService:
 
 
 @contextlib.asynccontextmanager
-async def running(svc: SyncService) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(svc.run())
+async def running(svc: SyncService) -> AsyncIterator[Runtime]:
+    """``svc`` on the runtime loop, as the daemon runs it."""
+    runtime = Runtime(svc.clock, retry_on=STORE_ERRORS)
+    runtime.add(svc, svc.intervals, should_wake=svc.worth_waking)
+    runtime.start()
     try:
-        yield task
+        yield runtime
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.wait_for(runtime.stop(), 30)
 
 
 async def queued(store: Store) -> int:

@@ -1,6 +1,6 @@
 """A CRM that trickles its answer: the whole request has a deadline, and the sync lease is
 kept while a request runs (issue 12, item 6). Real HTTP on 127.0.0.1, real SQLite files;
-the lease's clocks are moved by the test instead of waiting 30 s for a lease to run out."""
+the lease's clock is moved by the test instead of waiting 30 s for a lease to run out."""
 
 from __future__ import annotations
 
@@ -11,36 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from gateway.crm.lease import LeaseLost
 from gateway.crm.receiver import CrmStub
-from gateway.crm.sync import LeaseLost, SyncService
+from gateway.crm.sync import SyncService
 from gateway.exceptions import CrmUnreachable
 from gateway.lockfile import holder_alive, holder_name
+from gateway.runtime import SteppedClock
 from gateway.store import Store, stamp
 
 from .harness import eventually
 from .make_tickets import open_tickets
 from .test_sync import CAT, config, service
-
-
-class MovedClocks:
-    """A wall clock and a monotonic clock that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.wall_at = time.time()
-        self.mono_at = time.monotonic()
-
-    def wall(self) -> float:
-        return self.wall_at
-
-    def mono(self) -> float:
-        return self.mono_at
-
-    def advance(self, seconds: float) -> None:
-        self.wall_at += seconds
-        self.mono_at += seconds
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.wall_at, UTC)
 
 
 async def lease(store: Store) -> tuple[str | None, str]:
@@ -71,21 +52,21 @@ async def test_the_lease_is_kept_while_a_request_runs_so_no_second_syncer_pushes
     tmp_path: Path, stub: CrmStub, store: Store
 ) -> None:
     await open_tickets(store, 3)
-    clocks = MovedClocks()
+    clock = SteppedClock()
     daemon = holder_name("daemon")
     svc = SyncService(
         store, config(tmp_path, stub, timeout=10.0), CAT, holder=daemon,
-        clock=clocks.wall, monotonic=clocks.mono, lease_tick=0.02,
+        clock=clock, lease_tick=0.02,
     )  # fmt: skip
     stub.set_fault("trickle", delay=0.05, count=1)  # an answer that takes ~15 s to arrive
     push = asyncio.create_task(svc.cycle())
     try:
         await eventually(lambda: stub.stats()["accepted"] == 3)  # the request is running
-        for _ in range(10):  # 100 s on the lease's clocks: three times its life (30 s)
-            clocks.advance(10.0)
-            await eventually(lambda: _lease_runs_past(store, clocks.now() + timedelta(seconds=15)), timeout=5)
+        for _ in range(10):  # 100 s on the lease's clock: three times its life (30 s)
+            clock.advance(10.0)
+            await eventually(lambda: _lease_runs_past(store, clock.wall() + timedelta(seconds=15)), timeout=5)
             assert not push.done()
-        now, mono = clocks.now(), clocks.mono()
+        now, mono = clock.wall(), clock.monotonic()
         assert await store.sync_lease_holder(holder_alive, now, mono) == daemon  # `sync status`: syncing daemon:...
         other = await store.take_sync_lease(holder_name("cli"), 30.0, holder_alive, now, mono)
         assert other == daemon  # `gateway sync now` asks the daemon instead of pushing the same batch
@@ -102,19 +83,21 @@ async def test_a_syncer_that_lost_its_lease_mid_request_stops_at_once(
     than the lease) and another syncer took over: the running request is cancelled instead
     of finishing beside the other syncer's, and no further batch goes."""
     await open_tickets(store, 250)
-    clocks = MovedClocks()
+    clock = SteppedClock()
     svc = SyncService(
         store, config(tmp_path, stub, timeout=10.0, batch_size=100), CAT, holder=holder_name("daemon"),
-        clock=clocks.wall, monotonic=clocks.mono, lease_tick=0.02,
+        clock=clock, lease_tick=0.02,
     )  # fmt: skip
     stub.set_fault("trickle", delay=0.05, count=1)
     push = asyncio.create_task(svc.cycle())
     try:
         await eventually(lambda: stub.stats()["accepted"] == 100)
         taker = holder_name("cli")  # another process, 31 s later by its clock: the lease ran out...
-        later = clocks.now() + timedelta(seconds=31)
-        assert await store.take_sync_lease(taker, 30.0, holder_alive, later, clocks.mono() + 31) is None  # ...it went
-        clocks.advance(31.0)  # the stalled syncer runs again: its renewal is due and finds the lease gone
+        later = clock.wall() + timedelta(seconds=31)
+        assert (
+            await store.take_sync_lease(taker, 30.0, holder_alive, later, clock.monotonic() + 31) is None
+        )  # ...it went
+        clock.advance(31.0)  # the stalled syncer runs again: its renewal is due and finds the lease gone
         with pytest.raises(LeaseLost, match="the sync lease went to cli:"):
             async with asyncio.timeout(10):
                 await push

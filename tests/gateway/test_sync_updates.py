@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from gateway.config import ConversationConfig
+from gateway.crm.push import CycleReport
 from gateway.crm.receiver import CrmStub
-from gateway.crm.sync import CycleReport, SyncService
+from gateway.crm.sync import SyncService
 from gateway.lockfile import holder_name
 from gateway.store import InboundItem, Store, TicketRow
 
