@@ -357,50 +357,13 @@ class Archive(Protocol):
 
 if TYPE_CHECKING:  # mypy proves that the store's classes satisfy these views
 
-    def _store_views(
-        store: Store,
-    ) -> tuple[
-        OutboxQueue,
-        DeliveryBook,
-        Inbox,
-        RoutingQueue,
-        CustomerHistory,
-        QuotaLedger,
-        CampaignQueue,
-        SimBoard,
-        UssdQueue,
-        SyncQueue,
-        SyncLease,
-        DaemonStore,
-        Retention,
-        TicketReader,
-        OutboxDesk,
-        SimDesk,
-        SyncDesk,
-        ContactBook,
-        CampaignDesk,
-    ]:
-        return (
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-            store,
-        )
+    def _store_views(store: Store) -> tuple[
+        OutboxQueue, DeliveryBook, Inbox, RoutingQueue, CustomerHistory, QuotaLedger, CampaignQueue, SimBoard,
+        UssdQueue, SyncQueue, SyncLease, DaemonStore, Retention, TicketReader, OutboxDesk, SimDesk, SyncDesk,
+        ContactBook, CampaignDesk,
+    ]:  # fmt: skip
+        return (store, store, store, store, store, store, store, store, store, store, store, store, store, store,
+                store, store, store, store, store)  # fmt: skip
 
     def _file_views(file: DatabaseFile) -> tuple[StatsReader, StoreHealth, Archive]:
         return file, file, file
