@@ -51,18 +51,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Archive",
+    "BroadcastPlanner",
     "CampaignDesk",
     "CampaignQueue",
     "ContactBook",
+    "CrmSyncStore",
     "CustomerHistory",
     "DaemonStore",
     "DeliveryBook",
+    "HousekeepingStore",
     "Inbox",
     "OutboxDesk",
     "OutboxQueue",
     "QuotaLedger",
     "Retention",
     "RoutingQueue",
+    "RoutingStore",
     "SimBoard",
     "SimDesk",
     "StatsReader",
@@ -327,6 +331,25 @@ class CampaignDesk(Protocol):
     ) -> dict[str, float]: ...
 
 
+# ---------------------------------------------------------------- consumers that need two or three views
+
+
+class RoutingStore(RoutingQueue, CustomerHistory, Protocol):
+    """Intake's routing (:mod:`gateway.inbound.routing`)."""
+
+
+class CrmSyncStore(SyncQueue, SyncLease, Protocol):
+    """CRM sync as a whole (:mod:`gateway.crm.sync`)."""
+
+
+class HousekeepingStore(DeliveryBook, Retention, Protocol):
+    """The daemon's housekeeping (:mod:`gateway.ops.housekeeping`): reports expired, old rows purged."""
+
+
+class BroadcastPlanner(CampaignDesk, QuotaLedger, SimDesk, Protocol):
+    """``gateway broadcast`` with its estimate (SIM capacity: quotas used, SIM states)."""
+
+
 # ---------------------------------------------------------------- the file, read without a Store (ops)
 
 
@@ -360,10 +383,10 @@ if TYPE_CHECKING:  # mypy proves that the store's classes satisfy these views
     def _store_views(store: Store) -> tuple[
         OutboxQueue, DeliveryBook, Inbox, RoutingQueue, CustomerHistory, QuotaLedger, CampaignQueue, SimBoard,
         UssdQueue, SyncQueue, SyncLease, DaemonStore, Retention, TicketReader, OutboxDesk, SimDesk, SyncDesk,
-        ContactBook, CampaignDesk,
+        ContactBook, CampaignDesk, RoutingStore, CrmSyncStore, HousekeepingStore, BroadcastPlanner,
     ]:  # fmt: skip
         return (store, store, store, store, store, store, store, store, store, store, store, store, store, store,
-                store, store, store, store, store)  # fmt: skip
+                store, store, store, store, store, store, store, store, store)  # fmt: skip
 
     def _file_views(file: DatabaseFile) -> tuple[StatsReader, StoreHealth, Archive]:
         return file, file, file

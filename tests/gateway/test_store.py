@@ -286,7 +286,9 @@ async def test_parts_of_an_abandoned_attempt_do_not_settle_the_message(store: St
 
 
 def _members(protocol: type) -> list[str]:
-    return [n for n in vars(protocol) if not n.startswith("_")]
+    """Its methods, and those of the views it combines."""
+    views = [c for c in protocol.__mro__ if getattr(c, "_is_protocol", False) and c.__module__ == protocols.__name__]
+    return sorted({n for c in views for n in vars(c) if not n.startswith("_")})
 
 
 @pytest.mark.parametrize("name", protocols.__all__)
