@@ -17,8 +17,7 @@ import structlog
 from gateway.exceptions import CrmError
 from gateway.lockfile import holder_alive
 from gateway.runtime import Clock
-from gateway.store import STORE_ERRORS, Store
-from gateway.store.sync import LeaseTerms
+from gateway.store import STORE_ERRORS, LeaseTerms, Store
 
 log = structlog.get_logger("gateway.crm.sync")
 T = TypeVar("T")

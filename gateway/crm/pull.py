@@ -21,7 +21,7 @@ from gateway.crm.client import CrmClient
 from gateway.crm.lease import Lease
 from gateway.crm.push import Backoff, CycleReport
 from gateway.exceptions import CrmBadAnswer
-from gateway.store import Store, TicketRow
+from gateway.store import StatusUpdate, Store, TicketRow
 from sim_bank import EncodeError
 from sim_bank.pdu import count_parts
 
@@ -104,7 +104,7 @@ class Puller:
                 await self.lease.renew()
                 await asyncio.sleep(0)  # intake's writes, queued behind this chunk, go now
 
-    def notice(self, ticket: TicketRow, update: protocol.Update, report: CycleReport) -> str | None:
+    def notice(self, ticket: TicketRow, update: StatusUpdate, report: CycleReport) -> str | None:
         """The SMS for an update: the CRM's own text in the customer's language, cleaned of
         control characters, when it fits ``[conversation] reply_max_parts``; else the
         catalogue's template for that status (which check-config holds to that limit); None
@@ -130,7 +130,7 @@ class Puller:
             return None
         return template
 
-    def template(self, ticket: TicketRow, update: protocol.Update) -> str:
+    def template(self, ticket: TicketRow, update: StatusUpdate) -> str:
         code = self.catalogue.code(ticket.code)
         lang = ticket.language
         label = (code.labels.get(lang) or code.labels.get("en") or ticket.category) if code else ticket.category

@@ -19,7 +19,7 @@ from gateway.crm import protocol
 from gateway.crm.client import CrmClient
 from gateway.crm.lease import Lease, LeaseLost
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
-from gateway.store import BatchRow, Store, TicketRow
+from gateway.store import BatchRow, PushResult, Store, TicketRow
 from gateway.store.sync import LeaseTaken
 
 log = structlog.get_logger("gateway.crm.sync")
@@ -95,7 +95,7 @@ class Pusher:
         if outcome.kind == "split":
             if len(batch.tickets) == 1:
                 ticket_id = batch.ids[0]
-                await self.store.apply_batch(batch, [protocol.Result(ticket_id, "rejected", error=outcome.reason)])
+                await self.store.apply_batch(batch, [PushResult(ticket_id, "rejected", error=outcome.reason)])
                 report.rejected += 1
                 log.warning("crm_rejected_ticket", ticket_id=ticket_id, error=outcome.reason)
                 self._progress(1)
