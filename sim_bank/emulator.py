@@ -36,7 +36,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import pdu as pdu_codec
-from .emulator_at import DIALECTS, TEHRAN, AtInterpreter, Dialect, Notify, SentMessage, SentPdu
+from .emulator_at import AtInterpreter
+from .emulator_line import DIALECTS, TEHRAN, Dialect, Notify, SentMessage, SentPdu
 
 __all__ = ["DIALECTS", "TEHRAN", "Dialect", "ModemEmulator", "Notify", "SentMessage", "SentPdu"]
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .emulator import DIALECTS, ModemEmulator
-from .emulator_at import NoisePlace
+from .emulator_line import NoisePlace
 from .exceptions import SimBankError
 from .types import ModemConfig
 
