@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,7 +70,7 @@ class StoreBase:
         self.path = path
         self.site = site
         self._w = writer
-        self._r = reader
+        self._r = Reader(reader, path)
         self._lock = asyncio.Lock()
         # the file opened, held by a descriptor of our own so that its link count can be read
         # even after it was unlinked or replaced: see replaced()
@@ -124,7 +124,7 @@ class StoreBase:
     async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Close both connections; bounded: a connection busy past ``timeout`` is left to its
         (daemon) thread, which SQLite's journal makes safe."""
-        for conn in (self._w, self._r):
+        for conn in (self._w, self._r.conn):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), timeout)
         if self._file >= 0:
@@ -138,10 +138,8 @@ class StoreBase:
         try:
             async with self._r.execute(QUICK_CHECK) as cur:
                 return verdict([r[0] for r in await cur.fetchall()])
-        except sqlite3.DatabaseError as exc:
-            if not corruption(exc):
-                raise
-            return str(exc)
+        except DatabaseCorrupt as exc:
+            return exc.verdict
 
     def replaced(self) -> str | None:
         """Why the file at :attr:`path` is no longer the file this store writes (``removed``,
@@ -254,6 +252,52 @@ class StoreBase:
         sql = f"SELECT * FROM {table} WHERE {clause} ORDER BY {order} LIMIT ?"
         async with self._r.execute(sql, [*filters.values(), limit]) as cur:
             return _rows(cls, await cur.fetchall())
+
+
+class Reader:
+    """The reader connection, whose failures say what they mean: SQLite's errors come out as
+    :class:`DatabaseCorrupt` (the file is damaged) or :class:`DatabaseUnreadable` (locked past
+    the busy timeout, I/O, permissions), both a :class:`StoreError`, so no caller has to know
+    sqlite3. Anything else is the connection's own (``set_trace_callback`` in tests)."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Query:
+        return Query(self.conn.execute(sql, parameters), self.path)
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None) -> Iterable[aiosqlite.Row]:
+        try:
+            return await self.conn.execute_fetchall(sql, parameters)
+        except sqlite3.Error as exc:
+            raise unreadable(self.path, exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+class Query:
+    """``async with reader.execute(sql) as cursor``, translating SQLite's errors (see :class:`Reader`)."""
+
+    def __init__(self, pending: Awaitable[aiosqlite.Cursor], path: Path) -> None:
+        self._pending = pending
+        self._path = path
+        self._cursor: aiosqlite.Cursor | None = None
+
+    async def __aenter__(self) -> aiosqlite.Cursor:
+        try:
+            self._cursor = await self._pending
+        except sqlite3.Error as exc:
+            raise unreadable(self._path, exc) from None
+        return self._cursor
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if self._cursor is not None:
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await self._cursor.close()
+        if isinstance(exc, sqlite3.Error):
+            raise unreadable(self._path, exc) from None
 
 
 QUICK_CHECK = "PRAGMA quick_check(20)"  # the first 20 problems are enough to say it is damaged
