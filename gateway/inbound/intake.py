@@ -26,6 +26,7 @@ from gateway.config import Config
 from gateway.conversation.catalogue import Catalogue
 from gateway.events import Observer
 from gateway.exceptions import DatabaseReplaced
+from gateway.inbound.reassembly import assemble, release
 from gateway.inbound.reports import apply_report
 from gateway.inbound.routing import Routing
 from gateway.runtime import SYSTEM, Clock
@@ -84,7 +85,7 @@ class Intake:
         for m in batch.messages:
             by_memory[m.memory].append(m.index)
         try:
-            created = await self.store.add_inbound(batch.modem_id, items, now=self.clock.wall())
+            created = await self.store.add_inbound(batch.modem_id, items, now=self.clock.wall(), assemble=assemble)
         except Exception:
             log.exception("inbound_store_failed", modem_id=batch.modem_id, count=len(items))
             for memory, indexes in by_memory.items():
@@ -159,7 +160,7 @@ class Intake:
         created = []
         for key in groups:
             if mono - self._waiting_since[key] >= limit:
-                mid = await self.store.release_group(key, wall)
+                mid = await self.store.release_group(key, wall, release=release)
                 self._waiting_since.pop(key, None)
                 if mid is not None:
                     created.append(mid)

@@ -15,6 +15,7 @@ stay committed for the next round.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ import structlog
 from gateway.config import Config
 from gateway.conversation.catalogue import Catalogue
 from gateway.conversation.phones import Sender, classify, number_language
+from gateway.conversation.refs import format_ref
 from gateway.conversation.replies import render_reply
 from gateway.conversation.router import Decision, route
 from gateway.conversation.turns import Context, Session, TicketBrief, Turn, decide
@@ -75,6 +77,7 @@ class Routing:
         self._observer = observer
         self.clock = clock
         self._lock = asyncio.Lock()
+        self._ref_for = functools.partial(format_ref, config.site.id)
 
     async def route_waiting(self) -> None:
         """Route every committed message that has not been routed yet, oldest first.
@@ -228,7 +231,9 @@ class Routing:
         return Context(now, phone, session, recent, tickets_hour, replies_hour, named, tz)
 
     def _outcome(self, kind: str, phone: str | None, turn: Turn, replyable: bool) -> Outcome:
-        ticket = NewTicket(turn.category or "", turn.code or "", turn.account) if turn.opens_ticket else None
+        ticket = None
+        if turn.opens_ticket:
+            ticket = NewTicket(turn.category or "", turn.code or "", turn.account, self._ref_for)
         reply = None
         if replyable and turn.reply is not None:
             name, language, values = turn.reply, turn.language, dict(turn.values)

@@ -1,25 +1,43 @@
-"""Received SMS: raw PDUs, multipart assembly, routing into tickets and replies."""
+"""Received SMS: raw PDUs, the parts of long messages, routing into tickets and replies."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
 
 import aiosqlite
 
-from gateway.conversation.refs import format_ref
+from gateway.exceptions import StoreError
 from gateway.store.base import StoreBase, _row, _rows, stamp
 from gateway.store.outbox import insert_outbox
-from gateway.store.rows import CustomerRow, InboundItem, MessageRow, Outcome, TicketRow
+from gateway.store.rows import (
+    Assemble,
+    CustomerRow,
+    InboundItem,
+    Joined,
+    MessageRow,
+    Outcome,
+    PartRow,
+    Release,
+    TicketRow,
+)
 
 
 class InboundMixin(StoreBase):
-    async def add_inbound(self, modem_id: str, items: Sequence[InboundItem], now: datetime | None = None) -> list[int]:
+    async def add_inbound(
+        self,
+        modem_id: str,
+        items: Sequence[InboundItem],
+        now: datetime | None = None,
+        *,
+        assemble: Assemble | None = None,
+    ) -> list[int]:
         """Commit what a sweep found; returns the ids of messages now complete and waiting to be routed.
 
-        Re-adding a PDU still on the SIM (listed again before its delete) is a no-op.
+        Re-adding a PDU still on the SIM (listed again before its delete) is a no-op. Parts of
+        long messages need ``assemble``, the reassembly rule (:func:`gateway.inbound.reassembly.assemble`):
+        it decides, inside this transaction, what each part does to its open set.
         """
         received = stamp(now)
         created: list[int] = []
@@ -61,7 +79,9 @@ class InboundMixin(StoreBase):
                     await db.execute("UPDATE inbound_pdus SET message_id = ? WHERE id = ?", (mid, pdu_id))
                     created.append(mid)
                 elif it.kind == "part" and key is not None:
-                    created += await _add_part(db, modem_id, pdu_id, key, it, received)
+                    if assemble is None:
+                        raise StoreError("add_inbound got parts of a long message but no reassembly rule")
+                    created += await _add_part(db, pdu_id, key, it, received, assemble)
         return created
 
     async def mark_deleted(self, modem_id: str, memory: str, indexes: Sequence[int]) -> None:
@@ -83,18 +103,23 @@ class InboundMixin(StoreBase):
         ) as cur:
             return {r[0]: datetime.fromisoformat(r[1]) for r in await cur.fetchall()}
 
-    async def release_group(self, key: str, now: datetime | None = None) -> int | None:
-        """Give up waiting for the rest of one long message: a message of the parts that came
-        (its id), or None when it was completed or released meanwhile."""
+    async def release_group(self, key: str, now: datetime | None = None, *, release: Release) -> int | None:
+        """Give up waiting for the rest of one long message: a message of the parts that came,
+        as ``release`` (:func:`gateway.inbound.reassembly.release`) joins them (its id), or None
+        when it was completed or released meanwhile."""
         async with self._write() as db:
-            return await _release_set(db, key, stamp(now))
+            parts = await _open_parts(db, key)
+            joined = release([p for p, _ in parts])
+            return await _insert_joined(db, joined, parts) if joined is not None else None
 
-    async def release_incomplete(self, older_than: datetime, now: datetime | None = None) -> list[int]:
+    async def release_incomplete(
+        self, older_than: datetime, now: datetime | None = None, *, release: Release
+    ) -> list[int]:
         """Long messages whose first part was stored before ``older_than``: route what came."""
         created = []
         for key, first in (await self.incomplete_groups()).items():
             if first < older_than:
-                mid = await self.release_group(key, now)
+                mid = await self.release_group(key, now, release=release)
                 if mid is not None:
                     created.append(mid)
         return created
@@ -226,7 +251,7 @@ class InboundMixin(StoreBase):
             assert outcome.ticket is not None and outcome.phone is not None
             made[i] = TicketRow(
                 id=f"{self.site}-{ULID()}",
-                ref=format_ref(self.site, seq),
+                ref=outcome.ticket.ref_for(seq),
                 seq=seq,
                 site=self.site,
                 phone=outcome.phone,
@@ -278,84 +303,64 @@ async def _seen_before(db: aiosqlite.Connection, modem_id: str, pdu: str, pdu_id
     return bool(rows)
 
 
-async def _open_parts(db: aiosqlite.Connection, key: str) -> list[aiosqlite.Row]:
-    async with db.execute(
+async def _open_parts(db: aiosqlite.Connection, key: str) -> list[tuple[PartRow, aiosqlite.Row]]:
+    """The parts still open under ``key``, by place then id: as the rule sees them, and as stored."""
+    rows = await db.execute_fetchall(
         """SELECT id, concat_seq, concat_total, text, sender, alphanumeric, sent_at, received_at, modem_id
            FROM inbound_pdus WHERE concat_key = ? AND kind = 'part' AND message_id IS NULL ORDER BY concat_seq, id""",
         (key,),
-    ) as cur:
-        return list(await cur.fetchall())
+    )
+    return [(_part(r), r) for r in rows]
+
+
+def _part(r: aiosqlite.Row) -> PartRow:
+    return PartRow(r["id"], r["concat_seq"], r["concat_total"], r["text"], r["sent_at"], r["received_at"])
 
 
 async def _add_part(
-    db: aiosqlite.Connection, modem_id: str, pdu_id: int, key: str, it: InboundItem, received: str
+    db: aiosqlite.Connection,
+    pdu_id: int,
+    key: str,
+    it: InboundItem,
+    received: str,
+    assemble: Assemble,
 ) -> list[int]:
-    """Store one part of a long message; when the set is complete, join it into a message.
-    Returns the ids of messages this created."""
+    """Store what one part (already inserted as ``pdu_id``) does to its set, as ``assemble``
+    decides. Returns the ids of messages this created."""
     assert it.concat is not None
     _, total, seq = it.concat
-    created: list[int] = []
-    parts: list[dict[str, Any]] = [dict(p) for p in await _open_parts(db, key) if p["id"] != pdu_id]
-    same_seq = [p for p in parts if p["concat_seq"] == seq]
-    if same_seq:
-        if same_seq[0]["text"] == it.text:
-            await db.execute("UPDATE inbound_pdus SET kind = 'duplicate' WHERE id = ?", (pdu_id,))
-            return created  # the network delivered this part twice
-        # the sender's phone reused the reference before the old message was complete:
-        # the old parts become a message of their own; this part starts a new set
-        released = await _release_set(db, key, received, exclude=pdu_id)
-        if released is not None:
-            created.append(released)
-        parts = []
-    parts.append({"id": pdu_id, "concat_seq": seq, "text": it.text, "sent_at": it.sent_at, "received_at": received})
-    by_seq: dict[int, Any] = {}
-    for p in parts:
-        by_seq.setdefault(p["concat_seq"], p)
-    if len(by_seq) < total:
-        return created
-    ordered = [by_seq[s] for s in sorted(by_seq)]
-    text = "".join(p["text"] or "" for p in ordered)
-    first = ordered[0]
-    mid = await _insert_message(
-        db,
-        modem_id,
-        it.sender or "",
-        it.alphanumeric,
-        text,
-        total,
-        True,
-        first["sent_at"],
-        min(p["received_at"] for p in ordered),
-    )
-    await db.executemany("UPDATE inbound_pdus SET message_id = ? WHERE id = ?", [(mid, p["id"]) for p in ordered])
-    return [*created, mid]
+    parts = await _open_parts(db, key)
+    new = PartRow(pdu_id, seq, total, it.text, it.sent_at, received)
+    assembly = assemble([p for p, _ in parts], new)
+    if assembly.duplicate:
+        await db.execute("UPDATE inbound_pdus SET kind = 'duplicate' WHERE id = ?", (pdu_id,))
+        return []
+    created = []
+    if assembly.released is not None:
+        created.append(await _insert_joined(db, assembly.released, parts))
+    if assembly.complete is not None:
+        created.append(await _insert_joined(db, assembly.complete, parts))
+    return created
 
 
-async def _release_set(db: aiosqlite.Connection, key: str, at: str, exclude: int | None = None) -> int | None:
-    """Turn an incomplete set of parts into a message of what arrived (gaps marked with …)."""
-    parts = [p for p in await _open_parts(db, key) if p["id"] != exclude]
-    if not parts:
-        return None
-    by_seq: dict[int, aiosqlite.Row] = {}
-    for p in parts:
-        by_seq.setdefault(p["concat_seq"], p)
-    total = parts[0]["concat_total"]
-    pieces = []
-    for s in range(1, total + 1):
-        pieces.append((by_seq[s]["text"] or "") if s in by_seq else " … ")
-    first = parts[0]
+async def _insert_joined(
+    db: aiosqlite.Connection, joined: Joined, parts: Sequence[tuple[PartRow, aiosqlite.Row]]
+) -> int:
+    """The message ``joined`` makes of ``parts`` (modem and sender: its first part's, which
+    the set's key shares); the parts point at it. Its id."""
+    first = next(row for p, row in parts if p.id == joined.part_ids[0])
     mid = await _insert_message(
         db,
         first["modem_id"],
         first["sender"] or "",
         bool(first["alphanumeric"]),
-        "".join(pieces).strip(),
-        total,
-        False,
-        first["sent_at"],
-        min(p["received_at"] for p in parts),
+        joined.text,
+        joined.parts,
+        joined.complete,
+        joined.sent_at,
+        joined.received_at,
     )
-    await db.executemany("UPDATE inbound_pdus SET message_id = ? WHERE id = ?", [(mid, p["id"]) for p in parts])
+    await db.executemany("UPDATE inbound_pdus SET message_id = ? WHERE id = ?", [(mid, i) for i in joined.part_ids])
     return mid
 
 

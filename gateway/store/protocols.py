@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from gateway.store.database_file import DatabaseFile
     from gateway.store.health import FileState
     from gateway.store.rows import (
+        Assemble,
         BatchRow,
         CustomerRow,
         DeliveryUpdate,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         OutboxRow,
         Outcome,
         PushResult,
+        Release,
         SimStatusRow,
         StatsRows,
         StatusUpdate,
@@ -116,12 +118,17 @@ class Inbox(Protocol):
     """Intake's commit side (:mod:`gateway.inbound.intake`): store a SIM sweep, then let it be deleted."""
 
     async def add_inbound(
-        self, modem_id: str, items: Sequence[InboundItem], now: datetime | None = ...
+        self,
+        modem_id: str,
+        items: Sequence[InboundItem],
+        now: datetime | None = ...,
+        *,
+        assemble: Assemble | None = ...,
     ) -> list[int]: ...
     def check_identity(self) -> None: ...
     async def mark_deleted(self, modem_id: str, memory: str, indexes: Sequence[int]) -> None: ...
     async def incomplete_groups(self) -> dict[str, datetime]: ...
-    async def release_group(self, key: str, now: datetime | None = ...) -> int | None: ...
+    async def release_group(self, key: str, now: datetime | None = ..., *, release: Release) -> int | None: ...
 
 
 class RoutingQueue(Protocol):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -139,6 +139,44 @@ class NewTicket:
     category: str
     code: str
     account: str | None
+    ref_for: Callable[[int], str]  # the reference customers type, from the ticket's sequence number
+
+
+@dataclass(frozen=True)
+class PartRow:
+    """One stored part of a long message whose set is still open."""
+
+    id: int
+    seq: int
+    total: int
+    text: str | None
+    sent_at: str | None
+    received_at: str
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A message made of parts: a whole set, or what came of an incomplete one."""
+
+    text: str
+    part_ids: tuple[int, ...]  # the parts it is made of (their rows get its id)
+    parts: int  # how many the set has
+    complete: bool
+    sent_at: str | None
+    received_at: str
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """What one more part does to its open set (nothing set: it waits for the rest)."""
+
+    duplicate: bool = False  # a copy of a part already there: kept as a duplicate, nothing else
+    released: Joined | None = None  # the open set given up on: the sender's phone reused its reference
+    complete: Joined | None = None  # the set (with the new part) is whole
+
+
+Assemble = Callable[[Sequence[PartRow], PartRow], Assembly]  # the reassembly rule: open parts, new part
+Release = Callable[[Sequence[PartRow]], Joined | None]  # what an incomplete set becomes
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,8 @@ async def _customer_sms(store: Store, index: int) -> float:
     await store.add_inbound("m1", [item])
     for message in await store.waiting_messages(limit=10):
         outcome = Outcome(
-            "person", message.sender, "ticket", "fa", ticket=NewTicket("outage", "1", str(50000 + index)),
+            "person", message.sender, "ticket", "fa",
+            ticket=NewTicket("outage", "1", str(50000 + index), partial(format_ref, store.site)),
             reply=lambda ref: f"request {ref} registered",
         )  # fmt: skip
         await store.complete_message(message, outcome)

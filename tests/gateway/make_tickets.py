@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
+from gateway.conversation.refs import format_ref
 from gateway.store import InboundItem, NewTicket, Outcome, Store, TicketRow
 
 
@@ -30,7 +32,11 @@ async def open_tickets(
     made: list[TicketRow] = []
     for message in await store.waiting_messages(limit=n):
         outcome = Outcome(
-            "person", message.sender, "ticket", language, ticket=NewTicket(category, code, message.text.split()[1])
+            "person",
+            message.sender,
+            "ticket",
+            language,
+            ticket=NewTicket(category, code, message.text.split()[1], partial(format_ref, store.site)),
         )
         ticket, _ = await store.complete_message(message, outcome, now=now)
         assert ticket is not None

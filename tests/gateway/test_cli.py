@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
+from gateway.conversation.refs import format_ref
 from gateway.store import InboundItem, NewTicket, Outcome, Store
 
 
@@ -34,7 +35,7 @@ async def _ticket(db: Path) -> str:
             "+989121234567",
             "ticket",
             "fa",
-            ticket=NewTicket("outage", "1", "48213"),
+            ticket=NewTicket("outage", "1", "48213", lambda seq: format_ref("12", seq)),
             reply=lambda ref: f"ok {ref}",
         ),
     )

@@ -24,6 +24,7 @@ from gateway import config as config_mod
 from gateway.broadcast.audience import import_contacts
 from gateway.broadcast.operations import BroadcastRequest, broadcast
 from gateway.cli import main
+from gateway.conversation.refs import format_ref
 from gateway.dev.simulation import control_socket
 from gateway.store import AudienceSpec, InboundItem, NewTicket, Outcome, SimStatusRow, Store, utcnow
 
@@ -60,7 +61,8 @@ async def _ticket(db: Path, text: str, reply: str) -> str:
         [message] = await store.waiting_messages()
         ticket, _ = await store.complete_message(
             message,
-            Outcome("person", PHONE, "ticket", "en", ticket=NewTicket("outage", "1", "44444"),
+            Outcome("person", PHONE, "ticket", "en",
+                    ticket=NewTicket("outage", "1", "44444", lambda seq: format_ref("12", seq)),
                     reply=lambda ref: f"{reply} {ref}"),
         )  # fmt: skip
     assert ticket is not None

@@ -5,12 +5,15 @@ from __future__ import annotations
 import inspect
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from gateway.conversation.phones import language_prefixes, number_language
+from gateway.conversation.refs import format_ref
 from gateway.exceptions import StoreError
+from gateway.inbound.reassembly import assemble, release
 from gateway.outbound.dispatcher import Capacity, assign
 from gateway.store import AudienceSpec, InboundItem, NewTicket, OnAir, Outcome, Store, protocols
 from gateway.store.base import _statements
@@ -96,50 +99,56 @@ async def test_network_delivering_the_same_sms_twice_makes_one_message(store: St
 
 
 async def test_part_delivered_again_after_its_message_was_complete_is_a_duplicate(store: Store) -> None:
-    await store.add_inbound("m1", [part(1, "1 482", 7, 2, 1), part(2, "13", 7, 2, 2)])
+    await store.add_inbound("m1", [part(1, "1 482", 7, 2, 1), part(2, "13", 7, 2, 2)], assemble=assemble)
     again = part(2, "13", 7, 2, 2)  # the very same PDU, now at index 3
     await store.add_inbound(
-        "m1", [InboundItem("SM", 3, again.pdu, "part", sender=again.sender, text="13", concat=again.concat)]
+        "m1",
+        [InboundItem("SM", 3, again.pdu, "part", sender=again.sender, text="13", concat=again.concat)],
+        assemble=assemble,
     )
-    assert await store.release_incomplete(datetime.now(UTC) + timedelta(hours=1)) == []
+    assert await store.release_incomplete(datetime.now(UTC) + timedelta(hours=1), release=release) == []
     assert [m.text for m in await store.waiting_messages()] == ["1 48213"]
 
 
 async def test_parts_out_of_order_become_one_message(store: Store) -> None:
-    created = await store.add_inbound("m1", [part(3, "C", 9, 3, 3), part(1, "A", 9, 3, 1)])
+    created = await store.add_inbound("m1", [part(3, "C", 9, 3, 3), part(1, "A", 9, 3, 1)], assemble=assemble)
     assert created == []
-    created = await store.add_inbound("m1", [part(2, "B", 9, 3, 2)])
+    created = await store.add_inbound("m1", [part(2, "B", 9, 3, 2)], assemble=assemble)
     [message] = await store.waiting_messages()
     assert created == [message.id] and message.text == "ABC" and message.parts == 3 and message.complete
 
 
 async def test_duplicate_part_is_ignored(store: Store) -> None:
-    await store.add_inbound("m1", [part(1, "A", 9, 2, 1), part(2, "A", 9, 2, 1)])
+    await store.add_inbound("m1", [part(1, "A", 9, 2, 1), part(2, "A", 9, 2, 1)], assemble=assemble)
     assert await store.waiting_messages() == []
-    await store.add_inbound("m1", [part(3, "B", 9, 2, 2)])
+    await store.add_inbound("m1", [part(3, "B", 9, 2, 2)], assemble=assemble)
     assert [m.text for m in await store.waiting_messages()] == ["AB"]
 
 
 async def test_parts_of_two_senders_with_the_same_reference_stay_apart(store: Store) -> None:
-    await store.add_inbound("m1", [part(1, "A", 9, 2, 1, sender="+1"), part(2, "x", 9, 2, 1, sender="+2")])
-    await store.add_inbound("m1", [part(3, "B", 9, 2, 2, sender="+1"), part(4, "y", 9, 2, 2, sender="+2")])
+    await store.add_inbound(
+        "m1", [part(1, "A", 9, 2, 1, sender="+1"), part(2, "x", 9, 2, 1, sender="+2")], assemble=assemble
+    )
+    await store.add_inbound(
+        "m1", [part(3, "B", 9, 2, 2, sender="+1"), part(4, "y", 9, 2, 2, sender="+2")], assemble=assemble
+    )
     assert sorted(m.text for m in await store.waiting_messages()) == ["AB", "xy"]
 
 
 async def test_reused_reference_releases_the_old_incomplete_message(store: Store) -> None:
-    await store.add_inbound("m1", [part(1, "old-1 ", 9, 2, 1)])
-    created = await store.add_inbound("m1", [part(2, "new-1 ", 9, 2, 1)])
+    await store.add_inbound("m1", [part(1, "old-1 ", 9, 2, 1)], assemble=assemble)
+    created = await store.add_inbound("m1", [part(2, "new-1 ", 9, 2, 1)], assemble=assemble)
     [old] = await store.waiting_messages()
     assert created == [old.id] and old.text.startswith("old-1") and not old.complete
-    await store.add_inbound("m1", [part(3, "new-2", 9, 2, 2)])
+    await store.add_inbound("m1", [part(3, "new-2", 9, 2, 2)], assemble=assemble)
     assert [m.text for m in await store.waiting_messages()][-1] == "new-1 new-2"
 
 
 async def test_missing_parts_are_released_after_the_window(store: Store) -> None:
     t0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-    await store.add_inbound("m1", [part(1, "first ", 9, 3, 1), part(3, "third", 9, 3, 3)], now=t0)
-    assert await store.release_incomplete(t0 - timedelta(seconds=1)) == []
-    [mid] = await store.release_incomplete(t0 + timedelta(minutes=11))
+    await store.add_inbound("m1", [part(1, "first ", 9, 3, 1), part(3, "third", 9, 3, 3)], now=t0, assemble=assemble)
+    assert await store.release_incomplete(t0 - timedelta(seconds=1), release=release) == []
+    [mid] = await store.release_incomplete(t0 + timedelta(minutes=11), release=release)
     [message] = await store.waiting_messages()
     assert message.id == mid and message.text == "first  … third" and message.complete == 0
 
@@ -156,7 +165,7 @@ def _outcome(reply: str | None = "thanks {ref}") -> Outcome:
         phone="+989121234567",
         action="ticket",
         language="fa",
-        ticket=NewTicket("outage", "1", "48213"),
+        ticket=NewTicket("outage", "1", "48213", partial(format_ref, "12")),
         reply=(lambda ref: reply.replace("{ref}", ref or "")) if reply else None,
     )
 
