@@ -12,9 +12,11 @@ from pathlib import Path
 
 from sim_bank import ModemConfig
 from sim_bank.health import DEFAULT_BASE, DEFAULT_CAP, DEFAULT_STRIKES, HealthPolicy
-from sim_bank.quotas import DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, DEFAULT_REPLY_RESERVE
 
 LANGUAGES = ("fa", "ar", "en")
+DEFAULT_PER_MINUTE = 10  # SMS parts per rolling minute, per SIM (gateway.outbound.quotas)
+DEFAULT_PER_DAY = 500  # SMS parts per local calendar day, per SIM (Iran's regulator caps a SIM at 500)
+DEFAULT_REPLY_RESERVE = 0.2  # share of per_day and of every minute only replies may use
 DEFAULT_DATABASE = "gateway.db"
 DEFAULT_BUSY_TIMEOUT = 10.0
 DEFAULT_SITE_ID = "1"
