@@ -118,6 +118,8 @@ class StoreBase:
             await store.close()
             if isinstance(exc, sqlite3.DatabaseError) and corruption(exc):
                 raise DatabaseCorrupt(path, str(exc)) from None
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot open database {path}: {exc}") from None
             raise
         return store
 
