@@ -1,22 +1,24 @@
 """Which free SIM sends which queued row (pure): the dispatcher's plan for one moment.
 
-:func:`assign` takes the rows in priority order (replies, notifications, broadcasts;
-oldest first) and what the SIM bank looks like now (:class:`Capacity`), and returns a
-:class:`Plan`: rows to send now and on which SIM, rows no SIM may ever send, and when
-to look again. No I/O and no clock: the dispatcher passes in the waits it measured.
+The one place that picks the SIM. :func:`assign` takes the rows in priority order
+(replies, notifications, broadcasts; oldest first) and what the SIM bank looks like now
+(:class:`Capacity`), and returns a :class:`Plan`: rows to send now and on which SIM, rows
+no SIM may ever send, and when to look again; :func:`choose` is its rule among the SIMs
+that may take a row, :func:`operator_of` the recipient's network. No I/O and no clock:
+the dispatcher passes in the waits it measured (how many parts a SIM may send is
+:mod:`gateway.outbound.quotas`'s).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
 from gateway.config import DEFAULT_REPLY_AFFINITY
 from gateway.store import OutboxRow
-from sim_bank import pool
 
 HOLD_MAX = 60.0  # seconds: a SIM whose minute window frees this soon is held for the row that waits for it
 NEVER = -1.0  # a wait meaning: this SIM may never send that row (longer than its per-minute limit)
@@ -67,7 +69,7 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
       (with quota), at most ``affinity`` seconds after it was queued -- and only when it
       is first in line for that SIM (it then waits one send at most); the replies behind
       it take any free SIM rather than queue behind each other.
-    * Otherwise :func:`sim_bank.pool.choose` picks among the SIMs with quota left:
+    * Otherwise :func:`choose` picks among the SIMs with quota left:
       the recipient's network, fewest waiting, least recently used -- and not the
       SIM that just failed this row, when another can take it.
     * A row that no free SIM may send yet holds the SIM whose minute frees soonest,
@@ -137,7 +139,7 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
             if elsewhere:
                 plan.soon(backoff)
             continue  # a SIM this row may go to is busy: its end wakes the dispatcher
-        choice = pool.choose(
+        choice = choose(
             options,
             fits=lambda m, r=row: cap.wait(m, r) == 0,  # type: ignore[misc]
             sim_operator=cap.sim_operator,
@@ -154,6 +156,41 @@ def assign(rows: Iterable[OutboxRow], cap: Capacity) -> Plan:
                 available.remove(sim)  # hold it for this row, which is first in line for it
             plan.soon(w)
     return plan
+
+
+def choose(
+    free: Sequence[str],
+    *,
+    fits: Callable[[str], bool],
+    sim_operator: Mapping[str, str | None],
+    wanted_operator: str | None = None,
+    waiting: Mapping[str, int] | None = None,
+) -> str | None:
+    """A SIM from ``free`` (given least recently used first), or None if none may send it.
+
+    Only those with quota left for the message's lane and size (``fits``); of those, the
+    SIMs of the recipient's own operator when there are any (on-net SMS is cheaper and
+    more reliable); then the one with the fewest messages waiting for it; then the one
+    used longest ago."""
+    options = [m for m in free if fits(m)]
+    if not options:
+        return None
+    if wanted_operator is not None:
+        same = [m for m in options if sim_operator.get(m) == wanted_operator]
+        options = same or options
+    waiting = waiting or {}
+    order = {m: i for i, m in enumerate(free)}
+    return min(options, key=lambda m: (waiting.get(m, 0), order[m]))
+
+
+def operator_of(phone: str, prefixes: Mapping[str, Sequence[str]]) -> str | None:
+    """The operator whose number prefixes ``phone`` starts with (the longest prefix wins)."""
+    best: tuple[int, str | None] = (0, None)
+    for operator, starts in prefixes.items():
+        for prefix in starts:
+            if phone.startswith(prefix) and len(prefix) > best[0]:
+                best = (len(prefix), operator)
+    return best[1]
 
 
 def waiting_per_sim(rows: Iterable[OutboxRow]) -> Counter[str]:

@@ -167,7 +167,7 @@ def test_a_long_reply_does_not_starve_behind_one_part_broadcasts() -> None:
     broadcasts; a two-part reply queued a minute in must go within a minute or so."""
     from zoneinfo import ZoneInfo
 
-    from sim_bank import quotas
+    from gateway.outbound import quotas
 
     tz = ZoneInfo("Asia/Tehran")
     day = quotas.local_day(datetime(2026, 1, 1, 8, tzinfo=UTC), tz)

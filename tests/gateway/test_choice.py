@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim_bank.pool import choose, operator_of
+from gateway.outbound.choice import choose, operator_of
 
 PREFIXES = {"MCI": ["+98912", "+98913"], "Irancell": ["+98935", "+98901"], "Long": ["+989121"]}
 
