@@ -31,8 +31,7 @@ class AudienceMixin(StoreBase):
         A recipient's language is their contact's, else the one they last wrote in, else the
         first of ``prefixes`` (number prefix, language) their number starts with
         (:func:`gateway.conversation.phones.language_prefixes`), else ``default_language``."""
-        db = self._w
-        async with self._lock:
+        async with self._scratch() as db:
             await db.execute("DROP TABLE IF EXISTS temp.audience")
             await db.execute(
                 """CREATE TEMP TABLE audience (id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE, language TEXT)"""
@@ -86,7 +85,10 @@ class AudienceMixin(StoreBase):
         return AudienceSummary(by_language, opted_out, sources)
 
     async def audience_sample(self, limit: int = 5) -> list[tuple[str, str]]:
-        async with self._w.execute("SELECT phone, language FROM audience ORDER BY id LIMIT ?", (limit,)) as cur:
+        async with (
+            self._scratch() as db,
+            db.execute("SELECT phone, language FROM audience ORDER BY id LIMIT ?", (limit,)) as cur,
+        ):
             return [(str(p), str(lang)) for p, lang in await cur.fetchall()]
 
 

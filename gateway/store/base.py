@@ -202,6 +202,19 @@ class StoreBase:
                     raise StoreError(f"database {self.path}: {exc}") from exc
                 raise
 
+    @contextlib.asynccontextmanager
+    async def _scratch(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer outside any transaction, one user at a time, for this connection's TEMP
+        tables (a broadcast's audience): no lock on the file is taken. SQLite's errors come out
+        as :class:`DatabaseCorrupt` or :class:`StoreError`."""
+        async with self._lock:
+            try:
+                yield self._w
+            except sqlite3.Error as exc:
+                if corruption(exc):
+                    raise DatabaseCorrupt(self.path, str(exc)) from None
+                raise StoreError(f"database {self.path}: {exc}") from None
+
     async def _abandon(self) -> None:
         """Roll back the writer's transaction, if any. Shielded: it completes (in order, on the
         connection's thread, so before the next writer's BEGIN) even if this task is cancelled

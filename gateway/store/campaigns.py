@@ -61,7 +61,10 @@ class CampaignsMixin(StoreBase):
                 ),
             )
             campaign_id = int(cur.lastrowid or 0)
-        async with self._w.execute("SELECT COALESCE(MIN(id), 1), COALESCE(MAX(id), 0) FROM temp.audience") as cur:
+        async with (
+            self._scratch() as scratch,
+            scratch.execute("SELECT COALESCE(MIN(id), 1), COALESCE(MAX(id), 0) FROM temp.audience") as cur,
+        ):
             low, high = await cur.fetchone() or (1, 0)
         text_case = "CASE language " + " ".join("WHEN ? THEN ?" for _ in new.texts) + " END"
         parts_case = "CASE language " + " ".join("WHEN ? THEN ?" for _ in new.parts) + " END"

@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from gateway.exceptions import StoreError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
@@ -36,10 +38,14 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 class ReceiverStore:
     def __init__(self, path: Path) -> None:
+        """Open (or create) the receiver's file; :class:`StoreError` when SQLite cannot."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the receiver's database {path}: {exc}") from None
 
     def close(self) -> None:
         self._db.close()
