@@ -36,12 +36,12 @@ import structlog
 
 from gateway.config import SendConfig
 from gateway.events import Observer, OutboxDone
-from gateway.outbound import verdict
+from gateway.outbound import choice, verdict
 from gateway.outbound.choice import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
 from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import BaseService, Clock, Intervals, Tasks, as_clock, retry_store
 from gateway.store import STORE_ERRORS, OnAir, OutboxRow, Store, stamp
-from sim_bank import OutgoingSms, SendFailed, SimBank, pool
+from sim_bank import OutgoingSms, SendFailed, SimBank
 
 log = structlog.get_logger("gateway.outbound.dispatcher")
 
@@ -109,7 +109,7 @@ class Dispatcher(BaseService):
                 wait=self._quota_wait,
                 max_parts=self.quota.max_parts if self.quota is not None else None,
                 sim_operator=self._sim_operator,
-                operator_of=lambda phone: pool.operator_of(phone, self._operators),
+                operator_of=lambda phone: choice.operator_of(phone, self._operators),
                 waiting=waiting_per_sim(rows),
                 now=now,
                 affinity=self.send_config.reply_affinity,
