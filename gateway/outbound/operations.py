@@ -10,11 +10,11 @@ from typing import Any
 
 from gateway.config import Config
 from gateway.exceptions import GatewayError, MessageTooLong
+from gateway.outbound.quotas import QuotaConfig
 from gateway.store import OutboxRow
 from gateway.store.configured import open_store
 from sim_bank import EncodeError
 from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
-from sim_bank.quotas import QuotaConfig
 
 # an outbox row as ``--json`` (and the API) show it
 OUTBOX_FIELDS = (
