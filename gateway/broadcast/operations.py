@@ -23,11 +23,11 @@ from gateway.conversation.phones import language_prefixes
 from gateway.exceptions import BroadcastError, FieldError, MessageTooLong, NotFound, Wording
 from gateway.lockfile import daemon_running, holder_name
 from gateway.outbound.operations import longest_message, too_long
+from gateway.outbound.quotas import QuotaConfig
 from gateway.store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
 from gateway.store.configured import open_store
 from sim_bank import ModemConfig
 from sim_bank.pdu import segment
-from sim_bank.quotas import QuotaConfig
 
 MIN_EVERY = 300.0  # seconds between staged updates, at least
 NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
