@@ -14,7 +14,6 @@ Order is the whole point (DESIGN.md, "nothing is lost"):
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from gateway.exceptions import DatabaseReplaced
 from gateway.inbound.reassembly import assemble, release
 from gateway.inbound.reports import apply_report
 from gateway.inbound.routing import Routing
-from gateway.runtime import SYSTEM, Clock
+from gateway.runtime import SYSTEM, Clock, Tasks
 from gateway.store import STORE_ERRORS, InboundItem, Store, iso
 from sim_bank import InboundBatch, SimBank, StoredPdu, pdu
 
@@ -77,7 +76,7 @@ class Intake:
         self.clock = clock
         self.routing = Routing(store, catalogue, config, on_reply=on_reply, observer=observer, clock=clock)
         self._waiting_since: dict[str, float] = {}  # incomplete long message -> monotonic time first seen
-        self._deletes: set[asyncio.Task[None]] = set()
+        self._deletes = Tasks()  # SIM deletes in flight
 
     async def handle_batch(self, batch: InboundBatch) -> None:
         items = [to_item(m) for m in batch.messages]
@@ -104,9 +103,7 @@ class Intake:
                 await apply_report(self.store, batch.modem_id, stored.decoded, self._observer)
         log.info("sms_stored", modem_id=batch.modem_id, pdus=len(items), messages=len(created))
         for memory, indexes in by_memory.items():
-            task = asyncio.create_task(self._delete(batch.modem_id, memory, indexes))
-            self._deletes.add(task)
-            task.add_done_callback(self._deletes.discard)
+            self._deletes.spawn(self._delete(batch.modem_id, memory, indexes))
         await self.route_waiting()
 
     def _swapped(self, modem_id: str, by_memory: dict[str, list[int]]) -> bool:
@@ -144,10 +141,10 @@ class Intake:
             log.warning("sim_delete_unrecorded", modem_id=modem_id, memory=memory, error=str(exc))
 
     async def drain(self, timeout: float | None = None) -> None:
-        """Wait for SIM deletes in flight (at shutdown). Deletes left undone are safe: the
-        next start finds those messages already stored."""
-        if self._deletes:
-            await asyncio.wait(set(self._deletes), timeout=timeout)
+        """Wait for SIM deletes in flight (at shutdown), at most ``timeout``; those still
+        running then are cancelled. Deletes left undone are safe: the next start finds
+        those messages already stored."""
+        await self._deletes.drain(timeout)
 
     async def release_incomplete(self) -> None:
         """Route long messages whose missing parts did not arrive within ``concat_timeout``,
