@@ -18,75 +18,130 @@ Each consumer should ask for the narrow view it needs (:mod:`gateway.store.proto
 
 from __future__ import annotations
 
-from gateway.store.audience import AudienceMixin
-from gateway.store.base import LANES, STORE_ERRORS, iso, stamp, utcnow
-from gateway.store.campaigns import CampaignsMixin
-from gateway.store.contacts import ContactsMixin
-from gateway.store.inbox import InboundMixin
-from gateway.store.maintenance import MaintenanceMixin
-from gateway.store.outbox import OutboxMixin
-from gateway.store.protocols import (
-    Archive,
-    BroadcastPlanner,
-    CampaignDesk,
-    CampaignQueue,
-    ContactBook,
-    CrmSyncStore,
-    CustomerHistory,
-    DaemonStore,
-    DeliveryBook,
-    HousekeepingStore,
-    Inbox,
-    OutboxDesk,
-    OutboxQueue,
-    QuotaLedger,
-    Retention,
-    RoutingQueue,
-    RoutingStore,
-    SimBoard,
-    SimDesk,
-    StatsReader,
-    StoreHealth,
-    SyncDesk,
-    SyncLease,
-    SyncQueue,
-    TicketReader,
-    UssdQueue,
-)
-from gateway.store.queries import QueriesMixin
-from gateway.store.rows import (
-    BatchRow,
-    InboundItem,
-    LeaseTerms,
-    MessageRow,
-    NewTicket,
-    OnAir,
-    OutboxRow,
-    Outcome,
-    PushResult,
-    SimStatusRow,
-    StatusUpdate,
-    TicketRow,
-    UpdatesApplied,
-    UssdRequestRow,
-)
-from gateway.store.rows_broadcast import AudienceSpec, AudienceSummary, CampaignRow, ContactRow, NewCampaign, NewContact
-from gateway.store.sims import SimsMixin
-from gateway.store.sync import SyncMixin
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The package's face, imported on first use: a command that only reads (gateway.store.reader)
+# or needs a row type does not load asyncio, aiosqlite and every query with it.
+_FACE = {
+    "LANES": "gateway.store.base",
+    "STORE_ERRORS": "gateway.store.base",
+    "Archive": "gateway.store.protocols",
+    "AudienceSpec": "gateway.store.rows_broadcast",
+    "AudienceSummary": "gateway.store.rows_broadcast",
+    "BatchRow": "gateway.store.rows",
+    "BroadcastPlanner": "gateway.store.protocols",
+    "CampaignDesk": "gateway.store.protocols",
+    "CampaignQueue": "gateway.store.protocols",
+    "CampaignRow": "gateway.store.rows_broadcast",
+    "ContactBook": "gateway.store.protocols",
+    "ContactRow": "gateway.store.rows_broadcast",
+    "CrmSyncStore": "gateway.store.protocols",
+    "CustomerHistory": "gateway.store.protocols",
+    "DaemonStore": "gateway.store.protocols",
+    "DeliveryBook": "gateway.store.protocols",
+    "HousekeepingStore": "gateway.store.protocols",
+    "InboundItem": "gateway.store.rows",
+    "Inbox": "gateway.store.protocols",
+    "LeaseTerms": "gateway.store.rows",
+    "MessageRow": "gateway.store.rows",
+    "NewCampaign": "gateway.store.rows_broadcast",
+    "NewContact": "gateway.store.rows_broadcast",
+    "NewTicket": "gateway.store.rows",
+    "OnAir": "gateway.store.rows",
+    "OutboxDesk": "gateway.store.protocols",
+    "OutboxQueue": "gateway.store.protocols",
+    "OutboxRow": "gateway.store.rows",
+    "Outcome": "gateway.store.rows",
+    "PushResult": "gateway.store.rows",
+    "QuotaLedger": "gateway.store.protocols",
+    "Retention": "gateway.store.protocols",
+    "RoutingQueue": "gateway.store.protocols",
+    "RoutingStore": "gateway.store.protocols",
+    "SimBoard": "gateway.store.protocols",
+    "SimDesk": "gateway.store.protocols",
+    "SimStatusRow": "gateway.store.rows",
+    "StatsReader": "gateway.store.protocols",
+    "StatusUpdate": "gateway.store.rows",
+    "Store": "gateway.store.database",
+    "StoreHealth": "gateway.store.protocols",
+    "SyncDesk": "gateway.store.protocols",
+    "SyncLease": "gateway.store.protocols",
+    "SyncQueue": "gateway.store.protocols",
+    "TicketReader": "gateway.store.protocols",
+    "TicketRow": "gateway.store.rows",
+    "UpdatesApplied": "gateway.store.rows",
+    "UssdQueue": "gateway.store.protocols",
+    "UssdRequestRow": "gateway.store.rows",
+    "iso": "gateway.store.base",
+    "stamp": "gateway.store.base",
+    "utcnow": "gateway.store.base",
+}
+
+if TYPE_CHECKING:
+    from gateway.store.base import LANES, STORE_ERRORS, iso, stamp, utcnow
+    from gateway.store.database import Store
+    from gateway.store.protocols import (
+        Archive,
+        BroadcastPlanner,
+        CampaignDesk,
+        CampaignQueue,
+        ContactBook,
+        CrmSyncStore,
+        CustomerHistory,
+        DaemonStore,
+        DeliveryBook,
+        HousekeepingStore,
+        Inbox,
+        OutboxDesk,
+        OutboxQueue,
+        QuotaLedger,
+        Retention,
+        RoutingQueue,
+        RoutingStore,
+        SimBoard,
+        SimDesk,
+        StatsReader,
+        StoreHealth,
+        SyncDesk,
+        SyncLease,
+        SyncQueue,
+        TicketReader,
+        UssdQueue,
+    )
+    from gateway.store.rows import (
+        BatchRow,
+        InboundItem,
+        LeaseTerms,
+        MessageRow,
+        NewTicket,
+        OnAir,
+        OutboxRow,
+        Outcome,
+        PushResult,
+        SimStatusRow,
+        StatusUpdate,
+        TicketRow,
+        UpdatesApplied,
+        UssdRequestRow,
+    )
+    from gateway.store.rows_broadcast import (
+        AudienceSpec,
+        AudienceSummary,
+        CampaignRow,
+        ContactRow,
+        NewCampaign,
+        NewContact,
+    )
 
 
-class Store(
-    InboundMixin,
-    OutboxMixin,
-    SimsMixin,
-    SyncMixin,
-    ContactsMixin,
-    AudienceMixin,
-    CampaignsMixin,
-    MaintenanceMixin,
-    QueriesMixin,
-):
-    """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
+def __getattr__(name: str) -> Any:
+    module = _FACE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [

@@ -1,0 +1,31 @@
+"""The whole store: one class with every query, from the mixins of each table family.
+
+Consumers ask for the narrow view they need (:mod:`gateway.store.protocols`); the daemon and
+the commands open this one (``Store.open``).
+"""
+
+from __future__ import annotations
+
+from gateway.store.audience import AudienceMixin
+from gateway.store.campaigns import CampaignsMixin
+from gateway.store.contacts import ContactsMixin
+from gateway.store.inbox import InboundMixin
+from gateway.store.maintenance import MaintenanceMixin
+from gateway.store.outbox import OutboxMixin
+from gateway.store.queries import QueriesMixin
+from gateway.store.sims import SimsMixin
+from gateway.store.sync import SyncMixin
+
+
+class Store(
+    InboundMixin,
+    OutboxMixin,
+    SimsMixin,
+    SyncMixin,
+    ContactsMixin,
+    AudienceMixin,
+    CampaignsMixin,
+    MaintenanceMixin,
+    QueriesMixin,
+):
+    """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
