@@ -32,11 +32,9 @@ def tickets_list(
 
     Example: gateway tickets list --status open --json; gateway tickets list --sync rejected
     """
-    import asyncio
-
     from gateway.desk.operations import list_tickets
 
-    rows = asyncio.run(list_tickets(config, status, limit, sync_status))
+    rows = list_tickets(config, status, limit, sync_status)
     if as_json:
         echo_json([t.as_json() for t in rows])
         return

@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gateway.config import Config
-from gateway.conversation.refs import format_ref, ref_candidates
 from gateway.exceptions import NotFound
-from gateway.store import OutboxRow, TicketRow
-from gateway.store.configured import open_store
-from sim_bank.pdu import segment
 
 if TYPE_CHECKING:
+    from gateway.config import Config
     from gateway.conversation.catalogue import Catalogue
+    from gateway.store import OutboxRow, TicketRow
 
 TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")  # the contract's ticket statuses
 
@@ -46,8 +43,10 @@ def parse_message(config: Config, text: str, sender: str | None, catalogue: Cata
     """What the router would do with ``text`` from ``sender`` -- no database, no modem."""
     from gateway.conversation.catalogue import load_catalogue
     from gateway.conversation.phones import classify, number_language
+    from gateway.conversation.refs import format_ref
     from gateway.conversation.replies import compose
     from gateway.conversation.router import route
+    from sim_bank.pdu import segment
 
     catalogue = catalogue or load_catalogue(config.catalogue_path)
     if sender:
@@ -76,13 +75,34 @@ def parse_message(config: Config, text: str, sender: str | None, catalogue: Cata
     )
 
 
-async def list_tickets(config: Config, status: str | None, limit: int, sync: str | None = None) -> list[TicketRow]:
+def list_tickets(config: Config, status: str | None, limit: int, sync: str | None = None) -> list[TicketRow]:
+    """The newest ``limit`` tickets, with this ``status`` and CRM ``sync`` state if given. Blocking:
+    read without asyncio when the database allows (:mod:`gateway.store.reader`: a command that
+    lists tickets starts fast), else through the store, which migrates an older database or
+    says why it cannot read this one. Async code asks the store (``TicketReader``) instead."""
+    from gateway.store import reader
+
+    path, timeout = config.database_path, config.storage.busy_timeout
+    rows = reader.tickets(path, timeout, status=status, limit=limit, sync_status=sync)
+    if rows is not None:
+        return rows
+    import asyncio
+
+    return asyncio.run(_tickets(config, status, limit, sync))
+
+
+async def _tickets(config: Config, status: str | None, limit: int, sync: str | None) -> list[TicketRow]:
+    from gateway.store.configured import open_store
+
     async with await open_store(config) as store:
         return await store.tickets(status=status, limit=limit, sync_status=sync)
 
 
 async def show_ticket(config: Config, ref: str) -> tuple[TicketRow, list[OutboxRow]]:
     """A ticket by ref (in any digit script, with or without the dash) or id, with its replies."""
+    from gateway.conversation.refs import ref_candidates
+    from gateway.store.configured import open_store
+
     async with await open_store(config) as store:
         ticket = await store.ticket(*ref_candidates(ref), ref.strip())
         if ticket is None:
