@@ -6,6 +6,11 @@ modems (each one that fails is reported with its reason and retried with
 backoff while the others serve). Shutdown (SIGINT/SIGTERM): stop taking new
 sends, wait for the ones in flight, finish SIM deletes, close the modems,
 close the database.
+
+The daemon is composition: it builds the services (the dispatcher, the database
+watch, housekeeping, the SIM monitor, USSD, the broadcast pacer, CRM sync), runs
+them on one :class:`gateway.runtime.Runtime`, wakes them by name and stops them in
+order, each step bounded.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,25 +32,23 @@ from gateway.conversation.catalogue import Catalogue, load_catalogue
 from gateway.conversation.replies import oversized
 from gateway.crm.sync import SyncService
 from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone
-from gateway.exceptions import DatabaseReplaced
 from gateway.inbound.intake import Intake
 from gateway.inbound.reports import apply_report
 from gateway.lockfile import DaemonLock, holder_name
+from gateway.ops.housekeeping import Housekeeping
 from gateway.ops.metrics import MetricsServer
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.outbound.quotas import QuotaBook
-from gateway.runtime import BaseService, Clock, Intervals, Runtime, as_clock
+from gateway.runtime import BaseService, Clock, Intervals, Runtime, Tasks, as_clock
 from gateway.sims.monitor import SimMonitor
 from gateway.sims.ussd import UssdService
 from gateway.store import STORE_ERRORS, Store
 from gateway.store import files as private_files
+from gateway.store.watch import DatabaseWatch
 from sim_bank import BankEvent, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank
 
 log = structlog.get_logger("gateway.daemon")
 
-DB_POLL_INTERVAL = 0.25  # seconds: how fast rows written by the CLI are noticed
-HOUSEKEEPING_INTERVAL = 10.0
-PURGE_INTERVAL = 3600.0  # seconds between retention purges
 DRAIN_DELETES = 5.0  # seconds shutdown waits for SIM deletes in flight
 STOP_STEP_TIMEOUT = 30.0  # seconds any one shutdown step may take before the next one runs
 
@@ -64,7 +67,6 @@ class Daemon:
         self.clock = as_clock(clock)  # wall: calendars (tests move it past midnight); monotonic: waits
         self._intervals = dict(intervals or {})  # per service name, instead of the service's own (tests)
         self.runtime = Runtime(self.clock, retry_on=STORE_ERRORS)
-        self._clock = self.clock.wall
         self.config = config
         self.bank = bank
         self.catalogue = catalogue or load_catalogue(config.catalogue_path)
@@ -79,8 +81,7 @@ class Daemon:
         self.ussd: UssdService | None = None
         self.sync: SyncService | None = None
         self.pacer: Pacer | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._background: list[asyncio.Task[None]] = []
+        self._tasks = Tasks()  # intake batches and delivery reports in flight
         self._stopped = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self.failure: Exception | None = None  # why the daemon stopped itself (exit non-zero)
@@ -98,7 +99,7 @@ class Daemon:
             await self._start()
         except BaseException:
             try:  # undo what was started, each step whatever the one before did
-                await self._cancel_background()
+                await self.runtime.stop()
                 if self._bank_started:
                     with contextlib.suppress(Exception):
                         await self.bank.stop()
@@ -168,17 +169,14 @@ class Daemon:
         self._bank_started = True  # set first: a bank that fails halfway through starting is stopped too
         self.bank.start(asyncio.get_running_loop(), self._on_bank_event)
         self._add(self.dispatcher)
+        self._add(DatabaseWatch(store, on_change=self._database_changed, on_replaced=self.fail))
+        self._add(Housekeeping(store, self.intake, config, self.clock))
         self._add(self.monitor)
         self._add(self.ussd)
         self._add(self.pacer)
         if config.crm.enabled:
             self._add(self.sync, should_wake=self.sync.worth_waking)
         self.runtime.start()
-        loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-            "db-watch": self._watch_database,
-            "housekeeping": self._housekeeping,
-        }
-        self._background = [asyncio.create_task(self._supervised(name, fn), name=name) for name, fn in loops.items()]
         self._started = True
         log.info(
             "gateway_started",
@@ -199,8 +197,8 @@ class Daemon:
         log.info("gateway_stopping")
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         steps.append(("dispatcher", lambda: self.runtime.stop(["dispatcher"])))  # no new sends; those in flight end
-        steps.append(("background", self._cancel_background))
-        steps.append(("intake", lambda: asyncio.gather(*self._tasks, return_exceptions=True)))
+        steps.append(("background", self.runtime.stop))
+        steps.append(("intake", lambda: self._tasks.drain(None)))
         if self.intake is not None:
             intake = self.intake
             steps.append(("sim deletes", lambda: intake.drain(timeout=DRAIN_DELETES)))  # a modem that is down cannot
@@ -236,30 +234,6 @@ class Daemon:
     async def wait_stop_requested(self) -> None:
         """Until a signal or :meth:`fail` asks the daemon to stop."""
         await self._stop_requested.wait()
-
-    async def _supervised(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run one of the daemon's loops for as long as the daemon runs: one that ends or fails
-        (a defect, a resource gone) is logged and started again, so nothing stops silently."""
-        delay = 1.0
-        while True:
-            try:
-                await loop()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("gateway_loop_failed", loop=name, restart_in=delay)
-            else:
-                if not self._started:
-                    return  # stopping: the loop ended as it should
-                log.error("gateway_loop_ended", loop=name, restart_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60.0)
-
-    async def _cancel_background(self) -> None:
-        await self.runtime.stop()
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
 
     async def run_forever(self) -> None:
         """Run until SIGINT or SIGTERM, then stop cleanly. A second signal during the
@@ -322,64 +296,12 @@ class Daemon:
             self.monitor.on_event(event)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
-    # ------------------------------------------------------------ background
-
-    async def _watch_database(self) -> None:
-        """Rows the CLI commits (``gateway send``) wake the dispatcher within DB_POLL_INTERVAL.
-        Each round also checks that the database file is still the one at its path: if it was
-        removed or replaced, the daemon stops (see :class:`DatabaseReplaced`)."""
-        assert self.store is not None and self.dispatcher is not None
-        seen = await self.store.data_version()
-        while True:
-            await asyncio.sleep(DB_POLL_INTERVAL)
-            why = self.store.replaced()
-            if why is not None:  # a restore or a cleanup script under a running daemon
-                self.fail(DatabaseReplaced(self.store.path, why))
-                continue  # run_forever stops the daemon
-            try:
-                version = await self.store.data_version()
-            except Exception:
-                log.exception("db_watch_failed")
-                continue
-            if version != seen:
-                seen = version
-                self.dispatcher.wake()
-                if self.ussd is not None:
-                    self.ussd.wake()
-                if self.sync is not None:
-                    self.sync.wake()  # `gateway sync now` may be asking
-                if self.pacer is not None:
-                    self.pacer.wake()  # a campaign created, paused or resumed
-
-    async def _housekeeping(self) -> None:
-        """Long messages whose parts stopped coming; messages left unrouted by a database hiccup;
-        once an hour, the purge of old raw PDUs and finished outbox rows ([retention])."""
-        assert self.intake is not None
-        last_purge = 0.0
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(min(HOUSEKEEPING_INTERVAL, self.config.receive.concat_timeout / 2))
-            try:
-                await self.intake.release_incomplete()
-                await self.intake.route_waiting()
-                if self.store is not None:
-                    await self.store.expire_pending_reports(self._clock() - timedelta(days=1))
-                    if loop.time() - last_purge >= PURGE_INTERVAL:
-                        last_purge = loop.time()
-                        await self._purge()
-            except Exception:  # retried at the next round
-                log.exception("housekeeping_failed")
-
-    async def _purge(self) -> None:
-        assert self.store is not None
-        keep = self.config.retention
-        deleted = await self.store.purge(keep.inbound_pdus_days, keep.outbox_days, self._clock())
-        if any(deleted.values()):
-            log.info("database_purged", **deleted)
+    def _database_changed(self) -> None:
+        """Another process committed: `gateway send`, a campaign created, paused or resumed,
+        `gateway ussd`, `gateway sync now` asking."""
+        self.runtime.wake("dispatcher", "ussd", "crm-sync", "campaigns")
 
 
 def bank_for(config: Config) -> GsmSimBank:

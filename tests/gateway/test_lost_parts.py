@@ -3,14 +3,12 @@ on the monotonic clock: a wall clock stepped back or forward changes nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 
-from gateway import daemon as daemon_module
-from gateway.runtime import SteppedClock
+from gateway.runtime import Intervals, SteppedClock
 from sim_bank import pdu
 
 from .harness import Harness, eventually
@@ -27,16 +25,18 @@ def _all_but_last_part(clock: SteppedClock) -> list[str]:
 
 @pytest.mark.parametrize("step", [-3600.0, 3600.0], ids=["wall clock back 1 h", "wall clock forward 1 h"])
 async def test_a_long_sms_missing_a_part_is_answered_after_concat_timeout_whatever_the_wall_clock_does(
-    harness: Harness, step: float, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, step: float
 ) -> None:
-    monkeypatch.setattr(daemon_module, "HOUSEKEEPING_INTERVAL", 0.05)  # look often; the window is on the clock
     clock = SteppedClock(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
     harness.configure(receive=dataclasses.replace(harness.config.receive, concat_timeout=30.0))
-    await harness.start(clock=clock)
+    look_often = {"housekeeping": Intervals(idle=0.02)}  # the window is on the clock, not in these rounds
+    daemon = await harness.start(clock=clock, intervals=look_often)
     harness.emu("m1").inject_pdus(_all_but_last_part(clock))
     await eventually(lambda: harness.emu("m1").stored() == {})  # stored, deleted from the SIM, waiting
     clock.step(step)  # an NTP correction while we wait for the last part
-    await asyncio.sleep(0.5)  # ten housekeeping rounds: a step forward must not release it early
+    housekeeping = daemon.runtime.loops["housekeeping"]
+    rounds = housekeeping.rounds
+    await eventually(lambda: housekeeping.rounds >= rounds + 10)  # a step forward must not release it early
     assert harness.emu("m1").sent == [] and await harness.store.tickets() == []
 
     clock.advance(31)  # the window has passed on the monotonic clock: a step back must not hold it
