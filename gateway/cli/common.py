@@ -20,8 +20,6 @@ import click
 from gateway.exceptions import DatabaseMissing, GatewayError
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from rich.console import Console
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -29,8 +27,9 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
 
 class Group(click.Group):
-    """Turns the gateway's own errors, and a database SQLite cannot read, into one clear
-    line and exit 1 instead of a traceback."""
+    """Turns the gateway's own errors (a database SQLite cannot read among them: the store
+    raises ``DatabaseCorrupt``/``DatabaseUnreadable``) into one clear line and exit 1
+    instead of a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -43,28 +42,12 @@ class Group(click.Group):
         except GatewayError as exc:
             raise click.ClickException(str(exc)) from None
         except Exception as exc:
-            # sim_bank and sqlite3 are looked up, not imported (``gateway --help`` needs neither):
-            # a command that never imported them cannot have raised their errors
+            # sim_bank is looked up, not imported (``gateway --help`` does not need it):
+            # a command that never imported it cannot have raised its errors
             sim_bank = sys.modules.get("sim_bank.exceptions")
             if sim_bank is not None and isinstance(exc, sim_bank.SimBankError):
                 raise click.ClickException(str(exc)) from None
-            sqlite3 = sys.modules.get("sqlite3")
-            if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
-                # damaged, not a database, locked past busy_timeout, disk I/O
-                raise click.ClickException(database_trouble(exc)) from None
             raise
-
-
-def database_trouble(exc: sqlite3.DatabaseError) -> str:
-    """One line for a failure SQLite reported, with the fix where the kind says it."""
-    from gateway.store.base import corruption
-
-    if corruption(exc):
-        return (
-            f"the database is damaged ({exc}): run `gateway doctor` for the check, then restore the last backup "
-            "or salvage it with sqlite3 .recover"
-        )
-    return f"database error: {exc}"
 
 
 def console() -> Console:
