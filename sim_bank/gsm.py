@@ -31,9 +31,8 @@ from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
 from . import at
-from .types import ModemConfig
+from .types import PROMPT_CANCEL_WAIT, ModemConfig
 
-PROMPT_CANCEL_WAIT = 0.2  # seconds for a modem to answer the ESC that cancels a stale SMS prompt
 # Answers some modems never end with a final result code: the line with this prefix ends them.
 ANSWER_ENDS = {"AT+CPIN?": "+CPIN:"}  # Wavecom
 # Answers the library reads by position (``write(...)[0]``, ``len(response) == 2``).
@@ -49,7 +48,7 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
     """Sits between ``GsmModem`` and ``SerialComms`` in the MRO (see :class:`Modem`)."""
 
     flow_control = False
-    prompt_cancel_wait = PROMPT_CANCEL_WAIT  # seconds; tests on an emulator pass a shorter one
+    prompt_cancel_wait = PROMPT_CANCEL_WAIT  # seconds (ModemConfig.prompt_cancel_wait)
     alive = False  # set by the library
     on_line_noise: Callable[[], None] | None = None
     _answer_ends: str | None = None  # a line starting with this completes the pending answer
@@ -142,12 +141,10 @@ class Modem(GsmModem, GatewayComms):  # type: ignore[misc]  # untyped library cl
         config: ModemConfig,
         on_urc: Callable[[list[str]], None],
         on_fatal: Callable[[Any], None],
-        *,
-        prompt_cancel_wait: float = PROMPT_CANCEL_WAIT,
     ):
         # exclusive: a second process (another gateway, ModemManager) cannot open the port under us
         super().__init__(config.port, config.baudrate, requestDelivery=True, exclusive=True)
-        self.prompt_cancel_wait = prompt_cancel_wait
+        self.prompt_cancel_wait = config.prompt_cancel_wait
         self.fatalErrorCallback = self._port_failed
         self._on_port_failure = on_fatal
         self.flow_control = config.flow_control

@@ -36,7 +36,7 @@ from .exceptions import (
     ModemUnavailable,
     SendFailed,
 )
-from .gsm import PROMPT_CANCEL_WAIT, Modem
+from .gsm import Modem
 from .types import ModemConfig, ModemHealth, ModemInfo, OutgoingSms, SendResult
 from .urcs import UrcHandler
 from .ussd import UssdReply
@@ -67,7 +67,6 @@ class ModemSession:
         on_lost: Callable[[], None],
         on_line_noise: Callable[[], None],
         then: Callable[[ModemSession], None],
-        prompt_cancel_wait: float = PROMPT_CANCEL_WAIT,
     ) -> ModemSession:
         """Connect and run ``then`` (the worker's first questions); on any failure the port is
         closed again and :class:`ModemConnectError` says what went wrong."""
@@ -78,7 +77,7 @@ class ModemSession:
                 session.lost = f"serial port failed: {exc}"
             on_lost()
 
-        modem = Modem(config, urcs.notification, port_failed, prompt_cancel_wait=prompt_cancel_wait)
+        modem = Modem(config, urcs.notification, port_failed)
         modem.on_line_noise = on_line_noise
         modem.timeout = 0.2  # pyserial read timeout of the reader thread: a bound on close() where cancel_read fails
         session = cls(modem, config, urcs)

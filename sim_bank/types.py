@@ -11,6 +11,8 @@ from typing import Literal
 
 from .pdu import Deliver, StatusReport
 
+PROMPT_CANCEL_WAIT = 0.2
+
 
 @dataclass(frozen=True)
 class ModemConfig:
@@ -27,6 +29,9 @@ class ModemConfig:
     send_timeout: float = 60.0  # from the PDU written to +CMGS; real networks take 2-10 s
     reconnect_max: float = 60.0  # cap of the reconnect backoff
     health_interval: float = 60.0  # seconds between signal/registration/storage polls
+    # seconds a modem gets at each connect to answer the ESC that ends a stale SMS prompt
+    # (not a config key: an emulator answers at once, and tests pass a short one)
+    prompt_cancel_wait: float = PROMPT_CANCEL_WAIT
     per_minute: int = 10  # operator limits: SMS parts per rolling minute ...
     per_day: int = 500  # ... and per calendar day (Iran's regulator caps a SIM at 500)
     reply_reserve: float = 0.2  # share of per_day that only replies to customers may use

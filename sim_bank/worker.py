@@ -44,7 +44,6 @@ import structlog
 
 from .backoff import backoff_delay
 from .exceptions import CommandFailed, EncodeError, ModemConnectError, ModemError, ModemUnavailable, PduError
-from .gsm import PROMPT_CANCEL_WAIT
 from .session import ModemSession
 from .storage import SimStorage
 from .types import BankEvent, ModemConfig, ModemInfo, ModemState, OutgoingSms, SendResult
@@ -79,13 +78,9 @@ class ModemWorker:
         *,
         loop: asyncio.AbstractEventLoop,
         on_event: Callable[[BankEvent], None],
-        prompt_cancel_wait: float = PROMPT_CANCEL_WAIT,
     ) -> None:
-        """``prompt_cancel_wait``: seconds given a modem at each connect to answer the ESC that
-        ends a stale SMS prompt (an emulator answers at once: tests pass a short one)."""
         self.config = config
         self.id = config.id
-        self._prompt_cancel_wait = prompt_cancel_wait
         self._loop = loop
         self._on_event = on_event
         self._jobs: queue.PriorityQueue[tuple[int, int, _Job]] = queue.PriorityQueue()
@@ -328,7 +323,6 @@ class ModemWorker:
                 on_lost=self._wake,
                 on_line_noise=self._on_line_noise,
                 then=self._after_connect,
-                prompt_cancel_wait=self._prompt_cancel_wait,
             )
         except ModemConnectError:
             self._session = None

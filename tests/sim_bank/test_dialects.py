@@ -145,7 +145,7 @@ async def test_a_new_sms_announced_inside_an_identification_answer_is_read() -> 
 def test_the_librarys_own_positional_reads_skip_urcs() -> None:
     with ModemEmulator("m1", dialect="huawei") as emu:
         seen: list[list[str]] = []
-        modem = Modem(ModemConfig("m1", emu.port), seen.append, lambda _exc: None)
+        modem = Modem(ModemConfig("m1", emu.port, prompt_cancel_wait=0.02), seen.append, lambda _exc: None)
         try:
             GsmModem.connect(modem)
             assert (modem.manufacturer, modem.model, modem.imei) == ("huawei", "E3531", emu.imei)

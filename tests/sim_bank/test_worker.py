@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -42,7 +43,8 @@ SWEEP = 0.1  # the timer sweep of most tests here: short, so that no test waits 
 
 
 def make_worker(config: ModemConfig, rec: Recorder) -> ModemWorker:
-    return ModemWorker(config, loop=asyncio.get_running_loop(), on_event=rec, prompt_cancel_wait=PROMPT_CANCEL_WAIT)
+    config = dataclasses.replace(config, prompt_cancel_wait=PROMPT_CANCEL_WAIT)
+    return ModemWorker(config, loop=asyncio.get_running_loop(), on_event=rec)
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
