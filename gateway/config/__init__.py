@@ -9,7 +9,8 @@ and the TOML files beside the config (:mod:`~gateway.config.toml`) are imported 
 
 from __future__ import annotations
 
-from gateway.config.checks import parse_listen
+from typing import TYPE_CHECKING, Any
+
 from gateway.config.reader import load, parse, port_device, secrets_exposed
 from gateway.config.sections import (
     BAUDRATES,
@@ -49,6 +50,9 @@ from gateway.config.sections import (
     SiteConfig,
     StorageConfig,
 )
+
+if TYPE_CHECKING:
+    from gateway.config.checks import parse_listen
 
 __all__ = [
     "BAUDRATES",
@@ -93,3 +97,12 @@ __all__ = [
     "port_device",
     "secrets_exposed",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``parse_listen`` on first use: the checks are not needed to read a config without a file."""
+    if name == "parse_listen":
+        from gateway.config.checks import parse_listen
+
+        return parse_listen
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

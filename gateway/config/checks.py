@@ -7,12 +7,15 @@ import contextlib
 import grp
 import re
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from gateway.config.sections import LANGUAGES, LOG_FORMATS, LOG_LEVELS, Config, QuotasConfig
 from gateway.config.window import parse_window
 from gateway.exceptions import ConfigError, ConfigErrors
-from sim_bank import ModemConfig
+
+if TYPE_CHECKING:
+    from sim_bank import ModemConfig
 
 _SITE_ID = re.compile(r"^[0-9]{1,3}$")
 

@@ -17,12 +17,14 @@ import typing
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.config.checks import Problems, validate, validate_crm
 from gateway.config.sections import BAUDRATES, CRM_ENV, MODEM_KEYS, SECRET_KEYS, SECTIONS, Config
 from gateway.exceptions import ConfigError
-from sim_bank import ModemConfig
+
+if TYPE_CHECKING:
+    from gateway.config.checks import Problems
+    from sim_bank import ModemConfig
 
 _MODEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
@@ -37,6 +39,8 @@ def load(path: Path | str | None, environ: Mapping[str, str] | None = None) -> C
     if not overrides:
         return config
     config = dataclasses.replace(config, crm=dataclasses.replace(config.crm, **overrides))
+    from gateway.config.checks import Problems, validate_crm
+
     problems = Problems()
     validate_crm(config, f"{config.path or 'environment'} ({', '.join(CRM_ENV[k] for k in overrides)})", problems)
     problems.raise_any()
@@ -93,6 +97,8 @@ def _load_file(path: Path | str | None) -> Config:
 def parse(raw: dict[str, Any], path: Path) -> Config:
     """Validate ``raw`` (the TOML of ``path``) into a :class:`Config`. Every error is found in one
     pass: one raises :class:`ConfigError`, several :class:`ConfigErrors`."""
+    from gateway.config.checks import Problems, validate
+
     where = str(path)
     problems = Problems()
     known = {*SECTIONS, "modems", "operators"}
@@ -180,6 +186,8 @@ def _build(cls: type, table: Any, where: str, section: str, problems: Problems) 
 
 def _modems(entries: Any, where: str, defaults: dict[str, Any], problems: Problems) -> list[tuple[int, ModemConfig]]:
     """The valid ``[[modems]]``, each with its number (``modems[2]``); the others are reported."""
+    from sim_bank import ModemConfig
+
     if not isinstance(entries, list):
         problems.errors.append(
             ConfigError(where, "modems", "must be a list of tables", "write each modem as [[modems]]")

@@ -9,9 +9,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sim_bank import ModemConfig
-from sim_bank.health import DEFAULT_BASE, DEFAULT_CAP, DEFAULT_STRIKES, HealthPolicy
+from sim_bank.health import DEFAULT_BASE, DEFAULT_CAP, DEFAULT_STRIKES
+
+if TYPE_CHECKING:
+    from sim_bank import ModemConfig
+    from sim_bank.health import HealthPolicy
 
 LANGUAGES = ("fa", "ar", "en")
 DEFAULT_PER_MINUTE = 10  # SMS parts per rolling minute, per SIM (gateway.outbound.quotas)
@@ -172,6 +176,8 @@ class Config:
 
     @property
     def health_policy(self) -> HealthPolicy:
+        from sim_bank.health import HealthPolicy
+
         h = self.health
         return HealthPolicy(strikes=h.strikes, base=h.quarantine_base, cap=h.quarantine_max)
 
