@@ -313,8 +313,8 @@ class LeaseTerms:
     holder: str
     ttl: float  # seconds
     alive: Callable[[str], bool]  # whether another holder's process still runs
-    now: datetime | None = None  # wall clock
-    monotonic: float | None = None  # time.monotonic() unless given
+    now: datetime  # wall clock
+    monotonic: float  # the caller's monotonic clock (time.monotonic() in the CLI)
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,13 @@ pull cursor moves in the transaction that applies the updates it covers.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from gateway.exceptions import GatewayError
-from gateway.store.base import StoreBase, _row, _rows, stamp, utcnow
+from gateway.store.base import StoreBase, _row, _rows, stamp
 from gateway.store.outbox import insert_outbox
 from gateway.store.rows import BatchRow, LeaseTerms, PushResult, StatusUpdate, TicketRow, UpdatesApplied
 
@@ -203,15 +202,14 @@ class SyncMixin(StoreBase):
             await _put(db, state)
         return UpdatesApplied(applied, unknown, tuple(notices))
 
-    async def sync_lease_holder(
-        self, alive: Callable[[str], bool], now: datetime | None = None, monotonic: float | None = None
-    ) -> str | None:
-        """Who holds the sync lease now (it runs and they are ``alive``), or None."""
+    async def sync_lease_holder(self, alive: Callable[[str], bool], now: datetime, monotonic: float) -> str | None:
+        """Who holds the sync lease at ``now``/``monotonic`` (the asker's clocks; it runs and
+        they are ``alive``), or None."""
         marks = ", ".join("?" for _ in LEASE_KEYS)
         async with self._r.execute(f"SELECT key, value FROM sync_state WHERE key IN ({marks})", LEASE_KEYS) as cur:
             state = {str(k): str(v) for k, v in await cur.fetchall() if v is not None}
         holder = state.get("lease_holder")
-        if holder and _lease_runs(state, now or utcnow(), _mono(monotonic)) and alive(holder):
+        if holder and _lease_runs(state, now, monotonic) and alive(holder):
             return holder
         return None
 
@@ -230,11 +228,12 @@ class SyncMixin(StoreBase):
         holder: str,
         ttl: float,
         alive: Callable[[str], bool],
-        now: datetime | None = None,
-        monotonic: float | None = None,
+        now: datetime,
+        monotonic: float,
     ) -> str | None:
-        """Hold the right to sync (one syncer per database) for ``ttl`` seconds. Returns None
-        when taken or renewed, else the current holder (whose lease runs and who is ``alive``)."""
+        """Hold the right to sync (one syncer per database) for ``ttl`` seconds from ``now``/
+        ``monotonic`` (the asker's clocks). Returns None when taken or renewed, else the current
+        holder (whose lease runs and who is ``alive``)."""
         async with self._write() as db:
             return await _take_lease(db, LeaseTerms(holder, ttl, alive, now, monotonic))
 
@@ -247,7 +246,7 @@ class SyncMixin(StoreBase):
 
 
 async def _take_lease(db: Any, lease: LeaseTerms) -> str | None:
-    at, mono = lease.now or utcnow(), _mono(lease.monotonic)
+    at, mono = lease.now, lease.monotonic
     async with db.execute("SELECT key, value FROM sync_state WHERE key IN (?, ?, ?)", LEASE_KEYS) as cur:
         state = {str(k): str(v) for k, v in await cur.fetchall() if v is not None}
     current = state.get("lease_holder")
@@ -274,10 +273,6 @@ def _lease_runs(state: dict[str, str], at: datetime, mono: float) -> bool:
         except ValueError:
             pass
     return state.get("lease_until", "") > stamp(at)
-
-
-def _mono(value: float | None) -> float:
-    return time.monotonic() if value is None else value
 
 
 def _boot_id() -> str:
