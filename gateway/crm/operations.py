@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ async def sync_status(config: Config) -> dict[str, Any]:
     try:
         counts = await store.sync_counts()
         state = await store.sync_state()
-        syncing = await store.sync_lease_holder(holder_alive)
+        syncing = await store.sync_lease_holder(holder_alive, datetime.now(UTC), time.monotonic())
     finally:
         await store.close()
     oldest = counts["oldest_queued"]
@@ -68,7 +69,8 @@ async def sync_now(
     try:
         on_total((await store.sync_counts())["queued"])
         holder = holder_name("cli")
-        other = await store.take_sync_lease(holder, max(LEASE_TTL, 3 * config.crm.timeout), holder_alive)
+        ttl = max(LEASE_TTL, 3 * config.crm.timeout)
+        other = await store.take_sync_lease(holder, ttl, holder_alive, datetime.now(UTC), time.monotonic())
         if other is not None:
             if not other.startswith("daemon:"):
                 raise GatewayError(f"another `gateway sync now` ({other}) is syncing; wait for it to finish")
