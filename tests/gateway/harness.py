@@ -96,12 +96,14 @@ class Harness:
 
     async def rounds(self, service: str, count: int = 2) -> None:
         """Let ``service`` (a runtime loop's name) run ``count`` more rounds, moving :attr:`clock`
-        on by its idle interval each time instead of waiting that interval out."""
+        on by its idle interval each time instead of waiting that interval out (and waking it,
+        for a service that waits to be woken). Two rounds or more: one began after this call."""
         assert self.daemon is not None
         loop = self.daemon.runtime.loops[service]
         for _ in range(count):
             target = loop.rounds + 1
             self.clock.advance(loop.intervals.idle or 0.0)
+            loop.wake()
             await eventually(lambda n=target: loop.rounds >= n)  # type: ignore[misc]
 
     @property

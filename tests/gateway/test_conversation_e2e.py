@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from gateway.config import ConversationConfig
 
 from .harness import Harness, eventually
@@ -14,13 +12,24 @@ A, B = "+989121110001", "+989121110002"
 async def _say(h: Harness, sender: str, text: str, modem: str = "m1") -> str | None:
     """Text the gateway; return its answer (None when it stays silent)."""
     emu = h.emu(modem)
-    before = len([m for m in emu.sent if m.number == sender])
+
+    def answers() -> list[str]:
+        return [m.text for m in emu.sent if m.number == sender]
+
+    before = len(answers())
     emu.inject_sms(sender, text)
-    await h.events.routed(sender)  # routed (the event log keeps every one)
+    routed = await h.events.routed(sender)  # routed (the event log keeps every one)
     h.events.events.clear()
-    await asyncio.sleep(0.3)
-    answers = [m.text for m in emu.sent if m.number == sender]
-    return answers[-1] if len(answers) > before else None
+    if routed.outbox_id is None:
+        return None  # no reply was queued: silence
+    await eventually(lambda: len(answers()) > before)
+    return answers()[-1]
+
+
+async def _cancelled(h: Harness, phone: str) -> bool:
+    """The broadcast queued for ``phone`` was cancelled (the dispatcher looked at it)."""
+    rows = await h.sql(f"SELECT status FROM outbox WHERE phone = '{phone}' AND lane = 'broadcast'")
+    return rows == [("cancelled",)]
 
 
 async def test_status_is_told_to_the_owner_and_not_to_a_stranger(harness: Harness) -> None:
@@ -40,7 +49,7 @@ async def test_stop_then_a_broadcast_skips_that_number(harness: Harness) -> None
     await harness.store.enqueue(A, "Power is back in your area.", lane="broadcast")
     await harness.store.enqueue(B, "Power is back in your area.", lane="broadcast")
     await harness.reply_to(B)
-    await asyncio.sleep(0.5)
+    await eventually(lambda: _cancelled(harness, A))
     assert [m.text for e in harness.emulators for m in e.sent if m.number == A] == [
         "You will get no more notices. Text START to get them again. Answers to your requests still come."
     ]
@@ -113,10 +122,7 @@ async def test_stop_all_opts_out_and_is_confirmed_in_the_customers_language(harn
     assert await _say(harness, C, "إلغاء الاشتراك من فضلك") == "لن تصلك إشعارات بعد الآن. أرسل «ابدأ» لاستلامها مجدداً."
     assert [await _opted_out(harness, p) for p in (A, B, C)] == [True, True, True]
     await harness.store.enqueue(A, "Power is back in your area.", lane="broadcast")
-    await asyncio.sleep(0.5)
-    assert await harness.sql(f"SELECT status FROM outbox WHERE phone = '{A}' AND lane = 'broadcast'") == [
-        ("cancelled",)
-    ]
+    await eventually(lambda: _cancelled(harness, A))
     assert (await _say(harness, A, "START please") or "").startswith("You will get our notices again.")
     assert not await _opted_out(harness, A)
 

@@ -97,7 +97,7 @@ async def test_errors_timeouts_and_a_slow_crm_lose_nothing_and_store_nothing_twi
         [
             Fault("error", status=500, count=3),
             Fault("error", status=503, count=1),
-            Fault("slow", delay=4.0, count=2),  # stored after the gateway gave up waiting (timeout 1.5 s)
+            Fault("slow", delay=2.5, count=2),  # stored after the gateway gave up waiting (timeout 1.5 s)
             Fault("slow", delay=0.1, count=2),  # slow, but in time
         ]
     )
