@@ -11,7 +11,7 @@ import structlog
 from gateway.config import Config
 from gateway.inbound.intake import Intake
 from gateway.runtime import BaseService, Clock, Intervals, every
-from gateway.store import Store
+from gateway.store import HousekeepingStore
 
 log = structlog.get_logger("gateway.daemon")
 
@@ -25,7 +25,7 @@ class Housekeeping(BaseService):
 
     def __init__(
         self,
-        store: Store,
+        store: HousekeepingStore,
         intake: Intake,
         config: Config,
         clock: Clock,
