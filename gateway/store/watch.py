@@ -12,7 +12,7 @@ import structlog
 
 from gateway.exceptions import DatabaseReplaced
 from gateway.runtime import BaseService, Intervals
-from gateway.store import Store
+from gateway.store.protocols import DaemonStore
 
 log = structlog.get_logger("gateway.daemon")
 
@@ -24,7 +24,7 @@ class DatabaseWatch(BaseService):
 
     def __init__(
         self,
-        store: Store,
+        store: DaemonStore,
         *,
         on_change: Callable[[], None],
         on_replaced: Callable[[DatabaseReplaced], None],
