@@ -18,7 +18,7 @@ stepped back never holds a message back.
 
 Replies first: a reply that failed for a reason of the SIM or the network goes
 to another SIM at once (the SIM that failed it waits out the backoff), and a
-SIM whose last send failed (within ``FAILING_FOR``) gets no reply while a
+SIM whose last send failed (within ``failing_for``) gets no reply while a
 healthy SIM has quota for it. What to do after a failed send is decided apart,
 in :mod:`gateway.outbound.verdict` (pure).
 
@@ -46,8 +46,8 @@ from sim_bank import OutgoingSms, SendFailed, SimBank
 log = structlog.get_logger("gateway.outbound.dispatcher")
 
 
-FAILING_FOR = 60.0  # seconds a SIM whose last send failed gets no reply while a healthy SIM has quota
-MAX_NAP = 60.0  # seconds: the longest the dispatcher sleeps unwoken (calendar waits are looked at again)
+FAILING_FOR = 60.0  # seconds a SIM whose last send failed gets no reply while a healthy SIM has quota (default)
+MAX_NAP = 60.0  # seconds: the longest the dispatcher sleeps unwoken (calendar waits are looked at again; default)
 LOOKAHEAD: Final = 200  # queued rows due by the wall clock looked at per round
 WAITING: Final = 200  # and at most this many rows besides them still waiting out a retry backoff
 
@@ -69,9 +69,13 @@ class Dispatcher(BaseService):
         sim_operator: Mapping[str, str | None] | None = None,
         observer: Observer | None = None,
         clock: Clock | Callable[[], datetime] | None = None,
+        failing_for: float = FAILING_FOR,
+        max_nap: float = MAX_NAP,
     ) -> None:
         super().__init__()
         self.clock = as_clock(clock)
+        self._failing_for = failing_for
+        self._max_nap = max_nap
         self.store = store
         self.bank = bank
         self.send_config = send
@@ -133,7 +137,7 @@ class Dispatcher(BaseService):
             return 0  # more work may fit the modems still free
         if decided.wake_in is None:  # nothing held back: what ends a send, or new work, wakes us
             return None
-        return min(decided.wake_in, MAX_NAP) + 0.01  # held back by quota, affinity or a retry
+        return min(decided.wake_in, self._max_nap) + 0.01  # held back by quota, affinity or a retry
 
     def _retries(self, rows: Sequence[OutboxRow], now: datetime) -> dict[int, float]:
         """Seconds each failed row still waits before a retry, on the monotonic clock. A row this
@@ -158,9 +162,9 @@ class Dispatcher(BaseService):
         return out
 
     def _failing(self) -> frozenset[str]:
-        """SIMs whose last send failed for a SIM or network reason, lately: after FAILING_FOR
+        """SIMs whose last send failed for a SIM or network reason, lately: after ``failing_for``
         one may take a reply again (a probe; if it fails, the reply moves on at once)."""
-        horizon = self.clock.monotonic() - FAILING_FOR
+        horizon = self.clock.monotonic() - self._failing_for
         return frozenset(m for m, at in self._failed_at.items() if at > horizon)
 
     def _quota_wait(self, modem: str, row: OutboxRow) -> float:

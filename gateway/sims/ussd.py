@@ -37,8 +37,8 @@ T = TypeVar("T")
 
 FIRST_BALANCE_CHECK = 30.0  # seconds after start, once the modems have settled (default)
 SESSION_HOLD = 120.0  # seconds an open menu session keeps balance checks away from its SIM (default)
-MIN_WAIT = 0.5  # seconds at least between two rounds that nothing woke
-IDLE = 3600.0  # seconds between rounds when no balance check is due at all
+MIN_WAIT = 0.5  # seconds at least between two rounds that nothing woke (default)
+IDLE = 3600.0  # seconds between rounds when no balance check is due at all (default)
 
 
 class UssdService(BaseService):
@@ -54,8 +54,12 @@ class UssdService(BaseService):
         *,
         first_balance_check: float = FIRST_BALANCE_CHECK,
         session_hold: float = SESSION_HOLD,
+        min_wait: float = MIN_WAIT,
+        idle: float = IDLE,
     ) -> None:
         super().__init__()
+        self._min_wait = min_wait
+        self._idle = idle
         self.clock = as_clock(clock)  # every wait here (first check, interval, open session) is monotonic
         self.store = store
         self.bank = bank
@@ -81,8 +85,8 @@ class UssdService(BaseService):
             log.warning("ussd_store_error", error=str(exc))
         self._balances_due()
         now = self.clock.monotonic()
-        soonest = min(self._next_balance.values(), default=now + IDLE)
-        return max(MIN_WAIT, soonest - now)
+        soonest = min(self._next_balance.values(), default=now + self._idle)
+        return max(self._min_wait, soonest - now)
 
     async def stop(self) -> None:
         await self.tasks.cancel()
