@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from gateway.cli import main
 from gateway.config import Config, load
 from gateway.daemon import Daemon, bank_for
-from gateway.exceptions import DatabaseCorrupt, DatabaseReplaced, StoreError
+from gateway.exceptions import DatabaseCorrupt, DatabaseReplaced, DatabaseUnreadable, StoreError
 from gateway.ops import maintenance
 from gateway.store import Store
+from gateway.store.database_file import DatabaseFile
 from sim_bank import pdu
 
 from .harness import Harness, eventually
@@ -157,6 +158,28 @@ def test_a_command_on_a_damaged_database_says_so_in_one_line(damaged: Path, comm
     assert out.exit_code == 1, out.output
     assert "Traceback" not in out.output and len(out.stderr.strip().splitlines()) == 1
     assert "damaged" in out.stderr and (".recover" in out.stderr or "gateway doctor" in out.stderr)
+
+
+async def test_a_locked_database_is_reported_unreadable_not_damaged(tmp_path: Path) -> None:
+    """Another program holds the file's lock past the busy timeout: ``stats``, ``export`` and
+    ``doctor`` say the file cannot be read now -- not that it is damaged, which would send the
+    operator to restore a backup for nothing."""
+    async with await Store.open(tmp_path / "gw.db"):
+        pass
+    copy = tmp_path / "copy.db"  # a backup: a rollback-journal file, where a writer's lock stops readers
+    maintenance.backup(Config().with_database(tmp_path / "gw.db"), copy)
+    holder = sqlite3.connect(copy, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        file = DatabaseFile(copy, busy_timeout=0.1)
+        for read in (file.stats_rows, file.sim_status_rows, lambda: list(file.export_rows(["id"]))):
+            with pytest.raises(DatabaseUnreadable, match="locked") as caught:
+                read()
+            assert not isinstance(caught.value, DatabaseCorrupt) and str(copy) in str(caught.value)
+        assert file.quick_check() == "ok"  # busy is not damage
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 # ---------------------------------------------------------------- file modes
