@@ -9,38 +9,69 @@ so ``import sim_bank`` stays free of them.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import (
-    CommandFailed,
-    CommandTimeout,
-    EncodeError,
-    ModemConnectError,
-    ModemError,
-    ModemUnavailable,
-    PduError,
-    SendFailed,
-    SimBankError,
-)
-from .interface import SimBank
-from .pdu import Deliver, StatusReport
-from .types import (
-    BankEvent,
-    DeliveryReport,
-    InboundBatch,
-    ModemConfig,
-    ModemHealth,
-    ModemInfo,
-    ModemState,
-    ModemStateName,
-    OutgoingSms,
-    SendResult,
-    StoredPdu,
-)
-from .ussd import UssdReply
+# The public face, each name imported on first use: a program that needs one constant or
+# one data type (the gateway's config reading sim_bank.health) does not load them all.
+# GsmSimBank brings in the worker, python-gsmmodem and pyserial.
+_FACE = {
+    "BankEvent": ".types",
+    "CommandFailed": ".exceptions",
+    "CommandTimeout": ".exceptions",
+    "Deliver": ".pdu",
+    "DeliveryReport": ".types",
+    "EncodeError": ".exceptions",
+    "GsmSimBank": ".bank",
+    "InboundBatch": ".types",
+    "ModemConfig": ".types",
+    "ModemConnectError": ".exceptions",
+    "ModemError": ".exceptions",
+    "ModemHealth": ".types",
+    "ModemInfo": ".types",
+    "ModemState": ".types",
+    "ModemStateName": ".types",
+    "ModemUnavailable": ".exceptions",
+    "OutgoingSms": ".types",
+    "PduError": ".exceptions",
+    "SendFailed": ".exceptions",
+    "SendResult": ".types",
+    "SimBank": ".interface",
+    "SimBankError": ".exceptions",
+    "StatusReport": ".pdu",
+    "StoredPdu": ".types",
+    "UssdReply": ".ussd",
+}
 
 if TYPE_CHECKING:
     from .bank import GsmSimBank
+    from .exceptions import (
+        CommandFailed,
+        CommandTimeout,
+        EncodeError,
+        ModemConnectError,
+        ModemError,
+        ModemUnavailable,
+        PduError,
+        SendFailed,
+        SimBankError,
+    )
+    from .interface import SimBank
+    from .pdu import Deliver, StatusReport
+    from .types import (
+        BankEvent,
+        DeliveryReport,
+        InboundBatch,
+        ModemConfig,
+        ModemHealth,
+        ModemInfo,
+        ModemState,
+        ModemStateName,
+        OutgoingSms,
+        SendResult,
+        StoredPdu,
+    )
+    from .ussd import UssdReply
 
 __all__ = [
     "BankEvent",
@@ -72,9 +103,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``GsmSimBank`` on first use: it brings in the worker, python-gsmmodem and pyserial."""
-    if name == "GsmSimBank":
-        from .bank import GsmSimBank
-
-        return GsmSimBank
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _FACE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
