@@ -346,8 +346,9 @@ class HousekeepingStore(DeliveryBook, Retention, Protocol):
     """The daemon's housekeeping (:mod:`gateway.ops.housekeeping`): reports expired, old rows purged."""
 
 
-class BroadcastPlanner(CampaignDesk, QuotaLedger, SimDesk, Protocol):
-    """``gateway broadcast`` with its estimate (SIM capacity: quotas used, SIM states)."""
+class BroadcastPlanner(CampaignDesk, ContactBook, QuotaLedger, SimDesk, Protocol):
+    """``gateway broadcast``: the audience checked (groups, areas), the estimate (SIM capacity:
+    quotas used, SIM states), the campaign made and followed."""
 
 
 # ---------------------------------------------------------------- the file, read without a Store (ops)
