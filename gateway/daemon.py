@@ -28,7 +28,8 @@ import structlog
 
 from gateway.broadcast.pacing import Pacer
 from gateway.config import Config, secrets_exposed
-from gateway.conversation.catalogue import Catalogue, load_catalogue
+from gateway.conversation.catalogue import Catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.conversation.replies import oversized
 from gateway.crm.sync import SyncService
 from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone

@@ -20,7 +20,7 @@ from gateway.broadcast.contacts import (
     read_contacts,
 )
 from gateway.config import Config
-from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.exceptions import BroadcastError, ContactsFileError, NotFound
 from gateway.store import AudienceSpec, Store
 from gateway.store.configured import open_store

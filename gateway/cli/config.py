@@ -21,7 +21,7 @@ def check_config(config: config_mod.Config) -> None:
     Example: gateway check-config -c gateway.toml
     """
     from gateway.broadcast.templates import load_notices
-    from gateway.conversation.catalogue import load_catalogue
+    from gateway.conversation.keywords import load_catalogue
     from gateway.conversation.replies import oversized
     from gateway.exceptions import ConfigError, NoticeError
     from gateway.outbound.operations import too_long

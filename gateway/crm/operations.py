@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from gateway.config import Config
-from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.conversation.refs import ref_candidates
 from gateway.crm.push import CycleReport
 from gateway.crm.sync import LEASE_TTL, SyncService

@@ -41,7 +41,7 @@ class ParseResult:
 
 def parse_message(config: Config, text: str, sender: str | None, catalogue: Catalogue | None = None) -> ParseResult:
     """What the router would do with ``text`` from ``sender`` -- no database, no modem."""
-    from gateway.conversation.catalogue import load_catalogue
+    from gateway.conversation.keywords import load_catalogue
     from gateway.conversation.phones import classify, number_language
     from gateway.conversation.refs import format_ref
     from gateway.conversation.replies import compose

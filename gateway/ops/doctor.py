@@ -25,7 +25,7 @@ import httpx
 
 from gateway import config as config_mod
 from gateway.broadcast.templates import load_notices
-from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.crm.client import tls_verify
 from gateway.crm.operations import display_url
 from gateway.exceptions import DatabaseCorrupt, DatabaseUnreadable, GatewayError

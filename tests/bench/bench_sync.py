@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Config, CrmConfig, SiteConfig
-from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.conversation.refs import format_ref
 from gateway.crm.receiver import CrmStub
 from gateway.crm.sync import UPDATE_CHUNK, UPDATES_LIMIT, SyncService

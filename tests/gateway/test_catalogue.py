@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config.resources import shipped
-from gateway.conversation.catalogue import Catalogue, load_catalogue
+from gateway.conversation.catalogue import Catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.conversation.router import route
 from gateway.exceptions import CatalogueError
 

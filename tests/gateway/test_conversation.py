@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.config import ConversationConfig
-from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.conversation.replies import format_when, render_reply
 from gateway.conversation.router import route
 from gateway.conversation.turns import Context, Session, TicketBrief, decide

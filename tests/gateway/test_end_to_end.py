@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 from gateway.config.resources import shipped
-from gateway.conversation.catalogue import load_catalogue, parse_catalogue
+from gateway.conversation.keywords import load_catalogue, parse_catalogue
 from gateway.inbound.intake import to_item
 from gateway.store import Store
 from sim_bank import pdu

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.conversation.replies import compose
 from gateway.conversation.router import route
 from gateway.conversation.text import normalise, tokens

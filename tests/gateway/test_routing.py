@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.config import Config, parse
-from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.inbound import routing
 from gateway.inbound.routing import Routing
 from gateway.store import InboundItem, Store

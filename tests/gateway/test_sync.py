@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Config, CrmConfig, SiteConfig
-from gateway.conversation.catalogue import load_catalogue
+from gateway.conversation.keywords import load_catalogue
 from gateway.crm.receiver import CrmStub, Fault
 from gateway.crm.sync import SyncService
 from gateway.exceptions import CrmError, CrmUnreachable
