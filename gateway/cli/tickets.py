@@ -90,9 +90,9 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
     Example: gateway parse "OUT1234" --from +447700900123 --json
     """
     from gateway.cli.output import print_fields
-    from gateway.desk import operations
+    from gateway.desk.parse import parse_message
 
-    result = operations.parse_message(config, text, sender)
+    result = parse_message(config, text, sender)
     if as_json:
         echo_json(result.as_json())
         return
