@@ -13,12 +13,14 @@ from gateway.store.inbox import InboundMixin
 from gateway.store.maintenance import MaintenanceMixin
 from gateway.store.outbox import OutboxMixin
 from gateway.store.queries import QueriesMixin
+from gateway.store.routing import RoutingMixin
 from gateway.store.sims import SimsMixin
 from gateway.store.sync import SyncMixin
 
 
 class Store(
     InboundMixin,
+    RoutingMixin,
     OutboxMixin,
     SimsMixin,
     SyncMixin,
