@@ -112,12 +112,24 @@ class Harness:
         return self.daemon.store
 
     async def reply_to(self, number: str, modem: str | None = None, timeout: float = 10.0) -> SentMessage:
+        """The first message sent to ``number``, once all its parts are on air."""
+
         def found() -> SentMessage | None:
             for e in self.emulators:
-                if modem in (None, e.modem_id):
-                    for m in e.sent:
-                        if m.number == number:
-                            return m
+                if modem not in (None, e.modem_id):
+                    continue
+                pdus = [p for p in e.sent_pdus if p.number == number]  # one look: parts joined from it
+                if not pdus:
+                    continue
+                first = pdus[0]
+                if first.concat is None:
+                    return SentMessage(number, first.text, 1, (first.reference,))
+                ref, total = first.concat[0], first.concat[1]
+                seq = {p.concat[2]: p for p in pdus if p.concat is not None and p.concat[:2] == (ref, total)}
+                parts = [seq[i] for i in sorted(seq)]
+                if len(parts) < total:
+                    return None  # part of it is still to go
+                return SentMessage(number, "".join(p.text for p in parts), total, tuple(p.reference for p in parts))
             return None
 
         await eventually(lambda: found() is not None, timeout)
