@@ -338,6 +338,10 @@ class RoutingStore(RoutingQueue, CustomerHistory, Protocol):
     """Intake's routing (:mod:`gateway.inbound.routing`)."""
 
 
+class IntakeStore(Inbox, RoutingStore, DeliveryBook, Protocol):
+    """Intake as a whole (:mod:`gateway.inbound.intake`): commit, route, reports stored on the SIM."""
+
+
 class CrmSyncStore(SyncQueue, SyncLease, Protocol):
     """CRM sync as a whole (:mod:`gateway.crm.sync`)."""
 
@@ -384,10 +388,10 @@ if TYPE_CHECKING:  # mypy proves that the store's classes satisfy these views
     def _store_views(store: Store) -> tuple[
         OutboxQueue, DeliveryBook, Inbox, RoutingQueue, CustomerHistory, QuotaLedger, CampaignQueue, SimBoard,
         UssdQueue, SyncQueue, SyncLease, DaemonStore, Retention, TicketReader, OutboxDesk, SimDesk, SyncDesk,
-        ContactBook, CampaignDesk, RoutingStore, CrmSyncStore, HousekeepingStore, BroadcastPlanner,
+        ContactBook, CampaignDesk, RoutingStore, CrmSyncStore, HousekeepingStore, BroadcastPlanner, IntakeStore,
     ]:  # fmt: skip
         return (store, store, store, store, store, store, store, store, store, store, store, store, store, store,
-                store, store, store, store, store, store, store, store, store)  # fmt: skip
+                store, store, store, store, store, store, store, store, store, store)  # fmt: skip
 
     def _file_views(file: DatabaseFile) -> tuple[StatsReader, StoreHealth, Archive]:
         return file, file, file
