@@ -29,7 +29,8 @@ from gateway.inbound.reassembly import assemble, release
 from gateway.inbound.reports import apply_report
 from gateway.inbound.routing import Routing
 from gateway.runtime import SYSTEM, Clock, Tasks
-from gateway.store import STORE_ERRORS, InboundItem, Store, iso
+from gateway.store import STORE_ERRORS, InboundItem, iso
+from gateway.store.protocols import IntakeStore
 from sim_bank import InboundBatch, SimBank, StoredPdu, pdu
 
 log = structlog.get_logger("gateway.inbound.intake")
@@ -58,7 +59,7 @@ def to_item(stored: StoredPdu) -> InboundItem:
 class Intake:
     def __init__(
         self,
-        store: Store,
+        store: IntakeStore,
         bank: SimBank,
         catalogue: Catalogue,
         config: Config,

@@ -11,13 +11,16 @@ from __future__ import annotations
 import structlog
 
 from gateway.events import DeliveryReported, Observer
-from gateway.store import STORE_ERRORS, Store
+from gateway.store import STORE_ERRORS
+from gateway.store.protocols import DeliveryBook
 from sim_bank import StatusReport
 
 log = structlog.get_logger("gateway.inbound.reports")
 
 
-async def apply_report(store: Store, modem_id: str, report: StatusReport, observer: Observer | None = None) -> None:
+async def apply_report(
+    store: DeliveryBook, modem_id: str, report: StatusReport, observer: Observer | None = None
+) -> None:
     try:
         update = await store.apply_report(modem_id, report.reference, report.recipient, report.status)
     except STORE_ERRORS as exc:  # a report is advisory: the message is already marked sent

@@ -32,7 +32,8 @@ from gateway.conversation.router import Decision, route
 from gateway.conversation.turns import Context, Session, TicketBrief, Turn, decide
 from gateway.events import MessageRouted, Observer
 from gateway.runtime import SYSTEM, Clock
-from gateway.store import STORE_ERRORS, MessageRow, NewTicket, Outcome, Store, TicketRow
+from gateway.store import STORE_ERRORS, MessageRow, NewTicket, Outcome, TicketRow
+from gateway.store.protocols import RoutingStore
 from gateway.store.rows import CustomerRow
 
 RECENT_TICKETS = 50  # a sender's tickets looked at for repeats and STATUS (a building manager has many)
@@ -62,7 +63,7 @@ class _Routed:
 class Routing:
     def __init__(
         self,
-        store: Store,
+        store: RoutingStore,
         catalogue: Catalogue,
         config: Config,
         *,
