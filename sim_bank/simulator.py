@@ -42,6 +42,7 @@ from .exceptions import SimBankError
 from .types import ModemConfig
 
 MEMORIES = ("SM", "ME", "SR")
+CONTROL_POLL = 0.05  # seconds: how soon the control socket's loop sees stop() (socketserver's default is 0.5)
 
 
 class SimulatorError(SimBankError):
@@ -124,7 +125,9 @@ class EmulatorBank:
 
         self._server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="simulator-control", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(CONTROL_POLL,), name="simulator-control", daemon=True
+        ).start()
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
