@@ -33,6 +33,7 @@ from gateway.store.receiver import ReceiverStore
 REQUIRED = ("id", "ref", "site", "phone", "category", "received_at")
 UPDATES_PAGE = 500  # updates per page when the gateway sends no `limit`
 MAX_UPDATES_PAGE = 10_000  # the most a `limit` gets
+SHUTDOWN_POLL = 0.05  # seconds: how often the serving thread looks whether it is asked to stop
 
 
 @dataclass
@@ -85,8 +86,11 @@ class CrmStub:
 
     def start(self) -> CrmStub:
         """Listen and serve in a background thread (``port=0`` picks a free port once)."""
-        self._server = self._bind()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="crm-stub", daemon=True)
+        self._server = server = self._bind()
+        # a short poll: down() and close() (server.shutdown) return within it, not within the default 0.5 s
+        self._thread = threading.Thread(
+            target=lambda: server.serve_forever(SHUTDOWN_POLL), name="crm-stub", daemon=True
+        )
         self._thread.start()
         return self
 
