@@ -267,8 +267,8 @@ class Daemon:
         if isinstance(event, OutboxDone) and event.error and event.modem_id and self.monitor is not None:
             self.monitor.send_error(event.modem_id, event.error)
         turn = event.turn if isinstance(event, MessageRouted) else None
-        if turn is not None and turn.action in ("ticket", "merge") and self.sync is not None:
-            self.sync.wake()  # a new ticket, or a repeat the CRM should count
+        if turn is not None and turn.action in ("ticket", "merge"):
+            self.runtime.wake("crm-sync")  # a new ticket, or a repeat the CRM should count
         if self.observer is not None:
             self.observer(event)
 
@@ -289,8 +289,8 @@ class Daemon:
                 )
             else:
                 log.info("modem_" + event.state, modem_id=event.modem_id)
-            if event.state == "ready" and self.dispatcher is not None:
-                self.dispatcher.wake()
+            if event.state == "ready":
+                self.runtime.wake("dispatcher")
         elif isinstance(event, DeliveryReport) and self.store is not None and self._started:
             self._spawn(apply_report(self.store, event.modem_id, event.report, self._observe))
         if self.monitor is not None:
