@@ -1,8 +1,8 @@
 """An AT-command GSM modem on a pseudo-terminal, for tests, benchmarks and ``--simulate``.
 
-The emulator owns the master side of a pty; clients (python-gsmmodem over
-pyserial, gammu, smstools) open the slave path exactly as they would open
-``/dev/ttyUSB0``. It speaks enough of 3GPP TS 27.005/27.007 in PDU mode for the
+The emulator owns the master side of a pty (:mod:`sim_bank.emulator_pty`); clients
+(python-gsmmodem over pyserial, gammu, smstools) open the slave path exactly as they
+would open ``/dev/ttyUSB0``. It speaks enough of 3GPP TS 27.005/27.007 in PDU mode for the
 unmodified ``GsmModem.connect()`` and gammu to accept it, and it behaves like
 the modems in ``../shared/notes/peers.md``: echo on after power-up and ``ATZ``,
 replies framed ``\\r\\n<line>\\r\\n``, the ``\\r\\n> `` prompt for ``AT+CMGS``, plain
@@ -24,24 +24,16 @@ and :meth:`~ModemEmulator.exchange_times` (when each command arrived).
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import logging
-import os
-import select
-import threading
 import time
-import tty
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import pdu as pdu_codec
 from .emulator_at import AtInterpreter
 from .emulator_line import DIALECTS, TEHRAN, Dialect, Notify, SentMessage, SentPdu
+from .emulator_pty import PtyPort
 
 __all__ = ["DIALECTS", "TEHRAN", "Dialect", "ModemEmulator", "Notify", "SentMessage", "SentPdu"]
-
-log = logging.getLogger("sim_bank.emulator")
 
 
 class ModemEmulator(AtInterpreter):
@@ -77,75 +69,27 @@ class ModemEmulator(AtInterpreter):
             dialect=dialect,
         )
         self.link = link
-        self._wlock = threading.Lock()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._thread: threading.Thread | None = None
-        self._running = False
-        self._stopped = threading.Event()  # set by stop(): ends the I/O thread's waits at once
-        self._wake: tuple[int, int] | None = None  # a pipe whose write end stop() uses to end select()
+        self._pty = PtyPort(modem_id, link, self._feed, self._redeliver)
 
     # ------------------------------------------------------------ lifecycle
 
     @property
     def port(self) -> str:
         """The path a client opens: the stable link if one was asked for, else the pty slave."""
-        if self.link is not None:
-            return str(self.link)
-        if self._slave is None:
-            raise RuntimeError("emulator not started")
-        return os.ttyname(self._slave)
+        return self._pty.path
 
     def start(self) -> ModemEmulator:
-        self._open_pty()
-        self._wake = os.pipe()
-        self._stopped.clear()
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name=f"emulator-{self.modem_id}", daemon=True)
-        self._thread.start()
+        self._pty.start()
         return self
 
     def stop(self) -> None:
-        self._running = False
-        self._stopped.set()
-        if self._wake is not None:
-            with contextlib.suppress(OSError):
-                os.write(self._wake[1], b"x")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._close_pty()
-        if self._wake is not None:
-            for fd in self._wake:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            self._wake = None
-        if self.link is not None and self.link.is_symlink():
-            self.link.unlink()
+        self._pty.stop()
 
     def __enter__(self) -> ModemEmulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._master, self._slave = master, slave
-        if self.link is not None:
-            tmp = self.link.with_name(self.link.name + ".tmp")
-            if tmp.is_symlink() or tmp.exists():
-                tmp.unlink()
-            tmp.symlink_to(os.ttyname(slave))
-            tmp.replace(self.link)
-
-    def _close_pty(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
 
     # ------------------------------------------------------------ control API
 
@@ -318,15 +262,11 @@ class ModemEmulator(AtInterpreter):
 
     def unplug(self) -> None:
         """The USB cable is pulled: the pty and its link disappear (the SIM keeps its messages)."""
-        with self._wlock:
-            self._close_pty()
-        if self.link is not None and self.link.is_symlink():
-            self.link.unlink()
+        self._pty.unplug()
 
     def replug(self) -> None:
         """The modem is back, on a new pty behind the same link (as udev would do it)."""
-        with self._wlock:
-            self._open_pty()
+        self._pty.replug()
 
     def set_capacity(self, capacity: int, memory: str | None = None) -> None:
         """Storage size of one memory, or of all (SIM storage full tests)."""
@@ -363,48 +303,4 @@ class ModemEmulator(AtInterpreter):
     # ------------------------------------------------------------ I/O
 
     def _write_bytes(self, data: bytes) -> None:
-        with self._wlock:
-            fd = self._master
-            if fd is None:
-                return
-            deadline = time.monotonic() + 2.0
-            view = memoryview(data)
-            while view:
-                try:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        return  # nobody reads the line: bytes are lost, as on a real serial port
-                    time.sleep(0.001)
-                except OSError:
-                    return
-
-    def _run(self) -> None:
-        assert self._wake is not None
-        wake = self._wake[0]
-        while self._running:
-            fd = self._master
-            if fd is None:
-                self._stopped.wait(0.05)  # unplugged: wait for replug() (or stop())
-                continue
-            try:
-                ready, _, _ = select.select([fd, wake], [], [], 0.1)
-            except (OSError, ValueError):
-                self._stopped.wait(0.05)
-                continue
-            if fd in ready:
-                try:
-                    data = os.read(fd, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    # EIO: no client has the slave open right now; EBADF: unplug() closed the pty
-                    if exc.errno not in (errno.EIO, errno.EBADF):
-                        log.warning("emulator_read_failed: %s: %s", self.modem_id, exc)
-                    self._stopped.wait(0.01)
-                    continue
-                if fd != self._master:
-                    continue  # unplugged while reading: these bytes went to a cable that is gone
-                self._feed(data)
-            self._redeliver()
+        self._pty.write(data)
