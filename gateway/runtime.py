@@ -356,7 +356,7 @@ class Loop:
             except self._retry_on as exc:  # a locked or full database: wait, never give up
                 failures += 1
                 wait = backoff_delay(failures, base=self.intervals.retry_base, cap=self.intervals.retry_cap)
-                log.error(f"{self.name}_store_error", error=str(exc), retry_in=round(wait, 2))
+                log.error(f"{self.name.replace('-', '_')}_store_error", error=str(exc), retry_in=round(wait, 2))
             self.rounds += 1
             if self._stopping:
                 break
