@@ -69,7 +69,7 @@ _FACE = {
     "SyncLease": "gateway.store.protocols",
     "SyncQueue": "gateway.store.protocols",
     "TicketReader": "gateway.store.protocols",
-    "TicketRow": "gateway.store.rows",
+    "TicketRow": "gateway.store.rows_tickets",
     "UpdatesApplied": "gateway.store.rows",
     "UssdQueue": "gateway.store.protocols",
     "UssdRequestRow": "gateway.store.rows",
@@ -121,7 +121,6 @@ if TYPE_CHECKING:
         PushResult,
         SimStatusRow,
         StatusUpdate,
-        TicketRow,
         UpdatesApplied,
         UssdRequestRow,
     )
@@ -133,6 +132,7 @@ if TYPE_CHECKING:
         NewCampaign,
         NewContact,
     )
+    from gateway.store.rows_tickets import TicketRow
 
 
 def __getattr__(name: str) -> Any:

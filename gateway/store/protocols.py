@@ -38,7 +38,6 @@ if TYPE_CHECKING:
         SimStatusRow,
         StatsRows,
         StatusUpdate,
-        TicketRow,
         UpdatesApplied,
         UssdRequestRow,
     )
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
         NewCampaign,
         NewContact,
     )
+    from gateway.store.rows_tickets import TicketRow
 
 __all__ = [
     "Archive",

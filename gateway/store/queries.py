@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.store.base import StoreBase, _row
-from gateway.store.rows import TicketRow
+from gateway.store.rows_tickets import TicketRow
 
 
 class QueriesMixin(StoreBase):

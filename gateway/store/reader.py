@@ -16,7 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from gateway.store.migrations import MIGRATIONS
-from gateway.store.rows import TicketRow
+from gateway.store.rows_tickets import TicketRow
 
 SCHEMA = max(number for number, _name, _sql in MIGRATIONS)  # the schema this gateway writes
 _TICKET_COLUMNS = tuple(f.name for f in fields(TicketRow))

@@ -15,7 +15,8 @@ import aiosqlite
 
 from gateway.store.base import StoreBase, _row, _rows, stamp
 from gateway.store.outbox import insert_outbox
-from gateway.store.rows import CustomerRow, MessageRow, Outcome, TicketRow
+from gateway.store.rows import CustomerRow, MessageRow, Outcome
+from gateway.store.rows_tickets import TicketRow
 
 
 class RoutingMixin(StoreBase):

@@ -1,5 +1,6 @@
 """Rows the store hands out and takes in: plain frozen dataclasses, no SQL. Broadcast rows
-(campaigns, audiences, contacts) are in :mod:`gateway.store.rows_broadcast`."""
+(campaigns, audiences, contacts) are in :mod:`gateway.store.rows_broadcast`, the ticket in
+:mod:`gateway.store.rows_tickets`."""
 
 from __future__ import annotations
 
@@ -43,65 +44,6 @@ class MessageRow:
     language: str | None
     ticket_id: str | None
     error: str | None
-
-
-_SYNC_FIELDS = ("synced_at", "crm_id", "sync_status", "sync_error")  # the gateway's own bookkeeping
-
-
-@dataclass(frozen=True)
-class TicketRow:
-    id: str
-    ref: str
-    seq: int
-    site: str
-    phone: str
-    category: str
-    code: str
-    account: str | None
-    text: str
-    language: str
-    status: str
-    received_at: str
-    modem: str | None
-    message_id: int | None
-    synced_at: str | None
-    crm_id: str | None
-    repeat_count: int = 0
-    last_repeat_at: str | None = None
-    sync_status: str = "queued"  # queued | synced | rejected
-    sync_error: str | None = None
-    crm_note: str | None = None
-    status_changed_at: str | None = None
-
-    JSON_FIELDS = (
-        "id",
-        "ref",
-        "site",
-        "phone",
-        "category",
-        "code",
-        "account",
-        "text",
-        "language",
-        "status",
-        "received_at",
-        "modem",
-        "synced_at",
-        "crm_id",
-        "repeat_count",
-        "sync_status",
-        "sync_error",
-    )
-    # what the CRM receives (docs/crm-sync.md): the ticket without the gateway's own sync fields
-    PUSH_FIELDS = tuple(f for f in JSON_FIELDS if f not in _SYNC_FIELDS)
-
-    def as_json(self) -> dict[str, Any]:
-        """The ticket JSON contract (DESIGN.md), as the CLI's ``--json`` shows it."""
-        return {name: getattr(self, name) for name in self.JSON_FIELDS}
-
-    def as_push(self) -> dict[str, Any]:
-        """The ticket as the CRM receives it."""
-        return {name: getattr(self, name) for name in self.PUSH_FIELDS}
 
 
 @dataclass(frozen=True)

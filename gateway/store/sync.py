@@ -19,7 +19,8 @@ from typing import Any
 from gateway.exceptions import GatewayError
 from gateway.store.base import StoreBase, _row, _rows, stamp
 from gateway.store.outbox import insert_outbox
-from gateway.store.rows import BatchRow, LeaseTerms, PushResult, StatusUpdate, TicketRow, UpdatesApplied
+from gateway.store.rows import BatchRow, LeaseTerms, PushResult, StatusUpdate, UpdatesApplied
+from gateway.store.rows_tickets import TicketRow
 
 SYNC_STATES = ("queued", "synced", "rejected")
 LEASE_KEYS = ("lease_holder", "lease_until", "lease_until_mono")
