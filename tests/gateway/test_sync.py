@@ -97,12 +97,12 @@ async def test_errors_timeouts_and_a_slow_crm_lose_nothing_and_store_nothing_twi
         [
             Fault("error", status=500, count=3),
             Fault("error", status=503, count=1),
-            Fault("slow", delay=2.5, count=2),  # stored after the gateway gave up waiting (timeout 1.5 s)
+            Fault("slow", delay=1.8, count=2),  # stored after the gateway gave up waiting (timeout 1 s)
             Fault("slow", delay=0.1, count=2),  # slow, but in time
         ]
     )
     # a loaded machine may time out more pushes than planned: that adds requests and duplicates, never records
-    async with running(service(store, config(tmp_path, stub, batch_size=50, timeout=1.5))):
+    async with running(service(store, config(tmp_path, stub, batch_size=50, timeout=1.0))):
         await eventually(lambda: _none_queued(store), timeout=60)
     await eventually(lambda: stub.stats()["duplicates"] >= 50, timeout=15)  # the late copies of the timed-out batch
     held = stub.tickets()
