@@ -251,7 +251,7 @@ def cli(data: dict[str, Any]) -> list[Block]:
              "'As run here': the benchmark's own environment, where the gateway's modules may be compiled on "
              "every start.",
              "The python -c rows are what no command can go below: the interpreter starting, and the "
-             "libraries tickets list needs (click, asyncio, aiosqlite, Rich) imported."]  # fmt: skip
+             "libraries tickets list needs (click, sqlite3, Rich) imported."]  # fmt: skip
     return [Block(f"CLI start-up: process CPU time, {data['tickets']:,} tickets", headers, rows, notes)]
 
 

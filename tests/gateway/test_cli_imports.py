@@ -59,6 +59,12 @@ NOT_FOR_TICKETS_LIST = (
     "aiosqlite",
     "gateway.store.base",
     "tomllib",
+    # nor what the others need of the config, the store's other rows, sim_bank, progress bars
+    "gateway.config.checks",
+    "gateway.store.rows",
+    "gateway.store.database",
+    "sim_bank.types",
+    "rich.progress",
 )
 
 PROBE = """
