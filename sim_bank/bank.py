@@ -3,7 +3,7 @@
 SIM's health (:mod:`sim_bank.health`): a SIM that is unregistered, has no
 signal or keeps failing is quarantined -- left out of :meth:`ready` -- and
 comes back by itself. It is a :class:`~sim_bank.interface.SimBank` (the
-interface, importable without gsmmodem), re-exported here for old imports.
+interface, importable without gsmmodem).
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING
 from . import health
 from .exceptions import ModemUnavailable, SendFailed
 from .health import Health, HealthPolicy
-from .interface import SimBank
 from .types import BankEvent, ModemConfig, ModemHealth, ModemState, OutgoingSms, SendResult
 from .ussd import UssdReply
 from .worker import ModemWorker
 
-__all__ = ["GsmSimBank", "SimBank"]
+__all__ = ["GsmSimBank"]
 
 
 class GsmSimBank:
@@ -151,6 +150,7 @@ class GsmSimBank:
 
 
 if TYPE_CHECKING:
+    from .interface import SimBank
 
     def _is_a_sim_bank(bank: GsmSimBank) -> SimBank:
         return bank  # mypy checks here that GsmSimBank keeps to the SimBank interface

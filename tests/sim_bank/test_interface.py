@@ -36,7 +36,6 @@ def test_the_interface_does_not_import_the_modem_libraries(code: str) -> None:
 def test_the_real_bank_is_imported_on_first_use() -> None:
     assert "gsmmodem" in _loaded_after("from sim_bank import GsmSimBank")
     assert sim_bank.GsmSimBank is bank.GsmSimBank
-    assert bank.SimBank is sim_bank.SimBank  # old imports from sim_bank.bank keep working
 
 
 def test_every_name_in_the_face_is_there() -> None:
