@@ -3,6 +3,7 @@ routing one message at a time in order would (tickets, repeats, menus, STOP, rep
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from gateway.config import Config, parse
 from gateway.conversation.keywords import load_catalogue
 from gateway.inbound import routing
 from gateway.inbound.routing import Routing
-from gateway.store import InboundItem, Store
+from gateway.runtime import WallFunction
+from gateway.store import InboundItem, Store, stamp
 
 A, B, C = "+989121111111", "+989122222222", "+989123333333"
 BURST = [
@@ -80,3 +82,15 @@ async def test_a_message_that_breaks_its_round_is_failed_alone(tmp_path: Path, m
     assert states == ["done", "done", "done", "done", "failed", "done", "done", "done"]
     assert [t[1] for t in result["tickets"]] == [A, B, C]
     assert [c[2] for c in result["customers"]] == [0, 0, 0]  # C's STOP did not take: it is marked failed
+
+
+async def test_routing_reads_the_time_from_its_clock(tmp_path: Path) -> None:
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    clock = WallFunction(lambda: at)
+    async with await Store.open(tmp_path / "gw.db", site="12") as store:
+        await store.add_inbound("m1", [InboundItem("SM", 1, "P1", "sms", sender=A, text="قطع ۴۸۲۱۳")])
+        await Routing(store, load_catalogue(), _config(), on_reply=lambda: None, clock=clock).route_waiting()
+        rows = await store._r.execute_fetchall(
+            "SELECT customers.updated_at, outbox.created_at FROM customers, outbox WHERE outbox.phone = customers.phone"
+        )
+    assert [tuple(r) for r in rows] == [(stamp(at), stamp(at))]  # the customer remembered, the reply queued
