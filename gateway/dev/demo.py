@@ -25,8 +25,9 @@ from gateway.cli.output import styled
 from gateway.config import Config, CrmConfig, SiteConfig
 from gateway.crm.receiver import CrmStub
 from gateway.daemon import Daemon, bank_for
+from gateway.dev.events import EventLog
 from gateway.dev.simulation import simulated_config
-from gateway.events import EventLog, OutboxDone
+from gateway.events import OutboxDone
 from gateway.store import AudienceSpec, Store, utcnow
 from sim_bank.emulator import SentMessage
 from sim_bank.simulator import EmulatorBank
