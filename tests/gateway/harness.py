@@ -14,7 +14,7 @@ from pathlib import Path
 from gateway.config import Config, SiteConfig
 from gateway.conversation.catalogue import Catalogue
 from gateway.daemon import Daemon, bank_for
-from gateway.events import EventLog
+from gateway.dev.events import EventLog
 from gateway.runtime import Clock, Intervals, SteppedClock
 from gateway.store import Store
 from sim_bank.emulator import ModemEmulator, SentMessage
