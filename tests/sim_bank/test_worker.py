@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.events import EventLog
+from gateway.dev.events import EventLog
 from sim_bank import pdu
 from sim_bank.emulator import ModemEmulator
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
