@@ -36,8 +36,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
 
-from .emulator import DIALECTS, ModemEmulator
-from .emulator_line import NoisePlace
+from .emulator import ModemEmulator
+from .emulator_line import DIALECTS, NoisePlace
 from .exceptions import SimBankError
 from .types import ModemConfig
 
