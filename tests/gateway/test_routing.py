@@ -3,6 +3,7 @@ routing one message at a time in order would (tickets, repeats, menus, STOP, rep
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,26 +35,30 @@ def _config() -> Config:
 
 
 async def _route(tmp_path: Path, name: str) -> dict[str, Any]:
-    store = await Store.open(tmp_path / f"{name}.db", site="12")
-    try:
+    path = tmp_path / f"{name}.db"
+    async with await Store.open(path, site="12") as store:
         items = [InboundItem("SM", i, f"PDU{i}", "sms", sender=p, text=t) for i, (p, t) in enumerate(BURST)]
         await store.add_inbound("m1", items)
         replies: list[None] = []
         await Routing(store, load_catalogue(), _config(), on_reply=lambda: replies.append(None)).route_waiting()
-        conn = store._r  # the reader: what was committed
-        return {
-            "messages": list(map(tuple, await conn.execute_fetchall(
-                "SELECT id, state, action, language, phone, ticket_id IS NOT NULL FROM messages ORDER BY id"))),
-            "tickets": list(map(tuple, await conn.execute_fetchall(
-                "SELECT ref, phone, code, account, repeat_count, message_id FROM tickets ORDER BY seq"))),
-            "outbox": list(map(tuple, await conn.execute_fetchall(
-                "SELECT phone, text, message_id FROM outbox ORDER BY id"))),
-            "customers": list(map(tuple, await conn.execute_fetchall(
-                "SELECT phone, language, opted_out, session_step, session_code FROM customers ORDER BY phone"))),
-            "replies": len(replies),
-        }  # fmt: skip
+    return {**_rows(path, **QUERIES), "replies": len(replies)}
+
+
+QUERIES = {
+    "messages": "SELECT id, state, action, language, phone, ticket_id IS NOT NULL FROM messages ORDER BY id",
+    "tickets": "SELECT ref, phone, code, account, repeat_count, message_id FROM tickets ORDER BY seq",
+    "outbox": "SELECT phone, text, message_id FROM outbox ORDER BY id",
+    "customers": "SELECT phone, language, opted_out, session_step, session_code FROM customers ORDER BY phone",
+}
+
+
+def _rows(path: Path, **queries: str) -> dict[str, list[tuple[Any, ...]]]:
+    """What was committed, read as another process would."""
+    conn = sqlite3.connect(path)
+    try:
+        return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
     finally:
-        await store.close()
+        conn.close()
 
 
 async def test_a_burst_routes_in_rounds_as_one_message_at_a_time_would(
@@ -90,7 +95,7 @@ async def test_routing_reads_the_time_from_its_clock(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "gw.db", site="12") as store:
         await store.add_inbound("m1", [InboundItem("SM", 1, "P1", "sms", sender=A, text="قطع ۴۸۲۱۳")])
         await Routing(store, load_catalogue(), _config(), on_reply=lambda: None, clock=clock).route_waiting()
-        rows = await store._r.execute_fetchall(
-            "SELECT customers.updated_at, outbox.created_at FROM customers, outbox WHERE outbox.phone = customers.phone"
-        )
-    assert [tuple(r) for r in rows] == [(stamp(at), stamp(at))]  # the customer remembered, the reply queued
+    sql = "SELECT customers.updated_at, outbox.created_at FROM customers, outbox WHERE outbox.phone = customers.phone"
+    assert _rows(tmp_path / "gw.db", times=sql)["times"] == [
+        (stamp(at), stamp(at))
+    ]  # customer remembered, reply queued
