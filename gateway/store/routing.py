@@ -105,7 +105,7 @@ class RoutingMixin(StoreBase):
             link = {i: tickets[i].id if i in tickets else o.merge_into for i, _, o in todo}  # the message's ticket
             await db.executemany(
                 """UPDATE messages SET state = 'done', sender_kind = ?, phone = ?, action = ?, language = ?,
-                       ticket_id = ? WHERE id = ?""",
+                       ticket_id = ? WHERE id = ? AND state = 'new'""",
                 [(o.sender_kind, o.phone, o.action, o.language, link[i], m.id) for i, m, o in todo],
             )
             await _remember(db, [o for _, _, o in todo if o.phone and o.sender_kind == "person"], at)
