@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from gateway.runtime import wait_event
+from gateway.runtime import Intervals, wait_event
 
-from .harness import Harness
+from .harness import Harness, eventually
 
 
 async def test_a_cancellation_that_arrives_as_the_event_is_set_is_passed_on() -> None:
@@ -32,9 +32,10 @@ async def test_wait_event_says_whether_the_event_came_or_the_time_ran_out() -> N
 
 async def test_the_daemon_stops_promptly_while_its_sims_keep_reporting(harness: Harness) -> None:
     """Every modem event wakes the SIM monitor; the stop still ends each loop at once."""
-    daemon = await harness.start()
+    daemon = await harness.start(intervals={"sim-monitor": Intervals(idle=15.0, coalesce=0.01)})
     assert daemon.monitor is not None
     monitor = daemon.monitor
+    rounds = daemon.runtime.loops["sim-monitor"]
 
     async def chatter() -> None:
         while True:
@@ -43,7 +44,8 @@ async def test_the_daemon_stops_promptly_while_its_sims_keep_reporting(harness: 
 
     noise = asyncio.create_task(chatter())
     try:
-        await asyncio.sleep(0.5)
+        before = rounds.rounds
+        await eventually(lambda: rounds.rounds >= before + 10)  # it publishes round after round
         await asyncio.wait_for(harness.stop(), 15)  # a loop that ignores its cancel holds a step 30 s
     finally:
         noise.cancel()
