@@ -10,8 +10,34 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class Wording:
+    """A message that names fields of a request: ``problem`` has a ``{hole}`` for each, and
+    ``words`` fill them as the library names them (``every``). A face names them its own way
+    with :meth:`naming` -- the CLI as its flags (``--every``) -- so the library never names a
+    flag. Any :class:`GatewayError` may be raised with one instead of a string."""
+
+    problem: str
+    words: Mapping[str, str] = field(default_factory=dict)
+
+    def naming(self, names: Mapping[str, str] | None = None) -> str:
+        """The message with the holes in ``names`` filled from there, the others with the library's words."""
+        if not self.words:
+            return self.problem
+        return self.problem.format_map({**self.words, **{k: v for k, v in (names or {}).items() if k in self.words}})
+
+    def __str__(self) -> str:
+        return self.naming()
+
+
 class GatewayError(Exception):
     """Base class for everything the gateway raises on purpose."""
+
+    @property
+    def wording(self) -> Wording:
+        """The message as a :class:`Wording` (with no fields to name when it was raised with a string)."""
+        first = self.args[0] if len(self.args) == 1 else None
+        return first if isinstance(first, Wording) else Wording(str(self))
 
 
 class ConfigError(GatewayError):
@@ -133,32 +159,12 @@ class BroadcastError(GatewayError):
     """A broadcast cannot be made as asked (no recipients, a bad option value)."""
 
 
-@dataclass(frozen=True)
-class Wording:
-    """A message that names fields of a request: ``problem`` has a ``{hole}`` for each, and
-    ``words`` fill them as the library names them (``every``). A face names them its own way
-    with :meth:`naming` -- the CLI as its flags (``--every``) -- so the library never names a flag."""
-
-    problem: str
-    words: Mapping[str, str] = field(default_factory=dict)
-
-    def naming(self, names: Mapping[str, str] | None = None) -> str:
-        """The message with the holes in ``names`` filled from there, the others with the library's words."""
-        if not self.words:
-            return self.problem
-        return self.problem.format_map({**self.words, **{k: v for k, v in (names or {}).items() if k in self.words}})
-
-    def __str__(self) -> str:
-        return self.naming()
-
-
 class FieldError(BroadcastError):
     """A field of a broadcast request has a value the library refuses (``every`` too short,
-    ``until`` in the past); :attr:`wording` names the fields, for each face to name its way."""
+    ``until`` in the past); the message names the fields, for each face to name its way."""
 
     def __init__(self, problem: str, **words: str) -> None:
-        self.wording = Wording(problem, words)
-        super().__init__(str(self.wording))
+        super().__init__(Wording(problem, words))
 
 
 class MessageTooLong(GatewayError):
