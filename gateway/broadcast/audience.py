@@ -21,7 +21,7 @@ from gateway.broadcast.contacts import (
 )
 from gateway.config import Config
 from gateway.conversation.keywords import load_catalogue
-from gateway.exceptions import BroadcastError, ContactsFileError, NotFound
+from gateway.exceptions import BroadcastError, ContactsFileError, NotFound, Wording
 from gateway.store import AudienceSpec, Store
 from gateway.store.configured import open_store
 
@@ -141,7 +141,8 @@ async def check_groups(store: Store, names: Sequence[str]) -> None:
     for name in names:
         if name not in known:
             there = f"the groups are: {', '.join(sorted(known))}" if known else "there are no groups yet"
-            raise NotFound(f"no group {name!r}; {there} (contacts import --group NAME makes one)")
+            words = {"name": repr(name), "there": there, "make_group": "importing contacts into a group"}
+            raise NotFound(Wording("no group {name}; {there} ({make_group} makes one)", words))
 
 
 async def check_audience(store: Store, config: Config, spec: AudienceSpec) -> None:

@@ -18,7 +18,7 @@ from gateway.config.resources import shipped
 from gateway.config.toml import TomlLocator, read_toml
 from gateway.conversation import fill
 from gateway.conversation.text import localise_digits
-from gateway.exceptions import CatalogueError, NoticeError
+from gateway.exceptions import CatalogueError, NoticeError, Wording
 from sim_bank import EncodeError
 from sim_bank.pdu import segment
 
@@ -43,10 +43,11 @@ class Notice:
         chosen.update({k[: -len(suffix)]: v for k, v in values.items() if k.endswith(suffix)})
         missing = [v for v in self.variables if not str(chosen.get(v, "")).strip()]
         if missing:
-            raise NoticeError(
-                f"notice {self.name!r} needs {', '.join(missing)} ({language}): add --var {missing[0]}=... "
-                f"(it uses {', '.join(self.variables)})"
-            )
+            raise NoticeError(Wording(
+                "notice {notice} needs {missing} ({language}): add {var} {first}=... (it uses {uses})",
+                {"notice": repr(self.name), "missing": ", ".join(missing), "language": language,
+                 "var": "the value", "first": missing[0], "uses": ", ".join(self.variables)},
+            ))  # fmt: skip
         localised = {k: localise_digits(str(v), language) for k, v in chosen.items()}
         return fill.render(self.texts[language], localised)
 

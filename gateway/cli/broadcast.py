@@ -7,15 +7,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from gateway.cli.common import CONTEXT, Group, console, echo_json, stderr_console, with_config
+from gateway.cli.common import CONTEXT, FLAGS, Group, console, echo_json, stderr_console, with_config
 from gateway.exceptions import BroadcastError
 
 if TYPE_CHECKING:
     from gateway import config as config_mod
     from gateway.broadcast.operations import BroadcastPlan
 
-# how this face names the fields of a broadcast request in the library's messages
-FLAGS = {"rate": "--rate", "every": "--every", "until": "--until", "times": "--times"}
 
 
 @click.group(cls=Group, context_settings=CONTEXT, invoke_without_command=True)

@@ -23,6 +23,16 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# How this face names what the library's messages name by field (exceptions.Wording)
+FLAGS = {
+    "rate": "--rate",
+    "every": "--every",
+    "until": "--until",
+    "times": "--times",
+    "var": "--var",
+    "make_group": "contacts import --group NAME",
+    "choose_database": "-c / --db",
+}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
 
@@ -40,7 +50,7 @@ class Group(click.Group):
                 "or --db PATH; only `gateway run` creates one."
             ) from None
         except GatewayError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(exc.wording.naming(FLAGS)) from None
         except Exception as exc:
             # sim_bank is looked up, not imported (``gateway --help`` does not need it):
             # a command that never imported it cannot have raised its errors

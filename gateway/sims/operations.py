@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.config import Config
-from gateway.exceptions import GatewayError, NotFound
+from gateway.exceptions import GatewayError, NotFound, Wording
 from gateway.lockfile import daemon_running
 from gateway.store import UssdRequestRow, utcnow
 from gateway.store.configured import open_store
@@ -31,10 +31,11 @@ async def sim_statuses(config: Config) -> list[dict[str, Any]]:
 async def ussd(config: Config, modem: str, code: str, kind: str, timeout: float) -> UssdRequestRow:
     """Have the daemon dial ``code`` on ``modem`` (or reply in, or cancel, the open session)."""
     if not daemon_running(config):
-        raise GatewayError(
-            f"no daemon is running on {config.database_path}: USSD goes through the daemon's modems -- "
-            "start it (gateway run), or point at its database with -c / --db"
-        )
+        raise GatewayError(Wording(
+            "no daemon is running on {database}: USSD goes through the daemon's modems -- "
+            "start it (gateway run), or point at its database with {choose_database}",
+            {"database": str(config.database_path), "choose_database": "its config or database path"},
+        ))  # fmt: skip
     async with await open_store(config) as store:
         known = {m.id for m in config.modems} | {r.modem_id for r in await store.sim_statuses()}
         if known and modem not in known:
