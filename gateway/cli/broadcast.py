@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from gateway.broadcast.operations import BroadcastPlan
 
 
-
 @click.group(cls=Group, context_settings=CONTEXT, invoke_without_command=True)
 @with_config
 @click.option("--template", "template", help="The notice to send (gateway templates list).")
