@@ -268,6 +268,8 @@ async def test_stop_resolves_a_delete_waiting_for_an_unplugged_modem(tmp_path: P
     await worker.stop()
     with pytest.raises(ModemUnavailable):
         await asyncio.wait_for(delete, 3)
+    with pytest.raises(ModemUnavailable, match="stopping"):  # asked after the stop: refused, not left waiting
+        await asyncio.wait_for(worker.delete("ME", [2]), 3)
 
 
 async def test_second_process_cannot_open_a_port_in_use(running, emulator: ModemEmulator) -> None:  # type: ignore[no-untyped-def]
