@@ -32,7 +32,7 @@ def demo(directory: Path) -> None:
     """
     import asyncio
 
-    from gateway.dev.demo import run_demo
+    from gateway.cli.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(directory, console())))
 

@@ -159,7 +159,7 @@ def check_every_listing(work: Path, text: str, other: str) -> None:
         shown(cli(db, "simulate", "sent"), text)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=TEXT, other=TEXT)
 @example(text="1 44444 [/red] no power", other="Mehdi [/b]")
 @example(text="[bold]my meter[/bold]", other="[/i]North")
