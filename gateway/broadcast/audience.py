@@ -22,7 +22,7 @@ from gateway.broadcast.contacts import (
 from gateway.config import Config
 from gateway.conversation.keywords import load_catalogue
 from gateway.exceptions import BroadcastError, ContactsFileError, NotFound, Wording
-from gateway.store import AudienceSpec, Store
+from gateway.store import AudienceSpec, ContactBook
 from gateway.store.configured import open_store
 
 IMPORT_BATCH = 2000
@@ -135,7 +135,7 @@ async def count_contacts(config: Config, group: str | None, area: str | None) ->
         return await store.count_contacts(group, area)
 
 
-async def check_groups(store: Store, names: Sequence[str]) -> None:
+async def check_groups(store: ContactBook, names: Sequence[str]) -> None:
     """Raise :class:`NotFound` naming the first of ``names`` that is no group, and the groups there are."""
     known = {name for name, _n in await store.groups()}
     for name in names:
@@ -145,7 +145,7 @@ async def check_groups(store: Store, names: Sequence[str]) -> None:
             raise NotFound(Wording("no group {name}; {there} ({make_group} makes one)", words))
 
 
-async def check_audience(store: Store, config: Config, spec: AudienceSpec) -> None:
+async def check_audience(store: ContactBook, config: Config, spec: AudienceSpec) -> None:
     """Every group, ticket category and area the operator named exists: a typo is an error
     that names it, never an audience silently smaller (or empty)."""
     await check_groups(store, spec.groups)

@@ -24,7 +24,16 @@ from gateway.exceptions import BroadcastError, FieldError, MessageTooLong, NotFo
 from gateway.lockfile import daemon_running, holder_name
 from gateway.outbound.operations import longest_message, too_long
 from gateway.outbound.quotas import QuotaConfig
-from gateway.store import AudienceSpec, AudienceSummary, CampaignRow, NewCampaign, Store, stamp, utcnow
+from gateway.store import (
+    AudienceSpec,
+    AudienceSummary,
+    BroadcastPlanner,
+    CampaignDesk,
+    CampaignRow,
+    NewCampaign,
+    stamp,
+    utcnow,
+)
 from gateway.store.configured import open_store
 from sim_bank import ModemConfig
 from sim_bank.pdu import segment
@@ -114,7 +123,7 @@ class BroadcastPlan:
 
 
 async def plan_broadcast(
-    store: Store, config: Config, request: BroadcastRequest, now: datetime | None = None
+    store: BroadcastPlanner, config: Config, request: BroadcastRequest, now: datetime | None = None
 ) -> BroadcastPlan:
     """What ``request`` would send, to whom, on which SIMs and by when -- the dry run. The
     audience is gathered on ``store``'s connection: :func:`create_broadcast` on the same
@@ -182,7 +191,11 @@ def refuse_unsendable(config: Config, plan: BroadcastPlan) -> None:
 
 
 async def create_broadcast(
-    store: Store, config: Config, plan: BroadcastPlan, *, on_progress: Callable[[int], None] = lambda _n: None
+    store: BroadcastPlanner,
+    config: Config,
+    plan: BroadcastPlan,
+    *,
+    on_progress: Callable[[int], None] = lambda _n: None,
 ) -> tuple[int, str | None]:
     """Create the campaign ``plan`` describes, from the audience :func:`plan_broadcast`
     gathered on ``store``, and write the public copy. Returns the campaign id and a warning
@@ -260,7 +273,7 @@ def _runs(request: BroadcastRequest, now: datetime) -> tuple[int, float | None]:
     return runs, every
 
 
-async def sim_capacities(store: Store, config: Config, now: datetime) -> list[SimCapacity]:
+async def sim_capacities(store: BroadcastPlanner, config: Config, now: datetime) -> list[SimCapacity]:
     """What each SIM may still send for broadcasts today, and on a fresh day; its measured rate."""
     tz = ZoneInfo(config.site.timezone)
     usage = await store.usage_on(now.astimezone(tz).date().isoformat())
@@ -287,7 +300,7 @@ async def sim_capacities(store: Store, config: Config, now: datetime) -> list[Si
     return out
 
 
-async def _publish(store: Store, config: Config) -> str | None:
+async def _publish(store: CampaignDesk, config: Config) -> str | None:
     """Write the public copy; a failure is a warning (the campaign is made: never retry it)."""
     try:
         write_public_copy(config.public_dir, await store.campaigns(limit=200), config.site.name)
@@ -316,7 +329,7 @@ async def campaign_status(config: Config, campaign_id: int) -> dict[str, Any]:
         return await _status(store, campaign_id, daemon_running(config))
 
 
-async def _status(store: Store, campaign_id: int, daemon: bool = True) -> dict[str, Any]:
+async def _status(store: CampaignDesk, campaign_id: int, daemon: bool = True) -> dict[str, Any]:
     campaign = await store.campaign(campaign_id)
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id} (gateway broadcast list shows them)")

@@ -26,7 +26,7 @@ from gateway.config import Config
 from gateway.config.window import parse_window
 from gateway.lockfile import holder_alive
 from gateway.runtime import BaseService, Clock, Intervals, as_clock, every
-from gateway.store import STORE_ERRORS, CampaignRow, Store
+from gateway.store import STORE_ERRORS, CampaignQueue, CampaignRow
 from sim_bank import SimBank
 
 log = structlog.get_logger("gateway.broadcast.pacing")
@@ -42,7 +42,7 @@ class Pacer(BaseService):
 
     def __init__(
         self,
-        store: Store,
+        store: CampaignQueue,
         config: Config,
         bank: SimBank,
         *,

@@ -17,7 +17,7 @@ import structlog
 from gateway.exceptions import CrmError
 from gateway.lockfile import holder_alive
 from gateway.runtime import Clock
-from gateway.store import STORE_ERRORS, LeaseTerms, Store
+from gateway.store import STORE_ERRORS, LeaseTerms, SyncLease
 
 log = structlog.get_logger("gateway.crm.sync")
 T = TypeVar("T")
@@ -31,7 +31,7 @@ class Lease:
     """This syncer's hold on the lease. ``renewed``: when it was last taken or renewed
     (monotonic), None while another syncer has it."""
 
-    def __init__(self, store: Store, holder: str, ttl: float, tick: float, clock: Clock) -> None:
+    def __init__(self, store: SyncLease, holder: str, ttl: float, tick: float, clock: Clock) -> None:
         self.store = store
         self.holder = holder
         self.ttl = ttl

@@ -21,7 +21,7 @@ from gateway.crm.client import CrmClient
 from gateway.crm.lease import Lease
 from gateway.crm.push import Backoff, CycleReport
 from gateway.exceptions import CrmBadAnswer
-from gateway.store import StatusUpdate, Store, TicketRow
+from gateway.store import CrmSyncStore, StatusUpdate, TicketRow
 from sim_bank import EncodeError
 from sim_bank.pdu import count_parts
 
@@ -33,7 +33,7 @@ MAX_PAGES = 100  # update pages pulled in one cycle: a long backlog cannot hold 
 class Puller:
     def __init__(
         self,
-        store: Store,
+        store: CrmSyncStore,
         config: Config,
         catalogue: Catalogue,
         lease: Lease,

@@ -19,7 +19,7 @@ from gateway.crm import protocol
 from gateway.crm.client import CrmClient
 from gateway.crm.lease import Lease, LeaseLost
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
-from gateway.store import BatchRow, PushResult, Store, TicketRow
+from gateway.store import BatchRow, PushResult, SyncQueue, TicketRow
 from gateway.store.sync import LeaseTaken
 
 log = structlog.get_logger("gateway.crm.sync")
@@ -52,7 +52,7 @@ class CycleReport:
 class Pusher:
     def __init__(
         self,
-        store: Store,
+        store: SyncQueue,
         site: str,
         batch_size: int,
         lease: Lease,

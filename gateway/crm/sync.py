@@ -34,7 +34,7 @@ from gateway.crm.pull import Puller
 from gateway.crm.push import Backoff, CycleReport, Pusher
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 from gateway.runtime import BaseService, Clock, as_clock
-from gateway.store import STORE_ERRORS, Store, stamp
+from gateway.store import STORE_ERRORS, CrmSyncStore, stamp
 from sim_bank.backoff import backoff_delay
 
 log = structlog.get_logger("gateway.crm.sync")
@@ -53,7 +53,7 @@ class SyncService(BaseService):
 
     def __init__(
         self,
-        store: Store,
+        store: CrmSyncStore,
         config: Config,
         catalogue: Catalogue,
         *,

@@ -40,7 +40,7 @@ from gateway.outbound import choice, verdict
 from gateway.outbound.choice import Capacity, Plan, assign, waiting_per_sim  # Capacity, assign: also imported from here
 from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import BaseService, Clock, Intervals, Tasks, as_clock, retry_store
-from gateway.store import STORE_ERRORS, OnAir, OutboxRow, Store, stamp
+from gateway.store import STORE_ERRORS, OnAir, OutboxQueue, OutboxRow, stamp
 from sim_bank import OutgoingSms, SendFailed, SimBank
 
 log = structlog.get_logger("gateway.outbound.dispatcher")
@@ -60,7 +60,7 @@ class Dispatcher(BaseService):
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxQueue,
         bank: SimBank,
         send: SendConfig,
         *,

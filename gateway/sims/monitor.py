@@ -16,7 +16,7 @@ import structlog
 from gateway.config import Config
 from gateway.outbound.quotas import QuotaBook
 from gateway.runtime import BaseService, Clock, Intervals, as_clock
-from gateway.store import STORE_ERRORS, SimStatusRow, Store, stamp
+from gateway.store import STORE_ERRORS, SimBoard, SimStatusRow, stamp
 from sim_bank import BankEvent, ModemHealth, ModemState, SimBank
 from sim_bank.ussd import Balance
 
@@ -31,7 +31,7 @@ class SimMonitor(BaseService):
 
     def __init__(
         self,
-        store: Store,
+        store: SimBoard,
         bank: SimBank,
         config: Config,
         quota: QuotaBook,

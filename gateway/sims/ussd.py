@@ -28,7 +28,7 @@ import structlog
 from gateway.config import Config
 from gateway.runtime import BaseService, Clock, Tasks, as_clock, retry_store
 from gateway.sims.monitor import SimMonitor
-from gateway.store import STORE_ERRORS, Store, UssdRequestRow
+from gateway.store import STORE_ERRORS, UssdQueue, UssdRequestRow
 from sim_bank import SimBank, SimBankError
 from sim_bank.ussd import Balance, parse_balance
 
@@ -46,7 +46,7 @@ class UssdService(BaseService):
 
     def __init__(
         self,
-        store: Store,
+        store: UssdQueue,
         bank: SimBank,
         config: Config,
         monitor: SimMonitor | None,
