@@ -44,7 +44,7 @@ async def ussd(config: Config, modem: str, code: str, kind: str, timeout: float)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             row = await store.ussd_request(request_id)
-            if row is not None and row.status != "queued":
+            if row is not None and row.status not in ("queued", "running"):
                 if row.status == "failed":
                     raise GatewayError(f"{modem}: {row.error}")
                 return row

@@ -42,6 +42,7 @@ class Harness:
                 send_timeout=3.0,
                 health_interval=0.5,
                 per_minute=1000,
+                prompt_cancel_wait=0.02,  # the emulator answers at once
             )
             for e in self.emulators
         )

@@ -208,6 +208,16 @@ async def test_ussd_from_the_cli_with_a_menu_reply(harness: Harness) -> None:
         await operations.ussd(h.config, "m1", "*999#", "dial", timeout=10)
 
 
+async def test_ussd_waits_for_a_network_that_takes_its_time(harness: Harness) -> None:
+    # a real network answers USSD in seconds: the command waits while the daemon is dialling
+    h = harness
+    h.emu("m1").set_ussd_reply("*140*11#", "Your balance is 12,000 Rials")
+    h.emu("m1").set_ussd_delay(1.0)
+    await h.start()
+    answer = await operations.ussd(h.config, "m1", "*140*11#", "dial", timeout=10)
+    assert answer.status == "done" and answer.response == "Your balance is 12,000 Rials"
+
+
 async def test_gateway_modems_shows_every_sim(harness: Harness) -> None:
     await harness.start()
     await harness.store.enqueue("+989121234567", "hello")
