@@ -256,6 +256,16 @@ class StatusReport:
         return self.status <= 0x1F
 
 
+def report_state(status: int) -> str:
+    """TP-ST (23.040 9.2.3.15) -> what it means for the part: ``delivered``, ``pending`` (a
+    temporary error, the SMSC is still trying) or ``failed``."""
+    if status <= 0x1F:
+        return "delivered"
+    if status <= 0x3F:
+        return "pending"
+    return "failed"
+
+
 def decode(pdu: str) -> Deliver | StatusReport:
     """Decode a PDU as a modem lists it (hex, SMSC field first).
 

@@ -52,6 +52,17 @@ def encode_address(number: str) -> bytes:
     return bytes((len(digits), toa)) + semi_octets(digits)
 
 
+def same_address(a: str | None, b: str | None) -> bool:
+    """Whether two renderings of one number (+989121234567, 09121234567, 989121234567) are one:
+    a status report's TP-RA comes back in whatever form the SMSC chose. A report without a
+    recipient matches on SIM and reference alone."""
+    if not a or not b:
+        return True
+    da, db_ = "".join(c for c in a if c.isdigit()), "".join(c for c in b if c.isdigit())
+    tail = min(9, len(da), len(db_))
+    return tail > 0 and da[-tail:] == db_[-tail:]
+
+
 def encode_alnum_address(name: str) -> bytes:
     septets = gsm7_septets(name)
     if septets is None or not 1 <= len(name) <= 11:

@@ -131,7 +131,7 @@ class Dispatcher(BaseService):
             self._last_used[row.modem_id] = self.clock.monotonic()
             self.tasks.spawn(self._send(row))
         for row_id, reason in decided.impossible.items():
-            await self.store.mark_final(row_id, "failed", reason, attempted=False)
+            await self.store.mark_final(row_id, "failed", reason, code=None)
             log.error("sms_send_failed", outbox_id=row_id, error=reason)
         if claimed or decided.impossible:
             return 0  # more work may fit the modems still free
@@ -236,11 +236,17 @@ class Dispatcher(BaseService):
             self._retry_due[row.id] = self.clock.monotonic() + retry_in
             retry_at = self.clock.wall() + timedelta(seconds=retry_in)  # for people and restarts
             await self._persist(
-                "retry", lambda: self.store.mark_retry(row.id, why, retry_at, judged.parts_sent, on_air)
+                "retry",
+                lambda: self.store.mark_retry(
+                    row.id, why, retry_at, judged.parts_sent, on_air, code=verdict.error_code(why)
+                ),
             )
             log.warning("sms_send_retry", outbox_id=row.id, modem_id=modem, error=why, retry_in=judged.retry_in)
         else:
-            await self._persist(judged.status, lambda: self.store.mark_final(row.id, judged.status, why, on_air))
+            await self._persist(
+                judged.status,
+                lambda: self.store.mark_final(row.id, judged.status, why, on_air, code=verdict.error_code(why)),
+            )
             log.error("sms_send_" + judged.status, outbox_id=row.id, modem_id=modem, error=why)
         self._emit(OutboxDone(row, judged.status, modem, why))
 

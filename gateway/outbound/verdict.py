@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gateway.config import SendConfig
@@ -58,3 +59,13 @@ def reason(exc: Exception) -> str:
         code = f" (+CMS ERROR: {exc.cms_code})" if exc.cms_code is not None else ""
         return f"{exc.modem_id}: {exc.reason}{code}"
     return str(exc) or type(exc).__name__
+
+
+_ERROR_CODE = re.compile(r"\+?CM[SE] ERROR:?\s*(\d+)", re.I)
+
+
+def error_code(error: str) -> str:
+    """The +CMS/+CME code in a send error (``"38"``), or ``"none"`` (a timeout, a modem gone):
+    what ``gateway stats`` counts per SIM."""
+    m = _ERROR_CODE.search(error or "")
+    return m.group(1) if m else "none"

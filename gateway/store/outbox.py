@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, timedelta
@@ -12,28 +11,10 @@ import aiosqlite
 from gateway.exceptions import StoreError
 from gateway.store.base import LANES, StoreBase, _rows, iso, stamp, utcnow
 from gateway.store.rows import DeliveryUpdate, OnAir, OutboxRow
-from sim_bank.pdu import count_parts
+from sim_bank.pdu import count_parts, report_state
+from sim_bank.pdu_fields import same_address
 
 REPORT_WINDOW = timedelta(days=3)  # a report later than this is not matched (references wrap at 256)
-
-
-def delivery_state(status: int) -> str:
-    """TP-ST (23.040 9.2.3.15) -> what it means for the part."""
-    if status <= 0x1F:
-        return "delivered"
-    if status <= 0x3F:
-        return "pending"  # temporary error, the SMSC is still trying
-    return "failed"
-
-
-def same_number(a: str | None, b: str | None) -> bool:
-    """Whether two renderings of a number (+989121234567, 09121234567, 989121234567) are one.
-    A report without a recipient matches on SIM and reference alone."""
-    if not a or not b:
-        return True
-    da, db_ = "".join(c for c in a if c.isdigit()), "".join(c for c in b if c.isdigit())
-    tail = min(9, len(da), len(db_))
-    return tail > 0 and da[-tail:] == db_[-tail:]
 
 
 # Where a row goes back to after a failed or interrupted attempt: the queue -- unless it is a
@@ -123,7 +104,14 @@ class OutboxMixin(StoreBase):
             await _record_on_air(db, row_id, on_air, at)
 
     async def mark_retry(
-        self, row_id: int, error: str, retry_at: datetime | None, parts_sent: int, on_air: OnAir | None = None
+        self,
+        row_id: int,
+        error: str,
+        retry_at: datetime | None,
+        parts_sent: int,
+        on_air: OnAir | None = None,
+        *,
+        code: str,
     ) -> None:
         """A temporary failure: back in the queue (at ``retry_at``), free to go out on another SIM;
         parts already on air are remembered (they tie the rest to the SIM that sent them)."""
@@ -136,7 +124,7 @@ class OutboxMixin(StoreBase):
                    WHERE id = ?""",
                 (error, iso(retry_at), parts_sent, refs, refs, row_id),
             )
-            await _count_error(db, row_id, error)
+            await _count_error(db, row_id, code)
             if on_air is not None:
                 await _record_on_air(db, row_id, on_air, stamp())
 
@@ -150,16 +138,17 @@ class OutboxMixin(StoreBase):
             )
 
     async def mark_final(
-        self, row_id: int, status: str, error: str, on_air: OnAir | None = None, *, attempted: bool = True
+        self, row_id: int, status: str, error: str, on_air: OnAir | None = None, *, code: str | None
     ) -> None:
         """``failed`` (the message cannot be sent) or ``unknown`` (it may have gone out: never resent blindly).
-        ``attempted``: a send was tried and failed (counted in send_errors), as opposed to a message
-        given up before any SIM tried it."""
+        ``code``: the +CMS/+CME code of a send that was tried and failed (``"none"`` for a timeout
+        or a modem gone), counted in send_errors; ``None`` for a message given up before any SIM
+        tried it."""
         assert status in ("failed", "unknown")
         async with self._write() as db:
             await db.execute("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, row_id))
-            if attempted:
-                await _count_error(db, row_id, error)
+            if code is not None:
+                await _count_error(db, row_id, code)
             if on_air is not None:
                 await _record_on_air(db, row_id, on_air, stamp())
 
@@ -308,10 +297,10 @@ async def _apply_report(
         (modem_id, reference, stamp(at - REPORT_WINDOW)),
     ) as cur:
         candidates = list(await cur.fetchall())
-    match = next((c for c in candidates if same_number(c["phone"], recipient)), None)
+    match = next((c for c in candidates if same_address(c["phone"], recipient)), None)
     if match is None:
         return None
-    part_status = delivery_state(status)
+    part_status = report_state(status)
     await db.execute(
         "UPDATE outbox_parts SET status = ?, report = ?, reported_at = ? WHERE id = ?",
         (part_status, status, when, match["id"]),
@@ -338,20 +327,11 @@ async def _apply_report(
     return DeliveryUpdate(match["outbox_id"], part_status, outcome)
 
 
-_ERROR_CODE = re.compile(r"\+?CM[SE] ERROR:?\s*(\d+)", re.I)
-
-
-def error_code(error: str) -> str:
-    """The +CMS/+CME code in a send error (``"38"``), or ``"none"`` (a timeout, a modem gone)."""
-    m = _ERROR_CODE.search(error or "")
-    return m.group(1) if m else "none"
-
-
-async def _count_error(db: aiosqlite.Connection, row_id: int, error: str) -> None:
+async def _count_error(db: aiosqlite.Connection, row_id: int, code: str) -> None:
     """One more failed attempt for the SIM that made it (the row's SIM at claim time)."""
     await db.execute(
         """INSERT INTO send_errors (modem_id, code, count, last_at)
            SELECT COALESCE(modem_id, ''), ?, 1, ? FROM outbox WHERE id = ?
            ON CONFLICT (modem_id, code) DO UPDATE SET count = send_errors.count + 1, last_at = excluded.last_at""",
-        (error_code(error), stamp(), row_id),
+        (code, stamp(), row_id),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from gateway.config import SendConfig
 from gateway.outbound.choice import Capacity, assign
 from gateway.outbound.dispatcher import LOOKAHEAD, WAITING
-from gateway.outbound.verdict import judge
+from gateway.outbound.verdict import error_code, judge
 from gateway.store import OutboxRow, Store
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
 
@@ -228,7 +228,7 @@ async def test_a_due_row_leaves_at_once_behind_hundreds_waiting_out_a_retry_back
         later = datetime.now(UTC) + timedelta(minutes=10)
         for i in range(backlog):
             row_id = await store.enqueue(f"+98912300{i:04d}", f"status update {i}")
-            await store.mark_retry(row_id, "m1: network out of order (+CMS ERROR: 38)", later, 0)
+            await store.mark_retry(row_id, "m1: network out of order (+CMS ERROR: 38)", later, 0, code="38")
         await store.enqueue("+989124440001", "your request 12-000345 is resolved")
     harness.configure(send=SendConfig(retry_base=600.0, retry_max=600.0))
     await harness.start()
@@ -243,7 +243,7 @@ async def test_claim_sees_every_due_row_and_a_bounded_number_waiting_for_a_retry
     async with await Store.open(tmp_path / "gw.db") as store:
         later = datetime.now(UTC) + timedelta(minutes=10)
         for i in range(30):
-            await store.mark_retry(await store.enqueue(f"+98912300{i:04d}", "x"), "busy", later, 0)
+            await store.mark_retry(await store.enqueue(f"+98912300{i:04d}", "x"), "busy", later, 0, code="none")
         due = [await store.enqueue(f"+98912400{i:04d}", "y") for i in range(3)]
         seen: list[list[int]] = []
 
@@ -254,3 +254,9 @@ async def test_claim_sees_every_due_row_and_a_bounded_number_waiting_for_a_retry
         await store.claim(look, lookahead=10)  # due rows only
         await store.claim(look, lookahead=10, waiting=5)  # and the five waiting rows due soonest, in queue order
         assert seen == [due, [1, 2, 3, 4, 5, *due]]
+
+
+def test_stats_count_send_errors_by_their_cms_or_cme_code() -> None:
+    assert error_code("m1: network out of order (+CMS ERROR: 38)") == "38"
+    assert error_code("+CME ERROR: 10") == "10"
+    assert error_code("m1: no answer in 60 s") == "none"  # a timeout, a modem gone

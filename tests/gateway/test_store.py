@@ -205,7 +205,7 @@ async def test_retry_waits_until_due(store: Store) -> None:
     a = await store.enqueue("+989121234567", "x")
     [_row] = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     later = datetime.now(UTC) + timedelta(minutes=5)
-    await store.mark_retry(a, "network busy", later, 0)
+    await store.mark_retry(a, "network busy", later, 0, code="none")
     assert await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments) == []
     assert await store.next_retry_at() is not None
     due = await store.claim(
@@ -218,10 +218,10 @@ async def test_resumed_multipart_restarts_when_another_sim_takes_it(store: Store
     a = await store.enqueue("+989121234567", "x" * 400)
     await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     on_air = OnAir("m1", "2026-11-23", "notification", 1, (10, 11), 2)
-    await store.mark_retry(a, "part 3 failed", datetime.now(UTC) - timedelta(seconds=1), 2, on_air)
+    await store.mark_retry(a, "part 3 failed", datetime.now(UTC) - timedelta(seconds=1), 2, on_air, code="none")
     [same] = await store.claim(lambda rows: assign(rows, Capacity(["m1"], {"m1"})).assignments)
     assert same.parts_sent == 2  # m1 sends only the missing part
-    await store.mark_retry(a, "again", datetime.now(UTC) - timedelta(seconds=1), 2)
+    await store.mark_retry(a, "again", datetime.now(UTC) - timedelta(seconds=1), 2, code="none")
     [other] = await store.claim(lambda rows: assign(rows, Capacity(["m2"], {"m2"})).assignments)  # m1 is down now
     assert other.modem_id == "m2" and other.parts_sent == 0  # a handset only joins parts from one sender
 
@@ -284,7 +284,9 @@ async def test_a_report_that_comes_before_its_part_is_recorded_is_kept_and_match
 
 async def test_parts_of_an_abandoned_attempt_do_not_settle_the_message(store: Store) -> None:
     a = await store.enqueue("+989121234567", "y" * 200)  # two parts
-    await store.mark_retry(a, "boom", None, 1, OnAir("m1", "d", "notification", 1, (7,), 1))  # part 1 from m1
+    await store.mark_retry(
+        a, "boom", None, 1, OnAir("m1", "d", "notification", 1, (7,), 1), code="none"
+    )  # part 1 from m1
     await store.mark_sent(a, OnAir("m2", "d", "notification", 1, (40, 41), 2), 2)  # both again from m2
     await store.apply_report("m1", 7, "+989121234567", 0x00)  # the orphan from m1
     update = await store.apply_report("m2", 40, "+989121234567", 0x00)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from sim_bank import pdu
 from sim_bank.exceptions import EncodeError, PduError
+from sim_bank.pdu_fields import same_address
 
 TEHRAN = timezone(timedelta(hours=3, minutes=30))
 TS = datetime(2026, 11, 23, 14, 5, 9, tzinfo=TEHRAN)
@@ -201,3 +202,32 @@ def test_python_gsmmodem_reads_our_submits_the_same_way(text: str) -> None:
         theirs = decodeSmsPdu(s.hex)
         assert theirs["number"] == "+989121234567"
         assert theirs["text"] == pdu.submit_text(s.hex)[1]
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (0x00, "delivered"),
+        (0x1F, "delivered"),
+        (0x20, "pending"),
+        (0x3F, "pending"),
+        (0x40, "failed"),
+        (0x65, "failed"),
+    ],
+)
+def test_a_reports_tp_st_says_delivered_still_trying_or_failed(status: int, state: str) -> None:
+    assert pdu.report_state(status) == state
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("+989121234567", "09121234567", True),  # the SMSC answers in national form
+        ("+989121234567", "989121234567", True),
+        ("+989121234567", "+989121234568", False),
+        ("+989121234567", None, True),  # a report without a recipient matches on SIM and reference
+        ("+989121234567", "", True),
+    ],
+)
+def test_a_reports_recipient_matches_the_number_in_any_rendering(a: str, b: str | None, same: bool) -> None:
+    assert same_address(a, b) is same
