@@ -9,8 +9,7 @@ import pytest
 
 from gateway.crm.receiver import CrmStub
 from gateway.store import Store
-
-from .harness import SECRET, TOKEN, Harness
+from tests.gateway.harness import SECRET, TOKEN, Harness
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from gateway.inbound.intake import to_item
 from gateway.store import Store
 from sim_bank import pdu
 from sim_bank.types import StoredPdu
-
-from .harness import Harness, eventually
+from tests.gateway.harness import Harness, eventually
 
 LONG_PERSIAN = (
     "۱ ۵۵۱۲۰ سلام. از ساعت هشت دیشب برق کل کوچه ما قطع است. یخچال و پمپ آب خاموش مانده و مادرم بیمار است "

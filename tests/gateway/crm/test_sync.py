@@ -22,9 +22,8 @@ from gateway.exceptions import CrmError, CrmUnreachable
 from gateway.lockfile import holder_name
 from gateway.runtime import Runtime
 from gateway.store import STORE_ERRORS, Store
-
-from .harness import SECRET, TOKEN, Harness, eventually
-from .make_tickets import open_tickets
+from tests.gateway.harness import SECRET, TOKEN, Harness, eventually
+from tests.gateway.make_tickets import open_tickets
 
 CAT = load_catalogue()
 GATEWAY = [sys.executable, "-m", "gateway.cli"]

@@ -22,9 +22,8 @@ from gateway.broadcast.pacing import DEPTH_PER_SIM, MIN_DEPTH
 from gateway.conversation.phones import language_prefixes
 from gateway.store import AudienceSpec, Store, utcnow
 from gateway.store.configured import open_store
-
-from .harness import Harness, eventually
-from .make_tickets import open_tickets, opt_out
+from tests.gateway.harness import Harness, eventually
+from tests.gateway.make_tickets import open_tickets, opt_out
 
 NORTH = AudienceSpec(groups=("north",))
 LONG_AREA = "the northern districts of the city, from the river to the ring road"

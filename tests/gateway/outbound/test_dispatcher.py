@@ -12,8 +12,7 @@ from gateway.outbound.dispatcher import LOOKAHEAD, WAITING
 from gateway.outbound.verdict import error_code, judge
 from gateway.store import OutboxRow, Store
 from sim_bank.exceptions import EncodeError, ModemUnavailable, SendFailed
-
-from .harness import Harness
+from tests.gateway.harness import Harness
 
 
 class Row(OutboxRow):

@@ -23,9 +23,8 @@ from gateway.ops import maintenance
 from gateway.store import Store
 from gateway.store.database_file import DatabaseFile
 from sim_bank import pdu
-
-from .harness import Harness, eventually
-from .make_tickets import open_tickets
+from tests.gateway.harness import Harness, eventually
+from tests.gateway.make_tickets import open_tickets
 
 CUSTOMER = "+447700900123"
 LATE = "+447700900456"

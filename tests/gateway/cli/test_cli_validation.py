@@ -20,8 +20,7 @@ from gateway.exceptions import ConfigError, ConfigErrors
 from gateway.lockfile import DaemonLock
 from gateway.store import AudienceSpec, Store
 from sim_bank.simulator import EmulatorBank
-
-from .make_tickets import opt_out
+from tests.gateway.make_tickets import opt_out
 
 PHONE = "+989121234567"
 

@@ -14,8 +14,7 @@ from gateway.config import SendConfig
 from gateway.runtime import SteppedClock
 from gateway.store import AudienceSpec, Store
 from sim_bank.emulator import SentMessage
-
-from .harness import Harness, eventually
+from tests.gateway.harness import Harness, eventually
 
 HOUR = 3600.0
 LATIN = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")

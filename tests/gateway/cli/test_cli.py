@@ -106,7 +106,7 @@ def test_check_config_passes_the_shipped_catalogue_and_reports_a_reply_too_long(
     runner = CliRunner()
     ok = runner.invoke(main, ["check-config"])
     assert ok.exit_code == 0 and "keywords.toml: ok" in ok.output
-    shipped = (Path(__file__).parents[2] / "config" / "keywords.toml").read_text(encoding="utf-8")
+    shipped = (Path(__file__).parents[3] / "config" / "keywords.toml").read_text(encoding="utf-8")
     long_en = "Thank you. " * 12 + "Your {label} report is {ref}."
     catalogue = tmp_path / "keywords.toml"
     catalogue.write_text(

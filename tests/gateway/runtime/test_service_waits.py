@@ -7,8 +7,7 @@ import asyncio
 import pytest
 
 from gateway.runtime import Intervals, wait_event
-
-from .harness import Harness, eventually
+from tests.gateway.harness import Harness, eventually
 
 
 async def test_a_cancellation_that_arrives_as_the_event_is_set_is_passed_on() -> None:

@@ -14,8 +14,7 @@ from gateway.ops.housekeeping import Housekeeping
 from gateway.runtime import Runtime, SteppedClock
 from gateway.store import STORE_ERRORS, Store
 from gateway.store.watch import DatabaseWatch
-
-from .harness import eventually
+from tests.gateway.harness import eventually
 
 
 def _commit_elsewhere(db: Path) -> None:

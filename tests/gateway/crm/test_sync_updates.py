@@ -17,9 +17,8 @@ from gateway.crm.receiver import CrmStub
 from gateway.crm.sync import SyncService
 from gateway.lockfile import holder_name
 from gateway.store import InboundItem, Store, TicketRow
-
-from .make_tickets import open_tickets
-from .test_sync import CAT, config
+from tests.gateway.crm.test_sync import CAT, config
+from tests.gateway.make_tickets import open_tickets
 
 LONG_FA = "برق منطقه شما پس از تعمیر کابل اصلی دوباره وصل شد و تا پایان شب پایدار خواهد ماند."  # 2 parts
 

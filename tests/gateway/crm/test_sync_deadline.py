@@ -18,10 +18,9 @@ from gateway.exceptions import CrmUnreachable
 from gateway.lockfile import holder_alive, holder_name
 from gateway.runtime import SteppedClock
 from gateway.store import Store, stamp
-
-from .harness import eventually
-from .make_tickets import open_tickets
-from .test_sync import CAT, config, service
+from tests.gateway.crm.test_sync import CAT, config, service
+from tests.gateway.harness import eventually
+from tests.gateway.make_tickets import open_tickets
 
 
 async def lease(store: Store) -> tuple[str | None, str]:

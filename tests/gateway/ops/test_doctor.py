@@ -116,7 +116,7 @@ async def test_with_the_daemon_running_it_reports_the_daemons_view_and_leaves_th
 ) -> None:
     import asyncio
 
-    from .harness import Harness, eventually
+    from tests.gateway.harness import Harness, eventually
 
     h = Harness(tmp_path)
     try:
@@ -172,7 +172,7 @@ async def test_without_c_it_reports_the_running_daemons_modems_not_a_missing_con
     the daemon's view, not "no [[modems]] configured"."""
     import asyncio
 
-    from .harness import Harness, eventually
+    from tests.gateway.harness import Harness, eventually
 
     h = Harness(tmp_path)
     try:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from gateway.config import ConversationConfig
-
-from .harness import Harness, eventually
+from tests.gateway.harness import Harness, eventually
 
 A, B = "+989121110001", "+989121110002"
 

@@ -10,8 +10,7 @@ import pytest
 
 from gateway.runtime import Intervals, SteppedClock
 from sim_bank import pdu
-
-from .harness import Harness, eventually
+from tests.gateway.harness import Harness, eventually
 
 LONG = "1 48213 " + "the whole street has had no power since last night and the water pump is off " * 3
 SENDER = "+447700900123"

@@ -32,10 +32,9 @@ from gateway.exceptions import ConfigError
 from gateway.lockfile import holder
 from gateway.ops.maintenance import backup
 from gateway.store import AudienceSpec, Store, stamp, utcnow
-
-from .harness import Harness, eventually
-from .make_tickets import open_tickets
-from .test_broadcast import add_contacts
+from tests.gateway.broadcast.test_broadcast import add_contacts
+from tests.gateway.harness import Harness, eventually
+from tests.gateway.make_tickets import open_tickets
 
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 

@@ -13,8 +13,7 @@ from gateway.outbound.dispatcher import Dispatcher
 from gateway.runtime import Runtime, SteppedClock
 from gateway.store import STORE_ERRORS, Store
 from sim_bank.types import OutgoingSms, SendResult
-
-from .harness import Harness, eventually
+from tests.gateway.harness import Harness, eventually
 
 
 class NeverFinishingBank:

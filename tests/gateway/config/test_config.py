@@ -11,7 +11,7 @@ import pytest
 from gateway import config as cfg
 from gateway.exceptions import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "gateway.toml.example"
 
 

@@ -9,8 +9,7 @@ import sqlite3
 import pytest
 
 from gateway.runtime import BaseService, Intervals, Runtime, SteppedClock, Tasks, every, retry_store
-
-from .harness import eventually
+from tests.gateway.harness import eventually
 
 HOUR = 3600.0
 

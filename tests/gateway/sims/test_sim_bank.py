@@ -13,8 +13,7 @@ import pytest
 from gateway.config import HealthConfig
 from gateway.sims import operations
 from gateway.store import Store
-
-from .harness import Harness, eventually
+from tests.gateway.harness import Harness, eventually
 
 
 @pytest.fixture
