@@ -142,16 +142,7 @@ class Harness:
         """Look at (or sabotage) the database the way an operator with sqlite3 would -- from
         another thread: a blocking call on the loop would stall the daemon mid-transaction."""
 
-        def run() -> list[tuple[object, ...]]:
-            conn = sqlite3.connect(self.database)
-            try:
-                rows = conn.execute(statement).fetchall()
-                conn.commit()
-                return rows
-            finally:
-                conn.close()
-
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(sql_file, self.database, statement)
 
     def close(self) -> None:
         for e in self.emulators:
@@ -171,3 +162,14 @@ async def eventually(predicate: Callable[[], object], timeout: float = 10.0) -> 
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+def sql_file(database: Path, statement: str) -> list[tuple[object, ...]]:
+    """One statement on the database file, committed, as an operator with sqlite3 would run it."""
+    conn = sqlite3.connect(database)
+    try:
+        rows = conn.execute(statement).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()

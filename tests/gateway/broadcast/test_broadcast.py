@@ -22,7 +22,7 @@ from gateway.broadcast.pacing import DEPTH_PER_SIM, MIN_DEPTH
 from gateway.conversation.phones import language_prefixes
 from gateway.store import AudienceSpec, Store, utcnow
 from gateway.store.configured import open_store
-from tests.gateway.harness import Harness, eventually
+from tests.gateway.harness import Harness, eventually, sql_file
 from tests.gateway.make_tickets import open_tickets, opt_out
 
 NORTH = AudienceSpec(groups=("north",))
@@ -362,15 +362,7 @@ async def test_a_new_run_serves_those_still_waiting_before_anyone_gets_a_repeat(
 
 
 def _sql(tmp_path: Path, statement: str) -> list[tuple[object, ...]]:
-    import sqlite3
-
-    conn = sqlite3.connect(tmp_path / "gw.db")
-    try:
-        rows = conn.execute(statement).fetchall()
-        conn.commit()
-        return rows
-    finally:
-        conn.close()
+    return sql_file(tmp_path / "gw.db", statement)
 
 
 async def test_a_number_that_sends_stop_while_the_operator_confirms_is_left_out(tmp_path: Path) -> None:
