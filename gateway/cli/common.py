@@ -32,6 +32,7 @@ FLAGS = {
     "var": "--var",
     "make_group": "contacts import --group NAME",
     "choose_database": "-c / --db",
+    "overwrite": "pass --force",
 }
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Config
-from gateway.exceptions import NotFound, SimulatorUnavailable
+from gateway.exceptions import NotFound, SimulatorUnavailable, Wording
 from gateway.lockfile import refuse_if_running
 from sim_bank.simulator import EmulatorBank
 
@@ -56,9 +56,10 @@ def simulate_sms(config: Config, sender: str, text: str, modem: str | None) -> d
             control_socket(config.database_path), {"op": "sms", "from": sender, "text": text, "modem": modem}
         )
     except simulator.SimulatorError as exc:
-        raise SimulatorUnavailable(
-            f"{exc}. Start one with `gateway run --simulate 4` (same --db/-c as this command)"
-        ) from None
+        raise SimulatorUnavailable(Wording(
+            "{problem}. Start one with `gateway run --simulate 4` (the same {choose_database} as this command)",
+            {"problem": str(exc), "choose_database": "database"},
+        )) from None  # fmt: skip
 
 
 def simulated_sent(config: Config, modem: str | None) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gateway.config import Config
-from gateway.exceptions import DatabaseMissing, GatewayError, StoreError
+from gateway.exceptions import DatabaseMissing, GatewayError, StoreError, Wording
 from gateway.store import TicketRow
 from gateway.store import files as private_files
 from gateway.store.database_file import DatabaseFile
@@ -60,7 +60,8 @@ def backup_file(archive: Archive, target: Path, *, force: bool = False, group: s
         raise DatabaseMissing(source)
     target = target.resolve()
     if target.exists() and not force:
-        raise BackupError(f"{target} exists: choose another name or pass --force")
+        raise BackupError(Wording("{target} exists: choose another name or {overwrite}",
+                                  {"target": str(target), "overwrite": "ask to overwrite it"}))  # fmt: skip
     if target == source.resolve():
         raise BackupError("the backup must go to another file than the database itself")
     target.parent.mkdir(parents=True, exist_ok=True)
