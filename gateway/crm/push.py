@@ -95,7 +95,9 @@ class Pusher:
         if outcome.kind == "split":
             if len(batch.tickets) == 1:
                 ticket_id = batch.ids[0]
-                await self.store.apply_batch(batch, [PushResult(ticket_id, "rejected", error=outcome.reason)])
+                await self.store.apply_batch(
+                    batch, [PushResult(ticket_id, "rejected", error=outcome.reason)], self.lease.clock.wall()
+                )
                 report.rejected += 1
                 log.warning("crm_rejected_ticket", ticket_id=ticket_id, error=outcome.reason)
                 self._progress(1)
@@ -105,7 +107,7 @@ class Pusher:
             for half in halves:
                 await self._push(crm, half, report)
             return
-        settled = await self.store.apply_batch(batch, outcome.results)
+        settled = await self.store.apply_batch(batch, outcome.results, self.lease.clock.wall())
         rejected = [r for r in outcome.results if not r.synced]
         for r in rejected:
             log.warning("crm_rejected_ticket", ticket_id=r.id, error=r.error)

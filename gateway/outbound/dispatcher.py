@@ -131,7 +131,7 @@ class Dispatcher(BaseService):
             self._last_used[row.modem_id] = self.clock.monotonic()
             self.tasks.spawn(self._send(row))
         for row_id, reason in decided.impossible.items():
-            await self.store.mark_final(row_id, "failed", reason, code=None)
+            await self.store.mark_final(row_id, "failed", reason, code=None, now=self.clock.wall())
             log.error("sms_send_failed", outbox_id=row_id, error=reason)
         if claimed or decided.impossible:
             return 0  # more work may fit the modems still free
@@ -201,7 +201,7 @@ class Dispatcher(BaseService):
             self._failed_at.pop(modem, None)
             on_air = self._on_air(row, modem, result.references, len(result.references))
             assert on_air is not None
-            await self._persist("sent", lambda: self.store.mark_sent(row.id, on_air, row.parts))
+            await self._persist("sent", lambda: self.store.mark_sent(row.id, on_air, row.parts, self.clock.wall()))
             log.info("sms_sent", outbox_id=row.id, modem_id=modem, lane=row.lane, parts=row.parts, to=row.phone,
                      text=row.text)  # fmt: skip
             self._emit(OutboxDone(row, "sent", modem))
@@ -238,14 +238,22 @@ class Dispatcher(BaseService):
             await self._persist(
                 "retry",
                 lambda: self.store.mark_retry(
-                    row.id, why, retry_at, judged.parts_sent, on_air, code=verdict.error_code(why)
+                    row.id,
+                    why,
+                    retry_at,
+                    judged.parts_sent,
+                    on_air,
+                    code=verdict.error_code(why),
+                    now=self.clock.wall(),
                 ),
             )
             log.warning("sms_send_retry", outbox_id=row.id, modem_id=modem, error=why, retry_in=judged.retry_in)
         else:
             await self._persist(
                 judged.status,
-                lambda: self.store.mark_final(row.id, judged.status, why, on_air, code=verdict.error_code(why)),
+                lambda: self.store.mark_final(
+                    row.id, judged.status, why, on_air, code=verdict.error_code(why), now=self.clock.wall()
+                ),
             )
             log.error("sms_send_" + judged.status, outbox_id=row.id, modem_id=modem, error=why)
         self._emit(OutboxDone(row, judged.status, modem, why))

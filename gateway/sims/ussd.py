@@ -111,7 +111,9 @@ class UssdService(BaseService):
         else:
             self._session_until.pop(request.modem_id, None)
         await self._retrying(
-            lambda: self.store.finish_ussd(request.id, response=response, session_open=session, error=error)
+            lambda: self.store.finish_ussd(
+                request.id, response=response, session_open=session, error=error, now=self.clock.wall()
+            )
         )
 
     async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T:

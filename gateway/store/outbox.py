@@ -112,6 +112,7 @@ class OutboxMixin(StoreBase):
         on_air: OnAir | None = None,
         *,
         code: str,
+        now: datetime | None = None,
     ) -> None:
         """A temporary failure: back in the queue (at ``retry_at``), free to go out on another SIM;
         parts already on air are remembered (they tie the rest to the SIM that sent them)."""
@@ -124,9 +125,9 @@ class OutboxMixin(StoreBase):
                    WHERE id = ?""",
                 (error, iso(retry_at), parts_sent, refs, refs, row_id),
             )
-            await _count_error(db, row_id, code)
+            await _count_error(db, row_id, code, stamp(now))
             if on_air is not None:
-                await _record_on_air(db, row_id, on_air, stamp())
+                await _record_on_air(db, row_id, on_air, stamp(now))
 
     async def mark_unclaimed(self, row_id: int) -> None:
         """The modem was gone before anything was written: no attempt is counted."""
@@ -138,7 +139,14 @@ class OutboxMixin(StoreBase):
             )
 
     async def mark_final(
-        self, row_id: int, status: str, error: str, on_air: OnAir | None = None, *, code: str | None
+        self,
+        row_id: int,
+        status: str,
+        error: str,
+        on_air: OnAir | None = None,
+        *,
+        code: str | None,
+        now: datetime | None = None,
     ) -> None:
         """``failed`` (the message cannot be sent) or ``unknown`` (it may have gone out: never resent blindly).
         ``code``: the +CMS/+CME code of a send that was tried and failed (``"none"`` for a timeout
@@ -148,9 +156,9 @@ class OutboxMixin(StoreBase):
         async with self._write() as db:
             await db.execute("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, row_id))
             if code is not None:
-                await _count_error(db, row_id, code)
+                await _count_error(db, row_id, code, stamp(now))
             if on_air is not None:
-                await _record_on_air(db, row_id, on_air, stamp())
+                await _record_on_air(db, row_id, on_air, stamp(now))
 
     async def apply_report(
         self,
@@ -327,11 +335,11 @@ async def _apply_report(
     return DeliveryUpdate(match["outbox_id"], part_status, outcome)
 
 
-async def _count_error(db: aiosqlite.Connection, row_id: int, code: str) -> None:
+async def _count_error(db: aiosqlite.Connection, row_id: int, code: str, at: str) -> None:
     """One more failed attempt for the SIM that made it (the row's SIM at claim time)."""
     await db.execute(
         """INSERT INTO send_errors (modem_id, code, count, last_at)
            SELECT COALESCE(modem_id, ''), ?, 1, ? FROM outbox WHERE id = ?
            ON CONFLICT (modem_id, code) DO UPDATE SET count = send_errors.count + 1, last_at = excluded.last_at""",
-        (code, stamp(), row_id),
+        (code, at, row_id),
     )

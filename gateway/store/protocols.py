@@ -105,10 +105,18 @@ class OutboxQueue(Protocol):
         on_air: OnAir | None = ...,
         *,
         code: str,
+        now: datetime | None = ...,
     ) -> None: ...
     async def mark_unclaimed(self, row_id: int) -> None: ...
     async def mark_final(
-        self, row_id: int, status: str, error: str, on_air: OnAir | None = ..., *, code: str | None
+        self,
+        row_id: int,
+        status: str,
+        error: str,
+        on_air: OnAir | None = ...,
+        *,
+        code: str | None,
+        now: datetime | None = ...,
     ) -> None: ...
 
 
@@ -191,7 +199,13 @@ class UssdQueue(Protocol):
     async def queued_ussd(self) -> list[UssdRequestRow]: ...
     async def claim_ussd(self, request_id: int) -> bool: ...
     async def finish_ussd(
-        self, request_id: int, *, response: str | None, session_open: bool, error: str | None = ...
+        self,
+        request_id: int,
+        *,
+        response: str | None,
+        session_open: bool,
+        error: str | None = ...,
+        now: datetime | None = ...,
     ) -> None: ...
 
 

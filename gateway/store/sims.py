@@ -84,13 +84,19 @@ class SimsMixin(StoreBase):
             return cur.rowcount == 1
 
     async def finish_ussd(
-        self, request_id: int, *, response: str | None, session_open: bool, error: str | None = None
+        self,
+        request_id: int,
+        *,
+        response: str | None,
+        session_open: bool,
+        error: str | None = None,
+        now: datetime | None = None,
     ) -> None:
         async with self._write() as db:
             await db.execute(
                 """UPDATE ussd_requests SET status = ?, response = ?, session_open = ?, error = ?, done_at = ?
                    WHERE id = ?""",
-                ("failed" if error else "done", response, int(session_open), error, stamp(), request_id),
+                ("failed" if error else "done", response, int(session_open), error, stamp(now), request_id),
             )
 
     async def cancel_ussd(self, request_id: int) -> None:
