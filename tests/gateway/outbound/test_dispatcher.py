@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -259,3 +260,21 @@ def test_stats_count_send_errors_by_their_cms_or_cme_code() -> None:
     assert error_code("m1: network out of order (+CMS ERROR: 38)") == "38"
     assert error_code("+CME ERROR: 10") == "10"
     assert error_code("m1: no answer in 60 s") == "none"  # a timeout, a modem gone
+
+
+async def test_a_reply_is_stamped_sent_by_the_daemons_clock(harness: Harness) -> None:
+    # the daemon's clock is the one every record follows (here a day ahead of the machine's)
+    harness.clock.step(86400)
+    await harness.start()
+    harness.emu("m1").inject_sms("+989121234567", "1 48213")
+    await harness.reply_to("+989121234567")
+    query = "SELECT sent_at FROM outbox WHERE status IN ('sent', 'delivered')"
+    rows: list[tuple[object, ...]] = []
+    for _ in range(250):  # the modem has it: the row says so a moment later
+        if rows := await harness.sql(query):
+            break
+        await asyncio.sleep(0.02)
+    [(sent_at,)] = rows
+    shown = datetime.fromisoformat(str(sent_at))
+    assert abs((shown - harness.clock.wall()).total_seconds()) < 60
+    assert shown - datetime.now(UTC) > timedelta(hours=23)
