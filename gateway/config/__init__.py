@@ -47,6 +47,7 @@ from gateway.config.sections import (
     RepliesConfig,
     RetentionConfig,
     SendConfig,
+    SimPolicy,
     SiteConfig,
     StorageConfig,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "RepliesConfig",
     "RetentionConfig",
     "SendConfig",
+    "SimPolicy",
     "SiteConfig",
     "StorageConfig",
     "load",

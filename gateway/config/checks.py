@@ -7,15 +7,11 @@ import contextlib
 import grp
 import re
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from gateway.config.sections import LANGUAGES, LOG_FORMATS, LOG_LEVELS, Config, QuotasConfig
+from gateway.config.sections import LANGUAGES, LOG_FORMATS, LOG_LEVELS, Config, QuotasConfig, SimPolicy
 from gateway.config.window import parse_window
 from gateway.exceptions import ConfigError, ConfigErrors
-
-if TYPE_CHECKING:
-    from sim_bank import ModemConfig
 
 _SITE_ID = re.compile(r"^[0-9]{1,3}$")
 
@@ -58,9 +54,9 @@ def validate(config: Config, where: str, problems: Problems, modem_numbers: Sequ
     for check in (_check_site, _check_storage, _check_logging, _check_times, _check_conversation, _check_misc):
         with problems.check():
             check(config, where)
-    limits: list[tuple[str, QuotasConfig | ModemConfig]] = [("quotas", config.quotas)]
+    limits: list[tuple[str, QuotasConfig | SimPolicy]] = [("quotas", config.quotas)]
     numbers = list(modem_numbers) or list(range(1, len(config.modems) + 1))
-    limits += [(f"modems[{n}]", m) for n, m in zip(numbers, config.modems, strict=True)]
+    limits += [(f"modems[{n}]", config.sim(m.id)) for n, m in zip(numbers, config.modems, strict=True)]
     for key, section in limits:
         if section.per_minute < 1:
             problems.errors.append(

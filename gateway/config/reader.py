@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.config.sections import BAUDRATES, CRM_ENV, MODEM_KEYS, SECRET_KEYS, SECTIONS, Config
+from gateway.config.sections import BAUDRATES, CRM_ENV, MODEM_KEYS, SECRET_KEYS, SECTIONS, Config, SimPolicy
 from gateway.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -117,19 +117,20 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     }
     operators = _operators(raw.get("operators", {}), where, problems)
     numbered = _modems(raw.get("modems", []), where, defaults, problems)
-    for n, modem in numbered:
-        if modem.operator is not None and operators and modem.operator not in operators:
+    for n, _modem, sim in numbered:
+        if sim.operator is not None and operators and sim.operator not in operators:
             problems.errors.append(ConfigError(
                 where,
                 f"modems[{n}].operator",
-                f"{modem.operator!r} is not in [operators]",
-                _did_you_mean(modem.operator, operators),
+                f"{sim.operator!r} is not in [operators]",
+                _did_you_mean(sim.operator, operators),
             ))  # fmt: skip
     crm = sections["crm"]
     sections["crm"] = dataclasses.replace(crm, token=crm.token.strip(), secret=crm.secret.strip())
-    modems = tuple(m for _n, m in numbered)
-    config = Config(path=path.resolve(), modems=modems, operators=operators, **sections)
-    validate(config, where, problems, [n for n, _m in numbered])
+    modems = tuple(m for _n, m, _s in numbered)
+    sims = {m.id: s for _n, m, s in numbered}
+    config = Config(path=path.resolve(), modems=modems, sims=sims, operators=operators, **sections)
+    validate(config, where, problems, [n for n, _m, _s in numbered])
     problems.raise_any()
     return config
 
@@ -184,8 +185,11 @@ def _build(cls: type, table: Any, where: str, section: str, problems: Problems) 
     return cls(**values)
 
 
-def _modems(entries: Any, where: str, defaults: dict[str, Any], problems: Problems) -> list[tuple[int, ModemConfig]]:
-    """The valid ``[[modems]]``, each with its number (``modems[2]``); the others are reported."""
+def _modems(
+    entries: Any, where: str, defaults: dict[str, Any], problems: Problems
+) -> list[tuple[int, ModemConfig, SimPolicy]]:
+    """The valid ``[[modems]]``, each with its number (``modems[2]``) and its SIM's policy; the
+    others are reported."""
     from sim_bank import ModemConfig
 
     if not isinstance(entries, list):
@@ -193,8 +197,9 @@ def _modems(entries: Any, where: str, defaults: dict[str, Any], problems: Proble
             ConfigError(where, "modems", "must be a list of tables", "write each modem as [[modems]]")
         )
         return []
-    hints = typing.get_type_hints(ModemConfig)
-    out: list[tuple[int, ModemConfig]] = []
+    hints = {**typing.get_type_hints(ModemConfig), **typing.get_type_hints(SimPolicy)}
+    policy_keys = {f.name for f in dataclasses.fields(SimPolicy)}
+    out: list[tuple[int, ModemConfig, SimPolicy]] = []
     seen: set[str] = set()
     ports: dict[str, tuple[str, str]] = {}  # the device a port names -> (modem key, port as written)
     for n, entry in enumerate(entries, start=1):
@@ -231,6 +236,7 @@ def _modems(entries: Any, where: str, defaults: dict[str, Any], problems: Proble
                 problems.errors.append(ConfigError(where, f"{key}.balance_ussd",
                                        f"{values['balance_ussd']!r} is not a USSD code",
                                        'digits, * and # only, e.g. balance_ussd = "*140*11#"'))  # fmt: skip
+        sim = SimPolicy(**{k: v for k, v in values.items() if k in policy_keys})
         modem = ModemConfig(**values)
         if not _MODEM_ID.match(modem.id):
             problems.errors.append(ConfigError(
@@ -259,7 +265,7 @@ def _modems(entries: Any, where: str, defaults: dict[str, Any], problems: Proble
         ports.setdefault(device, (key, modem.port))
         seen.add(modem.id)
         if len(problems.errors) == before:
-            out.append((n, modem))
+            out.append((n, modem, sim))
     return out
 
 

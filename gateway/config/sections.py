@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sim_bank.health import DEFAULT_BASE, DEFAULT_CAP, DEFAULT_STRIKES
 
@@ -102,6 +102,19 @@ class QuotasConfig:
 
 
 @dataclass(frozen=True)
+class SimPolicy:
+    """What the gateway may do with one SIM, from its ``[[modems]]`` entry (how to reach the
+    modem is :class:`sim_bank.ModemConfig`'s): operator limits, network, balance checks."""
+
+    per_minute: int = DEFAULT_PER_MINUTE  # SMS parts per rolling minute ([quotas] unless set)
+    per_day: int = DEFAULT_PER_DAY  # SMS parts per calendar day (site time zone)
+    reply_reserve: float = DEFAULT_REPLY_RESERVE  # share of per_day and of each minute kept for replies
+    operator: str | None = None  # this SIM's network, for on-net sending ([operators] prefixes)
+    balance_ussd: str | None = None  # e.g. "*140#": polled on a schedule, parsed, stored
+    low_balance: float | None = None  # warn below this balance (rials for Iranian SIMs)
+
+
+@dataclass(frozen=True)
 class HealthConfig:
     poll_interval: float = 60.0  # seconds between signal/registration checks of each modem
     strikes: int = DEFAULT_STRIKES  # failed sends in a row before a SIM is quarantined
@@ -172,7 +185,8 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
-    modems: tuple[ModemConfig, ...] = ()
+    modems: tuple[ModemConfig, ...] = ()  # how to reach each modem (sim_bank's)
+    sims: dict[str, SimPolicy] = field(default_factory=dict)  # modem id -> its SIM's policy (the gateway's)
 
     @property
     def health_policy(self) -> HealthPolicy:
@@ -211,8 +225,16 @@ class Config:
     def own_numbers(self) -> frozenset[str]:
         return frozenset(m.own_number for m in self.modems if m.own_number)
 
-    def with_modems(self, modems: tuple[ModemConfig, ...]) -> Config:
-        return dataclasses.replace(self, modems=modems)
+    def sim(self, modem_id: str) -> SimPolicy:
+        """The policy of ``modem_id``'s SIM; the defaults for a modem with none (one built in
+        code: the reader gives every ``[[modems]]`` entry its own, unset keys from [quotas])."""
+        return self.sims.get(modem_id) or SimPolicy()
+
+    def with_modems(self, modems: tuple[ModemConfig, ...], **policy: Any) -> Config:
+        """Only ``modems``, each SIM keeping its policy here (by id), with ``policy``'s settings
+        on every one: ``config.with_modems(modems, per_minute=1000)``."""
+        sims = {m.id: dataclasses.replace(self.sim(m.id), **policy) for m in modems}
+        return dataclasses.replace(self, modems=modems, sims=sims)
 
     def with_database(self, database: Path) -> Config:
         return dataclasses.replace(self, storage=dataclasses.replace(self.storage, database=str(database)))
@@ -235,7 +257,7 @@ SECTIONS: dict[str, type] = {  # [section] -> its dataclass
     "metrics": MetricsConfig,
 }
 
-# [[modems]] keys -> ModemConfig fields
+# [[modems]] keys -> ModemConfig fields (how to reach the modem) or SimPolicy fields (the gateway's)
 MODEM_KEYS = {
     "id": "id",
     "port": "port",

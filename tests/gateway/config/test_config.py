@@ -92,6 +92,18 @@ def test_modem_inherits_receive_and_send_defaults(tmp_path: Path) -> None:
     assert (modem.sweep_interval, modem.send_timeout, modem.baudrate) == (3.0, 20.0, 115200)
 
 
+def test_each_sims_policy_takes_quotas_unless_its_modem_sets_its_own(tmp_path: Path) -> None:
+    text = (
+        '[quotas]\nper_minute = 7\nper_day = 300\n[operators]\nMCI = ["+98912"]\n'
+        '[[modems]]\nid = "m1"\nport = "/dev/a"\n'
+        '[[modems]]\nid = "m2"\nport = "/dev/b"\nper_day = 50\noperator = "MCI"\nbalance_ussd = "*۱۴۰#"\n'
+    )
+    config = cfg.load(_write(tmp_path, text))
+    assert config.sim("m1") == cfg.SimPolicy(per_minute=7, per_day=300)
+    assert config.sim("m2") == cfg.SimPolicy(per_minute=7, per_day=50, operator="MCI", balance_ussd="*140#")
+    assert config.with_modems(config.modems[:1], per_minute=1000).sims == {"m1": cfg.SimPolicy(1000, 300)}
+
+
 def test_a_token_with_a_trailing_newline_is_trimmed_and_secrets_never_show(tmp_path: Path) -> None:
     path = _write(tmp_path, '[crm]\nurl = "https://crm.example/api"\ntoken = "t0ken\\n"\nsecret = " s3cret "\n')
     config = cfg.load(path, environ={})
