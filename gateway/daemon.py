@@ -39,7 +39,7 @@ from gateway.lockfile import DaemonLock, holder_name
 from gateway.ops.housekeeping import Housekeeping
 from gateway.ops.metrics import MetricsServer
 from gateway.outbound.dispatcher import Dispatcher
-from gateway.outbound.quotas import QuotaBook
+from gateway.outbound.quotas import QuotaBook, sim_limits
 from gateway.runtime import BaseService, Clock, Intervals, Runtime, Tasks, as_clock
 from gateway.sims.monitor import SimMonitor
 from gateway.sims.ussd import UssdService
@@ -129,7 +129,7 @@ class Daemon:
         requeued = await store.recover()
         if requeued:
             log.warning("outbox_recovered", rows=requeued, note="interrupted sends go out again")
-        self.quota = QuotaBook(config.modems, ZoneInfo(config.site.timezone), self.clock)
+        self.quota = QuotaBook(sim_limits(config), ZoneInfo(config.site.timezone), self.clock)
         await self.quota.load(store)
         self.dispatcher = Dispatcher(
             store,
@@ -137,7 +137,7 @@ class Daemon:
             config.send,
             quota=self.quota,
             operators=config.operators,
-            sim_operator={m.id: m.operator for m in config.modems},
+            sim_operator={m.id: config.sim(m.id).operator for m in config.modems},
             observer=self._observe,
             clock=self.clock,
         )

@@ -23,7 +23,7 @@ from gateway.conversation.phones import language_prefixes
 from gateway.exceptions import BroadcastError, FieldError, MessageTooLong, NotFound, Wording
 from gateway.lockfile import daemon_running, holder_name
 from gateway.outbound.operations import longest_message, too_long
-from gateway.outbound.quotas import QuotaConfig
+from gateway.outbound.quotas import QuotaConfig, sim_limits
 from gateway.store import (
     AudienceSpec,
     AudienceSummary,
@@ -35,7 +35,6 @@ from gateway.store import (
     utcnow,
 )
 from gateway.store.configured import open_store
-from sim_bank import ModemConfig
 from sim_bank.pdu import segment
 
 MIN_EVERY = 300.0  # seconds between staged updates, at least
@@ -278,25 +277,24 @@ async def sim_capacities(store: BroadcastPlanner, config: Config, now: datetime)
     tz = ZoneInfo(config.site.timezone)
     usage = await store.usage_on(now.astimezone(tz).date().isoformat())
     rates = await store.measured_rates(now - timedelta(hours=1))
-    modems = list(config.modems)
-    if not modems:  # a simulated bank, or a config without [[modems]]: the SIMs the daemon reported
+    limits = sim_limits(config)
+    if not limits:  # a simulated bank, or a config without [[modems]]: the SIMs the daemon reported
         q = config.quotas
-        modems = [
-            ModemConfig(r.modem_id, "", per_minute=q.per_minute, per_day=r.per_day or q.per_day,
-                        reply_reserve=q.reply_reserve)
+        limits = {
+            r.modem_id: QuotaConfig(q.per_minute, r.per_day or q.per_day, q.reply_reserve)
             for r in await store.sim_statuses()
-        ]  # fmt: skip
+        }
     statuses = {r.modem_id: r for r in await store.sim_statuses()}
     fresh = stamp(now - timedelta(minutes=10))
     out = []
-    for m in modems:
-        status = statuses.get(m.id)
+    for modem_id, limit in limits.items():
+        status = statuses.get(modem_id)
         if status is not None and status.updated_at >= fresh and status.state in ("down", "quarantined"):
             continue  # the daemon says it cannot send now: do not count on it
-        limit = QuotaConfig(m.per_minute, m.per_day, m.reply_reserve)
         per_day = limit.per_day - limit.reserve
-        used = sum(usage.get(m.id, {}).values())
-        out.append(SimCapacity(m.id, limit.minute_limit("broadcast"), max(0, per_day - used), per_day, rates.get(m.id)))
+        used = sum(usage.get(modem_id, {}).values())
+        left = max(0, per_day - used)
+        out.append(SimCapacity(modem_id, limit.minute_limit("broadcast"), left, per_day, rates.get(modem_id)))
     return out
 
 

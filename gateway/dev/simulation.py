@@ -3,6 +3,7 @@ and acting as customers towards it (``gateway simulate``) through its control so
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,14 @@ from sim_bank.simulator import EmulatorBank
 SOCKET_MAX = 100  # Unix socket paths are limited to ~108 bytes
 
 
-def simulated_config(config: Config, bank: EmulatorBank, **modem_overrides: Any) -> Config:
-    """``config`` with its ``[[modems]]`` replaced by the emulated bank's ptys."""
-    overrides = {"sweep_interval": config.receive.sweep_interval, "send_timeout": config.send.send_timeout}
-    overrides.update(modem_overrides)
-    return config.with_modems(bank.modem_configs(**overrides))
+def simulated_config(config: Config, bank: EmulatorBank, sweep_interval: float | None = None, **policy: Any) -> Config:
+    """``config`` with its ``[[modems]]`` replaced by the emulated bank's ptys, their SIMs with
+    the default policy and ``policy``'s settings (``per_minute=30``)."""
+    modems = bank.modem_configs(
+        sweep_interval=config.receive.sweep_interval if sweep_interval is None else sweep_interval,
+        send_timeout=config.send.send_timeout,
+    )
+    return dataclasses.replace(config, sims={}).with_modems(modems, **policy)
 
 
 def start_simulated_bank(config: Config, count: int, send_latency: float = 0.0) -> tuple[EmulatorBank, Path]:

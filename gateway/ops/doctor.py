@@ -201,11 +201,13 @@ def _modems(
     with ThreadPoolExecutor(max_workers=min(16, len(config.modems))) as pool:
         probes = list(
             pool.map(
-                lambda m: prober(m.port, m.baudrate, flow_control=m.flow_control, balance_ussd=m.balance_ussd),
+                lambda m: prober(
+                    m.port, m.baudrate, flow_control=m.flow_control, balance_ussd=config.sim(m.id).balance_ussd
+                ),
                 config.modems,
             )
         )
-    return sum(_modem(m, p, add) for m, p in zip(config.modems, probes, strict=True))
+    return sum(_modem(m, config.sim(m.id), p, add) for m, p in zip(config.modems, probes, strict=True))
 
 
 def _from_daemon(
@@ -243,7 +245,7 @@ def _from_daemon(
     return ready
 
 
-def _modem(m: ModemConfig, p: Probe, add: Callable[..., None]) -> bool:
+def _modem(m: ModemConfig, sim: config_mod.SimPolicy, p: Probe, add: Callable[..., None]) -> bool:
     """The checks for one probed modem, in order; whether it can serve."""
     if not p.exists:
         add(m.id, "port", "fail", f"{m.port} does not exist",
@@ -280,8 +282,8 @@ def _modem(m: ModemConfig, p: Probe, add: Callable[..., None]) -> bool:
         return True
     served = _network(m, p, add)
     _smsc_and_storage(m, p, add)
-    if m.balance_ussd:
-        _balance(m, p, add)
+    if sim.balance_ussd:
+        _balance(m.id, sim, p, add)
     return served
 
 
@@ -350,17 +352,17 @@ def _smsc_and_storage(m: ModemConfig, p: Probe, add: Callable[..., None]) -> Non
         add(m.id, "SIM storage", "warn" if full else "ok", f"{used}/{total} messages", fix if full else None)
 
 
-def _balance(m: ModemConfig, p: Probe, add: Callable[..., None]) -> None:
+def _balance(modem_id: str, sim: config_mod.SimPolicy, p: Probe, add: Callable[..., None]) -> None:
     if p.balance_text is None:
-        add(m.id, "balance", "warn", f"no answer to {m.balance_ussd}: {p.balance_error or 'nothing'}",
+        add(modem_id, "balance", "warn", f"no answer to {sim.balance_ussd}: {p.balance_error or 'nothing'}",
             "check the code with the operator (gateway ussd can try it by hand)")  # fmt: skip
         return
     balance = parse_balance(p.balance_text)
     if balance is None:
-        add(m.id, "balance", "warn", f"answer not understood: {p.balance_text[:80]}")
+        add(modem_id, "balance", "warn", f"answer not understood: {p.balance_text[:80]}")
         return
-    low = m.low_balance is not None and in_rials(balance) < m.low_balance
-    add(m.id, "balance", "warn" if low else "ok", f"{balance.amount} {balance.currency}",
+    low = sim.low_balance is not None and in_rials(balance) < sim.low_balance
+    add(modem_id, "balance", "warn" if low else "ok", f"{balance.amount} {balance.currency}",
         "top the SIM up: below low_balance" if low else None)  # fmt: skip
 
 

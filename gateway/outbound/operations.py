@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.config import Config
 from gateway.exceptions import GatewayError, MessageTooLong
-from gateway.outbound.quotas import QuotaConfig
+from gateway.outbound.quotas import QuotaConfig, sim_limits
 from gateway.store import OutboxRow
 from gateway.store.configured import open_store
 from sim_bank import EncodeError
@@ -42,7 +42,7 @@ def longest_message(config: Config, lane: str = "notification") -> tuple[int, st
     message could never leave, or only in a minute without any reply. Without [[modems]]
     (a simulated bank), the [quotas] settings."""
     q = config.quotas
-    sims = [(m.id, QuotaConfig(m.per_minute, m.per_day, m.reply_reserve)) for m in config.modems]
+    sims = list(sim_limits(config).items())
     if not sims:
         sims = [("", QuotaConfig(q.per_minute, q.per_day, q.reply_reserve))]
     sim, limits = max(sims, key=lambda s: s[1].minute_limit(lane))

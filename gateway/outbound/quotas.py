@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.config.sections import DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, DEFAULT_REPLY_RESERVE
+from gateway.config.sections import DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, DEFAULT_REPLY_RESERVE, Config, SimPolicy
 from gateway.outbound.choice import NEVER, REPLY
 from gateway.runtime import SYSTEM, Clock
 from gateway.store.protocols import QuotaLedger
-from sim_bank import ModemConfig
 
 WINDOW = 60.0  # seconds of the per-minute window
 
@@ -49,6 +48,10 @@ class QuotaConfig:
     per_minute: int = DEFAULT_PER_MINUTE
     per_day: int = DEFAULT_PER_DAY
     reply_reserve: float = DEFAULT_REPLY_RESERVE  # share of per_day and of per_minute only replies may use
+
+    @classmethod
+    def of(cls, sim: SimPolicy) -> QuotaConfig:
+        return cls(sim.per_minute, sim.per_day, sim.reply_reserve)
 
     @property
     def reserve(self) -> int:
@@ -139,6 +142,11 @@ def record(state: QuotaState, parts: int, today: date, mono: float) -> date:
     return state.day
 
 
+def sim_limits(config: Config) -> dict[str, QuotaConfig]:
+    """Each configured SIM's limits, by modem id (what :class:`QuotaBook` counts against)."""
+    return {m.id: QuotaConfig.of(config.sim(m.id)) for m in config.modems}
+
+
 def next_day_start(day: date, tz: ZoneInfo) -> datetime:
     """The local midnight after ``day`` (when daily quotas reset)."""
     return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
@@ -147,12 +155,12 @@ def next_day_start(day: date, tz: ZoneInfo) -> datetime:
 class QuotaBook:
     """Every configured SIM's quota state, on the clock the daemon runs on."""
 
-    def __init__(self, modems: Sequence[ModemConfig], tz: ZoneInfo, clock: Clock = SYSTEM) -> None:
+    def __init__(self, limits: Mapping[str, QuotaConfig], tz: ZoneInfo, clock: Clock = SYSTEM) -> None:
         self.tz = tz
         self.clock = clock
-        self.limits = {m.id: QuotaConfig(m.per_minute, m.per_day, m.reply_reserve) for m in modems}
+        self.limits = dict(limits)  # modem id -> its SIM's limits (sim_limits(config))
         today = local_day(clock.wall(), tz)
-        self._state = {m.id: QuotaState(day=today) for m in modems}
+        self._state = {modem_id: QuotaState(day=today) for modem_id in self.limits}
 
     def _today(self) -> date:
         return local_day(self.clock.wall(), self.tz)

@@ -90,7 +90,7 @@ class SimMonitor(BaseService):
                     storage_used=health.storage_used if health else None,
                     storage_total=health.storage_total if health else None,
                     sent_today=self.quota.sent_today(modem.id),
-                    per_day=modem.per_day,
+                    per_day=self.config.sim(modem.id).per_day,
                     queued=self._waiting.get(modem.id, 0),
                     last_error=self._errors.get(modem.id),
                     balance=str(balance.amount) if balance else None,

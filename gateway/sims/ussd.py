@@ -69,7 +69,7 @@ class UssdService(BaseService):
         self._session_hold = session_hold
         self._session_until: dict[str, float] = {}
         start = self.clock.monotonic() + first_balance_check
-        self._next_balance = {m.id: start for m in config.modems if m.balance_ussd}
+        self._next_balance = {m.id: start for m in config.modems if config.sim(m.id).balance_ussd}
 
     async def start(self) -> None:
         with contextlib.suppress(*STORE_ERRORS):
@@ -135,22 +135,22 @@ class UssdService(BaseService):
             self.tasks.spawn(self.check_balance(modem.id), key=modem.id)
 
     async def check_balance(self, modem_id: str) -> Balance | None:
-        modem = next(m for m in self.config.modems if m.id == modem_id)
-        assert modem.balance_ussd is not None
+        sim = self.config.sim(modem_id)
+        assert sim.balance_ussd is not None
         try:
-            reply = await self.bank.ussd(modem_id, modem.balance_ussd)
+            reply = await self.bank.ussd(modem_id, sim.balance_ussd)
         except SimBankError as exc:
             log.warning("balance_check_failed", modem_id=modem_id, error=str(exc))
             return None
         text = reply.text or ""
         balance = parse_balance(text)
-        low = balance is not None and modem.low_balance is not None and in_rials(balance) < modem.low_balance
+        low = balance is not None and sim.low_balance is not None and in_rials(balance) < sim.low_balance
         if self.monitor is not None:
             self.monitor.set_balance(modem_id, balance, text, low)
         if balance is None:
             log.warning("balance_unreadable", modem_id=modem_id, status=reply.status)
         elif low:
-            log.warning("balance_low", modem_id=modem_id, balance=str(balance.amount), threshold=modem.low_balance)
+            log.warning("balance_low", modem_id=modem_id, balance=str(balance.amount), threshold=sim.low_balance)
         else:
             log.info("balance", modem_id=modem_id, balance=str(balance.amount), currency=balance.currency)
         return balance

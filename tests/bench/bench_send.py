@@ -57,10 +57,9 @@ async def run_case(case: SendCase) -> dict[str, Any]:
         bank_proc = start_bank(root / "dev", case.modems, case.latency)
         try:
             modems = tuple(
-                ModemConfig(f"m{i}", str(root / "dev" / f"m{i}"), per_minute=10**6, per_day=10**9,
-                            sweep_interval=60.0, health_interval=600.0)
+                ModemConfig(f"m{i}", str(root / "dev" / f"m{i}"), sweep_interval=60.0, health_interval=600.0)
                 for i in range(1, case.modems + 1)
-            )  # fmt: skip
+            )
             config = (
                 Config(
                     site=SiteConfig(id="9"),
@@ -68,7 +67,7 @@ async def run_case(case: SendCase) -> dict[str, Any]:
                     quotas=QuotasConfig(per_minute=10**6, per_day=10**9),
                 )
                 .with_database(root / "gw.db")
-                .with_modems(modems)
+                .with_modems(modems, per_minute=10**6, per_day=10**9)
             )
             daemon = Daemon(config, bank_for(config))
             await daemon.start()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from gateway.config import Config, SiteConfig
+from gateway.config import Config, SimPolicy, SiteConfig
 from gateway.conversation.catalogue import Catalogue
 from gateway.daemon import Daemon, bank_for
 from gateway.dev.events import EventLog
@@ -41,12 +41,12 @@ class Harness:
                 reconnect_max=0.5,
                 send_timeout=3.0,
                 health_interval=0.5,
-                per_minute=1000,
                 prompt_cancel_wait=0.02,  # the emulator answers at once
             )
             for e in self.emulators
         )
-        self.config = Config(site=SiteConfig(id="12", language="fa")).with_database(self.database).with_modems(modems)
+        site = Config(site=SiteConfig(id="12", language="fa")).with_database(self.database)
+        self.config = site.with_modems(modems, per_minute=1000)
         self.catalogue = catalogue
         self.clock = SteppedClock()  # the daemon's clock: tests move it instead of waiting out an interval
         self.daemon: Daemon | None = None
@@ -56,10 +56,16 @@ class Harness:
         return next(e for e in self.emulators if e.modem_id == modem_id)
 
     def configure(self, modems: dict[str, object] | None = None, **sections: object) -> Config:
-        """This harness's config with [[modems]] settings and whole sections replaced."""
+        """This harness's config with [[modems]] settings (the modem's, as ``pin``, and its SIM's
+        policy, as ``per_minute``) on every modem, and whole sections replaced."""
         config = self.config
         if modems:
-            config = config.with_modems(tuple(dataclasses.replace(m, **modems) for m in config.modems))  # type: ignore[arg-type]
+            policy = {f.name for f in dataclasses.fields(SimPolicy)}
+            reach = {k: v for k, v in modems.items() if k not in policy}
+            config = config.with_modems(
+                tuple(dataclasses.replace(m, **reach) for m in config.modems),  # type: ignore[arg-type]
+                **{k: v for k, v in modems.items() if k in policy},
+            )
         self.config = dataclasses.replace(config, **sections)  # type: ignore[arg-type]
         return self.config
 

@@ -19,10 +19,9 @@ from gateway.outbound.choice import Capacity, assign
 from gateway.outbound.quotas import QuotaBook, QuotaConfig, QuotaState
 from gateway.runtime import SteppedClock
 from gateway.store import OnAir, Store
-from sim_bank.types import ModemConfig
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-MODEM = ModemConfig("m1", "/dev/null", per_minute=2, per_day=5, reply_reserve=0.0)
+LIMITS = {"m1": QuotaConfig(per_minute=2, per_day=5, reply_reserve=0.0)}
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ async def test_parts_stamped_after_a_clock_step_back_count_for_a_minute_not_an_h
     await _sent(store, before, day, 2)  # the SIM's minute is full ...
     clock = SteppedClock()
     clock.step(-3600)  # ... and the daemon restarts after the clock went back an hour
-    book = QuotaBook([MODEM], TEHRAN, clock)
+    book = QuotaBook(LIMITS, TEHRAN, clock)
     await book.load(store)
     assert 59 < book.wait("m1", "reply", 1) <= 60
     clock.advance(61)
@@ -57,7 +56,7 @@ async def test_a_days_usage_survives_a_restart(store: Store) -> None:
     clock = SteppedClock(start=now)
     day = now.astimezone(TEHRAN).date().isoformat()
     await _sent(store, now - timedelta(minutes=5), day, 5)  # the whole day's quota, five minutes ago
-    book = QuotaBook([MODEM], TEHRAN, clock)
+    book = QuotaBook(LIMITS, TEHRAN, clock)
     await book.load(store)
     assert book.sent_today("m1") == 5 and book.left_today("m1", "reply") == 0
     assert book.wait("m1", "reply", 1) > 60  # until local midnight, not the next minute
@@ -72,7 +71,7 @@ async def test_a_clock_stepped_back_over_midnight_neither_reopens_the_day_nor_fi
     after_midnight = datetime(2026, 11, 23, 20, 35, tzinfo=UTC)  # 00:05 in Tehran
     today, yesterday = "2026-11-24", "2026-11-23"
     clock = SteppedClock(start=after_midnight - timedelta(minutes=10))  # 23:55: the daemon runs through midnight
-    book = QuotaBook([MODEM], TEHRAN, clock)
+    book = QuotaBook(LIMITS, TEHRAN, clock)
     await book.load(store)
     clock.advance(10 * 60)
     await _sent(store, clock.wall(), book.record("m1", 4), 4)
@@ -81,7 +80,7 @@ async def test_a_clock_stepped_back_over_midnight_neither_reopens_the_day_nor_fi
     assert book.day_key("m1") == today
     await _sent(store, clock.wall(), book.record("m1", 1), 1)  # the fifth part: the day is spent
     assert book.left_today("m1", "reply") == 0 and book.wait("m1", "reply", 1) > 3600
-    restarted = QuotaBook([MODEM], TEHRAN, clock)  # a restart while the clock is still back
+    restarted = QuotaBook(LIMITS, TEHRAN, clock)  # a restart while the clock is still back
     await restarted.load(store)
     assert restarted.sent_today("m1") == 5 and restarted.left_today("m1", "reply") == 0
     clock.step(3600)  # the clock comes forward again: 00:06, the same calendar day
