@@ -16,7 +16,10 @@ PROMPT_CANCEL_WAIT = 0.2
 
 @dataclass(frozen=True)
 class ModemConfig:
-    """How to reach one modem. ``port`` is a serial device path (or an emulator's pty)."""
+    """How to reach and drive one modem. ``port`` is a serial device path (or an emulator's pty).
+
+    Nothing here says what may be sent through it (quotas, operator, balance checks): that is
+    the policy of whoever uses the bank (the gateway's ``SimPolicy``)."""
 
     id: str
     port: str
@@ -32,12 +35,6 @@ class ModemConfig:
     # seconds a modem gets at each connect to answer the ESC that ends a stale SMS prompt
     # (not a config key: an emulator answers at once, and tests pass a short one)
     prompt_cancel_wait: float = PROMPT_CANCEL_WAIT
-    per_minute: int = 10  # operator limits: SMS parts per rolling minute ...
-    per_day: int = 500  # ... and per calendar day (Iran's regulator caps a SIM at 500)
-    reply_reserve: float = 0.2  # share of per_day that only replies to customers may use
-    operator: str | None = None  # this SIM's network, for on-net sending ([operators] prefixes)
-    balance_ussd: str | None = None  # e.g. "*140#": polled on a schedule, parsed, stored
-    low_balance: float | None = None  # warn below this balance
 
 
 @dataclass(frozen=True)

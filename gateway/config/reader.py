@@ -237,7 +237,7 @@ def _modems(
                                        f"{values['balance_ussd']!r} is not a USSD code",
                                        'digits, * and # only, e.g. balance_ussd = "*140*11#"'))  # fmt: skip
         sim = SimPolicy(**{k: v for k, v in values.items() if k in policy_keys})
-        modem = ModemConfig(**values)
+        modem = ModemConfig(**{k: v for k, v in values.items() if k not in policy_keys})
         if not _MODEM_ID.match(modem.id):
             problems.errors.append(ConfigError(
                 where, f"{key}.id", f"{modem.id!r} is not a usable id", "use letters, digits, - _ . (at most 32)"
