@@ -49,3 +49,14 @@ def test_readme_names_every_package_in_that_order() -> None:
     packages = [p for p in ORDER if (ROOT / "gateway" / p).is_dir()]
     positions = [section.index(f"`gateway/{p}/`") for p in packages]
     assert positions == sorted(positions)
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """Modules small and named for what they do (STYLE.md): a module past 400 lines is two."""
+    long = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for top in ("gateway", "sim_bank")
+        for path in sorted((ROOT / top).rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > 400
+    ]
+    assert long == []

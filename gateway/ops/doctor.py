@@ -33,7 +33,7 @@ from gateway.lockfile import holder, lock_path
 from gateway.sims.ussd import in_rials
 from gateway.store import Store
 from gateway.store.database_file import DatabaseFile
-from gateway.store.protocols import StoreHealth
+from gateway.store.file_views import StoreHealth
 from sim_bank import ModemConfig
 from sim_bank.probe import Probe, probe
 from sim_bank.ussd import parse_balance

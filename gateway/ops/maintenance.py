@@ -28,8 +28,8 @@ from gateway.exceptions import DatabaseMissing, GatewayError, StoreError, Wordin
 from gateway.store import TicketRow
 from gateway.store import files as private_files
 from gateway.store.database_file import DatabaseFile
+from gateway.store.file_views import Archive
 from gateway.store.maintenance import check_copy
-from gateway.store.protocols import Archive
 
 TABLES = ("messages", "tickets", "outbox", "campaigns", "contacts")
 EXPORT_FIELDS = (*TicketRow.JSON_FIELDS, "crm_note", "status_changed_at")

@@ -22,7 +22,7 @@ from gateway.config import parse_listen
 from gateway.exceptions import ConfigError
 from gateway.ops.stats import snapshot
 from gateway.store.database_file import DatabaseFile
-from gateway.store.protocols import StatsReader
+from gateway.store.file_views import StatsReader
 
 STATES = ("ready", "quarantined", "down", "connecting", "stopped")
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gateway.store.protocols import StatsReader
+    from gateway.store.file_views import StatsReader
 
 SENT = ("sent", "delivered", "unknown")
 

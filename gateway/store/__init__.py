@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 _FACE = {
     "LANES": "gateway.store.base",
     "STORE_ERRORS": "gateway.store.base",
-    "Archive": "gateway.store.protocols",
+    "Archive": "gateway.store.file_views",
     "AudienceSpec": "gateway.store.rows_broadcast",
     "AudienceSummary": "gateway.store.rows_broadcast",
     "BatchRow": "gateway.store.rows",
@@ -61,10 +61,10 @@ _FACE = {
     "SimBoard": "gateway.store.protocols",
     "SimDesk": "gateway.store.protocols",
     "SimStatusRow": "gateway.store.rows",
-    "StatsReader": "gateway.store.protocols",
+    "StatsReader": "gateway.store.file_views",
     "StatusUpdate": "gateway.store.rows",
     "Store": "gateway.store.database",
-    "StoreHealth": "gateway.store.protocols",
+    "StoreHealth": "gateway.store.file_views",
     "SyncDesk": "gateway.store.protocols",
     "SyncLease": "gateway.store.protocols",
     "SyncQueue": "gateway.store.protocols",
@@ -81,8 +81,8 @@ _FACE = {
 if TYPE_CHECKING:
     from gateway.store.base import LANES, STORE_ERRORS, iso, stamp, utcnow
     from gateway.store.database import Store
+    from gateway.store.file_views import Archive, StatsReader, StoreHealth
     from gateway.store.protocols import (
-        Archive,
         BroadcastPlanner,
         CampaignDesk,
         CampaignQueue,
@@ -101,8 +101,6 @@ if TYPE_CHECKING:
         RoutingStore,
         SimBoard,
         SimDesk,
-        StatsReader,
-        StoreHealth,
         SyncDesk,
         SyncLease,
         SyncQueue,

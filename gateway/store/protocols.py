@@ -1,11 +1,9 @@
 """Narrow views of the store: each consumer names the few methods it needs (DESIGN.md).
 
-:class:`~gateway.store.Store` satisfies every async view structurally;
-:class:`~gateway.store.database_file.DatabaseFile` (the file read without a Store:
-blocking, read-only, never migrated, for ops commands and the metrics thread)
-satisfies :class:`StatsReader`, :class:`StoreHealth` and :class:`Archive`. The
-``TYPE_CHECKING`` block at the end makes ``mypy --strict`` prove both, so a view
-that drifts from the store fails the type check.
+:class:`~gateway.store.Store` satisfies every view structurally (the views of the file
+read without a Store are in :mod:`gateway.store.file_views`). The ``TYPE_CHECKING``
+block at the end makes ``mypy --strict`` prove it, so a view that drifts from the store
+fails the type check.
 
 Written so that another queue (PostgreSQL) could implement them: nothing here
 names SQLite.
@@ -13,15 +11,13 @@ names SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from gateway.store import Store
-    from gateway.store.database_file import DatabaseFile
-    from gateway.store.health import FileState
     from gateway.store.rows import (
         Assemble,
         BatchRow,
@@ -36,7 +32,6 @@ if TYPE_CHECKING:
         PushResult,
         Release,
         SimStatusRow,
-        StatsRows,
         StatusUpdate,
         UpdatesApplied,
         UssdRequestRow,
@@ -52,7 +47,6 @@ if TYPE_CHECKING:
     from gateway.store.rows_tickets import TicketRow
 
 __all__ = [
-    "Archive",
     "BroadcastPlanner",
     "CampaignDesk",
     "CampaignQueue",
@@ -71,8 +65,6 @@ __all__ = [
     "RoutingStore",
     "SimBoard",
     "SimDesk",
-    "StatsReader",
-    "StoreHealth",
     "SyncDesk",
     "SyncLease",
     "SyncQueue",
@@ -376,34 +368,6 @@ class BroadcastPlanner(CampaignDesk, ContactBook, QuotaLedger, SimDesk, Protocol
     quotas used, SIM states), the campaign made and followed."""
 
 
-# ---------------------------------------------------------------- the file, read without a Store (ops)
-
-
-class StatsReader(Protocol):
-    """``gateway stats`` and the metrics exporter."""
-
-    def stats_rows(self) -> StatsRows: ...
-
-
-class StoreHealth(Protocol):
-    """``gateway doctor``."""
-
-    def quick_check(self) -> str: ...
-    def describe(self) -> FileState: ...
-    def sim_status_rows(self) -> dict[str, dict[str, Any]]: ...
-
-
-class Archive(Protocol):
-    """``gateway backup`` and ``gateway export tickets``."""
-
-    @property
-    def path(self) -> Path: ...
-    def backup_to(self, target: Path) -> None: ...
-    def export_rows(
-        self, columns: Sequence[str], *, since: datetime | None = None, sync: str | None = None
-    ) -> Generator[dict[str, Any], None, None]: ...
-
-
 if TYPE_CHECKING:  # mypy proves that the store's classes satisfy these views
 
     def _store_views(store: Store) -> tuple[
@@ -413,6 +377,3 @@ if TYPE_CHECKING:  # mypy proves that the store's classes satisfy these views
     ]:  # fmt: skip
         return (store, store, store, store, store, store, store, store, store, store, store, store, store, store,
                 store, store, store, store, store, store, store, store, store, store)  # fmt: skip
-
-    def _file_views(file: DatabaseFile) -> tuple[StatsReader, StoreHealth, Archive]:
-        return file, file, file

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -15,7 +16,7 @@ from gateway.conversation.refs import format_ref
 from gateway.exceptions import StoreError
 from gateway.inbound.reassembly import assemble, release
 from gateway.outbound.dispatcher import Capacity, assign
-from gateway.store import AudienceSpec, InboundItem, NewTicket, OnAir, Outcome, Store, protocols
+from gateway.store import AudienceSpec, InboundItem, NewTicket, OnAir, Outcome, Store, file_views, protocols
 from gateway.store.base import _statements
 from gateway.store.database_file import DatabaseFile
 from gateway.store.migrations import MIGRATIONS
@@ -298,16 +299,19 @@ async def test_parts_of_an_abandoned_attempt_do_not_settle_the_message(store: St
 
 def _members(protocol: type) -> list[str]:
     """Its methods, and those of the views it combines."""
-    views = [c for c in protocol.__mro__ if getattr(c, "_is_protocol", False) and c.__module__ == protocols.__name__]
+    views = [c for c in protocol.__mro__ if getattr(c, "_is_protocol", False) and c.__module__ == protocol.__module__]
     return sorted({n for c in views for n in vars(c) if not n.startswith("_")})
 
 
-@pytest.mark.parametrize("name", protocols.__all__)
-def test_the_store_has_every_method_of_each_narrow_view(name: str) -> None:
-    """mypy proves it (protocols.py's TYPE_CHECKING block); this says it without mypy: each view
-    names methods the store really has, with the same parameters and the same async-ness."""
-    view = getattr(protocols, name)
-    implementation = DatabaseFile if name in ("StatsReader", "StoreHealth", "Archive") else Store
+@pytest.mark.parametrize(
+    ("module", "name"), [(protocols, n) for n in protocols.__all__] + [(file_views, n) for n in file_views.__all__]
+)
+def test_the_store_has_every_method_of_each_narrow_view(module: ModuleType, name: str) -> None:
+    """mypy proves it (the TYPE_CHECKING blocks of protocols.py and file_views.py); this says it
+    without mypy: each view names methods the store (or the file read without one) really has,
+    with the same parameters and the same async-ness."""
+    view = getattr(module, name)
+    implementation = DatabaseFile if module is file_views else Store
     assert _members(view), f"{name} names no method"
     for member in _members(view):
         wanted = getattr(view, member)
