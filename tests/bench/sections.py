@@ -188,7 +188,7 @@ def scale(s: dict[str, Any]) -> list[Block]:
     row = (_f(s["tickets"]), _f(s["open_tickets"]), _f(s["query_ms"]["median"], 1),
            _f(s["list_tickets_ms"]["median"], 1), _f(s["cli_process_ms"]["median"], 0),
            _f(s["cli_startup_ms"]["median"], 0), f"<= {s['target_ms']:g} ms", _f(s["met"]))  # fmt: skip
-    notes = ["Medians after a first run; list_tickets() is what the CLI calls (open the store, query, close). "
+    notes = ["Medians after a first run; list_tickets() is what the CLI calls (a read-only sqlite3 query). "
              "The CLI process time is mostly Python start-up and imports (the 'start-up alone' column)."]  # fmt: skip
     return [Block("gateway tickets list --status open, at scale", headers, [row], notes)]
 
