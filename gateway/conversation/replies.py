@@ -31,6 +31,24 @@ def render_reply(catalogue: Catalogue, name: str, language: str, values: Mapping
     return render(catalogue.reply(name, language), vals)
 
 
+def status_notice(
+    catalogue: Catalogue, status: str, *, language: str, code: str, category: str, ref: str, account: str | None
+) -> str:
+    """What tells a customer their ticket is now ``status`` (``[replies.update_STATUS]``, else
+    ``[replies.update]``), in their language and digits. The one wording both a CRM status
+    update and a change made at the desk (``gateway tickets status --notify``) send."""
+    found = catalogue.code(code)
+    label = (found.labels.get(language) or found.labels.get("en") or category) if found else category
+    values = {
+        "ref": ref,
+        "label": label,
+        "status": catalogue.status_label(status, language),
+        "account": account or "",
+        "code": code,
+    }
+    return render_reply(catalogue, catalogue.update_reply(status), language, values)
+
+
 def compose(catalogue: Catalogue, decision: Decision, *, ref: str | None = None) -> str | None:
     """The reply for a router decision on its own (no history): what ``gateway parse`` shows."""
     if decision.reply is None:

@@ -15,7 +15,7 @@ import structlog
 
 from gateway.config import Config
 from gateway.conversation.catalogue import Catalogue
-from gateway.conversation.replies import render_reply
+from gateway.conversation.replies import status_notice
 from gateway.crm import protocol
 from gateway.crm.client import CrmClient
 from gateway.crm.lease import Lease
@@ -131,17 +131,15 @@ class Puller:
         return template
 
     def template(self, ticket: TicketRow, update: StatusUpdate) -> str:
-        code = self.catalogue.code(ticket.code)
-        lang = ticket.language
-        label = (code.labels.get(lang) or code.labels.get("en") or ticket.category) if code else ticket.category
-        values = {
-            "ref": ticket.ref,
-            "label": label,
-            "status": self.catalogue.status_label(update.status, lang),
-            "account": ticket.account or "",
-            "code": ticket.code,
-        }
-        return render_reply(self.catalogue, self.catalogue.update_reply(update.status), lang, values)
+        return status_notice(
+            self.catalogue,
+            update.status,
+            language=ticket.language,
+            code=ticket.code,
+            category=ticket.category,
+            ref=ticket.ref,
+            account=ticket.account,
+        )
 
 
 def _count(value: str | None) -> int:
