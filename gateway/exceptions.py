@@ -124,6 +124,16 @@ class NotFound(GatewayError):
     """A ticket, message or outbox row the user named does not exist."""
 
 
+class DeskError(GatewayError):
+    """A change to a ticket was refused: an empty or too long note, a name that cannot be one,
+    a status the ticket already has. Nothing was written."""
+
+
+class TicketChanged(DeskError):
+    """Someone else changed the ticket between reading it and writing the change: nothing was
+    written; look at the ticket again."""
+
+
 class SimulatorUnavailable(GatewayError):
     """``gateway simulate`` found no running simulated SIM bank to talk to."""
 

@@ -34,12 +34,14 @@ _FACE = {
     "CampaignDesk": "gateway.store.protocols",
     "CampaignQueue": "gateway.store.protocols",
     "CampaignRow": "gateway.store.rows_broadcast",
+    "CaseDesk": "gateway.store.protocols_desk",
     "ContactBook": "gateway.store.protocols",
     "ContactRow": "gateway.store.rows_broadcast",
     "CrmSyncStore": "gateway.store.protocols",
     "CustomerHistory": "gateway.store.protocols",
     "DaemonStore": "gateway.store.protocols",
     "DeliveryBook": "gateway.store.protocols",
+    "HistoryRow": "gateway.store.rows_tickets",
     "HousekeepingStore": "gateway.store.protocols",
     "InboundItem": "gateway.store.rows",
     "Inbox": "gateway.store.protocols",
@@ -107,6 +109,7 @@ if TYPE_CHECKING:
         TicketReader,
         UssdQueue,
     )
+    from gateway.store.protocols_desk import CaseDesk
     from gateway.store.rows import (
         BatchRow,
         InboundItem,
@@ -130,7 +133,7 @@ if TYPE_CHECKING:
         NewCampaign,
         NewContact,
     )
-    from gateway.store.rows_tickets import TicketRow
+    from gateway.store.rows_tickets import HistoryRow, TicketRow
 
 
 def __getattr__(name: str) -> Any:
@@ -153,12 +156,14 @@ __all__ = [
     "CampaignDesk",
     "CampaignQueue",
     "CampaignRow",
+    "CaseDesk",
     "ContactBook",
     "ContactRow",
     "CrmSyncStore",
     "CustomerHistory",
     "DaemonStore",
     "DeliveryBook",
+    "HistoryRow",
     "HousekeepingStore",
     "InboundItem",
     "Inbox",

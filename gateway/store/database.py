@@ -9,6 +9,7 @@ from __future__ import annotations
 from gateway.store.audience import AudienceMixin
 from gateway.store.campaigns import CampaignsMixin
 from gateway.store.contacts import ContactsMixin
+from gateway.store.desk import DeskMixin
 from gateway.store.inbox import InboundMixin
 from gateway.store.maintenance import MaintenanceMixin
 from gateway.store.outbox import OutboxMixin
@@ -29,5 +30,6 @@ class Store(
     CampaignsMixin,
     MaintenanceMixin,
     QueriesMixin,
+    DeskMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""

@@ -327,4 +327,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        8,
+        "desk: who a ticket is assigned to; its history (status changes, notes, assignments, by whom)",
+        """
+        ALTER TABLE tickets ADD COLUMN assigned_to TEXT;
+
+        -- every change to a ticket, in order: a status change (the CRM's or a local user's),
+        -- a note, an assignment; actor is 'crm' or the local user's name
+        CREATE TABLE ticket_history (
+            id          INTEGER PRIMARY KEY,
+            ticket_id   TEXT    NOT NULL,
+            at          TEXT    NOT NULL,
+            actor       TEXT    NOT NULL,
+            action      TEXT    NOT NULL,            -- status | note | assign
+            old_value   TEXT,                        -- status or assignee before
+            new_value   TEXT,                        -- status or assignee after
+            note        TEXT,                        -- the note (alone, or with a status change)
+            outbox_id   INTEGER                      -- the SMS that told the customer, if any
+        );
+        CREATE INDEX ticket_history_ticket ON ticket_history (ticket_id, id);
+        """,
+    ),
 ]

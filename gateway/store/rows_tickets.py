@@ -36,6 +36,7 @@ class TicketRow:
     sync_error: str | None = None
     crm_note: str | None = None
     status_changed_at: str | None = None
+    assigned_to: str | None = None  # a local user's name (the desk); not part of the CRM push
 
     JSON_FIELDS = (
         "id",
@@ -66,3 +67,30 @@ class TicketRow:
     def as_push(self) -> dict[str, Any]:
         """The ticket as the CRM receives it."""
         return {name: getattr(self, name) for name in self.PUSH_FIELDS}
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One change to a ticket: a status change, a note or an assignment, by ``crm`` or a local user."""
+
+    id: int
+    ticket_id: str
+    at: str
+    actor: str
+    action: str  # status | note | assign
+    old_value: str | None
+    new_value: str | None
+    note: str | None
+    outbox_id: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "by": self.actor,
+            "action": self.action,
+            "from": self.old_value,
+            "to": self.new_value,
+            "note": self.note,
+            "outbox_id": self.outbox_id,
+        }

@@ -18,6 +18,7 @@ from typing import Any
 
 from gateway.exceptions import GatewayError
 from gateway.store.base import StoreBase, _row, _rows, stamp
+from gateway.store.desk import CRM_ACTOR, insert_history
 from gateway.store.outbox import insert_outbox
 from gateway.store.rows import BatchRow, LeaseTerms, PushResult, StatusUpdate, UpdatesApplied
 from gateway.store.rows_tickets import TicketRow
@@ -175,7 +176,8 @@ class SyncMixin(StoreBase):
         now: datetime | None = None,
     ) -> UpdatesApplied:
         """Apply some of the CRM's status changes, queue the SMS that tell customers (``notice``
-        composes it), and write ``state`` (where the pull now stands) -- all in one
+        composes it), keep each in the ticket's history (by ``crm``), and write ``state`` (where the
+        pull now stands) -- all in one
         transaction. The caller keeps each call short (a chunk of a page): intake waits for
         the same writer."""
         at = stamp(now)
@@ -194,12 +196,14 @@ class SyncMixin(StoreBase):
                 )
                 applied += 1
                 text = notice(ticket, u) if u.notify else None
+                outbox_id = None
                 if text:
-                    notices.append(
-                        await insert_outbox(
-                            db, ticket.phone, text, "notification", at, modem_hint=ticket.modem, ticket_id=ticket.id
-                        )
+                    outbox_id = await insert_outbox(
+                        db, ticket.phone, text, "notification", at, modem_hint=ticket.modem, ticket_id=ticket.id
                     )
+                    notices.append(outbox_id)
+                # in the ticket's history beside the desk's own changes
+                await insert_history(db, ticket.id, at, CRM_ACTOR, "status", ticket.status, u.status, u.note, outbox_id)
             await _put(db, state)
         return UpdatesApplied(applied, unknown, tuple(notices))
 
