@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 @click.group(cls=Group, context_settings=CONTEXT)
 def tickets() -> None:
-    """Tickets opened from customers' SMS."""
+    """Tickets opened from customers' SMS, and the desk's work on them (status, notes, assignment)."""
 
 
 @tickets.command("list", context_settings=CONTEXT)
@@ -56,24 +56,22 @@ def tickets_list(
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def tickets_show(config: config_mod.Config, ref: str, as_json: bool) -> None:
-    """One ticket and the replies sent for it. REF may be typed in any digit script.
+    """One ticket: its fields, who it is assigned to, its notes, its history (status changes,
+    notes, assignments, by whom) and its thread (the customer's SMS and ours, in time order).
+    REF may be typed in any digit script.
 
     Example: gateway tickets show 12-000345
     """
     import asyncio
 
-    from gateway.cli.output import print_fields
-    from gateway.desk import operations
-    from gateway.outbound.operations import outbox_json
+    from gateway.cli.ticket_case import print_case
+    from gateway.desk.casework import show_case
 
-    ticket, replies = asyncio.run(operations.show_ticket(config, ref))
+    case = asyncio.run(show_case(config, ref))
     if as_json:
-        echo_json({**ticket.as_json(), "replies": [outbox_json(r) for r in replies]})
+        echo_json(case.as_json())
         return
-    out = console()
-    print_fields(out, ticket.as_json(), 12)
-    for r in replies:
-        print_fields(out, {"reply": f"#{r.id} {r.status} via {r.modem_id or '-'}: {r.text}"}, 12)
+    print_case(console(), case)
 
 
 # ---------------------------------------------------------------- parse / send / outbox / inbox
@@ -99,4 +97,13 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
     print_fields(console(), result.as_json(), 15)
 
 
+def _case_work() -> None:
+    """``status``, ``note``, ``assign``: in their own module (:mod:`gateway.cli.ticket_case`)."""
+    from gateway.cli import ticket_case
+
+    for command in ticket_case.COMMANDS:
+        tickets.add_command(command)
+
+
+_case_work()
 COMMANDS = (tickets, parse)

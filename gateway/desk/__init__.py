@@ -1,1 +1,2 @@
-"""The desk: reading the tickets customers' SMS opened (``gateway tickets``, ``gateway parse``)."""
+"""The desk: the tickets customers' SMS opened, read and worked by people (``gateway tickets``:
+list, show, status, note, assign; ``gateway parse``)."""

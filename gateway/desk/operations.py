@@ -1,16 +1,16 @@
-"""Reading tickets: the list, and one ticket with its replies."""
+"""Reading tickets: the list (one ticket, with its history and thread: :mod:`gateway.desk.casework`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.exceptions import NotFound
+from gateway.desk.rules import TICKET_STATUSES
 
 if TYPE_CHECKING:
     from gateway.config import Config
-    from gateway.store import OutboxRow, TicketRow
+    from gateway.store import TicketRow
 
-TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")  # the contract's ticket statuses
+__all__ = ["TICKET_STATUSES", "list_tickets"]
 
 
 def list_tickets(config: Config, status: str | None, limit: int, sync: str | None = None) -> list[TicketRow]:
@@ -34,15 +34,3 @@ async def _tickets(config: Config, status: str | None, limit: int, sync: str | N
 
     async with await open_store(config) as store:
         return await store.tickets(status=status, limit=limit, sync_status=sync)
-
-
-async def show_ticket(config: Config, ref: str) -> tuple[TicketRow, list[OutboxRow]]:
-    """A ticket by ref (in any digit script, with or without the dash) or id, with its replies."""
-    from gateway.conversation.refs import ref_candidates
-    from gateway.store.configured import open_store
-
-    async with await open_store(config) as store:
-        ticket = await store.ticket(*ref_candidates(ref), ref.strip())
-        if ticket is None:
-            raise NotFound(f"no ticket {ref!r} in {config.database_path}")
-        return ticket, await store.outbox(ticket_id=ticket.id, limit=20)
