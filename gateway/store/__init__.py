@@ -46,6 +46,7 @@ _FACE = {
     "InboundItem": "gateway.store.rows",
     "Inbox": "gateway.store.protocols",
     "LeaseTerms": "gateway.store.rows",
+    "MessageLog": "gateway.store.protocols_threads",
     "MessageRow": "gateway.store.rows",
     "NewCampaign": "gateway.store.rows_broadcast",
     "NewContact": "gateway.store.rows_broadcast",
@@ -110,6 +111,7 @@ if TYPE_CHECKING:
         UssdQueue,
     )
     from gateway.store.protocols_desk import CaseDesk
+    from gateway.store.protocols_threads import MessageLog
     from gateway.store.rows import (
         BatchRow,
         InboundItem,
@@ -168,6 +170,7 @@ __all__ = [
     "InboundItem",
     "Inbox",
     "LeaseTerms",
+    "MessageLog",
     "MessageRow",
     "NewCampaign",
     "NewContact",

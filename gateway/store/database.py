@@ -17,6 +17,7 @@ from gateway.store.queries import QueriesMixin
 from gateway.store.routing import RoutingMixin
 from gateway.store.sims import SimsMixin
 from gateway.store.sync import SyncMixin
+from gateway.store.threads import ThreadsMixin
 
 
 class Store(
@@ -31,5 +32,6 @@ class Store(
     MaintenanceMixin,
     QueriesMixin,
     DeskMixin,
+    ThreadsMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
