@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -10,6 +11,8 @@ from gateway.cli.common import CONTEXT, Group, LazyChoice, console, echo_json, w
 
 if TYPE_CHECKING:
     from gateway import config as config_mod
+    from gateway.store import TicketRow
+    from gateway.store.reader import TicketFilter
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -23,18 +26,43 @@ def tickets() -> None:
               help="Only tickets with this status.")  # fmt: skip
 @click.option("--sync", "sync_status", type=LazyChoice("gateway.store.sync", "SYNC_STATES"),
               help="Only tickets in this CRM sync state.")  # fmt: skip
+@click.option("--category", help="Only tickets of this category (outage, billing, ...).")
+@click.option("--phone", help="Only tickets from this number, written any way (0912 123 4567, +98912...).")
+@click.option("--account", help="Only tickets about this account (digits in any script).")
+@click.option("--area", help="Only tickets from a contact of this area, by phone or account (contacts import).")
+@click.option("--since", help="Only tickets received since: an ISO time (site time if no zone) or a duration (6h, 2d).")
+@click.option("--until", help="Only tickets received before: an ISO time or a duration ago.")
+@click.option("--assigned", metavar="USER", help="Only tickets assigned to USER.")
+@click.option("--search", metavar="TEXT", help="Only tickets whose text holds TEXT (any case, script variant, digits).")
+@click.option("--follow", is_flag=True, help="Then print each new ticket as it arrives, until Ctrl-C.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (the ticket contract fields).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (the ticket contract fields); with --follow one object per line.")  # fmt: skip
 def tickets_list(
-    config: config_mod.Config, status: str | None, sync_status: str | None, limit: int, as_json: bool
-) -> None:
-    """Newest tickets first.
+    config: config_mod.Config, status: str | None, sync_status: str | None, category: str | None,
+    phone: str | None, account: str | None, area: str | None, since: str | None, until: str | None,
+    assigned: str | None, search: str | None, follow: bool, limit: int, as_json: bool,
+) -> None:  # fmt: skip
+    """Newest tickets first; each filter given narrows the list. A ticket's area is the area of
+    the contact whose phone or account it has.
 
-    Example: gateway tickets list --status open --json; gateway tickets list --sync rejected
+    Example: gateway tickets list --status open --area north --since 6h --search "no power" --json;
+    gateway tickets list --category outage --follow
     """
     from gateway.desk.operations import list_tickets
 
-    rows = list_tickets(config, status, limit, sync_status)
+    where = None
+    if any(v is not None for v in (category, phone, account, area, since, until, assigned, search)):
+        from gateway.desk.operations import ticket_filter
+
+        where = ticket_filter(
+            config, category=category, phone=phone, account=account, area=area, assigned=assigned, search=search,
+            since=_moment(config, since, "--since"), until=_moment(config, until, "--until"),
+        )  # fmt: skip
+    if follow:
+        _follow(config, status, sync_status, where, limit, as_json)
+        return
+    rows = list_tickets(config, status, limit, sync_status, where)
     if as_json:
         echo_json([t.as_json() for t in rows])
         return
@@ -48,7 +76,7 @@ def tickets_list(
         )
     console().print(table)
     if not rows:
-        click.echo("no tickets yet", err=True)
+        click.echo("no tickets match" if where is not None else "no tickets yet", err=True)
 
 
 @tickets.command("show", context_settings=CONTEXT)
@@ -95,6 +123,70 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
         echo_json(result.as_json())
         return
     print_fields(console(), result.as_json(), 15)
+
+
+def _moment(config: config_mod.Config, text: str | None, flag: str) -> datetime | None:
+    """``--since``/``--until``: a duration ago (``6h``, ``2d``) or an ISO time, in the site's
+    time zone when it names none (``2026-12-01``, ``2026-12-01T08:00``, ``...+03:30``)."""
+    if text is None:
+        return None
+    from datetime import UTC
+
+    from gateway.cli.common import parse_duration
+
+    try:
+        return datetime.now(UTC) - parse_duration(text)
+    except click.ClickException:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither a time nor a duration: write e.g. 2026-12-01T08:00, 2026-12-01 or 6h",
+            param_hint=f"'{flag}'",
+        ) from None
+    if moment.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.replace(tzinfo=ZoneInfo(config.site.timezone))
+    return moment
+
+
+def _follow(
+    config: config_mod.Config, status: str | None, sync_status: str | None, where: TicketFilter | None,
+    limit: int, as_json: bool,
+) -> None:  # fmt: skip
+    """The tickets that match now (the newest ``limit``, oldest first), then each new one as it
+    arrives, one line each; Ctrl-C ends it (exit 0)."""
+    import json
+    from dataclasses import replace
+
+    from gateway.cli.output import styled
+    from gateway.desk.operations import TicketFilter, follow_start, follow_tickets, list_tickets
+
+    out = console()
+
+    def show(t: TicketRow) -> None:
+        if as_json:
+            click.echo(json.dumps(t.as_json(), ensure_ascii=False))
+        else:
+            out.print(styled("{}  {}  {}  {}  {}  {}  {}", t.received_at[:19], t.ref, t.category, t.account or "-",
+                             t.phone, t.status, t.text))  # fmt: skip
+
+    query = replace(where or TicketFilter(), status=status, sync_status=sync_status)
+    try:
+        after = follow_start(config)
+        shown = list_tickets(config, None, limit, None, query)
+        for t in reversed(shown):
+            show(t)
+        seen = {t.id for t in shown}
+        if not as_json:
+            click.echo("following new tickets (Ctrl-C to stop)", err=True)
+        for t in follow_tickets(config, query, after_seq=after):
+            if t.id not in seen:
+                show(t)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
 
 
 def _case_work() -> None:
