@@ -13,6 +13,7 @@ from gateway.store.desk import DeskMixin
 from gateway.store.inbox import InboundMixin
 from gateway.store.maintenance import MaintenanceMixin
 from gateway.store.outbox import OutboxMixin
+from gateway.store.people import PeopleMixin
 from gateway.store.queries import QueriesMixin
 from gateway.store.routing import RoutingMixin
 from gateway.store.sims import SimsMixin
@@ -32,6 +33,7 @@ class Store(
     MaintenanceMixin,
     QueriesMixin,
     DeskMixin,
+    PeopleMixin,
     ThreadsMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""

@@ -15,6 +15,7 @@ import aiosqlite
 
 from gateway.store.base import StoreBase, _row, _rows, stamp
 from gateway.store.outbox import insert_outbox
+from gateway.store.people import cancel_broadcasts
 from gateway.store.rows import CustomerRow, MessageRow, Outcome
 from gateway.store.rows_tickets import TicketRow
 
@@ -187,13 +188,7 @@ async def _remember(db: aiosqlite.Connection, outcomes: Sequence[Outcome], at: s
             "UPDATE customers SET opted_out = ?, opted_out_at = ? WHERE phone = ?",
             [(int(bool(o.opt_out)), at if o.opt_out else None, o.phone) for o in opting],
         )
-    stopped = [(o.phone,) for o in opting if o.opt_out]
-    if stopped:
-        await db.executemany(
-            """UPDATE outbox SET status = 'cancelled', last_error = 'opted out (STOP)'
-               WHERE phone = ? AND lane = 'broadcast' AND status IN ('queued', 'held')""",
-            stopped,
-        )
+    await cancel_broadcasts(db, [o.phone for o in opting if o.opt_out and o.phone])  # as `optouts add` does
     steps = [(o.session[0], o.session[1], at, o.phone) for o in outcomes if o.session is not None]
     if steps:
         await db.executemany(
