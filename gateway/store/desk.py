@@ -75,6 +75,39 @@ class DeskMixin(StoreBase):
             await db.execute("UPDATE tickets SET assigned_to = ? WHERE id = ?", (user, ticket_id))
             return await insert_history(db, ticket_id, at, actor, "assign", expected, user, None, None)
 
+    async def customer_sim(self, ticket: TicketRow) -> tuple[str | None, str | None]:
+        """The SIM the customer last texted about this ticket, and its state as the daemon last
+        published it (``ready``, ``down``, ...; None when it never did)."""
+        async with self._r.execute(
+            """SELECT m.modem_id, s.state FROM (SELECT COALESCE((SELECT modem_id FROM messages
+                   WHERE phone = ? AND ticket_id = ? ORDER BY received_at DESC, id DESC LIMIT 1), ?) AS modem_id) m
+               LEFT JOIN sim_status s ON s.modem_id = m.modem_id""",
+            (ticket.phone, ticket.id, ticket.modem),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None or row[0] is None:
+            return None, None
+        return str(row[0]), str(row[1]) if row[1] is not None else None
+
+    async def add_ticket_reply(
+        self,
+        ticket_id: str,
+        text: str,
+        *,
+        sim: str | None,
+        actor: str,
+        template: str | None = None,
+        now: datetime | None = None,
+    ) -> HistoryRow:
+        """Queue ``text`` to the ticket's phone in the reply lane (``sim`` preferred: None, any
+        healthy SIM), in one transaction with its history row (``reply``, the template's name as
+        its new value)."""
+        at = stamp(now)
+        async with self._write() as db:
+            ticket = await _ticket(db, ticket_id)
+            outbox_id = await insert_outbox(db, ticket.phone, text, "reply", at, modem_hint=sim, ticket_id=ticket.id)
+            return await insert_history(db, ticket_id, at, actor, "reply", None, template, None, outbox_id)
+
     async def ticket_history(self, ticket_id: str) -> list[HistoryRow]:
         async with self._r.execute("SELECT * FROM ticket_history WHERE ticket_id = ? ORDER BY id", (ticket_id,)) as cur:
             return _rows(HistoryRow, await cur.fetchall())
