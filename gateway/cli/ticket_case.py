@@ -1,4 +1,4 @@
-"""``gateway tickets status|note|assign``: case work on one ticket; and how ``tickets show`` prints one.
+"""``gateway tickets status|note|assign|reply``: case work on one ticket; and how ``tickets show`` prints one.
 
 Who acts is ``--as NAME``, else the login name (``$USER``); ``crm`` is the CRM's name in a
 ticket's history and no local user's.
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from gateway import config as config_mod
     from gateway.desk.casework import Change, TicketCase
+    from gateway.desk.replies import Reply
 
 AS_HELP = "Who makes the change, for the ticket's history [default: $USER]."
 
@@ -95,7 +96,56 @@ def tickets_assign(config: config_mod.Config, ref: str, user: str, actor: str | 
     _done(asyncio.run(assign(config, ref, user, actor=actor_name(actor))), as_json)
 
 
-COMMANDS = (tickets_status, tickets_note, tickets_assign)
+@click.command("reply", context_settings=CONTEXT)
+@with_config
+@click.argument("ref")
+@click.argument("text", required=False)
+@click.option("--template", metavar="NAME", help="A notice of [broadcast] templates, in the ticket's language.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A value for the template (repeat).")
+@click.option("--force", is_flag=True, help="Send it even if longer than [conversation] reply_max_parts.")
+@click.option("--as", "actor", metavar="NAME", help=AS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the history entry and the SMS as JSON.")
+def tickets_reply(
+    config: config_mod.Config, ref: str, text: str | None, template: str | None, variables: tuple[str, ...],
+    force: bool, actor: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Text the ticket's customer: your TEXT, or a notice (--template) with the ticket's
+    reference filled in. In the reply lane, from the SIM the customer texted while it is
+    healthy; kept in the ticket's history with who replied.
+
+    Example: gateway tickets reply 12-000345 "A crew is on its way to your street."
+
+    Example: gateway tickets reply 12-000345 --template restored --var area="North district"
+    """
+    import asyncio
+
+    from gateway.cli.common import FLAGS
+    from gateway.desk.replies import send_reply
+    from gateway.exceptions import GatewayError
+
+    if (text is None) == (template is None):
+        raise click.UsageError("give the reply's TEXT or --template NAME (one of the two)")
+    if variables and template is None:
+        raise click.UsageError("--var fills a --template: a TEXT is sent as written")
+    values: dict[str, str] = {}
+    for item in variables:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--var {item!r}: write NAME=VALUE")
+        values[name.strip()] = value
+    try:
+        reply = asyncio.run(
+            send_reply(config, ref, text, template=template, values=values, actor=actor_name(actor), force=force)
+        )
+    except GatewayError as exc:
+        raise click.ClickException(exc.wording.naming({**FLAGS, "force": "pass --force"})) from None
+    if as_json:
+        echo_json(reply.as_json())
+        return
+    _replied(reply)
+
+
+COMMANDS = (tickets_status, tickets_note, tickets_assign, tickets_reply)
 
 
 def _done(change: Change, as_json: bool) -> None:
@@ -119,6 +169,31 @@ def _done(change: Change, as_json: bool) -> None:
             styled("customer {} will be told ({}, {}, outbox #{}): {}", ticket.phone, ticket.language, parts,
                    entry.outbox_id, change.notice)
         )  # fmt: skip
+
+
+def _replied(reply: Reply) -> None:
+    from gateway.cli.output import styled
+
+    out = console()
+    ticket, entry = reply.ticket, reply.entry
+    parts = f"{reply.parts} SMS part" + ("s" if reply.parts != 1 else "")
+    out.print(styled("{}: reply to {} queued (by {}, outbox #{})", ticket.ref, ticket.phone, entry.actor,
+                     entry.outbox_id))  # fmt: skip
+    out.print(styled("  language  {}", reply.language))
+    out.print(styled("  parts     {} ({})", parts, reply.encoding))
+    out.print(styled("  SIM       {}", _sim_line(reply)))
+    out.print(styled("  text      {}", reply.text))
+
+
+def _sim_line(reply: Reply) -> str:
+    state = reply.customer_sim_state
+    if reply.sim is not None and state not in (None, "ready"):
+        return f"{reply.sim} (the SIM the customer texted; last seen {state}: any healthy SIM if it is not ready)"
+    if reply.sim is not None:
+        return f"{reply.sim} (the SIM the customer texted)"
+    if reply.customer_sim is None:
+        return "any healthy SIM"
+    return f"any healthy SIM ({reply.customer_sim}, the SIM the customer texted, is {reply.customer_sim_state})"
 
 
 def print_case(out: Console, case: TicketCase) -> None:
@@ -157,4 +232,6 @@ def _what(action: str, old: str | None, new: str | None, outbox_id: int | None) 
         return f"status {old} -> {new}{told}"
     if action == "assign":
         return f"assigned to {new or 'nobody'}" + (f" (was {old})" if old else "")
+    if action == "reply":
+        return f"replied (outbox #{outbox_id})" + (f" with template {new}" if new else "")
     return "note"
