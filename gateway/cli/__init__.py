@@ -27,6 +27,8 @@ COMMANDS = {
     "parse": "tickets",
     "send": "outbound",
     "outbox": "outbound",
+    "messages": "messages",
+    "thread": "messages",
     "modems": "sims",
     "ussd": "sims",
     "sync": "crm",

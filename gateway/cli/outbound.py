@@ -82,4 +82,30 @@ def outbox_list(config: config_mod.Config, status: str | None, limit: int, as_js
     console().print(table)
 
 
+@outbox.command("show", context_settings=CONTEXT)
+@with_config
+@click.argument("outbox_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def outbox_show(config: config_mod.Config, outbox_id: str, as_json: bool) -> None:
+    """One outbox row (ID as outbox list prints it, or out-ID): its status, attempts, SIM,
+    last error and timestamps, then each part as it went on air with its delivery state.
+
+    Example: gateway outbox show 45
+    """
+    import asyncio
+
+    from gateway.cli.messages import print_outbox
+    from gateway.config.reader import ascii_digits
+    from gateway.desk.messages import show_outbox
+
+    number = ascii_digits(outbox_id).strip().lower().removeprefix("out-")
+    if not (number.isascii() and number.isdigit()):
+        raise click.BadParameter(f"{outbox_id!r} is not an outbox id: write 45 or out-45", param_hint="'ID'")
+    detail = asyncio.run(show_outbox(config, int(number)))
+    if as_json:
+        echo_json(detail.as_json())
+    else:
+        print_outbox(console(), detail)
+
+
 COMMANDS = (send, outbox)

@@ -25,6 +25,8 @@ SQL = {
     "out_newest": "SELECT * FROM outbox WHERE created_at >= ? ORDER BY created_at DESC, id DESC LIMIT ?",
     "out_after": "SELECT * FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
     "replies_to": "SELECT * FROM outbox WHERE phone = ? AND message_id = ? ORDER BY id",
+    "reply_ids": "SELECT message_id, id FROM outbox WHERE phone IN ({phones}) AND message_id IN ({ids})",
+    "messages_by_id": "SELECT * FROM messages WHERE id IN ({marks})",
     "parts": "SELECT * FROM outbox_parts WHERE outbox_id = ? ORDER BY part, id",
     "phone_tickets": "SELECT * FROM tickets WHERE phone = ? ORDER BY received_at, seq LIMIT ?",
     "tickets_by_id": "SELECT * FROM tickets WHERE id IN ({marks})",
@@ -100,6 +102,25 @@ class ThreadsMixin(StoreBase):
             return []
         return await self._fetch(OutboxRow, SQL["replies_to"], (message.phone, message.id))
 
+    async def reply_ids(self, messages: Sequence[MessageRow]) -> dict[int, list[int]]:
+        """For each of these messages, the ids of the outbox rows that answered it, oldest first."""
+        phones = sorted({m.phone for m in messages if m.phone})
+        ids = sorted({m.id for m in messages if m.phone})
+        if not ids:
+            return {}
+        sql = SQL["reply_ids"].format(phones=_marks(phones), ids=_marks(ids))
+        async with self._r.execute(sql, (*phones, *ids)) as cur:
+            rows = sorted((int(r[0]), int(r[1])) for r in await cur.fetchall())
+        out: dict[int, list[int]] = {}
+        for message_id, outbox_id in rows:
+            out.setdefault(message_id, []).append(outbox_id)
+        return out
+
+    async def messages_by_id(self, ids: Sequence[int]) -> list[MessageRow]:
+        if not ids:
+            return []
+        return await self._fetch(MessageRow, SQL["messages_by_id"].format(marks=_marks(ids)), ids)
+
     async def sent_parts(self, outbox_id: int) -> list[SentPart]:
         return await self._fetch(SentPart, SQL["parts"], (outbox_id,))
 
@@ -111,8 +132,7 @@ class ThreadsMixin(StoreBase):
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        marks = ", ".join("?" for _ in wanted)
-        found = await self._fetch(TicketRow, SQL["tickets_by_id"].format(marks=marks), wanted)
+        found = await self._fetch(TicketRow, SQL["tickets_by_id"].format(marks=_marks(wanted)), wanted)
         return {t.id: t for t in found}
 
     async def opted_out(self, phone: str) -> bool:
@@ -124,3 +144,7 @@ class ThreadsMixin(StoreBase):
     async def _fetch(self, cls: type[T], sql: str, params: Sequence[object]) -> list[T]:
         async with self._r.execute(sql, params) as cur:
             return _rows(cls, await cur.fetchall())
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" for _ in values)
