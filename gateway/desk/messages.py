@@ -98,8 +98,8 @@ class Sms:
                 **common, "message_id": row.id, "phone": row.phone, "sender": row.sender, "modem": row.modem_id,
                 "text": row.text, "parts": row.parts, "complete": bool(row.complete), "state": row.state,
                 "sender_kind": row.sender_kind, "action": row.action, "routed": self.routed,
-                "language": row.language, "ticket": ref, "ticket_id": row.ticket_id, "replies": [f"out-{r}" for r in self.replies],
-                "error": row.error,
+                "language": row.language, "ticket": ref, "ticket_id": row.ticket_id,
+                "replies": [f"out-{r}" for r in self.replies], "error": row.error,
             }  # fmt: skip
         return {
             **common, "outbox_id": row.id, "phone": row.phone, "modem": row.modem_id or row.modem_hint,
