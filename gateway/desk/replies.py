@@ -23,8 +23,7 @@ from gateway.exceptions import DeskError, Wording
 if TYPE_CHECKING:
     from gateway.broadcast.templates import Notice
     from gateway.config import Config
-    from gateway.store.protocols_replies import ReplyDesk
-    from gateway.store.rows_tickets import HistoryRow, TicketRow
+    from gateway.store import HistoryRow, ReplyDesk, TicketRow
     from sim_bank.pdu import Segments
 
 DOWN = ("down", "quarantined", "stopped")  # SIM states (as the daemon publishes them) a reply does not wait for

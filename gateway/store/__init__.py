@@ -58,6 +58,7 @@ _FACE = {
     "Outcome": "gateway.store.rows",
     "PushResult": "gateway.store.rows",
     "QuotaLedger": "gateway.store.protocols",
+    "ReplyDesk": "gateway.store.protocols_replies",
     "Retention": "gateway.store.protocols",
     "RoutingQueue": "gateway.store.protocols",
     "RoutingStore": "gateway.store.protocols",
@@ -111,6 +112,7 @@ if TYPE_CHECKING:
         UssdQueue,
     )
     from gateway.store.protocols_desk import CaseDesk
+    from gateway.store.protocols_replies import ReplyDesk
     from gateway.store.protocols_threads import MessageLog
     from gateway.store.rows import (
         BatchRow,
@@ -182,6 +184,7 @@ __all__ = [
     "Outcome",
     "PushResult",
     "QuotaLedger",
+    "ReplyDesk",
     "Retention",
     "RoutingQueue",
     "RoutingStore",
