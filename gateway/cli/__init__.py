@@ -35,6 +35,7 @@ COMMANDS = {
     "crm-stub": "crm",
     "contacts": "contacts",
     "groups": "contacts",
+    "optouts": "optouts",
     "templates": "templates",
     "broadcast": "broadcast",
     "backup": "ops",
