@@ -136,6 +136,24 @@ def contacts_count(config: config_mod.Config, group: str | None, area: str | Non
         click.echo(str(n))
 
 
+@contacts.command("remove", context_settings=CONTEXT)
+@with_config
+@click.argument("phone")
+def contacts_remove(config: config_mod.Config, phone: str) -> None:
+    """Delete a contact, and take it out of its groups. What it texted, its tickets and its
+    opt-out stay. PHONE may be written any way (0912 123 4567, +98 912-123-4567).
+
+    Example: gateway contacts remove 09121234567
+    """
+    import asyncio
+
+    from gateway.desk.people import remove_contact
+
+    number, names = asyncio.run(remove_contact(config, phone))
+    where = f" (taken out of {', '.join(names)})" if names else ""
+    click.echo(f"removed contact {number}{where}")
+
+
 @click.group(cls=Group, context_settings=CONTEXT)
 def groups() -> None:
     """Named groups of contacts (made by contacts import --group)."""
@@ -162,6 +180,39 @@ def groups_list(config: config_mod.Config, as_json: bool) -> None:
     for name, n in rows:
         table.add_row(name, str(n))
     console().print(table)
+
+
+@groups.command("drop", context_settings=CONTEXT)
+@with_config
+@click.argument("name")
+def groups_drop(config: config_mod.Config, name: str) -> None:
+    """Delete a group; its contacts stay (in their other groups too).
+
+    Example: gateway groups drop north
+    """
+    import asyncio
+
+    from gateway.desk.people import drop_group
+
+    members = asyncio.run(drop_group(config, name))
+    click.echo(f"dropped group {name.strip()} ({members} member(s); the contacts stay)")
+
+
+@groups.command("remove", context_settings=CONTEXT)
+@with_config
+@click.argument("name")
+@click.argument("phone")
+def groups_remove(config: config_mod.Config, name: str, phone: str) -> None:
+    """Take one contact out of a group; the contact stays.
+
+    Example: gateway groups remove north 09121234567
+    """
+    import asyncio
+
+    from gateway.desk.people import remove_member
+
+    number = asyncio.run(remove_member(config, name, phone))
+    click.echo(f"took {number} out of group {name.strip()}")
 
 
 COMMANDS = (contacts, groups)

@@ -1,0 +1,122 @@
+"""People, by hand: opt-outs (``gateway optouts``) and removing contacts, groups and group
+members (``gateway contacts remove``, ``gateway groups drop|remove``).
+
+An opt-out is the customers table's, the very state STOP and START by SMS set: adding one
+stops broadcasts to that phone and cancels the broadcasts still waiting for it (the same
+store path STOP takes); replies about the customer's own requests still go. Removing a
+contact takes it out of its groups too; what it texted, its tickets and its opt-out stay.
+A removal that names nothing that exists is an error (:class:`~gateway.exceptions.NotFound`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from gateway.exceptions import DeskError, NotFound
+
+if TYPE_CHECKING:
+    from gateway.config import Config
+    from gateway.store import Store
+    from gateway.store.protocols_people import PeopleBook
+    from gateway.store.rows import CustomerRow
+
+DESK_REASON = "opted out (gateway optouts add)"  # the cancelled broadcasts' last_error
+
+
+@dataclass(frozen=True)
+class OptOut:
+    phone: str
+    language: str | None
+    opted_out_at: str | None
+    cancelled: int = 0  # broadcasts cancelled by this opt-out
+
+    @classmethod
+    def of(cls, customer: CustomerRow, cancelled: int = 0) -> OptOut:
+        return cls(customer.phone, customer.language, customer.opted_out_at, cancelled)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"phone": self.phone, "language": self.language, "opted_out_at": self.opted_out_at}
+
+
+def phone_number(config: Config, phone: str) -> str:
+    """``phone`` written any way (spaces, dashes, a leading 0, any digit script) as +E.164."""
+    from gateway.conversation.phones import InvalidNumber, to_e164
+
+    try:
+        return to_e164(phone, config.site.region)
+    except InvalidNumber as exc:
+        raise DeskError(str(exc)) from None
+
+
+def group_name(name: str) -> str:
+    clean = name.strip()
+    if not clean:
+        raise DeskError("the group name is empty")
+    return clean
+
+
+async def list_opt_outs(config: Config, limit: int) -> list[OptOut]:
+    async with await _open(config) as store:
+        return [OptOut.of(c) for c in await store.opt_outs(limit)]
+
+
+async def add_opt_out(config: Config, phone: str, *, now: datetime | None = None) -> OptOut:
+    number = phone_number(config, phone)
+    async with await _open(config) as store:
+        return await opt_out(store, number, now=now)
+
+
+async def opt_out(store: PeopleBook, phone: str, *, now: datetime | None = None) -> OptOut:
+    done = await store.opt_out(phone, reason=DESK_REASON, now=now)
+    if done is None:
+        raise DeskError(f"{phone} has opted out already: nothing changed")
+    return OptOut.of(*done)
+
+
+async def remove_opt_out(config: Config, phone: str, *, now: datetime | None = None) -> str:
+    number = phone_number(config, phone)
+    async with await _open(config) as store:
+        if not await store.opt_in(number, now=now):
+            raise NotFound(f"no opt-out for {number} in {config.database_path}")
+    return number
+
+
+async def remove_contact(config: Config, phone: str) -> tuple[str, list[str]]:
+    """Delete a contact: (its number, the groups it was taken out of)."""
+    number = phone_number(config, phone)
+    async with await _open(config) as store:
+        groups = await store.remove_contact(number)
+    if groups is None:
+        raise NotFound(f"no contact {number} in {config.database_path}")
+    return number, groups
+
+
+async def drop_group(config: Config, name: str) -> int:
+    """Delete a group (its contacts stay): how many members it had."""
+    name = group_name(name)
+    async with await _open(config) as store:
+        members = await store.drop_group(name)
+    if not members:
+        raise NotFound(f"no group {name!r} in {config.database_path}")
+    return members
+
+
+async def remove_member(config: Config, name: str, phone: str) -> str:
+    """Take one contact out of a group (the contact stays): its number."""
+    name = group_name(name)
+    number = phone_number(config, phone)
+    async with await _open(config) as store:
+        removed = await store.remove_member(name, number)
+    if removed is None:
+        raise NotFound(f"no group {name!r} in {config.database_path}")
+    if not removed:
+        raise NotFound(f"{number} is not in group {name!r}")
+    return number
+
+
+async def _open(config: Config) -> Store:
+    from gateway.store.configured import open_store
+
+    return await open_store(config)
