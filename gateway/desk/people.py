@@ -18,8 +18,7 @@ from gateway.exceptions import DeskError, NotFound
 
 if TYPE_CHECKING:
     from gateway.config import Config
-    from gateway.store import Store
-    from gateway.store.protocols_people import PeopleBook
+    from gateway.store import PeopleBook, Store
     from gateway.store.rows import CustomerRow
 
 DESK_REASON = "opted out (gateway optouts add)"  # the cancelled broadcasts' last_error

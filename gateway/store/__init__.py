@@ -56,6 +56,7 @@ _FACE = {
     "OutboxQueue": "gateway.store.protocols",
     "OutboxRow": "gateway.store.rows",
     "Outcome": "gateway.store.rows",
+    "PeopleBook": "gateway.store.protocols_people",
     "PushResult": "gateway.store.rows",
     "QuotaLedger": "gateway.store.protocols",
     "ReplyDesk": "gateway.store.protocols_replies",
@@ -112,6 +113,7 @@ if TYPE_CHECKING:
         UssdQueue,
     )
     from gateway.store.protocols_desk import CaseDesk
+    from gateway.store.protocols_people import PeopleBook
     from gateway.store.protocols_replies import ReplyDesk
     from gateway.store.protocols_threads import MessageLog
     from gateway.store.rows import (
@@ -182,6 +184,7 @@ __all__ = [
     "OutboxQueue",
     "OutboxRow",
     "Outcome",
+    "PeopleBook",
     "PushResult",
     "QuotaLedger",
     "ReplyDesk",
