@@ -156,7 +156,7 @@ def read_phone(config: Config, text: str) -> str:
     from gateway.conversation.phones import InvalidNumber, to_e164
 
     try:
-        return to_e164(text, config.site.region)
+        return to_e164(text, config.site.region, mobile=True)  # only a mobile phone texts us
     except InvalidNumber as exc:
         raise DeskError(
             f"cannot read {text!r} as a phone number ({exc}): write it as the customer's phone shows it, "
