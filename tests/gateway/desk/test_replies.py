@@ -172,3 +172,26 @@ def test_bad_input_gets_one_clear_line_and_nothing_is_written(
     assert out.exit_code == code and says in out.output, out.output
     assert "Traceback" not in out.output and out.output.count("Error:") == 1
     assert (queued(db), history(db)) == ([], 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("ب" * 70, 1),  # UCS-2: 70 characters in one part
+        ("ب" * 71, 2),
+        ("x" * 160, 1),  # GSM-7: 160 in one part
+        ("x" * 161, 2),
+        ("€" * 80, 1),  # an extension character counts double
+        ("€" * 81, 2),
+        ("x" * 69 + "ب", 1),  # one Persian letter makes the whole text UCS-2 ...
+        ("x" * 70 + "ب", 2),  # ... 70 characters then
+    ],
+)
+def test_a_reply_is_measured_as_the_network_bills_it(tmp_path: Path, text: str, parts: int) -> None:
+    db, config, made = setup(tmp_path, max_parts=1)
+    out = cli(db, config, "tickets", "reply", made.ref, text)
+    if parts == 1:
+        assert out.exit_code == 0 and "parts     1 SMS part" in out.output, out.output
+    else:
+        assert out.exit_code == 1 and "the reply is 2 SMS parts" in out.output, out.output
+        assert queued(db) == []
