@@ -109,6 +109,8 @@ def fill_notice(notice: Notice, ticket: TicketRow, values: Mapping[str, str]) ->
             "{name} is the ticket's own and is filled in for you: leave out {var} {name}=...",
             {"name": given[0], "var": "the value"},
         ))  # fmt: skip
+    if ticket.language not in notice.texts:  # every notice has fa, ar and en; a ticket in another language
+        raise DeskError(f"notice {notice.name!r} has no text in {ticket.language!r}, the ticket's language")
     own = {"ref": ticket.ref, "account": ticket.account or ""}
     return notice.render(ticket.language, {**values, **{k: v for k, v in own.items() if k in notice.variables}})
 

@@ -195,3 +195,11 @@ def test_a_reply_is_measured_as_the_network_bills_it(tmp_path: Path, text: str, 
     else:
         assert out.exit_code == 1 and "the reply is 2 SMS parts" in out.output, out.output
         assert queued(db) == []
+
+
+def test_a_template_without_the_ticket_s_language_is_refused(tmp_path: Path) -> None:
+    """A ticket the CRM or an older gateway wrote in a language the notices do not have."""
+    db, config, made = setup(tmp_path, language="ku")
+    out = cli(db, config, "tickets", "reply", made.ref, "--template", "crew", "--var", "eta=18:00")
+    assert out.exit_code == 1 and "notice 'crew' has no text in 'ku', the ticket's language" in out.output
+    assert queued(db) == []
