@@ -11,7 +11,8 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from gateway.cli import main
-from gateway.store import NewContact, Store
+from gateway.store import AudienceSpec, NewContact, Store
+from tests.gateway.harness import Harness, eventually
 from tests.gateway.make_tickets import opt_out
 
 ALI, SARA, REZA = "+989121234567", "+989121112222", "+989351234567"
@@ -128,3 +129,28 @@ def test_removals_on_a_missing_database_name_it(tmp_path: Path) -> None:
     out = cli(db, "groups", "drop", "north")
     assert out.exit_code == 1 and str(db) in out.output
     assert not db.exists()
+
+
+async def test_an_opt_out_by_hand_keeps_a_queued_broadcast_from_leaving(harness: Harness) -> None:
+    from gateway.broadcast.operations import BroadcastRequest, broadcast, campaign_status
+
+    people = [NewContact(phone, None, "fa", "north", None) for phone in (ALI, SARA, REZA)]
+    async with await Store.open(harness.database, site="12") as store:
+        await store.upsert_contacts(people, "north")
+    request = BroadcastRequest("restored", {"area": "شمال"}, AudienceSpec(groups=("north",)))
+    plan, campaign_id, _ = await broadcast(harness.config, request, dry_run=False)  # queued before the daemon runs
+    assert campaign_id is not None and plan.audience.by_language == {"fa": 3}
+    added = await asyncio.to_thread(cli, harness.database, "optouts", "add", "0912-111-2222")  # SARA
+    assert added.exit_code == 0 and "1 waiting broadcast(s) cancelled" in added.output, added.output
+
+    await harness.start()
+
+    async def finished() -> bool:
+        return (await campaign_status(harness.config, campaign_id))["status"] == "done"
+
+    await eventually(finished, 30)
+    sent = {m.number: m.text for e in harness.emulators for m in e.sent}
+    assert sent == {ALI: plan.rendered["fa"].text, REZA: plan.rendered["fa"].text}  # the modems' decoded texts
+    assert "شمال" in sent[ALI]
+    status = await campaign_status(harness.config, campaign_id)
+    assert (status["sent"], status["cancelled_messages"]) == (2, 1)
