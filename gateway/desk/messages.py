@@ -78,9 +78,8 @@ class Sms:
             return "not routed yet"
         if row.state == "failed":
             return f"routing failed: {row.error}"
-        words = ROUTED.get(row.action or "", row.action or "?").format(ref=ref, kind=row.sender_kind or "unknown")
-        if row.action == "status" and ref:
-            words += f" of {ref}"
+        kind = (row.sender_kind or "unknown").replace("_", " ")
+        words = ROUTED.get(row.action or "", row.action or "?").format(ref=ref or "a ticket", kind=kind)
         if row.action not in ("ignore", "silent") and not self.replies:
             words += "; not answered"
         return words
