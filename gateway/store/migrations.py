@@ -349,4 +349,51 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX ticket_history_ticket ON ticket_history (ticket_id, id);
         """,
     ),
+    (
+        9,
+        "access: users (argon2 password hashes), API tokens (SHA-256 of the token), the audit log",
+        """
+        -- people who sign in to the API and console; a user is never deleted, only disabled,
+        -- so that the audit log's names keep meaning someone
+        CREATE TABLE users (
+            name                TEXT PRIMARY KEY,
+            role                TEXT NOT NULL,           -- agent | supervisor | admin
+            language            TEXT NOT NULL,           -- fa | ar | en: the console's for this user
+            password_hash       TEXT NOT NULL,           -- argon2id, PHC string (salt and parameters in it)
+            created_at          TEXT NOT NULL,
+            password_changed_at TEXT NOT NULL,
+            disabled_at         TEXT                     -- NULL while the user may sign in
+        );
+        CREATE UNIQUE INDEX users_name_folded ON users (lower(name));
+
+        -- bearer tokens for systems (and people's scripts); the token itself is never stored
+        CREATE TABLE tokens (
+            id           INTEGER PRIMARY KEY,
+            name         TEXT NOT NULL,
+            role         TEXT NOT NULL,                  -- integration | agent | supervisor | admin
+            language     TEXT NOT NULL,
+            token_hash   TEXT NOT NULL UNIQUE,           -- hex SHA-256 of the token
+            created_at   TEXT NOT NULL,
+            created_by   TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at   TEXT                            -- NULL while the token works
+        );
+        CREATE UNIQUE INDEX tokens_name_folded ON tokens (lower(name));
+
+        -- every write by a person or a system: who (a user, a token, or the local account at
+        -- the CLI), what, to what, when, from which address; written in the write's transaction
+        CREATE TABLE audit_log (
+            id          INTEGER PRIMARY KEY,
+            at          TEXT NOT NULL,
+            actor       TEXT NOT NULL,
+            actor_kind  TEXT NOT NULL,                   -- local | user | token
+            action      TEXT NOT NULL,                   -- users.add, tokens.revoke, tickets.status, ...
+            target      TEXT,                            -- the user, token, ticket ref, phone, group
+            detail      TEXT,                            -- a JSON object: what changed (never a secret)
+            address     TEXT NOT NULL                    -- 'local' for the CLI, else the client's IP
+        );
+        CREATE INDEX audit_log_at ON audit_log (at);
+        CREATE INDEX audit_log_actor ON audit_log (actor, id);
+        """,
+    ),
 ]
