@@ -134,6 +134,11 @@ class TicketChanged(DeskError):
     written; look at the ticket again."""
 
 
+class AccessError(GatewayError):
+    """A user or token cannot be added or changed as asked (an unknown role, a password too
+    short, a name taken, no such user). Nothing was written; never carries a password or token."""
+
+
 class SimulatorUnavailable(GatewayError):
     """``gateway simulate`` found no running simulated SIM bank to talk to."""
 
