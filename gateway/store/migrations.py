@@ -396,4 +396,37 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX audit_log_actor ON audit_log (actor, id);
         """,
     ),
+    (
+        10,
+        "the event journal (what webhooks and the event stream read) and webhooks with their delivery cursor",
+        """
+        -- one row per event, written in the transaction of the change it reports; seq orders
+        -- them here, id (site id + ULID) is what receivers see
+        CREATE TABLE events (
+            seq         INTEGER PRIMARY KEY,
+            id          TEXT NOT NULL UNIQUE,
+            type        TEXT NOT NULL,               -- ticket.opened, message.sent, sim.state, ...
+            created_at  TEXT NOT NULL,
+            data        TEXT NOT NULL                -- a JSON object, the CLI's --json field names
+        );
+
+        -- a receiver; every subscribed event up to after_seq is delivered, the next one is being
+        -- tried (attempts, since failing_since, again at next_attempt_at); dead: given up
+        CREATE TABLE webhooks (
+            id              INTEGER PRIMARY KEY,
+            url             TEXT NOT NULL,
+            events          TEXT NOT NULL,           -- comma-separated event types
+            secret          TEXT NOT NULL,           -- the HMAC key: never shown, never logged
+            created_at      TEXT NOT NULL,
+            after_seq       INTEGER NOT NULL,
+            status          TEXT NOT NULL DEFAULT 'active',   -- active | dead
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            failing_since   TEXT,
+            next_attempt_at TEXT,
+            last_success_at TEXT,
+            last_error      TEXT,
+            last_error_at   TEXT
+        );
+        """,
+    ),
 ]
