@@ -6,7 +6,9 @@ the commands open this one (``Store.open``).
 
 from __future__ import annotations
 
+from gateway.store.access import AccessMixin
 from gateway.store.audience import AudienceMixin
+from gateway.store.audit import AuditMixin
 from gateway.store.campaigns import CampaignsMixin
 from gateway.store.contacts import ContactsMixin
 from gateway.store.desk import DeskMixin
@@ -19,6 +21,7 @@ from gateway.store.routing import RoutingMixin
 from gateway.store.sims import SimsMixin
 from gateway.store.sync import SyncMixin
 from gateway.store.threads import ThreadsMixin
+from gateway.store.ticket_events import TicketEventsMixin
 
 
 class Store(
@@ -35,5 +38,6 @@ class Store(
     DeskMixin,
     PeopleMixin,
     ThreadsMixin,
+    TicketEventsMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
