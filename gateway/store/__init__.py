@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING, Any
 _FACE = {
     "LANES": "gateway.store.base",
     "STORE_ERRORS": "gateway.store.base",
+    "AccessBook": "gateway.store.protocols_access",
+    "Actor": "gateway.store.rows_access",
     "Archive": "gateway.store.file_views",
     "AudienceSpec": "gateway.store.rows_broadcast",
     "AudienceSummary": "gateway.store.rows_broadcast",
+    "AuditRow": "gateway.store.rows_access",
     "BatchRow": "gateway.store.rows",
     "BroadcastPlanner": "gateway.store.protocols",
     "CampaignDesk": "gateway.store.protocols",
@@ -75,8 +78,10 @@ _FACE = {
     "SyncQueue": "gateway.store.protocols",
     "TicketReader": "gateway.store.protocols",
     "TicketRow": "gateway.store.rows_tickets",
+    "TokenRow": "gateway.store.rows_access",
     "UpdatesApplied": "gateway.store.rows",
     "UssdQueue": "gateway.store.protocols",
+    "UserRow": "gateway.store.rows_access",
     "UssdRequestRow": "gateway.store.rows",
     "iso": "gateway.store.base",
     "stamp": "gateway.store.base",
@@ -112,6 +117,7 @@ if TYPE_CHECKING:
         TicketReader,
         UssdQueue,
     )
+    from gateway.store.protocols_access import AccessBook
     from gateway.store.protocols_desk import CaseDesk
     from gateway.store.protocols_people import PeopleBook
     from gateway.store.protocols_replies import ReplyDesk
@@ -131,6 +137,7 @@ if TYPE_CHECKING:
         UpdatesApplied,
         UssdRequestRow,
     )
+    from gateway.store.rows_access import Actor, AuditRow, TokenRow, UserRow
     from gateway.store.rows_broadcast import (
         AudienceSpec,
         AudienceSummary,
@@ -154,9 +161,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "LANES",
     "STORE_ERRORS",
+    "AccessBook",
+    "Actor",
     "Archive",
     "AudienceSpec",
     "AudienceSummary",
+    "AuditRow",
     "BatchRow",
     "BroadcastPlanner",
     "CampaignDesk",
@@ -203,7 +213,9 @@ __all__ = [
     "SyncQueue",
     "TicketReader",
     "TicketRow",
+    "TokenRow",
     "UpdatesApplied",
+    "UserRow",
     "UssdQueue",
     "UssdRequestRow",
     "iso",

@@ -39,5 +39,7 @@ class Store(
     PeopleMixin,
     ThreadsMixin,
     TicketEventsMixin,
+    AccessMixin,
+    AuditMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
