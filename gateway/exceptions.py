@@ -139,6 +139,11 @@ class AccessError(GatewayError):
     short, a name taken, no such user). Nothing was written; never carries a password or token."""
 
 
+class WebhookError(GatewayError):
+    """A webhook cannot be added or removed as asked (a URL that is not http(s), an unknown event
+    type, an empty secret, no such webhook). Nothing was written; never carries the secret."""
+
+
 class SimulatorUnavailable(GatewayError):
     """``gateway simulate`` found no running simulated SIM bank to talk to."""
 
