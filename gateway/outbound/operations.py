@@ -16,23 +16,6 @@ from gateway.store.configured import open_store
 from sim_bank import EncodeError
 from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
 
-# an outbox row as ``--json`` (and the API) show it
-OUTBOX_FIELDS = (
-    "id",
-    "lane",
-    "status",
-    "phone",
-    "text",
-    "modem_id",
-    "parts",
-    "parts_sent",
-    "attempts",
-    "last_error",
-    "ticket_id",
-    "created_at",
-    "sent_at",
-)
-
 
 def longest_message(config: Config, lane: str = "notification") -> tuple[int, str]:
     """The most SMS parts one message in ``lane`` may have, and the settings that say so: what
@@ -104,4 +87,4 @@ async def list_outbox(config: Config, status: str | None, limit: int) -> list[Ou
 
 def outbox_json(row: OutboxRow) -> dict[str, Any]:
     """``row`` with the contract's field names (``gateway outbox list --json``, a ticket's replies)."""
-    return {k: getattr(row, k) for k in OUTBOX_FIELDS}
+    return row.as_json()

@@ -12,6 +12,7 @@ from gateway.store.audit import AuditMixin
 from gateway.store.campaigns import CampaignsMixin
 from gateway.store.contacts import ContactsMixin
 from gateway.store.desk import DeskMixin
+from gateway.store.events import EventsMixin
 from gateway.store.inbox import InboundMixin
 from gateway.store.maintenance import MaintenanceMixin
 from gateway.store.outbox import OutboxMixin
@@ -22,6 +23,7 @@ from gateway.store.sims import SimsMixin
 from gateway.store.sync import SyncMixin
 from gateway.store.threads import ThreadsMixin
 from gateway.store.ticket_events import TicketEventsMixin
+from gateway.store.webhooks import WebhooksMixin
 
 
 class Store(
@@ -41,5 +43,7 @@ class Store(
     TicketEventsMixin,
     AccessMixin,
     AuditMixin,
+    EventsMixin,
+    WebhooksMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""

@@ -13,6 +13,7 @@ import aiosqlite
 
 from gateway.exceptions import NotFound, TicketChanged
 from gateway.store.base import StoreBase, _row, _rows, stamp
+from gateway.store.events import journal_ticket_change
 from gateway.store.outbox import insert_outbox
 from gateway.store.rows import MessageRow, OutboxRow
 from gateway.store.rows_tickets import HistoryRow, TicketRow
@@ -138,13 +139,15 @@ async def insert_history(
     note: str | None,
     outbox_id: int | None,
 ) -> HistoryRow:
-    """One row of a ticket's history, inside the caller's transaction."""
+    """One row of a ticket's history, inside the caller's transaction, and its ``ticket.updated`` event."""
     cur = await db.execute(
         """INSERT INTO ticket_history (ticket_id, at, actor, action, old_value, new_value, note, outbox_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         (ticket_id, at, actor, action, old, new, note, outbox_id),
     )
-    return HistoryRow(int(cur.lastrowid or 0), ticket_id, at, actor, action, old, new, note, outbox_id)
+    row = HistoryRow(int(cur.lastrowid or 0), ticket_id, at, actor, action, old, new, note, outbox_id)
+    await journal_ticket_change(db, row)  # ticket.updated, for the desk's changes and the CRM's alike
+    return row
 
 
 async def _ticket(db: aiosqlite.Connection, ticket_id: str) -> TicketRow:

@@ -10,6 +10,7 @@ import aiosqlite
 
 from gateway.exceptions import StoreError
 from gateway.store.base import LANES, StoreBase, _rows, iso, stamp, utcnow
+from gateway.store.events import journal_outbox
 from gateway.store.rows import DeliveryUpdate, OnAir, OutboxRow
 from sim_bank.pdu import count_parts, report_state
 from sim_bank.pdu_fields import same_address
@@ -101,7 +102,8 @@ class OutboxMixin(StoreBase):
                    WHERE id = ?""",
                 (on_air.modem_id, parts, at, on_air.refs_text, on_air.refs_text, row_id),
             )
-            await _record_on_air(db, row_id, on_air, at)
+            await journal_outbox(db, self.site, "message.sent", row_id, at)
+            await _record_on_air(db, self.site, row_id, on_air, at)
 
     async def mark_retry(
         self,
@@ -127,7 +129,7 @@ class OutboxMixin(StoreBase):
             )
             await _count_error(db, row_id, code, stamp(now))
             if on_air is not None:
-                await _record_on_air(db, row_id, on_air, stamp(now))
+                await _record_on_air(db, self.site, row_id, on_air, stamp(now))
 
     async def mark_unclaimed(self, row_id: int) -> None:
         """The modem was gone before anything was written: no attempt is counted."""
@@ -155,10 +157,12 @@ class OutboxMixin(StoreBase):
         assert status in ("failed", "unknown")
         async with self._write() as db:
             await db.execute("UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, row_id))
+            if status == "failed":
+                await journal_outbox(db, self.site, "message.failed", row_id, stamp(now))
             if code is not None:
                 await _count_error(db, row_id, code, stamp(now))
             if on_air is not None:
-                await _record_on_air(db, row_id, on_air, stamp(now))
+                await _record_on_air(db, self.site, row_id, on_air, stamp(now))
 
     async def apply_report(
         self,
@@ -179,7 +183,7 @@ class OutboxMixin(StoreBase):
         """
         at = now or utcnow()
         async with self._write() as db:
-            update = await _apply_report(db, modem_id, reference, recipient, status, at)
+            update = await _apply_report(db, self.site, modem_id, reference, recipient, status, at)
             if update is None:
                 await db.execute(
                     """INSERT INTO pending_reports (modem_id, reference, recipient, status, received_at)
@@ -254,7 +258,7 @@ async def insert_outbox(
     return int(cur.lastrowid)  # type: ignore[arg-type]
 
 
-async def _record_on_air(db: aiosqlite.Connection, row_id: int, on_air: OnAir, at: str) -> None:
+async def _record_on_air(db: aiosqlite.Connection, site: str, row_id: int, on_air: OnAir, at: str) -> None:
     """Count the parts against the SIM's quota and keep each reference for delivery reports.
 
     Parts an earlier attempt sent from another SIM are superseded: a handset joins the
@@ -288,13 +292,13 @@ async def _record_on_air(db: aiosqlite.Connection, row_id: int, on_air: OnAir, a
         for report in early:
             received = datetime.fromisoformat(report["received_at"])
             if await _apply_report(
-                db, on_air.modem_id, report["reference"], report["recipient"], report["status"], received
+                db, site, on_air.modem_id, report["reference"], report["recipient"], report["status"], received
             ):
                 await db.execute("DELETE FROM pending_reports WHERE id = ?", (report["id"],))
 
 
 async def _apply_report(
-    db: aiosqlite.Connection, modem_id: str, reference: int, recipient: str | None, status: int, at: datetime
+    db: aiosqlite.Connection, site: str, modem_id: str, reference: int, recipient: str | None, status: int, at: datetime
 ) -> DeliveryUpdate | None:
     when = stamp(at)
     async with db.execute(
@@ -332,6 +336,8 @@ async def _apply_report(
             await db.execute(
                 "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE id = ?", (when, match["outbox_id"])
             )
+    if outcome is not None:
+        await journal_outbox(db, site, f"message.{outcome}", match["outbox_id"], when)
     return DeliveryUpdate(match["outbox_id"], part_status, outcome)
 
 

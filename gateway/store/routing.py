@@ -14,6 +14,7 @@ from datetime import datetime
 import aiosqlite
 
 from gateway.store.base import StoreBase, _row, _rows, stamp
+from gateway.store.events import insert_events, received_json
 from gateway.store.outbox import insert_outbox
 from gateway.store.people import cancel_broadcasts
 from gateway.store.rows import CustomerRow, MessageRow, Outcome
@@ -110,6 +111,7 @@ class RoutingMixin(StoreBase):
                 [(o.sender_kind, o.phone, o.action, o.language, link[i], m.id) for i, m, o in todo],
             )
             await _remember(db, [o for _, _, o in todo if o.phone and o.sender_kind == "person"], at)
+            journal: list[tuple[str, dict[str, object]]] = []
             for i, m, o in todo:
                 ticket = tickets.get(i)
                 outbox_id = None
@@ -126,6 +128,10 @@ class RoutingMixin(StoreBase):
                         message_id=m.id,
                     )
                 done[i] = (ticket, outbox_id)
+                journal.append(("message.received", received_json(m, o, link[i], outbox_id)))
+                if ticket is not None:
+                    journal.append(("ticket.opened", ticket.as_json()))
+            await insert_events(db, self.site, at, journal)
         return done
 
     async def fail_message(self, message_id: int, error: str) -> None:

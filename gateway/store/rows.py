@@ -46,6 +46,24 @@ class MessageRow:
     error: str | None
 
 
+# an outbox row as ``--json`` (``gateway outbox list``), the API and the journal's events show it
+OUTBOX_FIELDS = (
+    "id",
+    "lane",
+    "status",
+    "phone",
+    "text",
+    "modem_id",
+    "parts",
+    "parts_sent",
+    "attempts",
+    "last_error",
+    "ticket_id",
+    "created_at",
+    "sent_at",
+)
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
@@ -69,6 +87,10 @@ class OutboxRow:
     sent_at: str | None
     campaign_id: int | None = None
     run: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The row with the contract's field names (:data:`OUTBOX_FIELDS`)."""
+        return {k: getattr(self, k) for k in OUTBOX_FIELDS}
 
     @property
     def concat_ref(self) -> int:

@@ -7,6 +7,7 @@ from dataclasses import fields
 from datetime import datetime
 
 from gateway.store.base import StoreBase, _row, _rows, stamp
+from gateway.store.events import insert_events
 from gateway.store.rows import SimStatusRow, UssdRequestRow
 
 
@@ -39,9 +40,18 @@ class SimsMixin(StoreBase):
     # ------------------------------------------------------------ SIM status
 
     async def save_sim_status(self, rows: Sequence[SimStatusRow]) -> None:
+        """Publish each SIM's status; a SIM whose state changed (or that is new) is journalled
+        as ``sim.state`` at its ``updated_at`` (the row as ``gateway modems --json`` shows it,
+        and ``previous_state``)."""
         names = [f.name for f in fields(SimStatusRow)]
         updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "modem_id")
         async with self._write() as db:
+            async with db.execute("SELECT modem_id, state FROM sim_status") as cur:
+                before = {str(r[0]): str(r[1]) for r in await cur.fetchall()}
+            for r in rows:
+                if before.get(r.modem_id) != r.state:
+                    change = {**r.as_json(), "previous_state": before.get(r.modem_id)}
+                    await insert_events(db, self.site, r.updated_at, [("sim.state", change)])
             await db.executemany(
                 f"""INSERT INTO sim_status ({", ".join(names)}) VALUES ({", ".join("?" for _ in names)})
                     ON CONFLICT (modem_id) DO UPDATE SET {updates}""",

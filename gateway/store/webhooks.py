@@ -1,0 +1,89 @@
+"""Webhooks: who receives which events, and how far each receiver has got.
+
+Delivery state per (hook, event) is one cursor per hook: every subscribed event up to
+``after_seq`` is delivered (2xx), the next one is being tried (``attempts``, since
+``failing_since``, again at ``next_attempt_at``). Events go to a hook in journal order, one
+at a time, so the cursor says everything; a kill -9 between a receiver's 2xx and the commit
+of the cursor means that one event is posted again, with the same id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from gateway.store.base import StoreBase, _row, _rows, stamp
+from gateway.store.rows_events import EventRow, WebhookRow
+
+
+class WebhooksMixin(StoreBase):
+    async def add_webhook(
+        self, url: str, events: Sequence[str], secret: str, now: datetime | None = None
+    ) -> WebhookRow:
+        """A receiver of ``events`` from now on (the journal's earlier events are not sent)."""
+        async with self._write() as db:
+            cur = await db.execute(
+                """INSERT INTO webhooks (url, events, secret, created_at, after_seq)
+                   VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM events))""",
+                (url, ",".join(events), secret, stamp(now)),
+            )
+            async with db.execute("SELECT * FROM webhooks WHERE id = ?", (cur.lastrowid,)) as rows:
+                made = _row(WebhookRow, await rows.fetchone())
+        assert made is not None
+        return made
+
+    async def remove_webhook(self, hook_id: int) -> bool:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM webhooks WHERE id = ?", (hook_id,))
+            return cur.rowcount > 0
+
+    async def webhooks(self) -> list[tuple[WebhookRow, int]]:
+        """Every hook with its backlog (subscribed events not yet delivered), oldest hook first."""
+        async with self._r.execute("SELECT * FROM webhooks ORDER BY id") as cur:
+            hooks = _rows(WebhookRow, await cur.fetchall())
+        return [(h, await self._backlog(h)) for h in hooks]
+
+    async def active_webhooks(self) -> list[WebhookRow]:
+        async with self._r.execute("SELECT * FROM webhooks WHERE status = 'active' ORDER BY id") as cur:
+            return _rows(WebhookRow, await cur.fetchall())
+
+    async def webhook_events(self, hook: WebhookRow, limit: int) -> list[EventRow]:
+        """The hook's next events, in journal order."""
+        marks = ", ".join("?" for _ in hook.types)
+        async with self._r.execute(
+            f"""SELECT seq, id, type, created_at, data FROM events
+                WHERE seq > ? AND type IN ({marks}) ORDER BY seq LIMIT ?""",
+            (hook.after_seq, *hook.types, limit),
+        ) as cur:
+            return [EventRow(*r) for r in await cur.fetchall()]
+
+    async def webhook_delivered(self, hook_id: int, seq: int, now: datetime | None = None) -> None:
+        """The receiver answered 2xx to the event ``seq``: the cursor moves past it."""
+        async with self._write() as db:
+            await db.execute(
+                """UPDATE webhooks SET after_seq = MAX(after_seq, ?), attempts = 0, failing_since = NULL,
+                       next_attempt_at = NULL, last_success_at = ? WHERE id = ?""",
+                (seq, stamp(now), hook_id),
+            )
+
+    async def webhook_failed(
+        self, hook_id: int, error: str, retry_at: datetime | None, *, dead: bool, now: datetime | None = None
+    ) -> None:
+        """The next event did not get a 2xx: tried again at ``retry_at``, or never (``dead``)."""
+        at = stamp(now)
+        async with self._write() as db:
+            await db.execute(
+                """UPDATE webhooks SET attempts = attempts + 1, failing_since = COALESCE(failing_since, ?),
+                       next_attempt_at = ?, last_error = ?, last_error_at = ?,
+                       status = CASE WHEN ? THEN 'dead' ELSE status END
+                   WHERE id = ?""",
+                (at, stamp(retry_at) if retry_at else None, error, at, int(dead), hook_id),
+            )
+
+    async def _backlog(self, hook: WebhookRow) -> int:
+        marks = ", ".join("?" for _ in hook.types)
+        async with self._r.execute(
+            f"SELECT COUNT(*) FROM events WHERE seq > ? AND type IN ({marks})", (hook.after_seq, *hook.types)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
