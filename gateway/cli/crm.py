@@ -23,7 +23,8 @@ def sync() -> None:
 @with_config
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def sync_status(config: config_mod.Config, as_json: bool) -> None:
-    """Link state, last success, tickets queued / synced / rejected, oldest unsynced age.
+    """Link state, last success, tickets queued / synced / rejected, oldest unsynced age, and the
+    desk's changes (events) pending / rejected.
 
     Example: gateway sync status --json
     """
@@ -57,6 +58,8 @@ def sync_status(config: config_mod.Config, as_json: bool) -> None:
         "queued": f"{info['queued']}" + (f" (oldest {_age(age)} old)" if age is not None else ""),
         "synced": str(info["synced"]),
         "rejected": str(info["rejected"]) + (" -- gateway tickets list --sync rejected" if info["rejected"] else ""),
+        "events": f"{info['events_pending']} pending, {info['events_rejected']} rejected"
+        + (" -- gateway sync retry-rejected" if info["events_rejected"] else ""),
         "syncing": info["syncing"]
         or ("nobody now" if daemon_running(config) else "nobody: no daemon is running (gateway run)"),
     }
@@ -113,7 +116,8 @@ def sync_now(config: config_mod.Config, timeout: float, as_json: bool) -> None:
     who = "" if by == "here" else f" (by the running daemon, {by})"
     click.echo(
         f"synced {report.synced}, rejected {report.rejected}; "
-        f"{report.updates} update(s) from the CRM, {report.notices} customer(s) notified{who}"
+        f"{report.updates} update(s) from the CRM, {report.notices} customer(s) notified; "
+        f"{report.events_sent} desk change(s) sent, {report.events_rejected} rejected{who}"
     )
 
 
@@ -121,7 +125,8 @@ def sync_now(config: config_mod.Config, timeout: float, as_json: bool) -> None:
 @with_config
 @click.argument("refs", nargs=-1)
 def sync_retry_rejected(config: config_mod.Config, refs: tuple[str, ...]) -> None:
-    """Queue tickets the CRM rejected again (all, or the REFs given), after fixing the cause.
+    """Queue tickets the CRM rejected again (all, or the REFs given), after fixing the cause,
+    with the desk's changes (events) the CRM rejected (all, or the REFs' tickets').
 
     Example: gateway sync retry-rejected 12-000345
     """
@@ -129,9 +134,9 @@ def sync_retry_rejected(config: config_mod.Config, refs: tuple[str, ...]) -> Non
 
     from gateway.crm.operations import retry_rejected
 
-    n = asyncio.run(retry_rejected(config, refs))
-    click.echo(f"{n} ticket(s) queued again for the CRM")
-    if refs and n == 0:
+    n, events = asyncio.run(retry_rejected(config, refs))
+    click.echo(f"{n} ticket(s) queued again for the CRM" + (f", and {events} desk change(s)" if events else ""))
+    if refs and n == 0 and events == 0:
         raise click.ClickException("none of these tickets is rejected")
 
 

@@ -77,6 +77,10 @@ class CrmClient:
         """``POST /tickets`` with ``body`` exactly as stored for this batch."""
         return await self._request("POST", "/tickets", body, batch_id=batch_id)
 
+    async def push_events(self, batch_id: str, body: bytes) -> HttpAnswer:
+        """``POST /ticket-events``: the desk's changes, under the batch's Idempotency-Key."""
+        return await self._request("POST", "/ticket-events", body, batch_id=batch_id)
+
     async def updates(self, cursor: str | None, limit: int) -> protocol.UpdatesPage:
         """``GET /updates?site=..&since=..&limit=..``. Raises :class:`CrmBadAnswer` for a non-2xx
         or unreadable page (the cursor must then stay where it is)."""

@@ -28,6 +28,7 @@ async def sync_status(config: Config) -> dict[str, Any]:
     store = await open_store(config)
     try:
         counts = await store.sync_counts()
+        events = await store.event_counts()
         state = await store.sync_state()
         syncing = await store.sync_lease_holder(holder_alive, datetime.now(UTC), time.monotonic())
     finally:
@@ -48,6 +49,8 @@ async def sync_status(config: Config) -> dict[str, Any]:
         "batches_in_flight": counts["batches_in_flight"],
         "oldest_queued_at": oldest,
         "oldest_queued_age_s": round(age, 1) if age is not None else None,
+        "events_pending": events["events_pending"],
+        "events_rejected": events["events_rejected"],
         "cursor": state.get("cursor"),
         "syncing": syncing,
     }
@@ -123,11 +126,12 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
-async def retry_rejected(config: Config, refs: tuple[str, ...]) -> int:
+async def retry_rejected(config: Config, refs: tuple[str, ...]) -> tuple[int, int]:
+    """Rejected tickets and rejected desk changes (events) queued again: (tickets, events)."""
     store = await open_store(config)
     try:
         names = tuple(dict.fromkeys(c for r in refs for c in (r, *ref_candidates(r))))
-        return await store.retry_rejected(names)
+        return await store.retry_rejected(names), await store.retry_rejected_events(names)
     finally:
         await store.close()
 

@@ -45,6 +45,9 @@ class CycleReport:
     notices: int = 0
     messages_replaced: int = 0  # the CRM's text was not sendable: the catalogue's template went instead
     notices_unsent: int = 0  # no SMS could be made for an update that asked for one
+    events_sent: int = 0  # the desk's changes the CRM answered for (accepted or duplicate)
+    events_rejected: int = 0
+    superseded: int = 0  # CRM updates older than the desk's own later status change: kept in the history only
     more_updates: bool = False  # the pull stopped at its page limit: the next cycle comes at once
     error: str | None = None
 

@@ -22,11 +22,14 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from gateway.crm import protocol
+from gateway.crm.events_protocol import desk_change_stands
+from gateway.crm.receiver_events import take_events
 from gateway.crm.receiver_http import bind
 from gateway.store.receiver import ReceiverStore
 
@@ -176,15 +179,23 @@ class CrmStub:
         note: str | None = None,
         notify: bool = False,
         message: dict[str, str] | None = None,
+        changed_at: str | None = None,
     ) -> int:
-        """Queue a status change for the gateway to pull; returns its cursor position."""
+        """Queue a status change the CRM made (``changed_at``: when, default now) for the gateway
+        to pull; returns its cursor position. It becomes the CRM's status unless the desk's own
+        status change (an event) was made later."""
+        changed_at = changed_at or _now()
         with self._lock:
             found = self._db.find_ticket(ticket_id)
             if found is None:
                 raise KeyError(ticket_id)
             site, real_id = found
-            update = {"id": real_id, "status": status, "note": note, "notify": notify, "message": message or {}}
+            update = {"id": real_id, "status": status, "note": note, "notify": notify, "message": message or {},
+                      "changed_at": changed_at}  # fmt: skip
             with self._db.transaction():
+                current = self._db.status_of(real_id)
+                if current is None or not desk_change_stands(changed_at, current[1]):
+                    self._db.set_status(real_id, status, changed_at, "crm")
                 return self._db.add_updates([(site, real_id, json.dumps(update, ensure_ascii=False))])
 
     def add_updates(self, updates: Iterable[dict[str, Any]]) -> int:
@@ -207,6 +218,18 @@ class CrmStub:
             rows = self._db.tickets()
         return [{**json.loads(t), "crm_id": f"CRM-{seq}", "pushes": pushes} for t, pushes, seq in rows]
 
+    def ticket_events(self) -> list[dict[str, Any]]:
+        """Every event held, in arrival order, with how often it was pushed and whether it set
+        the ticket's status."""
+        with self._lock:
+            rows = self._db.events()
+        return [{**json.loads(e), "pushes": pushes, "applied": applied} for e, pushes, applied in rows]
+
+    def status(self, ticket_id: str) -> tuple[str, str, str] | None:
+        """The CRM's status of a ticket: (status, when it was made, by whom), None while unchanged."""
+        with self._lock:
+            return self._db.status_of(ticket_id)
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             counters = self._db.counters()
@@ -222,6 +245,11 @@ class CrmStub:
             "pushes": counters.get("pushes", 0),  # batches stored
             "requests": counters.get("requests", 0),  # POST /tickets, faulted ones included
             "pulls": counters.get("pulls", 0),
+            "events_accepted": counters.get("events_accepted", 0),
+            "events_duplicates": counters.get("events_duplicates", 0),
+            "events_rejected": counters.get("events_rejected", 0),
+            "events_not_applied": counters.get("events_not_applied", 0),  # a later CRM status stood
+            "event_requests": counters.get("event_requests", 0),
         }
 
     # ------------------------------------------------------------------ the protocol
@@ -277,7 +305,7 @@ class CrmStub:
                 self._db.count(refused_batches=1)
                 return self.refuse[refused], {"error": f"ticket {refused}: refused by the CRM's validation"}
         results = []
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        now = _now()
         with self._lock, self._db.transaction():
             counts = {"accepted": 0, "duplicates": 0, "repeat_updates": 0, "rejected": 0, "pushes": 1}
             for t in tickets:
@@ -311,6 +339,21 @@ class CrmStub:
             counts["duplicates"] += 1
         return {"id": tid, "status": "duplicate", "crm_id": f"CRM-{seq}"}
 
+    def push_events(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """``POST /ticket-events`` (already authorised): the status and JSON to answer. A batch
+        holding an event of a refused ticket (:meth:`refuse_tickets`) is refused as a whole."""
+        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+            tids = [e.get("ticket_id") for e in json.loads(body)["events"] if isinstance(e, dict)]
+            with self._lock:
+                refused = next((i for i in tids if i in self.refuse), None)
+                if refused is not None:
+                    self._db.count(refused_batches=1)
+                    return self.refuse[refused], {"error": f"ticket {refused}: its events refused by the CRM"}
+        with self._lock, self._db.transaction():
+            status, doc, counts = take_events(self._db, body, _now())
+            self._db.count(**counts)
+        return status, doc
+
     def updates(self, site: str, since: str, limit: str = "") -> dict[str, Any]:
         """``GET /updates``: the updates after ``since`` in order, at most ``limit`` of them."""
         after = 0 if self.ignore_since or not since.isdigit() else int(since)
@@ -320,3 +363,7 @@ class CrmStub:
             rows = self._db.updates_after(site, after, page)
         cursor = str(rows[-1][0]) if rows else str(after)
         return {"updates": [json.loads(u) for _, u in rows], "cursor": cursor}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

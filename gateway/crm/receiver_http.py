@@ -104,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, stub.updates(query.get("site", ""), query.get("since", ""), query.get("limit", "")))
         elif url.path == "/_stub/tickets":
             self._answer(200, stub.tickets())
+        elif url.path == "/_stub/events":
+            self._answer(200, stub.ticket_events())
         elif url.path == "/_stub/stats":
             self._answer(200, stub.stats())
         else:
@@ -120,20 +122,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/tickets":
             self._push(body)
+        elif path == "/ticket-events":
+            self._push(body, events=True)
         elif path.startswith("/_stub/"):
             self._control(path, body)
         else:
             self._answer(404, {"error": f"no {path}"})
 
-    def _push(self, body: bytes) -> None:
-        self.stub.count(requests=1)
+    def _push(self, body: bytes, *, events: bool = False) -> None:
+        """A push of tickets or of the desk's events; the faults planned apply to both."""
+        self.stub.count(**({"event_requests": 1} if events else {"requests": 1}))
         fault = self.stub.take_fault()
         if fault.mode == "error":
             self._answer(fault.status, {"error": "simulated CRM failure"})
             return
         if fault.mode == "slow":
             time.sleep(fault.delay)
-        status, doc = self.stub.push(body)
+        status, doc = self.stub.push_events(body) if events else self.stub.push(body)
         if fault.mode == "late":
             time.sleep(fault.delay)
         self._answer(status, doc, trickle=fault.delay if fault.mode == "trickle" else 0.0)
@@ -159,6 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
                     note=doc.get("note"),
                     notify=bool(doc.get("notify")),
                     message=doc.get("message"),
+                    changed_at=doc.get("changed_at"),
                 )
                 self._answer(200, {"cursor": str(cursor)})
             else:

@@ -10,11 +10,13 @@ running asks the daemon to sync instead of pushing the same batch alongside it.
   not JSON retry the same batch after a capped, jittered backoff (or ``Retry-After``),
   forever; another 4xx splits the batch until the one ticket the CRM refuses is found.
   No answer at all: the link is down; ``GET /health`` every ``probe_interval`` until it answers.
+* Events (:mod:`gateway.crm.events`): the desk's changes (status, note, assignment,
+  reply), after the tickets they belong to, each once under its own id.
 * Pull (:mod:`gateway.crm.pull`): ``GET /updates`` from the stored cursor, page by page,
   applied in chunks, each chunk committed with the SMS it asks for.
 * Between rounds the service naps (at most ``nap`` seconds at a time, renewing the lease);
-  a wake ends the nap only when it is worth it: ``sync now`` asked, or a new ticket while
-  the link is up and the CRM is not failing.
+  a wake ends the nap only when it is worth it: ``sync now`` asked, or a new ticket or a
+  desk change while the link is up and the CRM is not failing.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ import structlog
 from gateway.config import Config
 from gateway.conversation.catalogue import Catalogue
 from gateway.crm.client import CrmClient
+from gateway.crm.events import EventPusher
 from gateway.crm.lease import Lease, LeaseLost
 from gateway.crm.pull import Puller
 from gateway.crm.push import Backoff, CycleReport, Pusher
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
 from gateway.runtime import BaseService, Clock, as_clock
-from gateway.store import STORE_ERRORS, CrmSyncStore, stamp
+from gateway.store import STORE_ERRORS, stamp
+from gateway.store.protocols_events import CrmEventsStore
 from sim_bank.backoff import backoff_delay
 
 log = structlog.get_logger("gateway.crm.sync")
@@ -53,7 +57,7 @@ class SyncService(BaseService):
 
     def __init__(
         self,
-        store: CrmSyncStore,
+        store: CrmEventsStore,
         config: Config,
         catalogue: Catalogue,
         *,
@@ -79,6 +83,7 @@ class SyncService(BaseService):
         ttl = lease_ttl if lease_ttl is not None else max(LEASE_TTL, 3 * self.crm.timeout)
         self.lease = Lease(store, holder, ttl, lease_tick, self.clock)
         self._pusher = Pusher(store, config.site.id, self.crm.batch_size, self.lease, on_progress)
+        self._events = EventPusher(store, config.site.id, self.crm.batch_size, self.lease)
         self._puller = Puller(
             store, config, catalogue, self.lease, chunk=update_chunk, limit=updates_limit, on_notice=on_notice
         )
@@ -123,11 +128,13 @@ class SyncService(BaseService):
         return min(wait, self._nap)
 
     async def worth_waking(self) -> bool:
-        """Whether a wake ends the nap: ``sync now`` asked, or a new ticket while the link is
-        up and the CRM is not failing."""
+        """Whether a wake ends the nap: ``sync now`` asked, or a new ticket or a desk change
+        while the link is up and the CRM is not failing."""
         try:
             worth = await self._requested() or (
-                self.link == "up" and not self._failures and await self.store.has_queued_tickets()
+                self.link == "up"
+                and not self._failures
+                and (await self.store.has_queued_tickets() or await self.store.has_pending_events())
             )
         except STORE_ERRORS as exc:
             log.warning("sync_store_error", error=str(exc))
@@ -218,6 +225,7 @@ class SyncService(BaseService):
         push_error: CrmError | None = None
         try:
             await self._pusher.push_all(crm, report)
+            await self._events.push_all(crm, report)  # after their tickets
         except (Backoff, CrmBadAnswer) as exc:
             push_error = exc
         try:
@@ -228,11 +236,13 @@ class SyncService(BaseService):
             log.warning("crm_pull_failed", error=pull_error)
         await self._set_link("up")
         await self.store.set_sync_state(pull_error=pull_error)
-        if report.synced or report.rejected or report.updates:
+        if report.synced or report.rejected or report.updates or report.events_sent or report.events_rejected:
             log.info(
                 "crm_synced",
                 synced=report.synced,
                 rejected=report.rejected,
+                events=report.events_sent,
+                events_rejected=report.events_rejected,
                 updates=report.updates,
                 notices=report.notices,
             )

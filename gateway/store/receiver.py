@@ -1,5 +1,5 @@
 """The reference CRM receiver's own SQLite file (``gateway crm-stub``): tickets it holds,
-status updates it serves, and its counters.
+status updates it serves, the desk's events it received, each ticket's status, and its counters.
 
 Blocking (the receiver answers from HTTP threads) and not thread-safe by itself: the
 receiver holds its lock around every call. What to store is decided by the receiver
@@ -31,6 +31,22 @@ CREATE TABLE IF NOT EXISTS updates (
     site      TEXT NOT NULL,
     ticket_id TEXT NOT NULL,
     update_   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
+    id          TEXT NOT NULL UNIQUE,               -- the gateway's event id: held once
+    site        TEXT NOT NULL,
+    ticket_id   TEXT NOT NULL,
+    applied     INTEGER NOT NULL,                   -- a status event that set the ticket's status
+    pushes      INTEGER NOT NULL DEFAULT 1,
+    event       TEXT NOT NULL,                      -- the JSON as received
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ticket_status (
+    ticket_id TEXT PRIMARY KEY,
+    status    TEXT NOT NULL,
+    at        TEXT NOT NULL,                        -- when the side that set it made the change
+    by        TEXT NOT NULL                         -- crm, or the desk's user
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
@@ -120,6 +136,36 @@ class ReceiverStore:
             "SELECT seq, update_ FROM updates WHERE site = ? AND seq > ? ORDER BY seq LIMIT ?", (site, after, limit)
         ).fetchall()
         return [(int(seq), str(u)) for seq, u in rows]
+
+    # ------------------------------------------------------------------ events and status
+
+    def event_held(self, event_id: str) -> bool:
+        """Whether the event is held; if so, one more push of it is counted."""
+        cur = self._db.execute("UPDATE events SET pushes = pushes + 1 WHERE id = ?", (event_id,))
+        return cur.rowcount > 0
+
+    def add_event(self, event_id: str, site: str, ticket_id: str, applied: bool, doc: str, at: str) -> None:
+        self._db.execute(
+            "INSERT INTO events (id, site, ticket_id, applied, event, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (event_id, site, ticket_id, int(applied), doc, at),
+        )
+
+    def events(self) -> list[tuple[str, int, bool]]:
+        """(JSON as received, pushes, applied) of every event, in arrival order."""
+        rows = self._db.execute("SELECT event, pushes, applied FROM events ORDER BY seq").fetchall()
+        return [(str(e), int(p), bool(a)) for e, p, a in rows]
+
+    def status_of(self, ticket_id: str) -> tuple[str, str, str] | None:
+        """(status, when it was set, by whom) of a ticket, None while neither side set one."""
+        row = self._db.execute("SELECT status, at, by FROM ticket_status WHERE ticket_id = ?", (ticket_id,)).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+    def set_status(self, ticket_id: str, status: str, at: str, by: str) -> None:
+        self._db.execute(
+            """INSERT INTO ticket_status (ticket_id, status, at, by) VALUES (?, ?, ?, ?) ON CONFLICT (ticket_id)
+               DO UPDATE SET status = excluded.status, at = excluded.at, by = excluded.by""",
+            (ticket_id, status, at, by),
+        )
 
     # ------------------------------------------------------------------ counters
 
