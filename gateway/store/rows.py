@@ -312,3 +312,4 @@ class StatusUpdate:
     note: str | None = None
     notify: bool = False
     message: Mapping[str, str] = field(default_factory=dict)  # language -> text to send as is
+    changed_at: str | None = None  # when the CRM made the change (ISO-8601), if it says
