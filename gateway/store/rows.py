@@ -286,6 +286,7 @@ class UpdatesApplied:
     applied: int
     unknown: int  # updates naming a ticket this site does not have
     notices: tuple[int, ...]  # outbox ids of the SMS that tell customers
+    superseded: int = 0  # updates older than the desk's own later status change: kept in the history only
 
 
 @dataclass(frozen=True)
