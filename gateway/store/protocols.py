@@ -225,6 +225,7 @@ class SyncQueue(Protocol):
         *,
         state: dict[str, str | None],
         now: datetime | None = ...,
+        overruled: Callable[[StatusUpdate, str | None], bool] | None = ...,
     ) -> UpdatesApplied: ...
 
 

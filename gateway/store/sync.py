@@ -174,14 +174,17 @@ class SyncMixin(StoreBase):
         *,
         state: dict[str, str | None],
         now: datetime | None = None,
+        overruled: Callable[[StatusUpdate, str | None], bool] | None = None,
     ) -> UpdatesApplied:
         """Apply some of the CRM's status changes, queue the SMS that tell customers (``notice``
         composes it), keep each in the ticket's history (by ``crm``), and write ``state`` (where the
         pull now stands) -- all in one
         transaction. The caller keeps each call short (a chunk of a page): intake waits for
-        the same writer."""
+        the same writer. An update ``overruled`` by the desk's own last status change (given when
+        the desk made it) changes nothing and tells nobody: it is kept in the history as the
+        CRM's note."""
         at = stamp(now)
-        applied = unknown = 0
+        applied = unknown = superseded = 0
         notices: list[int] = []
         async with self._write() as db:
             for u in updates:
@@ -189,6 +192,12 @@ class SyncMixin(StoreBase):
                     ticket = _row(TicketRow, await cur.fetchone())
                 if ticket is None:
                     unknown += 1
+                    continue
+                if overruled is not None and overruled(u, await _desk_status_at(db, ticket.id)):
+                    said = f"the CRM set {u.status} at {u.changed_at}" + (f" ({u.note})" if u.note else "")
+                    note = f"{said}; the desk's later status {ticket.status} stands"
+                    await insert_history(db, ticket.id, at, CRM_ACTOR, "note", None, None, note, None)
+                    superseded += 1
                     continue
                 await db.execute(
                     "UPDATE tickets SET status = ?, crm_note = ?, status_changed_at = ? WHERE id = ?",
@@ -205,7 +214,7 @@ class SyncMixin(StoreBase):
                 # in the ticket's history beside the desk's own changes
                 await insert_history(db, ticket.id, at, CRM_ACTOR, "status", ticket.status, u.status, u.note, outbox_id)
             await _put(db, state)
-        return UpdatesApplied(applied, unknown, tuple(notices))
+        return UpdatesApplied(applied, unknown, tuple(notices), superseded)
 
     async def sync_lease_holder(self, alive: Callable[[str], bool], now: datetime, monotonic: float) -> str | None:
         """Who holds the sync lease at ``now``/``monotonic`` (the asker's clocks; it runs and
@@ -248,6 +257,16 @@ class SyncMixin(StoreBase):
                 row = await cur.fetchone()
             if row is not None and row[0] == holder:
                 await db.execute("DELETE FROM sync_state WHERE key IN (?, ?, ?)", LEASE_KEYS)
+
+
+async def _desk_status_at(db: Any, ticket_id: str) -> str | None:
+    """When the desk (not the CRM) last changed the ticket's status, if it ever did."""
+    async with db.execute(
+        "SELECT MAX(at) FROM ticket_history WHERE ticket_id = ? AND action = 'status' AND actor != ?",
+        (ticket_id, CRM_ACTOR),
+    ) as cur:
+        row = await cur.fetchone()
+    return str(row[0]) if row is not None and row[0] is not None else None
 
 
 async def _take_lease(db: Any, lease: LeaseTerms) -> str | None:
