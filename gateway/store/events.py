@@ -3,7 +3,8 @@
 Each event is one row (one INSERT in the writer's open transaction, nothing more on the hot
 path): ``{"id": EVENT_ID, "type": ..., "created_at": ..., "data": {...}}``. ``data`` uses the
 CLI's ``--json`` field names: a ticket as :meth:`TicketRow.as_json`, an outbox row as
-:meth:`OutboxRow.as_json`, a SIM as ``gateway modems --json``. Event ids are the site id and
+:meth:`OutboxRow.as_json`, a SIM as ``gateway modems --json`` (built here from the row, not
+in SQL: the store's SQL stays what PostgreSQL also runs). Event ids are the site id and
 a ULID, as ticket ids are (unique across sites); ``seq`` orders them within this database.
 Webhooks (:mod:`gateway.store.webhooks`) and the event stream read it in ``seq`` order.
 """
@@ -16,8 +17,8 @@ from typing import Any
 
 import aiosqlite
 
-from gateway.store.base import StoreBase
-from gateway.store.rows import OUTBOX_FIELDS, MessageRow, Outcome
+from gateway.store.base import StoreBase, _row
+from gateway.store.rows import MessageRow, OutboxRow, Outcome
 from gateway.store.rows_events import EventRow
 from gateway.store.rows_tickets import HistoryRow, TicketRow
 
@@ -64,36 +65,23 @@ def received_json(m: MessageRow, o: Outcome, ticket_id: str | None, reply: int |
     }  # fmt: skip
 
 
-def _json_object(fields: Sequence[str], alias: str = "") -> str:
-    """SQLite's ``json_object(...)`` of these columns: the row's ``--json`` built where it lies."""
-    return "json_object(" + ", ".join(f"'{f}', {alias}{f}" for f in fields) + ")"
-
-
-_OUTBOX_JSON = _json_object(OUTBOX_FIELDS)
-_TICKET_JSON = _json_object(TicketRow.JSON_FIELDS)
-
-
 async def journal_outbox(db: aiosqlite.Connection, site: str, kind: str, outbox_id: int, at: str) -> None:
-    """``message.sent|delivered|failed``: the outbox row as it now stands (one INSERT ... SELECT)."""
-    await db.execute(
-        f"INSERT INTO events (id, type, created_at, data) SELECT ?, ?, ?, {_OUTBOX_JSON} FROM outbox WHERE id = ?",
-        (event_id(site), kind, at, outbox_id),
-    )
+    """``message.sent|delivered|failed``: the outbox row as it now stands, as ``outbox list --json``."""
+    async with db.execute("SELECT * FROM outbox WHERE id = ?", (outbox_id,)) as cur:
+        row = _row(OutboxRow, await cur.fetchone())
+    if row is not None:
+        await insert_events(db, site, at, [(kind, row.as_json())])
 
 
 async def journal_ticket_change(db: aiosqlite.Connection, change: HistoryRow) -> None:
-    """``ticket.updated``: the ticket as it now stands, its assignee, and the ``change`` (its
-    history row as ``tickets show --json`` has it), in one INSERT ... SELECT; the id carries
-    the ticket's site."""
-    from ulid import ULID
-
-    await db.execute(
-        f"""INSERT INTO events (id, type, created_at, data)
-            SELECT site || '-' || ?, 'ticket.updated', ?,
-                   {_TICKET_JSON[:-1]}, 'assigned_to', assigned_to, 'change', json(?))
-            FROM tickets WHERE id = ?""",
-        (str(ULID()), change.at, _dumps(change.as_json()), change.ticket_id),
-    )
+    """``ticket.updated``: the ticket as it now stands (``tickets list --json``), its assignee and
+    the ``change`` (its history row as ``tickets show --json`` has it); the id carries the
+    ticket's site."""
+    async with db.execute("SELECT * FROM tickets WHERE id = ?", (change.ticket_id,)) as cur:
+        ticket = _row(TicketRow, await cur.fetchone())
+    if ticket is not None:
+        data = {**ticket.as_json(), "assigned_to": ticket.assigned_to, "change": change.as_json()}
+        await insert_events(db, ticket.site, change.at, [("ticket.updated", data)])
 
 
 class EventsMixin(StoreBase):
