@@ -198,12 +198,14 @@ def _update(item: Any) -> StatusUpdate | None:
         raw = {}
     texts = {k: strip_controls(v).strip() for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
     message = {k: v for k, v in texts.items() if v}
+    changed_at = item.get("changed_at")
     return StatusUpdate(
         tid,
         status.strip(),
         note=_text(note) if note is not None else None,
         notify=item.get("notify") is True,
         message=message,
+        changed_at=_text(changed_at) if isinstance(changed_at, str) and changed_at.strip() else None,
     )
 
 

@@ -18,6 +18,7 @@ from gateway.conversation.catalogue import Catalogue
 from gateway.conversation.replies import status_notice
 from gateway.crm import protocol
 from gateway.crm.client import CrmClient
+from gateway.crm.events_protocol import desk_change_stands
 from gateway.crm.lease import Lease
 from gateway.crm.push import Backoff, CycleReport
 from gateway.exceptions import CrmBadAnswer
@@ -92,8 +93,13 @@ class Puller:
                 where = {"cursor": page.cursor, "cursor_skip": str(left) if left else None}
             else:
                 where = {"cursor": cursor, "cursor_skip": str(done)}
-            result = await self.store.apply_updates(chunk, lambda t, u: self.notice(t, u, report), state=where)
+            result = await self.store.apply_updates(
+                chunk, lambda t, u: self.notice(t, u, report), state=where, overruled=overruled
+            )
             report.updates += result.applied
+            report.superseded += result.superseded
+            if result.superseded:
+                log.info("crm_updates_superseded", updates=result.superseded, note="the desk's later status stands")
             report.unknown_updates += result.unknown
             report.notices += len(result.notices)
             if result.unknown:
@@ -144,3 +150,8 @@ class Puller:
 
 def _count(value: str | None) -> int:
     return int(value) if value and value.isdigit() else 0
+
+
+def overruled(update: StatusUpdate, desk_changed_at: str | None) -> bool:
+    """The both-changed rule (``docs/crm-sync.md``): the desk's own later status change stands."""
+    return desk_change_stands(update.changed_at, desk_changed_at)

@@ -7,9 +7,11 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +182,56 @@ def test_killed_mid_push_the_crm_gets_each_event_once_and_duplicates_only_as_ans
     assert len(held) == 12 and len({e["id"] for e in held}) == 12 and ids(held) == sorted(ids(held))
     assert stats["events_duplicates"] == 5 and stats["events_accepted"] == 12
     assert sorted(e["pushes"] for e in held) == [1] * 7 + [2] * 5
+
+
+def test_both_changed_while_apart_the_later_status_wins_on_both_sides_and_both_stay_in_the_history(
+    tmp_path: Path, stub: CrmStub
+) -> None:
+    db = tmp_path / "gw.db"
+    early, late = tickets(db, 2)
+    cycle(tmp_path, stub)
+    stub.down()  # apart
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    stub.add_update(early.id, "resolved", note="fixed remotely", notify=True, changed_at=an_hour_ago)
+    cli(db, "tickets", "status", early.ref, "in_progress")  # the desk, later than the CRM
+    cli(db, "tickets", "status", late.ref, "in_progress")
+    stub.add_update(late.id, "resolved", notify=True)  # the CRM, later than the desk
+    stub.up()
+    report = cycle(tmp_path, stub)
+    assert (report.events_sent, report.updates, report.superseded, report.notices) == (2, 1, 1, 1)
+
+    # the desk's later change stands on both sides; the CRM's is in the history; nobody is told
+    shown = json.loads(cli(db, "tickets", "show", early.ref, "--json").output)
+    assert shown["status"] == "in_progress"
+    assert [(h["by"], h["action"], h["to"]) for h in shown["history"]] == [
+        ("sara", "status", "in_progress"),
+        ("crm", "note", None),
+    ]
+    assert shown["history"][1]["note"] == (
+        f"the CRM set resolved at {an_hour_ago} (fixed remotely); the desk's later status in_progress stands"
+    )
+    status, _, by = stub.status(early.id) or ("", "", "")
+    assert (status, by) == ("in_progress", "sara")
+
+    # the CRM's later change wins on both sides; the desk's is in the CRM's history; told once
+    shown = json.loads(cli(db, "tickets", "show", late.ref, "--json").output)
+    assert shown["status"] == "resolved"
+    assert [(h["by"], h["action"], h["from"], h["to"]) for h in shown["history"]] == [
+        ("sara", "status", "open", "in_progress"),
+        ("crm", "status", "in_progress", "resolved"),
+    ]
+    status, _, by = stub.status(late.id) or ("", "", "")
+    assert (status, by) == ("resolved", "crm")
+    kept = {e["ticket_id"]: e for e in stub.ticket_events()}
+    assert (kept[early.id]["applied"], kept[late.id]["applied"]) == (True, False)
+    assert _notices(db) == {late.id: 1}
+    again = cycle(tmp_path, stub)  # nothing more goes either way, nobody is told twice
+    assert (again.events_sent, again.updates, again.notices) == (0, 0, 0) and _notices(db) == {late.id: 1}
+
+
+def _notices(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT ticket_id, COUNT(*) FROM outbox WHERE lane = 'notification' GROUP BY ticket_id"
+        ).fetchall()
+    return {str(t): int(n) for t, n in rows}
