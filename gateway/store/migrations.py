@@ -1,8 +1,9 @@
 """Numbered schema migrations, recorded in the database (``schema_migrations``).
 
 Append new migrations (from 8 on, to :data:`DESK_MIGRATIONS` in ``migrations_desk``); never
-edit one that has shipped. SQL stays within what SQLite and PostgreSQL both run (no AUTOINCREMENT tricks, no JSON1), so a site
-that outgrows one host can move its queue to PostgreSQL (DESIGN.md).
+edit one that has shipped. SQL stays within what SQLite and PostgreSQL both run (no
+AUTOINCREMENT tricks, no JSON1), so a site that outgrows one host can move its queue to
+PostgreSQL (DESIGN.md).
 Timestamps are ISO-8601 UTC text, which sorts correctly.
 """
 
