@@ -10,19 +10,48 @@ Any store function that writes for someone calls it with the connection of its o
         await audit.record(db, actor, "ticket.assigned", ref, {"to": user}, now=now)
 
 ``detail`` is a small JSON object of what changed; never a password, a token or a hash.
+
+Writers that know only the acting name (the desk's store functions take ``actor: str``) ask
+:func:`acting` for the whole :class:`Actor`: a local account at the command line, unless the
+face has said otherwise for the request it serves (``with on_behalf("user", "10.0.0.7"):``,
+a context variable, so concurrent requests of one API process do not mix).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from gateway.store.base import StoreBase, _rows, stamp
-from gateway.store.rows_access import ACTOR_KINDS, Actor, AuditRow
+from gateway.store.rows_access import ACTOR_KINDS, LOCAL_ADDRESS, Actor, AuditRow
+from gateway.store.rows_tickets import HistoryRow
+
+_ON_BEHALF: ContextVar[tuple[str, str]] = ContextVar("audit_on_behalf", default=("local", LOCAL_ADDRESS))
+
+
+@contextmanager
+def on_behalf(kind: str, address: str) -> Iterator[None]:
+    """Within the block, writes that name only their actor are by a ``kind`` (``user`` or
+    ``token``) from ``address``: what the API sets around each request it serves."""
+    if kind not in ACTOR_KINDS:
+        raise ValueError(f"actor kind {kind!r}: one of {', '.join(ACTOR_KINDS)}")
+    reset = _ON_BEHALF.set((kind, address))
+    try:
+        yield
+    finally:
+        _ON_BEHALF.reset(reset)
+
+
+def acting(name: str) -> Actor:
+    """The :class:`Actor` called ``name``: a local account, unless :func:`on_behalf` says otherwise."""
+    kind, address = _ON_BEHALF.get()
+    return Actor(name, kind, address)
 
 
 async def record(
@@ -67,3 +96,29 @@ class AuditMixin(StoreBase):
         sql = f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"  # values bound
         async with self._r.execute(sql, (*args, limit)) as cur:
             return _rows(AuditRow, await cur.fetchall())
+
+
+# a ticket_history row's action, as the audit log names it
+TICKET_ACTIONS = {
+    "status": "ticket.status_changed",
+    "note": "ticket.noted",
+    "assign": "ticket.assigned",
+    "reply": "ticket.replied",
+}
+
+
+async def record_ticket_change(db: aiosqlite.Connection, row: HistoryRow) -> None:
+    """The audit entry of a person's change to a ticket (its history row), in its transaction:
+    the ticket's ref as the target; from, to and the SMS queued with it as the detail (the note's
+    words stay in the ticket's history)."""
+    async with db.execute("SELECT ref FROM tickets WHERE id = ?", (row.ticket_id,)) as cur:
+        found = await cur.fetchone()
+    detail = {"history_id": row.id, "from": row.old_value, "to": row.new_value, "outbox_id": row.outbox_id}
+    await record(
+        db,
+        acting(row.actor),
+        TICKET_ACTIONS.get(row.action, f"ticket.{row.action}"),
+        str(found[0]) if found else row.ticket_id,
+        {k: v for k, v in detail.items() if v is not None},
+        now=datetime.fromisoformat(row.at),
+    )

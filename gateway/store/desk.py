@@ -12,6 +12,7 @@ from datetime import datetime
 import aiosqlite
 
 from gateway.exceptions import NotFound, TicketChanged
+from gateway.store import audit
 from gateway.store.base import StoreBase, _row, _rows, stamp
 from gateway.store.events import journal_ticket_change
 from gateway.store.outbox import insert_outbox
@@ -147,6 +148,8 @@ async def insert_history(
     )
     row = HistoryRow(int(cur.lastrowid or 0), ticket_id, at, actor, action, old, new, note, outbox_id)
     await journal_ticket_change(db, row)  # ticket.updated, for the desk's changes and the CRM's alike
+    if actor != CRM_ACTOR:  # a person's change is audited; the CRM's updates are the sync's (docs/crm-sync.md)
+        await audit.record_ticket_change(db, row)
     return row
 
 
