@@ -15,10 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from click.testing import CliRunner, Result
 
 from gateway.cli import main
 from gateway.conversation.keywords import load_catalogue
+from gateway.crm.events_protocol import events_body
+from gateway.crm.protocol import request_headers
 from gateway.crm.push import CycleReport
 from gateway.crm.receiver import CrmStub
 from gateway.crm.sync import SyncService
@@ -235,3 +238,21 @@ def _notices(db: Path) -> dict[str, int]:
             "SELECT ticket_id, COUNT(*) FROM outbox WHERE lane = 'notification' GROUP BY ticket_id"
         ).fetchall()
     return {str(t): int(n) for t, n in rows}
+
+
+def test_the_receiver_refuses_an_unsigned_or_tampered_batch_of_events_and_stores_none(
+    tmp_path: Path, stub: CrmStub
+) -> None:
+    db = tmp_path / "gw.db"
+    [t] = tickets(db)
+    cycle(tmp_path, stub)
+    doc = {"id": "12-h1", "ticket_id": t.id, "type": "note", "at": "2026-11-23T09:00:00Z", "by": "x", "note": "n"}
+    _, body = events_body("12", [doc])
+    headers = request_headers(token=TOKEN, secret=SECRET, body=body, now=time.time(), batch_id="b")
+    tampered = body.replace(b'"n"', b'"m"')
+    assert httpx.post(f"{stub.url}/ticket-events", content=tampered, headers=headers).status_code == 401
+    unsigned = {k: v for k, v in headers.items() if k != "X-Gateway-Signature"}
+    assert httpx.post(f"{stub.url}/ticket-events", content=body, headers=unsigned).status_code == 401
+    assert stub.ticket_events() == [] and stub.stats()["unauthorised"] == 2
+    answer = httpx.post(f"{stub.url}/ticket-events", content=body, headers=headers)
+    assert answer.json() == {"results": [{"id": "12-h1", "status": "accepted"}]}
