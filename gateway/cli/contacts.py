@@ -139,7 +139,8 @@ def contacts_count(config: config_mod.Config, group: str | None, area: str | Non
 @contacts.command("remove", context_settings=CONTEXT)
 @with_config
 @click.argument("phone")
-def contacts_remove(config: config_mod.Config, phone: str) -> None:
+@click.option("--as", "actor", metavar="NAME", help="Who makes the change, for the audit log [default: $USER].")
+def contacts_remove(config: config_mod.Config, phone: str, actor: str | None) -> None:
     """Delete a contact, and take it out of its groups. What it texted, its tickets and its
     opt-out stay. PHONE may be written any way (0912 123 4567, +98 912-123-4567).
 
@@ -147,9 +148,10 @@ def contacts_remove(config: config_mod.Config, phone: str) -> None:
     """
     import asyncio
 
+    from gateway.cli.ticket_case import actor_name
     from gateway.desk.people import remove_contact
 
-    number, names = asyncio.run(remove_contact(config, phone))
+    number, names = asyncio.run(remove_contact(config, phone, actor=actor_name(actor)))
     where = f" (taken out of {', '.join(names)})" if names else ""
     click.echo(f"removed contact {number}{where}")
 
@@ -185,16 +187,18 @@ def groups_list(config: config_mod.Config, as_json: bool) -> None:
 @groups.command("drop", context_settings=CONTEXT)
 @with_config
 @click.argument("name")
-def groups_drop(config: config_mod.Config, name: str) -> None:
+@click.option("--as", "actor", metavar="NAME", help="Who makes the change, for the audit log [default: $USER].")
+def groups_drop(config: config_mod.Config, name: str, actor: str | None) -> None:
     """Delete a group; its contacts stay (in their other groups too).
 
     Example: gateway groups drop north
     """
     import asyncio
 
+    from gateway.cli.ticket_case import actor_name
     from gateway.desk.people import drop_group
 
-    members = asyncio.run(drop_group(config, name))
+    members = asyncio.run(drop_group(config, name, actor=actor_name(actor)))
     click.echo(f"dropped group {name.strip()} ({members} member(s); the contacts stay)")
 
 
@@ -202,16 +206,18 @@ def groups_drop(config: config_mod.Config, name: str) -> None:
 @with_config
 @click.argument("name")
 @click.argument("phone")
-def groups_remove(config: config_mod.Config, name: str, phone: str) -> None:
+@click.option("--as", "actor", metavar="NAME", help="Who makes the change, for the audit log [default: $USER].")
+def groups_remove(config: config_mod.Config, name: str, phone: str, actor: str | None) -> None:
     """Take one contact out of a group; the contact stays.
 
     Example: gateway groups remove north 09121234567
     """
     import asyncio
 
+    from gateway.cli.ticket_case import actor_name
     from gateway.desk.people import remove_member
 
-    number = asyncio.run(remove_member(config, name, phone))
+    number = asyncio.run(remove_member(config, name, phone, actor=actor_name(actor)))
     click.echo(f"took {number} out of group {name.strip()}")
 
 

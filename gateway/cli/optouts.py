@@ -47,7 +47,8 @@ def optouts_list(config: config_mod.Config, limit: int, as_json: bool) -> None:
 @optouts.command("add", context_settings=CONTEXT)
 @with_config
 @click.argument("phone")
-def optouts_add(config: config_mod.Config, phone: str) -> None:
+@click.option("--as", "actor", metavar="NAME", help="Who makes the change, for the audit log [default: $USER].")
+def optouts_add(config: config_mod.Config, phone: str, actor: str | None) -> None:
     """Opt a phone out of broadcasts, as if it had texted STOP: the broadcasts still waiting
     for it are cancelled. PHONE may be written any way (0912 123 4567, +98 912-123-4567).
 
@@ -55,9 +56,10 @@ def optouts_add(config: config_mod.Config, phone: str) -> None:
     """
     import asyncio
 
+    from gateway.cli.ticket_case import actor_name
     from gateway.desk.people import add_opt_out
 
-    done = asyncio.run(add_opt_out(config, phone))
+    done = asyncio.run(add_opt_out(config, phone, actor=actor_name(actor)))
     waiting = f"; {done.cancelled} waiting broadcast(s) cancelled" if done.cancelled else ""
     click.echo(f"{done.phone} opted out: no more broadcasts{waiting}")
 
@@ -65,7 +67,8 @@ def optouts_add(config: config_mod.Config, phone: str) -> None:
 @optouts.command("remove", context_settings=CONTEXT)
 @with_config
 @click.argument("phone")
-def optouts_remove(config: config_mod.Config, phone: str) -> None:
+@click.option("--as", "actor", metavar="NAME", help="Who makes the change, for the audit log [default: $USER].")
+def optouts_remove(config: config_mod.Config, phone: str, actor: str | None) -> None:
     """Take back a phone's opt-out, as if it had texted START: later broadcasts reach it again
     (those cancelled stay cancelled).
 
@@ -73,9 +76,10 @@ def optouts_remove(config: config_mod.Config, phone: str) -> None:
     """
     import asyncio
 
+    from gateway.cli.ticket_case import actor_name
     from gateway.desk.people import remove_opt_out
 
-    number = asyncio.run(remove_opt_out(config, phone))
+    number = asyncio.run(remove_opt_out(config, phone, actor=actor_name(actor)))
     click.echo(f"{number} opted in again: later broadcasts reach it")
 
 

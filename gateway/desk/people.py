@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from gateway.desk.rules import check_name
 from gateway.exceptions import DeskError, NotFound
 
 if TYPE_CHECKING:
@@ -61,53 +62,58 @@ async def list_opt_outs(config: Config, limit: int) -> list[OptOut]:
         return [OptOut.of(c) for c in await store.opt_outs(limit)]
 
 
-async def add_opt_out(config: Config, phone: str, *, now: datetime | None = None) -> OptOut:
+async def add_opt_out(config: Config, phone: str, *, actor: str, now: datetime | None = None) -> OptOut:
+    actor = check_name(actor)
     number = phone_number(config, phone)
     async with await _open(config) as store:
-        return await opt_out(store, number, now=now)
+        return await opt_out(store, number, actor=actor, now=now)
 
 
-async def opt_out(store: PeopleBook, phone: str, *, now: datetime | None = None) -> OptOut:
-    done = await store.opt_out(phone, reason=DESK_REASON, now=now)
+async def opt_out(store: PeopleBook, phone: str, *, actor: str, now: datetime | None = None) -> OptOut:
+    done = await store.opt_out(phone, reason=DESK_REASON, actor=actor, now=now)
     if done is None:
         raise DeskError(f"{phone} has opted out already: nothing changed")
     return OptOut.of(*done)
 
 
-async def remove_opt_out(config: Config, phone: str, *, now: datetime | None = None) -> str:
+async def remove_opt_out(config: Config, phone: str, *, actor: str, now: datetime | None = None) -> str:
+    actor = check_name(actor)
     number = phone_number(config, phone)
     async with await _open(config) as store:
-        if not await store.opt_in(number, now=now):
+        if not await store.opt_in(number, actor=actor, now=now):
             raise NotFound(f"no opt-out for {number} in {config.database_path}")
     return number
 
 
-async def remove_contact(config: Config, phone: str) -> tuple[str, list[str]]:
+async def remove_contact(config: Config, phone: str, *, actor: str) -> tuple[str, list[str]]:
     """Delete a contact: (its number, the groups it was taken out of)."""
+    actor = check_name(actor)
     number = phone_number(config, phone)
     async with await _open(config) as store:
-        groups = await store.remove_contact(number)
+        groups = await store.remove_contact(number, actor=actor)
     if groups is None:
         raise NotFound(f"no contact {number} in {config.database_path}")
     return number, groups
 
 
-async def drop_group(config: Config, name: str) -> int:
+async def drop_group(config: Config, name: str, *, actor: str) -> int:
     """Delete a group (its contacts stay): how many members it had."""
+    actor = check_name(actor)
     name = group_name(name)
     async with await _open(config) as store:
-        members = await store.drop_group(name)
+        members = await store.drop_group(name, actor=actor)
     if not members:
         raise NotFound(f"no group {name!r} in {config.database_path}")
     return members
 
 
-async def remove_member(config: Config, name: str, phone: str) -> str:
+async def remove_member(config: Config, name: str, phone: str, *, actor: str) -> str:
     """Take one contact out of a group (the contact stays): its number."""
+    actor = check_name(actor)
     name = group_name(name)
     number = phone_number(config, phone)
     async with await _open(config) as store:
-        removed = await store.remove_member(name, number)
+        removed = await store.remove_member(name, number, actor=actor)
     if removed is None:
         raise NotFound(f"no group {name!r} in {config.database_path}")
     if not removed:
