@@ -43,6 +43,7 @@ COMMANDS = {
     "stats": "ops",
     "doctor": "ops",
     "check-config": "config",
+    "webhooks": "webhooks",
 }
 
 
