@@ -8,7 +8,7 @@ sends, wait for the ones in flight, finish SIM deletes, close the modems,
 close the database.
 
 The daemon is composition: it builds the services (the dispatcher, the database
-watch, housekeeping, the SIM monitor, USSD, the broadcast pacer, CRM sync), runs
+watch, housekeeping, the SIM monitor, USSD, the broadcast pacer, CRM sync, webhooks), runs
 them on one :class:`gateway.runtime.Runtime`, wakes them by name and stops them in
 order, each step bounded.
 """
@@ -33,6 +33,7 @@ from gateway.conversation.keywords import load_catalogue
 from gateway.conversation.replies import oversized
 from gateway.crm.sync import SyncService
 from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone
+from gateway.hooks.delivery import WebhookService
 from gateway.inbound.intake import Intake
 from gateway.inbound.reports import apply_report
 from gateway.lockfile import DaemonLock, holder_name
@@ -177,6 +178,7 @@ class Daemon:
         self._add(self.pacer)
         if config.crm.enabled:
             self._add(self.sync, should_wake=self.sync.worth_waking)
+        self._add(WebhookService(store, self.clock))  # its own loop and HTTP client: never in intake's way
         self.runtime.start()
         self._started = True
         log.info(
@@ -269,6 +271,7 @@ class Daemon:
         turn = event.turn if isinstance(event, MessageRouted) else None
         if turn is not None and turn.action in ("ticket", "merge"):
             self.runtime.wake("crm-sync")  # a new ticket, or a repeat the CRM should count
+        self.runtime.wake("webhooks")  # the change is journalled: its event may have receivers
         if self.observer is not None:
             self.observer(event)
 
@@ -302,7 +305,7 @@ class Daemon:
     def _database_changed(self) -> None:
         """Another process committed: `gateway send`, a campaign created, paused or resumed,
         `gateway ussd`, `gateway sync now` asking."""
-        self.runtime.wake("dispatcher", "ussd", "crm-sync", "campaigns")
+        self.runtime.wake("dispatcher", "ussd", "crm-sync", "campaigns", "webhooks")
 
 
 def bank_for(config: Config) -> GsmSimBank:
