@@ -43,6 +43,9 @@ COMMANDS = {
     "stats": "ops",
     "doctor": "ops",
     "check-config": "config",
+    "users": "access",
+    "tokens": "access",
+    "audit": "access",
     "webhooks": "webhooks",
 }
 
