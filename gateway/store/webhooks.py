@@ -47,13 +47,16 @@ class WebhooksMixin(StoreBase):
         async with self._r.execute("SELECT * FROM webhooks WHERE status = 'active' ORDER BY id") as cur:
             return _rows(WebhookRow, await cur.fetchall())
 
-    async def webhook_events(self, hook: WebhookRow, limit: int) -> list[EventRow]:
-        """The hook's next events, in journal order."""
+    async def webhook_events(
+        self, hook: WebhookRow, limit: int, *, after: int | None = None, upto: int | None = None
+    ) -> list[EventRow]:
+        """The hook's next events, in journal order: after its cursor (or ``after``, a later seq
+        the caller knows holds none of its types), up to ``upto``."""
         marks = ", ".join("?" for _ in hook.types)
         async with self._r.execute(
             f"""SELECT seq, id, type, created_at, data FROM events
-                WHERE seq > ? AND type IN ({marks}) ORDER BY seq LIMIT ?""",
-            (hook.after_seq, *hook.types, limit),
+                WHERE seq > ? AND seq <= ? AND type IN ({marks}) ORDER BY seq LIMIT ?""",
+            (max(hook.after_seq, after or 0), upto if upto is not None else 2**62, *hook.types, limit),
         ) as cur:
             return [EventRow(*r) for r in await cur.fetchall()]
 
