@@ -51,6 +51,7 @@ async def sync_status(config: Config) -> dict[str, Any]:
         "oldest_queued_age_s": round(age, 1) if age is not None else None,
         "events_pending": events["events_pending"],
         "events_rejected": events["events_rejected"],
+        "events_error": state.get("events_error") or None,
         "cursor": state.get("cursor"),
         "syncing": syncing,
     }

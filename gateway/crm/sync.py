@@ -218,16 +218,24 @@ class SyncService(BaseService):
         await self._record_failure("down" if isinstance(exc, CrmUnreachable) else "up", str(exc), 0.0)
 
     async def _cycle(self, crm: CrmClient) -> CycleReport:
-        """Push, then pull -- the pull also when the push failed (a ticket the CRM will not take
-        must not keep status news from customers), but not when the link is down."""
+        """Push tickets, then the desk's changes, then pull -- the events and the pull also when
+        the push failed (a ticket the CRM will not take must not keep news from either side),
+        but not when the link is down. A failing events push or pull (a CRM without
+        ``/ticket-events`` or ``/updates``) is reported, retried next round, and never holds
+        back the ticket push."""
         report = CycleReport()
         await self.store.set_sync_state(last_attempt_at=self._stamp())
         push_error: CrmError | None = None
         try:
             await self._pusher.push_all(crm, report)
-            await self._events.push_all(crm, report)  # after their tickets
         except (Backoff, CrmBadAnswer) as exc:
             push_error = exc
+        try:
+            await self._events.push_all(crm, report)  # after the tickets; each event waits for its own
+            events_error = ""
+        except (Backoff, CrmBadAnswer) as exc:
+            events_error = str(exc)
+            log.warning("crm_events_failed", error=events_error)
         try:
             await self._puller.pull(crm, report)
             pull_error = ""
@@ -235,7 +243,7 @@ class SyncService(BaseService):
             pull_error = str(exc)
             log.warning("crm_pull_failed", error=pull_error)
         await self._set_link("up")
-        await self.store.set_sync_state(pull_error=pull_error)
+        await self.store.set_sync_state(pull_error=pull_error, events_error=events_error)
         if report.synced or report.rejected or report.updates or report.events_sent or report.events_rejected:
             log.info(
                 "crm_synced",
@@ -249,7 +257,8 @@ class SyncService(BaseService):
         if push_error is not None:
             raise push_error
         self._failures = 0
-        await self.store.set_sync_state(last_success_at=self._stamp(), last_error=pull_error, next_attempt_at="")
+        last_error = "; ".join(e for e in (events_error, pull_error) if e)
+        await self.store.set_sync_state(last_success_at=self._stamp(), last_error=last_error, next_attempt_at="")
         return report
 
     # ------------------------------------------------------------------ link state

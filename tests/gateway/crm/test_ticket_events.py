@@ -256,3 +256,24 @@ def test_the_receiver_refuses_an_unsigned_or_tampered_batch_of_events_and_stores
     assert stub.ticket_events() == [] and stub.stats()["unauthorised"] == 2
     answer = httpx.post(f"{stub.url}/ticket-events", content=body, headers=headers)
     assert answer.json() == {"results": [{"id": "12-h1", "status": "accepted"}]}
+
+
+def test_a_crm_without_ticket_events_holds_back_neither_tickets_nor_updates(tmp_path: Path, stub: CrmStub) -> None:
+    db = tmp_path / "gw.db"
+    first, second = tickets(db, 2)
+    cycle(tmp_path, stub)
+    cli(db, "tickets", "note", first.ref, "seen")
+    stub.add_update(second.id, "resolved")
+    stub.set_fault("error", status=404, count=1)  # the CRM answers 404 on /ticket-events, for now
+    report = cycle(tmp_path, stub)  # no exception: the cycle succeeds
+    assert (report.events_sent, report.updates) == (0, 1)
+
+    async def state() -> dict[str, str]:
+        async with await Store.open(db, site="12") as store:
+            return {**(await store.sync_state()), **{k: str(v) for k, v in (await store.event_counts()).items()}}
+
+    now = asyncio.run(state())
+    assert "HTTP 404" in now["last_error"] and "events batch" in now["events_error"] and now["events_pending"] == "1"
+    assert cycle(tmp_path, stub).events_sent == 1  # the next round sends it
+    assert [e["note"] for e in stub.ticket_events()] == ["seen"]
+    assert asyncio.run(state())["last_error"] == ""
