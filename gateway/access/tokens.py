@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from gateway.access.hashing import TOKEN_PREFIX, new_token, token_hash
 from gateway.access.principal import Principal, check_name
 from gateway.access.roles import TOKEN_ROLES
@@ -21,6 +23,8 @@ from gateway.exceptions import AccessError, NotFound
 if TYPE_CHECKING:
     from gateway.config import Config
     from gateway.store import AccessBook, Actor, Store, TokenRow
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,10 @@ async def verify_token(store: AccessBook, token: str, now: datetime | None = Non
     from gateway.store.base import stamp, utcnow
 
     token = token.strip()
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    row = await store.token_by_hash(token_hash(token))
-    if row is None or row.revoked_at is not None:
+    row = await store.token_by_hash(token_hash(token)) if token.startswith(TOKEN_PREFIX) else None
+    if row is None or row.revoked_at is not None:  # never the token itself in the log
+        log.info("sign_in_refused", kind="token", token_name=row.name if row else None,
+                 reason="revoked" if row else "unknown_token")  # fmt: skip
         return None
     at = now or utcnow()
     if row.last_used_at is None or row.last_used_at <= stamp(at - LAST_USED_EVERY):

@@ -13,6 +13,8 @@ import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import structlog
+
 from gateway.access.hashing import check_password, hash_password, password_matches, spend_a_verify
 from gateway.access.principal import Principal, check_name
 from gateway.access.roles import USER_ROLES
@@ -21,6 +23,8 @@ from gateway.exceptions import AccessError, NotFound
 if TYPE_CHECKING:
     from gateway.config import Config
     from gateway.store import AccessBook, Actor, Store, UserRow
+
+log = structlog.get_logger(__name__)
 
 
 def check_role(role: str, roles: tuple[str, ...] = USER_ROLES) -> str:
@@ -99,8 +103,11 @@ async def verify_password(store: AccessBook, name: str, password: str) -> Princi
     user = await store.user(name.strip()) if name.strip() else None
     if user is None or user.disabled_at is not None:
         await asyncio.to_thread(spend_a_verify, password)
+        # an unknown name is not logged: people type their password into the name field
+        log.info("sign_in_refused", user=user.name if user else None, reason="disabled" if user else "unknown_user")
         return None
     if not await asyncio.to_thread(password_matches, user.password_hash, password):
+        log.info("sign_in_refused", user=user.name, reason="wrong_password")
         return None
     return Principal(user.name, user.role, "user", user.language)
 

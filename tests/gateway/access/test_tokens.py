@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import structlog
 from click.testing import CliRunner, Result
 
 from gateway.access.principal import Principal
@@ -54,7 +55,11 @@ def test_a_token_works_once_created_and_not_after_revoke(tmp_path: Path) -> None
 
     revoked = cli(db, "tokens", "revoke", "ivr", "--as", "admin1")
     assert revoked.exit_code == 0 and revoked.output == "token ivr revoked (by admin1)\n"
-    assert check(db, token) is None
+    with structlog.testing.capture_logs() as logs:
+        assert check(db, token) is None
+        assert check(db, "gw_" + "y" * 43) is None
+    assert [(e["token_name"], e["reason"]) for e in logs] == [("ivr", "revoked"), (None, "unknown_token")]
+    assert token not in json.dumps(logs) and "y" * 43 not in json.dumps(logs)
     assert json.loads(cli(db, "tokens", "list", "--json").output)[0]["state"] == "revoked"
 
 

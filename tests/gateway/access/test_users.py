@@ -140,6 +140,13 @@ def test_the_password_never_reaches_the_logs(tmp_path: Path) -> None:
         sign_in(db, "sara", OTHER)
         sign_in(db, "sara", PASSWORD)
         sign_in(db, "nobody", PASSWORD)
+        sign_in(db, PASSWORD, PASSWORD)  # the password typed into the name field
+    refused = [(e["event"], e["user"], e["reason"]) for e in logs if e["event"] == "sign_in_refused"]
+    assert refused == [
+        ("sign_in_refused", "sara", "wrong_password"),
+        ("sign_in_refused", None, "unknown_user"),
+        ("sign_in_refused", None, "unknown_user"),
+    ]
     logged = json.dumps(logs, default=str)
     for secret in (PASSWORD, OTHER, "too short", "argon2id"):
         assert secret not in logged
