@@ -277,3 +277,56 @@ def test_a_crm_without_ticket_events_holds_back_neither_tickets_nor_updates(tmp_
     assert cycle(tmp_path, stub).events_sent == 1  # the next round sends it
     assert [e["note"] for e in stub.ticket_events()] == ["seen"]
     assert asyncio.run(state())["last_error"] == ""
+
+
+def test_the_daemon_killed_mid_push_sends_each_event_again_under_its_id_and_the_crm_keeps_it_once(
+    tmp_path: Path, stub: CrmStub
+) -> None:
+    db = tmp_path / "gw.db"
+    made = tickets(db, 3)
+    cycle(tmp_path, stub)
+    for t in made:
+        cli(db, "tickets", "status", t.ref, "in_progress")
+        cli(db, "tickets", "note", t.ref, f"note on {t.ref}")
+        cli(db, "tickets", "assign", t.ref, "reza")
+        cli(db, "tickets", "reply", t.ref, "on our way")
+    cfg = tmp_path / "gateway.toml"
+    cfg.write_text(
+        f'[site]\nid = "12"\n[storage]\ndatabase = "gw.db"\n[crm]\nurl = "{stub.url}"\nbatch_size = 5\ntimeout = 60.0\n'
+    )
+    env = {**os.environ, "GATEWAY_CRM_TOKEN": TOKEN, "GATEWAY_CRM_SECRET": SECRET}
+    run = [*GATEWAY, "run", "--simulate", "1", "-c", str(cfg)]
+    stub.set_fault("late", delay=60.0, count=1)  # stores the daemon's first batch of events, never answers
+    daemon = subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while stub.stats()["events_accepted"] < 5:
+            assert time.monotonic() < deadline and daemon.poll() is None, "the first batch never reached the CRM"
+            time.sleep(0.05)
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(timeout=30)
+    daemon = subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(stub.ticket_events()) < 12 or stub.stats()["events_duplicates"] < 5:
+            assert time.monotonic() < deadline and daemon.poll() is None, "the restarted daemon did not send the rest"
+            time.sleep(0.05)
+        while _pending(cfg, env):  # the CRM's answers are applied: nothing left to send
+            assert time.monotonic() < deadline and daemon.poll() is None
+            time.sleep(0.1)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+    held = stub.ticket_events()
+    assert len(held) == 12 and len({e["id"] for e in held}) == 12 and ids(held) == sorted(ids(held))
+    assert stub.stats()["events_duplicates"] == 5 and stub.stats()["events_accepted"] == 12
+    assert sorted(e["pushes"] for e in held) == [1] * 7 + [2] * 5
+
+
+def _pending(cfg: Path, env: dict[str, str]) -> int:
+    """``gateway sync status --json``'s count of the desk's changes not yet answered for."""
+    status = subprocess.run(
+        [*GATEWAY, "sync", "status", "--json", "-c", str(cfg)], env=env, capture_output=True, text=True, timeout=60
+    )
+    return int(json.loads(status.stdout)["events_pending"])
