@@ -26,9 +26,10 @@ class MaintenanceMixin(StoreBase):
     async def purge(self, inbound_pdus_days: int, outbox_days: int, now: datetime | None = None) -> dict[str, int]:
         """Delete raw PDUs of messages already made (or duplicates, reports, undecodable ones)
         and finished outbox rows (with their parts) older than the given days; 0 keeps them.
+        Journal events go with the outbox rows' days, once every active webhook has them.
         Returns the rows deleted per table."""
         now = now or utcnow()
-        out = {"inbound_pdus": 0, "outbox": 0, "outbox_parts": 0, "pending_reports": 0}
+        out = {"inbound_pdus": 0, "outbox": 0, "outbox_parts": 0, "pending_reports": 0, "events": 0}
         if inbound_pdus_days > 0:
             cutoff = stamp(now - timedelta(days=inbound_pdus_days))
             out["inbound_pdus"] = await self._purge_batches(
@@ -59,7 +60,26 @@ class MaintenanceMixin(StoreBase):
                     out["outbox_parts"] += cur.rowcount
                     cur = await db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", ids)
                     out["outbox"] += cur.rowcount
+            out["events"] = await self._purge_events(cutoff)
         return out
+
+    async def _purge_events(self, cutoff: str) -> int:
+        """Journal events older than ``cutoff`` that every active webhook has received, oldest
+        first, in short transactions; each looks at the oldest rows only (never a whole scan
+        while intake waits for the writer)."""
+        total = 0
+        while True:
+            async with self._write() as db:
+                cur = await db.execute(
+                    """DELETE FROM events WHERE seq IN (
+                           SELECT seq FROM (SELECT seq, created_at FROM events ORDER BY seq LIMIT ?)
+                           WHERE created_at < ? AND seq <= (SELECT COALESCE(MIN(after_seq), 9223372036854775807)
+                                                            FROM webhooks WHERE status = 'active'))""",
+                    (PURGE_BATCH, cutoff),
+                )
+                total += cur.rowcount
+                if cur.rowcount < PURGE_BATCH:
+                    return total
 
     async def _purge_batches(self, sql: str, cutoff: str) -> int:
         total = 0

@@ -8,6 +8,7 @@ import asyncio
 import json
 import sqlite3
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,20 @@ def test_a_sim_is_journalled_when_its_state_changes_and_not_on_every_publish(tmp
         ("sim.state", "down", "ready", "2026-12-02T06:00:20.000+00:00"),
     ]
     assert journal[1]["data"]["reason"] == "no answer"
+
+
+def test_old_events_are_purged_with_the_outbox_s_days_once_every_active_webhook_has_them(tmp_path: Path) -> None:
+    db = tmp_path / "gw.db"
+    long_ago = datetime.now(UTC) - timedelta(days=200)
+
+    async def run() -> dict[str, int]:
+        async with await Store.open(db, site="12") as store:
+            await open_tickets(store, 3, now=long_ago)  # 6 old events
+            await store.add_webhook("http://127.0.0.1:9/hook", ["ticket.opened"], "s")
+            with sqlite3.connect(db) as conn:  # it has the first ticket's two events only
+                conn.execute("UPDATE webhooks SET after_seq = 2")
+            await open_tickets(store, 1)  # 2 new events
+            return await store.purge(30, 90)
+
+    assert asyncio.run(run())["events"] == 2
+    assert [e["type"] for e in events(db)] == ["message.received", "ticket.opened"] * 3
