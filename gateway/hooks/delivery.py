@@ -3,9 +3,10 @@ it, in journal order per hook, signed as the CRM sync signs (:func:`gateway.crm.
 request_headers`) plus ``X-Gateway-Event-Id``.
 
 Its own loop, its own HTTP client: a dead or slow receiver costs this service time, never
-intake's or the dispatcher's. Hooks are served side by side (at most :data:`CONCURRENCY` at
-once), each request bounded as a whole (connect, send, the answer's status line) by
-``timeout``; a round gives each hook at most :data:`ROUND_BUDGET` seconds of posting.
+intake's or the dispatcher's. Each hook is served by a task of its own (at most
+:data:`CONCURRENCY` posting at once), so a slow receiver delays only its own events; each
+request is bounded as a whole (connect, send, the answer's status line) by ``timeout``, and a
+hook's turn posts for at most :data:`ROUND_BUDGET` seconds before its cursor is committed.
 
 2xx is delivered; anything else (another status, a redirect, no answer) is tried again on
 the schedule of :mod:`gateway.hooks.rules`, the same event first: a hook's events never
@@ -57,8 +58,7 @@ class WebhookService(BaseService):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__()
-        # at stop, a round posting may finish: one request, then its cursor's commit
-        self.intervals = Intervals(idle=idle, coalesce=COALESCE, grace=timeout + 1.0)
+        self.intervals = Intervals(idle=idle, coalesce=COALESCE)
         self.store = store
         self.clock = clock
         self.timeout = timeout
@@ -68,6 +68,7 @@ class WebhookService(BaseService):
         # per hook, a seq up to which the journal holds none of its types (a hook for rare
         # events does not read past thousands of others each round); lost at a restart
         self._scanned: dict[int, int] = {}
+        self._turns: dict[int, asyncio.Task[None]] = {}  # per hook, the task posting its events
 
     async def start(self) -> None:
         self._http = httpx.AsyncClient(
@@ -78,16 +79,34 @@ class WebhookService(BaseService):
         )
 
     async def stop(self) -> None:
+        """Let the hooks' turns finish (one request each at most, then their cursors' commit),
+        bounded; then close the client."""
+        turns = list(self._turns.values())
+        if turns:
+            _, late = await asyncio.wait(turns, timeout=self.timeout + 1.0)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*turns, return_exceptions=True)
         if self._http is not None:
             await self._http.aclose()
 
-    async def step(self) -> float | None:
-        """One round: every hook whose time has come gets its next events. 0 (at once) when a
-        hook has more waiting."""
+    async def step(self) -> None:
+        """One round: a turn for every hook whose time has come and that has none running."""
         now = self.clock.wall()
-        due = [h for h in await self.store.active_webhooks() if _due(h, now)]
-        more = await asyncio.gather(*(self._serve(h) for h in due))
-        return 0 if any(more) else None
+        for hook in await self.store.active_webhooks():
+            if hook.id not in self._turns and _due(hook, now):
+                self._turns[hook.id] = asyncio.create_task(self._turn(hook), name=f"webhook-{hook.id}")
+
+    async def _turn(self, hook: WebhookRow) -> None:
+        more = False
+        try:
+            more = await self._serve(hook)
+        except Exception:  # a database hiccup: the next round tries again from the cursor
+            log.exception("webhook_turn_failed", hook_id=hook.id)
+        finally:
+            self._turns.pop(hook.id, None)
+        if more:
+            self.wake()
 
     async def _serve(self, hook: WebhookRow) -> bool:
         """Post the hook's next events in order until one fails or the budget is spent; True
