@@ -240,10 +240,11 @@ def audit_list(config: config_mod.Config, since: str | None, actor: str | None, 
     import asyncio
 
     from gateway.access.audit import list_audit
-    from gateway.cli.messages import _since
+    from gateway.cli.common import parse_moment
     from gateway.cli.output import DataTable
 
-    rows = asyncio.run(list_audit(config, since=_since(config, since), actor=actor, limit=limit))
+    moment = parse_moment(since, config.site.timezone, "--since")
+    rows = asyncio.run(list_audit(config, since=moment, actor=actor, limit=limit))
     if as_json:
         echo_json([r.as_json() for r in rows])
         return

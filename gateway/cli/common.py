@@ -154,3 +154,29 @@ def parse_local_time(text: str, tz: tzinfo) -> datetime:
         except ValueError:
             continue
     raise click.ClickException(f"{text!r} is not a time: write YYYY-MM-DD HH:MM (site time)")
+
+
+def parse_moment(text: str | None, timezone: str, flag: str) -> datetime | None:
+    """``--since``/``--until``: a duration ago (``6h``, ``2d``) or an ISO time, in ``timezone``
+    (the site's) when it names none (``2026-12-01``, ``2026-12-01T08:00``, ``...+03:30``);
+    digits in any script."""
+    if text is None:
+        return None
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    from gateway.config.reader import ascii_digits
+
+    text = ascii_digits(text)
+    try:
+        return datetime.now(UTC) - parse_duration(text)
+    except click.ClickException:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither a time nor a duration: write e.g. 2026-12-01T08:00, 2026-12-01 or 6h",
+            param_hint=f"'{flag}'",
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(timezone))

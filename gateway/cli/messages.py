@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gateway.cli.common import CONTEXT, Group, console, echo_json, with_config
+from gateway.cli.common import CONTEXT, Group, console, echo_json, parse_moment, with_config
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -51,7 +51,7 @@ def messages_list(
 
     number = read_phone(config, phone) if phone is not None else None
     way: Direction | None = "in" if direction == "in" else "out" if direction == "out" else None
-    moment = _since(config, since)
+    moment = parse_moment(since, config.site.timezone, "--since")
     if follow:
         _follow(config, number, way, moment, limit, as_json)
         return
@@ -187,35 +187,6 @@ def _print_message(out: Console, detail: MessageDetail) -> None:
         out.print(styled("[bold]answered by[/bold]"))
     for reply in detail.replies:
         print_sms(out, reply, indent="  ")
-
-
-def _since(config: config_mod.Config, text: str | None) -> datetime | None:
-    """``--since``: a duration ago (``2h``, ``2d``) or an ISO time, in the site's time zone when
-    it names none (``2026-12-01``, ``2026-12-01T08:00``, ``...+03:30``)."""
-    if text is None:
-        return None
-    from datetime import UTC
-
-    from gateway.cli.common import parse_duration
-    from gateway.config.reader import ascii_digits
-
-    text = ascii_digits(text)
-    try:
-        return datetime.now(UTC) - parse_duration(text)
-    except click.ClickException:
-        pass
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither a time nor a duration: write e.g. 2026-12-01T08:00, 2026-12-01 or 2h",
-            param_hint="'--since'",
-        ) from None
-    if moment.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        moment = moment.replace(tzinfo=ZoneInfo(config.site.timezone))
-    return moment
 
 
 def _follow(

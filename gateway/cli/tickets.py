@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
 
-from gateway.cli.common import CONTEXT, Group, LazyChoice, console, echo_json, with_config
+from gateway.cli.common import CONTEXT, Group, LazyChoice, console, echo_json, parse_moment, with_config
 
 if TYPE_CHECKING:
     from gateway import config as config_mod
@@ -57,7 +56,8 @@ def tickets_list(
 
         where = ticket_filter(
             config, category=category, phone=phone, account=account, area=area, assigned=assigned, search=search,
-            since=_moment(config, since, "--since"), until=_moment(config, until, "--until"),
+            since=parse_moment(since, config.site.timezone, "--since"),
+            until=parse_moment(until, config.site.timezone, "--until"),
         )  # fmt: skip
     if follow:
         _follow(config, status, sync_status, where, limit, as_json)
@@ -123,33 +123,6 @@ def parse(config: config_mod.Config, text: str, sender: str | None, as_json: boo
         echo_json(result.as_json())
         return
     print_fields(console(), result.as_json(), 15)
-
-
-def _moment(config: config_mod.Config, text: str | None, flag: str) -> datetime | None:
-    """``--since``/``--until``: a duration ago (``6h``, ``2d``) or an ISO time, in the site's
-    time zone when it names none (``2026-12-01``, ``2026-12-01T08:00``, ``...+03:30``)."""
-    if text is None:
-        return None
-    from datetime import UTC
-
-    from gateway.cli.common import parse_duration
-
-    try:
-        return datetime.now(UTC) - parse_duration(text)
-    except click.ClickException:
-        pass
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither a time nor a duration: write e.g. 2026-12-01T08:00, 2026-12-01 or 6h",
-            param_hint=f"'{flag}'",
-        ) from None
-    if moment.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        moment = moment.replace(tzinfo=ZoneInfo(config.site.timezone))
-    return moment
 
 
 def _follow(
