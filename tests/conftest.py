@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
 
 from sim_bank.emulator import ModemEmulator
+
+# A shell runs a background job (`cmd &`) with SIGINT ignored, and an ignored signal stays
+# ignored across exec: the CLI processes the tests start would never see the Ctrl-C they send
+# (`--follow`, `broadcast --wait`). Tests stand in for a person at a terminal: take SIGINT back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -46,12 +46,17 @@ async def test_a_desk_change_wakes_the_syncer_and_one_made_offline_goes_when_the
         assert len(stub.ticket_events()) == 1  # nothing goes before the next probe
         clock.advance(60.0)  # the probe interval passes: the link is back, the note goes
         await eventually(lambda: _held(stub, 2), timeout=30)
+        await eventually(lambda: _none_pending(store), timeout=30)  # ... and its answer is taken in
     finally:
         await asyncio.wait_for(runtime.stop(), 30)
     held = stub.ticket_events()
     assert [(e["type"], e["by"]) for e in held] == [("status", "sara"), ("note", "reza")]
     assert {e["pushes"] for e in held} == {1}
     assert (await store.event_counts()) == {"events_pending": 0, "events_rejected": 0}
+
+
+async def _none_pending(store: Store) -> bool:
+    return (await store.event_counts())["events_pending"] == 0
 
 
 async def _synced(store: Store) -> bool:
