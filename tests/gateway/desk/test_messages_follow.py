@@ -13,12 +13,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
 from gateway.store import InboundItem, Store
-from tests.gateway.desk.test_messages import A, B, talk
+from tests.gateway.desk.test_messages import NOW, A, B, talk
 
 DEADLINE = 10.0  # seconds for the command to show a line, or to stop after Ctrl-C
 
@@ -120,7 +120,7 @@ def test_follow_prints_each_sms_once_routed_until_ctrl_c(tmp_path: Path) -> None
 def test_follow_one_phone_as_json_lines(tmp_path: Path) -> None:
     db = tmp_path / "gw.db"
     talk(db)
-    since = (datetime.now(UTC) - timedelta(minutes=48, seconds=30)).isoformat()
+    since = (NOW - timedelta(minutes=48, seconds=30)).isoformat()  # the talk is dated from NOW
     with following(db, "--phone", "۰۹۱۲ ۲۲۲ ۲۲۲۲", "--since", since, "--json") as (proc, out, err):
         backlog = [json.loads(out.next()) for _ in range(2)]  # B's SMS since then, oldest first
         assert [(m["id"], m.get("routed"), m.get("status"), m["ticket"]) for m in backlog] == [
