@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from click.testing import CliRunner, Result
 
 from gateway.cli import main
@@ -99,6 +100,7 @@ def test_status_note_assign_and_reply_reach_the_crm_once_each_in_order_signed(tm
     assert stub.stats()["event_requests"] == requests and len(stub.ticket_events()) == 4
 
 
+@pytest.mark.slow  # over ~3 s: a real process killed or a receiver timing out
 def test_an_event_waits_for_its_ticket_and_sync_status_counts_it(tmp_path: Path, stub: CrmStub) -> None:
     db = tmp_path / "gw.db"
     [t] = tickets(db)
@@ -279,6 +281,7 @@ def test_a_crm_without_ticket_events_holds_back_neither_tickets_nor_updates(tmp_
     assert asyncio.run(state())["last_error"] == ""
 
 
+@pytest.mark.slow  # over ~3 s: a real process killed or a receiver timing out
 def test_the_daemon_killed_mid_push_sends_each_event_again_under_its_id_and_the_crm_keeps_it_once(
     tmp_path: Path, stub: CrmStub
 ) -> None:

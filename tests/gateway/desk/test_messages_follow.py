@@ -17,6 +17,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from gateway.store import InboundItem, Store
 from tests.gateway.desk.test_messages import NOW, A, B, talk
 
@@ -96,6 +98,7 @@ def route(db: Path) -> None:
     asyncio.run(run())
 
 
+@pytest.mark.slow  # over ~3 s: a real process killed or a receiver timing out
 def test_follow_prints_each_sms_once_routed_until_ctrl_c(tmp_path: Path) -> None:
     db = tmp_path / "gw.db"
     talk(db)

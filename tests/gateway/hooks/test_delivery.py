@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from gateway.hooks.delivery import WebhookService
 from gateway.runtime import SteppedClock
 from gateway.store import Store
@@ -14,6 +16,7 @@ from tests.gateway.hooks.receiver import Receiver
 from tests.gateway.make_tickets import open_tickets
 
 
+@pytest.mark.slow  # over ~3 s: a real process killed or a receiver timing out
 async def test_a_slow_receiver_delays_only_its_own_events(tmp_path: Path) -> None:
     with Receiver(delay=3.0) as slow, Receiver() as fast:  # slow: answers after the 1 s timeout
         async with await Store.open(tmp_path / "gw.db", site="12") as store:

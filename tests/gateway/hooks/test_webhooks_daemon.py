@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import structlog
 from click.testing import CliRunner, Result
 
@@ -153,6 +154,7 @@ async def test_a_dead_receiver_shows_in_webhooks_list_while_replies_leave_on_tim
     assert {"webhook_failed", "webhook_dead"} <= events and SECRET not in repr(logs)
 
 
+@pytest.mark.slow  # over ~3 s: a real process killed or a receiver timing out
 def test_a_kill_9_of_the_daemon_loses_no_event_and_repeats_some_with_their_ids(tmp_path: Path) -> None:
     """The daemon is killed while a slow receiver takes its events: after the restart every
     event arrives; those acknowledged since the last committed cursor may come again, the same
