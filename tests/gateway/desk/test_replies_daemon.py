@@ -50,6 +50,10 @@ async def test_a_template_reply_reaches_a_persian_customer_from_the_sim_they_tex
     await eventually(lambda: len(_sent_to(harness, persian)) == 2, timeout=30)
     assert _sent(harness, persian, words) == [("m2", words, 1)]
 
+    async def recorded_sent() -> bool:  # the modem has it; the row says so a moment later
+        return await harness.sql("SELECT status FROM outbox WHERE id = 2") in ([("sent",)], [("delivered",)])
+
+    await eventually(recorded_sent, timeout=15)
     shown = await _cli(harness, "tickets", "show", "12-000001")
     assert "sara  replied (outbox #2) with template restored" in shown.output
     assert f"out  #2 reply sent to {persian} via m2: {words}" in shown.output
