@@ -155,19 +155,7 @@ def test_crm_updates_pulled_back_are_not_echoed_as_events(tmp_path: Path, stub: 
 def test_killed_mid_push_the_crm_gets_each_event_once_and_duplicates_only_as_answers(
     tmp_path: Path, stub: CrmStub
 ) -> None:
-    db = tmp_path / "gw.db"
-    made = tickets(db, 3)
-    cycle(tmp_path, stub)
-    for t in made:
-        cli(db, "tickets", "status", t.ref, "in_progress")
-        cli(db, "tickets", "note", t.ref, f"note on {t.ref}")
-        cli(db, "tickets", "assign", t.ref, "reza")
-        cli(db, "tickets", "reply", t.ref, "on our way")
-    cfg = tmp_path / "gateway.toml"
-    cfg.write_text(
-        f'[site]\nid = "12"\n[storage]\ndatabase = "gw.db"\n[crm]\nurl = "{stub.url}"\nbatch_size = 5\ntimeout = 60.0\n'
-    )
-    env = {**os.environ, "GATEWAY_CRM_TOKEN": TOKEN, "GATEWAY_CRM_SECRET": SECRET}
+    cfg, env = _twelve_desk_changes(tmp_path, stub)
     stub.set_fault("late", delay=60.0, count=1)  # stores the first batch of events, never answers
     proc = subprocess.Popen([*GATEWAY, "sync", "now", "-c", str(cfg)], env=env, stderr=subprocess.DEVNULL)
     try:
@@ -285,19 +273,7 @@ def test_a_crm_without_ticket_events_holds_back_neither_tickets_nor_updates(tmp_
 def test_the_daemon_killed_mid_push_sends_each_event_again_under_its_id_and_the_crm_keeps_it_once(
     tmp_path: Path, stub: CrmStub
 ) -> None:
-    db = tmp_path / "gw.db"
-    made = tickets(db, 3)
-    cycle(tmp_path, stub)
-    for t in made:
-        cli(db, "tickets", "status", t.ref, "in_progress")
-        cli(db, "tickets", "note", t.ref, f"note on {t.ref}")
-        cli(db, "tickets", "assign", t.ref, "reza")
-        cli(db, "tickets", "reply", t.ref, "on our way")
-    cfg = tmp_path / "gateway.toml"
-    cfg.write_text(
-        f'[site]\nid = "12"\n[storage]\ndatabase = "gw.db"\n[crm]\nurl = "{stub.url}"\nbatch_size = 5\ntimeout = 60.0\n'
-    )
-    env = {**os.environ, "GATEWAY_CRM_TOKEN": TOKEN, "GATEWAY_CRM_SECRET": SECRET}
+    cfg, env = _twelve_desk_changes(tmp_path, stub)
     run = [*GATEWAY, "run", "--simulate", "1", "-c", str(cfg)]
     stub.set_fault("late", delay=60.0, count=1)  # stores the daemon's first batch of events, never answers
     daemon = subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -333,3 +309,21 @@ def _pending(cfg: Path, env: dict[str, str]) -> int:
         [*GATEWAY, "sync", "status", "--json", "-c", str(cfg)], env=env, capture_output=True, text=True, timeout=60
     )
     return int(json.loads(status.stdout)["events_pending"])
+
+
+def _twelve_desk_changes(tmp_path: Path, stub: CrmStub) -> tuple[Path, dict[str, str]]:
+    """Three tickets the CRM has, each then changed four ways at the desk (status, note,
+    assignment, reply); a config sending to ``stub`` in batches of 5, and its secrets."""
+    db = tmp_path / "gw.db"
+    made = tickets(db, 3)
+    cycle(tmp_path, stub)
+    for t in made:
+        cli(db, "tickets", "status", t.ref, "in_progress")
+        cli(db, "tickets", "note", t.ref, f"note on {t.ref}")
+        cli(db, "tickets", "assign", t.ref, "reza")
+        cli(db, "tickets", "reply", t.ref, "on our way")
+    cfg = tmp_path / "gateway.toml"
+    cfg.write_text(
+        f'[site]\nid = "12"\n[storage]\ndatabase = "gw.db"\n[crm]\nurl = "{stub.url}"\nbatch_size = 5\ntimeout = 60.0\n'
+    )
+    return cfg, {**os.environ, "GATEWAY_CRM_TOKEN": TOKEN, "GATEWAY_CRM_SECRET": SECRET}
