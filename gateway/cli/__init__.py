@@ -47,6 +47,7 @@ COMMANDS = {
     "tokens": "access",
     "audit": "access",
     "webhooks": "webhooks",
+    "serve": "web",
 }
 
 

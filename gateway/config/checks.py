@@ -39,13 +39,14 @@ class Problems:
             raise ConfigErrors(self.errors)
 
 
-def parse_listen(value: str, where: str = "[metrics] listen") -> tuple[str, int]:
-    """``[metrics] listen``: ``9108`` (on 127.0.0.1) or ``HOST:PORT``; port 0 takes a free one."""
+def parse_listen(value: str, where: str = "[metrics] listen", key: str = "metrics.listen") -> tuple[str, int]:
+    """``[metrics] listen`` or ``[web] listen``: ``9108`` (on 127.0.0.1) or ``HOST:PORT``;
+    port 0 takes a free one."""
     host, _, port = value.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     if not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ConfigError(where, "metrics.listen", f"{value!r} is not a port or HOST:PORT",
-                          'e.g. listen = "127.0.0.1:9108"')  # fmt: skip
+        example = "127.0.0.1:8080" if key.startswith("web.") else "127.0.0.1:9108"
+        raise ConfigError(where, key, f"{value!r} is not a port or HOST:PORT", f'e.g. listen = "{example}"')
     return host, int(port)
 
 
@@ -170,6 +171,8 @@ def _check_misc(config: Config, where: str) -> None:
     if config.metrics.listen:
         with problems.check():
             parse_listen(config.metrics.listen, where)
+    with problems.check():
+        _check_web(config, where)
     for key in ("inbound_pdus_days", "outbox_days"):
         if getattr(config.retention, key) < 0:
             problems.errors.append(ConfigError(where, f"retention.{key}", "must be 0 (keep) or more days"))
@@ -245,3 +248,26 @@ def _url_problem(url: str) -> str | None:
     if parts.query or parts.fragment:
         return "must not have a query (?...) or fragment (#...): the gateway adds /tickets, /updates, /health"
     return None
+
+
+def _check_web(config: Config, where: str) -> None:
+    """``[web]``: a listen address, TLS as a pair of readable files, sane sign-in limits."""
+    problems = Problems()
+    web = config.web
+    with problems.check():
+        parse_listen(web.listen, where, "web.listen")
+    if bool(web.tls_cert) != bool(web.tls_key):
+        given, missing = ("tls_cert", "tls_key") if web.tls_cert else ("tls_key", "tls_cert")
+        problems.errors.append(ConfigError(where, f"web.{missing}", f"web.{given} is set but web.{missing} is not",
+                                           "set both (HTTPS) or neither (HTTP behind a proxy)"))  # fmt: skip
+    for key in ("tls_cert", "tls_key"):
+        value = getattr(web, key)
+        if value and not config.resolve(value).is_file():
+            problems.errors.append(ConfigError(where, f"web.{key}", f"{config.resolve(value)} is not a file"))
+    if web.session_hours <= 0:
+        problems.errors.append(ConfigError(where, "web.session_hours", "must be more than 0"))
+    if web.login_attempts < 1:
+        problems.errors.append(ConfigError(where, "web.login_attempts", "must be at least 1"))
+    if web.login_window <= 0:
+        problems.errors.append(ConfigError(where, "web.login_window", "must be more than 0 seconds"))
+    problems.raise_any()

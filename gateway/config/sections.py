@@ -133,6 +133,20 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """``gateway serve``: the HTTP API (and the console) beside the daemon."""
+
+    listen: str = "127.0.0.1:8080"  # "8080" (on 127.0.0.1) or "HOST:PORT"
+    tls_cert: str = ""  # PEM certificate (chain); with tls_key, serve HTTPS itself
+    tls_key: str = field(default="", repr=False)  # its private key (a path; the file is the secret)
+    proxies: str = ""  # comma-separated addresses of reverse proxies whose X-Forwarded-For is believed
+    broadcast_approval: bool = False  # a broadcast made through the API waits for a second supervisor
+    session_hours: float = 12.0  # a console sign-in lasts this long (a shift), then signs in again
+    login_attempts: int = 5  # failed sign-ins per name and per address in login_window before a pause
+    login_window: float = 900.0  # seconds
+
+
+@dataclass(frozen=True)
 class RetentionConfig:
     inbound_pdus_days: int = 30  # raw PDUs of routed messages (the messages and tickets stay); 0: keep
     outbox_days: int = 90  # sent, delivered, failed and cancelled outbox rows; 0: keep
@@ -184,6 +198,7 @@ class Config:
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
     modems: tuple[ModemConfig, ...] = ()  # how to reach each modem (sim_bank's)
     sims: dict[str, SimPolicy] = field(default_factory=dict)  # modem id -> its SIM's policy (the gateway's)
@@ -255,6 +270,7 @@ SECTIONS: dict[str, type] = {  # [section] -> its dataclass
     "broadcast": BroadcastConfig,
     "retention": RetentionConfig,
     "metrics": MetricsConfig,
+    "web": WebConfig,
 }
 
 # [[modems]] keys -> ModemConfig fields (how to reach the modem) or SimPolicy fields (the gateway's)

@@ -48,6 +48,14 @@ def on_behalf(kind: str, address: str) -> Iterator[None]:
         _ON_BEHALF.reset(reset)
 
 
+def behalf_of_request(kind: str, address: str) -> None:
+    """:func:`on_behalf` for the rest of the current task, with no block to leave: for a face
+    whose every request runs in a task of its own (the API on uvicorn), so it ends with it."""
+    if kind not in ACTOR_KINDS:
+        raise ValueError(f"actor kind {kind!r}: one of {', '.join(ACTOR_KINDS)}")
+    _ON_BEHALF.set((kind, address))
+
+
 def acting(name: str) -> Actor:
     """The :class:`Actor` called ``name``: a local account, unless :func:`on_behalf` says otherwise."""
     kind, address = _ON_BEHALF.get()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from gateway.store.base import StoreBase, _row
+from typing import TYPE_CHECKING
+
+from gateway.store.base import StoreBase, _row, _rows
 from gateway.store.rows_tickets import TicketRow
+
+if TYPE_CHECKING:
+    from gateway.store.reader import TicketFilter
 
 
 class QueriesMixin(StoreBase):
@@ -12,6 +17,17 @@ class QueriesMixin(StoreBase):
     ) -> list[TicketRow]:
         where = {"status": status, "sync_status": sync_status}
         return await self._select(TicketRow, "tickets", where, "received_at DESC, seq DESC", limit)
+
+    async def find_tickets(self, where: TicketFilter, limit: int = 50) -> list[TicketRow]:
+        """The newest ``limit`` tickets ``where`` lets through (the API's list; the CLI reads
+        the same way without asyncio, :func:`gateway.store.reader.tickets`)."""
+        clause, params = where.where()
+        if where.search is not None:
+            fold = where.fold or str.casefold
+            await self._r.create_function("fold_text", 1, lambda text: fold(text or ""), deterministic=True)
+        sql = f"SELECT * FROM tickets WHERE {clause} ORDER BY received_at DESC, seq DESC LIMIT ?"
+        async with self._r.execute(sql, (*params, limit)) as cur:
+            return _rows(TicketRow, await cur.fetchall())
 
     async def ticket(self, *refs_or_ids: str, phone: str | None = None) -> TicketRow | None:
         """The ticket with one of these refs or ids (the newest, if several match); with

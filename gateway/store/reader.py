@@ -44,6 +44,7 @@ class TicketFilter:
     search: str | None = None  # ``fold(text)`` contains it
     fold: Callable[[str], str] | None = None  # how the ticket's text is folded for ``search``
     after_seq: int | None = None  # only tickets made after this one (``--follow``)
+    before: tuple[str, int] | None = None  # (received_at, seq): only tickets listed after it, newest first
 
     def where(self) -> tuple[str, list[object]]:
         """The WHERE clause and its parameters (never a value in the SQL text)."""
@@ -74,6 +75,9 @@ class TicketFilter:
         if self.after_seq is not None:
             terms.append("seq > ?")
             params.append(self.after_seq)
+        if self.before is not None:  # the next page of a newest-first list (the API's cursor)
+            terms.append("(received_at < ? OR (received_at = ? AND seq < ?))")
+            params += [self.before[0], self.before[0], self.before[1]]
         return " AND ".join(terms) or "1 = 1", params
 
 

@@ -1,0 +1,42 @@
+"""``gateway serve``: the HTTP API beside the daemon (docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from gateway.cli.common import CONTEXT, with_config
+
+if TYPE_CHECKING:
+    from gateway import config as config_mod
+
+
+@click.command("serve", context_settings=CONTEXT)
+@with_config
+@click.option("--listen", help='Where to listen, overriding [web] listen: "8080" (127.0.0.1) or "HOST:PORT".')
+def serve(config: config_mod.Config, listen: str | None) -> None:
+    """Serve the HTTP API (and the console) on [web] listen, 127.0.0.1:8080 unless configured.
+
+    A process of its own beside `gateway run`: they share only the database. Sign in with a
+    token (gateway tokens create NAME --role integration) as "Authorization: Bearer TOKEN".
+    Stops on Ctrl-C or SIGTERM, letting open requests finish for a few seconds.
+
+    Example: gateway serve -c /etc/sms-gateway/gateway.toml
+    """
+    from gateway import logs
+    from gateway.web.serve import server_for
+
+    lg = config.logging
+    logs.configure(level=lg.level, fmt=lg.format, privacy=lg.log_privacy, file=lg.file or None)
+    server = server_for(config, listen=listen)
+    import structlog
+
+    log = structlog.get_logger("gateway.web")
+    scheme = "https" if config.web.tls_cert else "http"
+    where = f"{scheme}://{server.config.host}:{server.config.port}"
+    log.info("serve_starting", listen=where, database=str(config.database_path))
+    server.run()  # uvicorn ends the process with the signal that stopped it (after the app closed)
+
+
+COMMANDS = [serve]
