@@ -9,6 +9,7 @@ Timestamps are ISO-8601 UTC text, which sorts correctly.
 
 from __future__ import annotations
 
+from gateway.store.migrations_api import API_MIGRATIONS
 from gateway.store.migrations_desk import DESK_MIGRATIONS
 
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -333,3 +334,4 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 ]
 
 MIGRATIONS += DESK_MIGRATIONS  # 8 on: the local desk (issue 14), in migrations_desk.py
+MIGRATIONS += API_MIGRATIONS  # 11 on: the HTTP API (issue 14), in migrations_api.py
