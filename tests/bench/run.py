@@ -30,6 +30,7 @@ from rich.table import Table
 from gateway import logs
 
 from . import (
+    bench_api,
     bench_broadcast,
     bench_cli,
     bench_inbound,
@@ -56,6 +57,7 @@ BENCHMARKS: dict[str, Callable[[bool, Progress], Any]] = {
     "replies": lambda quick, p: bench_replies.run_replies(quick, progress=p),
     "failover": lambda quick, p: bench_replies.run_failover(quick, progress=p),
     "cli": lambda quick, p: bench_cli.run(quick),
+    "api_tickets": lambda quick, p: bench_api.run(quick),
 }
 
 
