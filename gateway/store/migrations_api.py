@@ -3,4 +3,17 @@ never edited once released (the rules of :mod:`gateway.store.migrations`)."""
 
 from __future__ import annotations
 
-API_MIGRATIONS: list[tuple[int, str, str]] = []
+API_MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        13,
+        "broadcasts: who created a campaign and who approved it (two-person approval, [web] broadcast_approval)",
+        """
+        -- created_by: the user or token that made it (the CLI: the local user); a campaign made
+        -- through the API with [web] broadcast_approval waits as status 'pending_approval'
+        -- (the pacer sends nothing) until another supervisor approves it
+        ALTER TABLE campaigns ADD COLUMN created_by TEXT;
+        ALTER TABLE campaigns ADD COLUMN approved_by TEXT;
+        ALTER TABLE campaigns ADD COLUMN approved_at TEXT;
+        """,
+    ),
+]
