@@ -5,6 +5,16 @@ from __future__ import annotations
 
 API_MIGRATIONS: list[tuple[int, str, str]] = [
     (
+        11,
+        "webhooks: who added each (an integration's token manages only its own through the API)",
+        """
+        -- the name and kind (local | user | token) of who added it, as the audit log names them;
+        -- NULL for the hooks added before (by the local account at the command line)
+        ALTER TABLE webhooks ADD COLUMN created_by TEXT;
+        ALTER TABLE webhooks ADD COLUMN created_by_kind TEXT;
+        """,
+    ),
+    (
         13,
         "broadcasts: who created a campaign and who approved it (two-person approval, [web] broadcast_approval)",
         """

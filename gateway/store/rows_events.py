@@ -42,6 +42,12 @@ class WebhookRow:
     last_success_at: str | None
     last_error: str | None
     last_error_at: str | None
+    created_by: str | None = None  # who added it (the audit log's name); None: before migration 11
+    created_by_kind: str | None = None  # local | user | token
+
+    def owned_by(self, name: str, kind: str) -> bool:
+        """Did the user or token ``name`` add it (an integration manages only those)?"""
+        return (self.created_by, self.created_by_kind) == (name, kind)
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -54,4 +60,5 @@ class WebhookRow:
             "backlog": backlog, "attempts": self.attempts, "failing_since": self.failing_since,
             "next_attempt_at": self.next_attempt_at, "last_success_at": self.last_success_at,
             "last_error": self.last_error, "last_error_at": self.last_error_at, "created_at": self.created_at,
+            "created_by": self.created_by, "created_by_kind": self.created_by_kind,
         }  # fmt: skip
