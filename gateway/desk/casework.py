@@ -105,41 +105,122 @@ async def set_status(
 ) -> Change:
     """Change the ticket's status (with a note), and with ``notify`` queue the SMS that tells the
     customer -- the same words a CRM status update uses, in their language and digits."""
-    actor = check_name(actor)
-    note = check_note(note) if note is not None else None
     from gateway.store.configured import open_store
 
     async with await open_store(config) as store:
         ticket = await find(store, ref, config.database_path)
-        check_status(ticket.ref, ticket.status, status)
-        text, parts = _notice(config, ticket, status, catalogue) if notify else (None, 0)
-        entry = await store.change_ticket_status(
-            ticket.id, status, expected=ticket.status, actor=actor, note=note, notice=text, now=now
+        return await change_status(
+            store, config, ticket, status, actor=actor, note=note, notify=notify, catalogue=catalogue, now=now
         )
-        return Change(await find(store, ticket.id, config.database_path), entry, text, parts)
+
+
+async def change_status(
+    store: CaseDesk,
+    config: Config,
+    ticket: TicketRow,
+    status: str,
+    *,
+    actor: str,
+    note: str | None = None,
+    notify: bool = False,
+    catalogue: Catalogue | None = None,
+    now: datetime | None = None,
+) -> Change:
+    """:func:`set_status` on an open store, for a ticket already found."""
+    actor = check_name(actor)
+    note = check_note(note) if note is not None else None
+    check_status(ticket.ref, ticket.status, status)
+    text, parts = _notice(config, ticket, status, catalogue) if notify else (None, 0)
+    entry = await store.change_ticket_status(
+        ticket.id, status, expected=ticket.status, actor=actor, note=note, notice=text, now=now
+    )
+    return Change(await find(store, ticket.id, "this gateway"), entry, text, parts)
 
 
 async def add_note(config: Config, ref: str, text: str, *, actor: str, now: datetime | None = None) -> Change:
-    actor = check_name(actor)
-    note = check_note(text)
     from gateway.store.configured import open_store
 
     async with await open_store(config) as store:
-        ticket = await find(store, ref, config.database_path)
-        entry = await store.add_ticket_note(ticket.id, note, actor=actor, now=now)
-        return Change(ticket, entry)
+        return await note_on(store, await find(store, ref, config.database_path), text, actor=actor, now=now)
+
+
+async def note_on(store: CaseDesk, ticket: TicketRow, text: str, *, actor: str, now: datetime | None = None) -> Change:
+    """:func:`add_note` on an open store."""
+    actor = check_name(actor)
+    note = check_note(text)
+    entry = await store.add_ticket_note(ticket.id, note, actor=actor, now=now)
+    return Change(ticket, entry)
 
 
 async def assign(config: Config, ref: str, user: str, *, actor: str, now: datetime | None = None) -> Change:
-    actor = check_name(actor)
-    user = check_name(user, "assignee")
     from gateway.store.configured import open_store
 
     async with await open_store(config) as store:
-        ticket = await find(store, ref, config.database_path)
+        return await assign_on(store, await find(store, ref, config.database_path), user, actor=actor, now=now)
+
+
+async def assign_on(
+    store: CaseDesk, ticket: TicketRow, user: str | None, *, actor: str, now: datetime | None = None
+) -> Change:
+    """:func:`assign` on an open store; ``user`` None assigns the ticket to nobody."""
+    actor = check_name(actor)
+    if user is None:
+        if ticket.assigned_to is None:
+            raise DeskError(f"ticket {ticket.ref} is assigned to nobody: nothing changed")
+    else:
+        user = check_name(user, "assignee")
         check_assignment(ticket.ref, ticket.assigned_to, user)
-        entry = await store.assign_ticket(ticket.id, user, expected=ticket.assigned_to, actor=actor, now=now)
-        return Change(await find(store, ticket.id, config.database_path), entry)
+    entry = await store.assign_ticket(ticket.id, user, expected=ticket.assigned_to, actor=actor, now=now)
+    return Change(await find(store, ticket.id, "this gateway"), entry)
+
+
+async def update(
+    store: CaseDesk,
+    config: Config,
+    ticket: TicketRow,
+    *,
+    actor: str,
+    status: str | None = None,
+    note: str | None = None,
+    notify: bool = False,
+    assign: bool = False,
+    assigned_to: str | None = None,
+    catalogue: Catalogue | None = None,
+    now: datetime | None = None,
+) -> list[Change]:
+    """Several changes to one ticket at once (the API's ``PATCH``): a status (``note`` kept
+    with it, ``notify`` texting the customer), else ``note`` alone as a note; and with
+    ``assign`` an assignment to ``assigned_to`` (None: nobody). Every change is checked before
+    the first is written, so a refused one writes nothing; each is then written in its own
+    transaction, status first (a change made meanwhile by another stops the rest: TicketChanged)."""
+    actor = check_name(actor)
+    if notify and status is None:
+        raise DeskError("notify texts the customer the words of a new status: give the status too")
+    if status is None and note is None and not assign:
+        raise DeskError("nothing to change: give a status, a note or an assignee")
+    if status is not None:
+        check_status(ticket.ref, ticket.status, status)
+    if note is not None:
+        note = check_note(note)
+    if assign and assigned_to is not None:
+        check_assignment(ticket.ref, ticket.assigned_to, check_name(assigned_to, "assignee"))
+    elif assign and ticket.assigned_to is None:
+        raise DeskError(f"ticket {ticket.ref} is assigned to nobody: nothing changed")
+    if notify and status is not None:
+        _notice(config, ticket, status, catalogue)  # an unsendable notice refuses the whole change
+    changes = []
+    if status is not None:
+        changes.append(
+            await change_status(
+                store, config, ticket, status, actor=actor, note=note, notify=notify, catalogue=catalogue, now=now
+            )
+        )
+    elif note is not None:
+        changes.append(await note_on(store, ticket, note, actor=actor, now=now))
+    if assign:
+        current = changes[-1].ticket if changes else ticket
+        changes.append(await assign_on(store, current, assigned_to, actor=actor, now=now))
+    return changes
 
 
 def _notice(config: Config, ticket: TicketRow, status: str, catalogue: Catalogue | None) -> tuple[str, int]:

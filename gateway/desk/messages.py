@@ -188,7 +188,7 @@ async def list_messages(
     from gateway.store.configured import open_store
 
     async with await open_store(config) as store:
-        return await _newest(store, phone, direction, since, limit)
+        return await newest(store, phone, direction, since, limit)
 
 
 async def follow(
@@ -213,7 +213,7 @@ async def follow(
     async with await open_store(config) as store:
         seen_in, seen_out = await store.high_water()  # before the listing: nothing falls between
         shown = set()
-        for sms in reversed(await _newest(store, phone, direction, since, limit)):
+        for sms in reversed(await newest(store, phone, direction, since, limit)):
             shown.add(sms.id)
             emit(sms)
         held: dict[int, float] = {}  # messages not routed yet: when first seen
@@ -239,9 +239,10 @@ async def follow(
                     emit(sms)
 
 
-async def _newest(
+async def newest(
     store: MessageLog, phone: str | None, direction: Direction | None, since: datetime | None, limit: int
 ) -> list[Sms]:
+    """:func:`list_messages` on an open store (``phone`` as the store keeps it: +E.164)."""
     from gateway.store import stamp
 
     after = stamp(since) if since else None
@@ -252,17 +253,23 @@ async def _newest(
 
 async def show_message(config: Config, message_id: str) -> MessageDetail | OutboxDetail:
     """``in-ID``: the message and what answered it; ``out-ID``: :func:`show_outbox`."""
-    direction, number = read_id(message_id)
-    if direction == "out":
-        return await show_outbox(config, number)
     from gateway.store.configured import open_store
 
+    read_id(message_id)  # a bad id is refused before the database is looked for
     async with await open_store(config) as store:
-        message = await store.message(number)
-        if message is None:
-            raise NotFound(f"no message in-{number} in {config.database_path}")
-        replies = await store.replies_to(message)
-        [sms, *answers] = await describe(store, [message], replies)
+        return await message_detail(store, message_id, config.database_path)
+
+
+async def message_detail(store: MessageLog, message_id: str, where: object) -> MessageDetail | OutboxDetail:
+    """:func:`show_message` on an open store (``where`` names it in a not-found error)."""
+    direction, number = read_id(message_id)
+    if direction == "out":
+        return await outbox_detail(store, number, where)
+    message = await store.message(number)
+    if message is None:
+        raise NotFound(f"no message in-{number} in {where}")
+    replies = await store.replies_to(message)
+    [sms, *answers] = await describe(store, [message], replies)
     return MessageDetail(sms, sorted(answers, key=order))
 
 
@@ -270,12 +277,17 @@ async def show_outbox(config: Config, outbox_id: int) -> OutboxDetail:
     from gateway.store.configured import open_store
 
     async with await open_store(config) as store:
-        found = await store.outbox_row(outbox_id)
-        if found is None:
-            raise NotFound(f"no outbox row {outbox_id} in {config.database_path}")
-        row, delivered_at = found
-        tickets = await store.tickets_by_id([row.ticket_id] if row.ticket_id else [])
-        return OutboxDetail(row, tickets.get(row.ticket_id or ""), delivered_at, await store.sent_parts(outbox_id))
+        return await outbox_detail(store, outbox_id, config.database_path)
+
+
+async def outbox_detail(store: MessageLog, outbox_id: int, where: object) -> OutboxDetail:
+    """:func:`show_outbox` on an open store."""
+    found = await store.outbox_row(outbox_id)
+    if found is None:
+        raise NotFound(f"no outbox row {outbox_id} in {where}")
+    row, delivered_at = found
+    tickets = await store.tickets_by_id([row.ticket_id] if row.ticket_id else [])
+    return OutboxDetail(row, tickets.get(row.ticket_id or ""), delivered_at, await store.sent_parts(outbox_id))
 
 
 async def describe(store: MessageLog, inbound: Sequence[MessageRow], outbound: Sequence[OutboxRow]) -> list[Sms]:

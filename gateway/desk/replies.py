@@ -141,18 +141,35 @@ async def send_reply(
     from gateway.desk.casework import find
     from gateway.store.configured import open_store
 
+    async with await open_store(config) as store:
+        ticket = await find(store, ref, config.database_path)
+        return await compose_reply(
+            store, config, ticket, text, template=template, values=values, actor=actor, force=force, now=now
+        )
+
+
+async def compose_reply(
+    store: ReplyDesk,
+    config: Config,
+    ticket: TicketRow,
+    text: str | None = None,
+    *,
+    template: str | None = None,
+    values: Mapping[str, str] | None = None,
+    actor: str,
+    force: bool = False,
+    now: datetime | None = None,
+) -> Reply:
+    """:func:`send_reply` on an open store, for a ticket already found."""
     actor = check_name(actor)
     if (text is None) == (template is None):
         raise DeskError("write the reply's text or name a template: one of the two")
     if text is not None:
         text = check_text(text)
-    notice = _notice(config, template) if template is not None else None
-    async with await open_store(config) as store:
-        ticket = await find(store, ref, config.database_path)
-        if notice is not None:
-            text = check_text(fill_notice(notice, ticket, values or {}))
-        assert text is not None
-        return await reply_on(store, config, ticket, text, actor=actor, template=template, force=force, now=now)
+    if template is not None:
+        text = check_text(fill_notice(_notice(config, template), ticket, values or {}))
+    assert text is not None
+    return await reply_on(store, config, ticket, text, actor=actor, template=template, force=force, now=now)
 
 
 async def reply_on(

@@ -12,7 +12,7 @@ from gateway.desk.messages import Sms, describe, order, read_phone
 
 if TYPE_CHECKING:
     from gateway.config import Config
-    from gateway.store import TicketRow
+    from gateway.store import MessageLog, TicketRow
 
 THREAD_LIMIT = 1000  # the newest SMS each way shown in one thread
 
@@ -47,10 +47,15 @@ async def thread(config: Config, phone: str, *, limit: int = THREAD_LIMIT) -> Th
 
     number = read_phone(config, phone)
     async with await open_store(config) as store:
-        inbound = await store.messages_in(phone=number, limit=limit)
-        outbound = await store.messages_out(phone=number, limit=limit)
-        items = await describe(store, inbound, outbound)
-        tickets = await store.phone_tickets(number)
-        opted_out = await store.opted_out(number)
+        return await thread_of(store, number, limit=limit)
+
+
+async def thread_of(store: MessageLog, number: str, *, limit: int = THREAD_LIMIT) -> Thread:
+    """:func:`thread` on an open store, for ``number`` as the store keeps it (+E.164)."""
+    inbound = await store.messages_in(phone=number, limit=limit)
+    outbound = await store.messages_out(phone=number, limit=limit)
+    items = await describe(store, inbound, outbound)
+    tickets = await store.phone_tickets(number)
+    opted_out = await store.opted_out(number)
     truncated = len(inbound) == limit or len(outbound) == limit
     return Thread(number, opted_out, tickets, sorted(items, key=order), truncated)

@@ -10,7 +10,7 @@ from typing import Any
 from gateway.config import Config
 from gateway.exceptions import GatewayError, NotFound, Wording
 from gateway.lockfile import daemon_running
-from gateway.store import UssdRequestRow, utcnow
+from gateway.store import Store, UssdRequestRow, utcnow
 from gateway.store.configured import open_store
 
 STALE_AFTER = 60.0  # seconds: a SIM status older than this means no daemon is publishing
@@ -19,7 +19,12 @@ STALE_AFTER = 60.0  # seconds: a SIM status older than this means no daemon is p
 async def sim_statuses(config: Config) -> list[dict[str, Any]]:
     """Each SIM as the running daemon last published it, with ``stale`` when it stopped publishing."""
     async with await open_store(config) as store:
-        rows = await store.sim_statuses()
+        return await statuses_of(store)
+
+
+async def statuses_of(store: Store) -> list[dict[str, Any]]:
+    """:func:`sim_statuses` on an open store."""
+    rows = await store.sim_statuses()
     now = utcnow()
     out = []
     for r in rows:
