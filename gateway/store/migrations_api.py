@@ -15,6 +15,27 @@ API_MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        12,
+        "idempotency keys: a retried POST /api/v1/messages answers as the first did and queues nothing again",
+        """
+        -- one row per key a principal sent with a request that queued a message, written in the
+        -- transaction of its outbox row: owner is who sent it (kind:name, as the audit log names
+        -- them), request a SHA-256 of what was asked (the same key for another request is refused),
+        -- status and body the answer given, replayed as it was; kept at least 24 hours
+        CREATE TABLE idempotency_keys (
+            owner       TEXT    NOT NULL,
+            key         TEXT    NOT NULL,
+            request     TEXT    NOT NULL,
+            status      INTEGER NOT NULL,
+            body        TEXT    NOT NULL,
+            outbox_id   INTEGER,
+            created_at  TEXT    NOT NULL,
+            PRIMARY KEY (owner, key)
+        );
+        CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+        """,
+    ),
+    (
         13,
         "broadcasts: who created a campaign and who approved it (two-person approval, [web] broadcast_approval)",
         """
