@@ -195,3 +195,8 @@ class MessageTooLong(GatewayError):
         super().__init__(message)
         self.parts = parts
         self.limit = limit
+
+
+class OptedOut(GatewayError):
+    """A message by hand (``gateway send``, ``POST /api/v1/messages``) to a number that sent STOP:
+    refused, nothing queued (a reply to a ticket still goes, as the customer asked)."""
