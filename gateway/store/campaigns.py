@@ -14,6 +14,9 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import aiosqlite
+
+from gateway.store import audit
 from gateway.store.audience import OPTED_OUT
 from gateway.store.base import StoreBase, _row, stamp, utcnow
 from gateway.store.rows_broadcast import CampaignRow, NewCampaign
@@ -30,8 +33,10 @@ class CampaignsMixin(StoreBase):
         self, new: NewCampaign, now: datetime | None = None, on_progress: Callable[[int], None] | None = None
     ) -> int:
         """Write the campaign and its first run's rows (``held``) from the audience built last.
-        The campaign is ``creating`` until every row is in; then ``running``. A number that
-        sent STOP since the audience was gathered is left out here too."""
+        The campaign is ``creating`` until every row is in; then ``running`` (or, when
+        ``new.approval``, ``pending_approval``: nothing is released until :meth:`approve_campaign`).
+        A number that sent STOP since the audience was gathered is left out here too. Audited
+        as by ``new.created_by``."""
         at = stamp(now)
         started = now or utcnow()
         async with self._write() as db:
@@ -41,8 +46,8 @@ class CampaignsMixin(StoreBase):
             cur = await db.execute(
                 """INSERT INTO campaigns (template, variables, texts, audience, status, recipients, opted_out, rate,
                                           window, every_s, runs_total, runs_done, next_run_at, until_at, creator,
-                                          created_at)
-                   VALUES (?, ?, ?, ?, 'creating', ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)""",
+                                          created_by, created_at)
+                   VALUES (?, ?, ?, ?, 'creating', ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)""",
                 (
                     new.template,
                     json.dumps(new.variables, ensure_ascii=False),
@@ -57,6 +62,7 @@ class CampaignsMixin(StoreBase):
                     next_run,
                     stamp(new.until_at) if new.until_at else None,
                     new.creator,
+                    new.created_by,
                     at,
                 ),
             )
@@ -84,15 +90,48 @@ class CampaignsMixin(StoreBase):
                 if on_progress is not None:
                     on_progress(cur.rowcount)
             start += CHUNK
+        # waiting for approval: also a campaign paused while it was written (resuming it must not skip that)
+        then = "WHEN 'creating' THEN 'pending_approval' WHEN 'paused' THEN 'pending_approval'" if new.approval else (
+            "WHEN 'creating' THEN 'running'"
+        )  # fmt: skip
         async with self._write() as db:
             await db.execute(
-                """UPDATE campaigns SET creator = NULL,
-                       status = CASE status WHEN 'creating' THEN 'running' ELSE status END,
+                f"""UPDATE campaigns SET creator = NULL, status = CASE status {then} ELSE status END,
                        recipients = (SELECT COUNT(*) FROM outbox WHERE campaign_id = ? AND run = 1)
-                   WHERE id = ?""",
+                    WHERE id = ?""",
                 (campaign_id, campaign_id),
             )
+            async with db.execute("SELECT status, recipients FROM campaigns WHERE id = ?", (campaign_id,)) as cur:
+                status, recipients = await cur.fetchone() or ("", 0)
+            detail = {"template": new.template, "recipients": recipients, "status": status}
+            await audit.record(db, audit.acting(new.created_by or "unknown"), "broadcast.created", str(campaign_id),
+                               detail, now=now)  # fmt: skip
         return campaign_id
+
+    async def approve_campaign(self, campaign_id: int, *, actor: str, now: datetime | None = None) -> bool:
+        """Let a campaign waiting as ``pending_approval`` go (``running``), approved by ``actor``,
+        who is not its creator (audited); False when it is not waiting or ``actor`` made it. A
+        staged update's next run is due ``every`` from now (not from when it was written)."""
+        at = now or utcnow()
+        async with self._write() as db:
+            async with db.execute(
+                "SELECT every_s, next_run_at FROM campaigns WHERE id = ? AND status = 'pending_approval'",
+                (campaign_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return False
+            every, next_run = row
+            following = stamp(at + timedelta(seconds=float(every))) if next_run is not None and every else None
+            cur = await db.execute(
+                """UPDATE campaigns SET status = 'running', approved_by = ?, approved_at = ?, next_run_at = ?
+                   WHERE id = ? AND status = 'pending_approval' AND COALESCE(created_by, '') != ?""",
+                (actor, stamp(at), following, campaign_id, actor),
+            )
+            if not cur.rowcount:
+                return False
+            await audit.record(db, audit.acting(actor), "broadcast.approved", str(campaign_id), now=now)
+            return True
 
     async def campaigns(self, limit: int = 50) -> list[CampaignRow]:
         return await self._select(CampaignRow, "campaigns", {}, "id DESC", limit)
@@ -114,8 +153,9 @@ class CampaignsMixin(StoreBase):
         ) as cur:
             return int((await cur.fetchone() or (0,))[0])
 
-    async def pause_campaign(self, campaign_id: int) -> bool:
-        """Stop releasing its messages and take back the ones queued (sends in flight finish)."""
+    async def pause_campaign(self, campaign_id: int, *, actor: str | None = None) -> bool:
+        """Stop releasing its messages and take back the ones queued (sends in flight finish);
+        audited as by ``actor``."""
         async with self._write() as db:
             cur = await db.execute(
                 "UPDATE campaigns SET status = 'paused' WHERE id = ? AND status IN ('running', 'creating')",
@@ -125,26 +165,32 @@ class CampaignsMixin(StoreBase):
                 await db.execute(
                     "UPDATE outbox SET status = 'held' WHERE campaign_id = ? AND status = 'queued'", (campaign_id,)
                 )
+                await _record(db, actor, "broadcast.paused", campaign_id)
             return bool(cur.rowcount)
 
-    async def resume_campaign(self, campaign_id: int) -> bool:
+    async def resume_campaign(self, campaign_id: int, *, actor: str | None = None) -> bool:
         async with self._write() as db:
             cur = await db.execute("UPDATE campaigns SET status = 'running' WHERE id = ? AND status = 'paused'",
                                    (campaign_id,))  # fmt: skip
+            if cur.rowcount:
+                await _record(db, actor, "broadcast.resumed", campaign_id)
             return bool(cur.rowcount)
 
-    async def cancel_campaign(self, campaign_id: int, now: datetime | None = None) -> int | None:
+    async def cancel_campaign(
+        self, campaign_id: int, now: datetime | None = None, *, actor: str | None = None
+    ) -> int | None:
         """Cancel what has not gone yet; None when there is no such campaign or it is over.
         Held rows of a cancelled campaign are never released, so the rows are cancelled in
         short transactions (and the daemon finishes the job if this is interrupted)."""
         async with self._write() as db:
             cur = await db.execute(
                 """UPDATE campaigns SET status = 'cancelled', done_at = ?, next_run_at = NULL, creator = NULL
-                   WHERE id = ? AND status IN ('running', 'paused', 'creating')""",
+                   WHERE id = ? AND status IN ('running', 'paused', 'creating', 'pending_approval')""",
                 (stamp(now), campaign_id),
             )
             if not cur.rowcount:
                 return None
+            await _record(db, actor, "broadcast.cancelled", campaign_id, now)
         return await self._finish_cancelling(campaign_id, "campaign cancelled")
 
     async def _finish_cancelling(self, campaign_id: int, reason: str) -> int:
@@ -321,3 +367,10 @@ class CampaignsMixin(StoreBase):
             (exclude or 0,),
         ) as cur:
             return int((await cur.fetchone() or (0,))[0])
+
+
+async def _record(db: aiosqlite.Connection, actor: str | None, action: str, campaign_id: int,
+                  now: datetime | None = None) -> None:  # fmt: skip
+    """The audit entry of a person's change to a campaign (none for the daemon's own)."""
+    if actor is not None:
+        await audit.record(db, audit.acting(actor), action, str(campaign_id), now=now)

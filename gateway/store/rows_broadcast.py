@@ -66,7 +66,10 @@ class CampaignRow:
     done_at: str | None
     until_at: str | None = None
     copying: int | None = None
-    creator: str | None = None
+    creator: str | None = None  # "kind:PID" of the process writing it, while it is being written
+    created_by: str | None = None  # the user or token that made it (the CLI: the local user)
+    approved_by: str | None = None  # who approved it (a campaign that waited as pending_approval)
+    approved_at: str | None = None
 
     @property
     def text_by_language(self) -> dict[str, str]:
@@ -90,6 +93,9 @@ class CampaignRow:
             "next_run_at": self.next_run_at,
             "until": self.until_at,
             "created_at": self.created_at,
+            "created_by": self.created_by,
+            "approved_by": self.approved_by,
+            "approved_at": self.approved_at,
             "done_at": self.done_at,
         }
 
@@ -107,7 +113,9 @@ class NewCampaign:
     runs_total: int = 1
     until_at: datetime | None = None
     opted_out: int = 0
-    creator: str | None = None
+    creator: str | None = None  # "kind:PID" of the process writing it (the pacer cancels it if that dies)
+    created_by: str | None = None  # the user or token that made it, for the record and the approval
+    approval: bool = False  # once written, wait as pending_approval for a second person's approval
 
 
 @dataclass(frozen=True)
