@@ -13,6 +13,7 @@ from gateway.store.campaigns import CampaignsMixin
 from gateway.store.contacts import ContactsMixin
 from gateway.store.desk import DeskMixin
 from gateway.store.events import EventsMixin
+from gateway.store.idempotency import IdempotencyMixin
 from gateway.store.inbox import InboundMixin
 from gateway.store.maintenance import MaintenanceMixin
 from gateway.store.outbox import OutboxMixin
@@ -45,5 +46,6 @@ class Store(
     AuditMixin,
     EventsMixin,
     WebhooksMixin,
+    IdempotencyMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
