@@ -187,6 +187,16 @@ class FieldError(BroadcastError):
         super().__init__(Wording(problem, words))
 
 
+class CampaignConflict(BroadcastError):
+    """A campaign is not in a state that allows the change asked (pause a finished one, approve
+    one that is not waiting for approval): nothing changed. The API answers 409."""
+
+
+class SelfApproval(BroadcastError):
+    """The person who created a broadcast asked to approve it: a second person must. The API
+    answers 403."""
+
+
 class MessageTooLong(GatewayError):
     """A message has more SMS parts than any SIM may send in one minute: no SIM could ever
     send it (a message's parts go from one SIM). Refused before anything is queued."""
