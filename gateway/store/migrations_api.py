@@ -47,4 +47,21 @@ API_MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE campaigns ADD COLUMN approved_at TEXT;
         """,
     ),
+    (
+        14,
+        "sessions: the console's sign-ins (the SHA-256 of each session id, never the id), until when, ended why",
+        """
+        CREATE TABLE sessions (
+            id          INTEGER PRIMARY KEY,
+            id_hash     TEXT NOT NULL UNIQUE,            -- hex SHA-256 of the session id (the cookie)
+            user_name   TEXT NOT NULL,                   -- users.name
+            address     TEXT NOT NULL,                   -- the client's address at sign-in
+            created_at  TEXT NOT NULL,
+            expires_at  TEXT NOT NULL,                   -- created_at + [web] session_hours
+            ended_at    TEXT,                            -- NULL while it may sign requests in
+            end_reason  TEXT                             -- signed_out | password_changed | disabled
+        );
+        CREATE INDEX sessions_open ON sessions (user_name) WHERE ended_at IS NULL;
+        """,
+    ),
 ]
