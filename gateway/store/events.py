@@ -96,6 +96,12 @@ class EventsMixin(StoreBase):
         ) as cur:
             return [EventRow(*r) for r in await cur.fetchall()]
 
+    async def event_seq(self, event_id: str) -> int | None:
+        """Where the event ``event_id`` stands in the journal (None: not here, or purged)."""
+        async with self._r.execute("SELECT seq FROM events WHERE id = ?", (event_id,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else None
+
     async def last_event_seq(self) -> int:
         async with self._r.execute("SELECT COALESCE(MAX(seq), 0) FROM events") as cur:
             row = await cur.fetchone()

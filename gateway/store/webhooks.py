@@ -12,34 +12,70 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from gateway.store import audit
 from gateway.store.base import StoreBase, _row, _rows, stamp
+from gateway.store.rows_access import Actor
 from gateway.store.rows_events import EventRow, WebhookRow
 
 
 class WebhooksMixin(StoreBase):
     async def add_webhook(
-        self, url: str, events: Sequence[str], secret: str, now: datetime | None = None
+        self, url: str, events: Sequence[str], secret: str, *, actor: Actor, now: datetime | None = None
     ) -> WebhookRow:
-        """A receiver of ``events`` from now on (the journal's earlier events are not sent)."""
+        """A receiver of ``events`` from now on (the journal's earlier events are not sent),
+        added by ``actor`` (kept on the hook: an integration manages only its own; audited)."""
         async with self._write() as db:
             cur = await db.execute(
-                """INSERT INTO webhooks (url, events, secret, created_at, after_seq)
-                   VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM events))""",
-                (url, ",".join(events), secret, stamp(now)),
+                """INSERT INTO webhooks (url, events, secret, created_at, after_seq, created_by, created_by_kind)
+                   VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM events), ?, ?)""",
+                (url, ",".join(events), secret, stamp(now), actor.name, actor.kind),
             )
             async with db.execute("SELECT * FROM webhooks WHERE id = ?", (cur.lastrowid,)) as rows:
                 made = _row(WebhookRow, await rows.fetchone())
-        assert made is not None
+            assert made is not None
+            await audit.record(db, actor, "webhook.added", f"#{made.id}", {"url": url, "events": list(events)}, now=now)
         return made
 
-    async def remove_webhook(self, hook_id: int) -> bool:
+    async def remove_webhook(self, hook_id: int, *, actor: Actor, now: datetime | None = None) -> bool:
+        """Remove the hook (False: there is none); audited."""
         async with self._write() as db:
             cur = await db.execute("DELETE FROM webhooks WHERE id = ?", (hook_id,))
-            return cur.rowcount > 0
+            if cur.rowcount == 0:
+                return False
+            await audit.record(db, actor, "webhook.removed", f"#{hook_id}", now=now)
+            return True
 
-    async def webhooks(self) -> list[tuple[WebhookRow, int]]:
-        """Every hook with its backlog (subscribed events not yet delivered), oldest hook first."""
-        async with self._r.execute("SELECT * FROM webhooks ORDER BY id") as cur:
+    async def revive_webhook(self, hook_id: int, *, actor: Actor, now: datetime | None = None) -> WebhookRow | None:
+        """A hook tried again from its cursor at once, dead or failing (None: there is none); audited.
+        The last error stays until the next success, as the record of what went wrong."""
+        async with self._write() as db:
+            async with db.execute("SELECT status FROM webhooks WHERE id = ?", (hook_id,)) as rows:
+                found = await rows.fetchone()
+            if found is None:
+                return None
+            await db.execute(
+                """UPDATE webhooks SET status = 'active', attempts = 0, failing_since = NULL, next_attempt_at = NULL
+                   WHERE id = ?""",
+                (hook_id,),
+            )
+            await audit.record(db, actor, "webhook.revived", f"#{hook_id}", {"was": found[0]}, now=now)
+            async with db.execute("SELECT * FROM webhooks WHERE id = ?", (hook_id,)) as rows:
+                return _row(WebhookRow, await rows.fetchone())
+
+    async def webhook(self, hook_id: int) -> tuple[WebhookRow, int] | None:
+        """One hook with its backlog, or None."""
+        async with self._r.execute("SELECT * FROM webhooks WHERE id = ?", (hook_id,)) as cur:
+            hook = _row(WebhookRow, await cur.fetchone())
+        return None if hook is None else (hook, await self._backlog(hook))
+
+    async def webhooks(self, *, created_by: Actor | None = None) -> list[tuple[WebhookRow, int]]:
+        """Every hook (or those ``created_by`` added: by name and kind) with its backlog
+        (subscribed events not yet delivered), oldest hook first."""
+        sql, args = "SELECT * FROM webhooks ORDER BY id", tuple[str, ...]()
+        if created_by is not None:
+            sql = "SELECT * FROM webhooks WHERE created_by = ? AND created_by_kind = ? ORDER BY id"
+            args = (created_by.name, created_by.kind)
+        async with self._r.execute(sql, args) as cur:
             hooks = _rows(WebhookRow, await cur.fetchall())
         return [(h, await self._backlog(h)) for h in hooks]
 

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.hooks.delivery import WebhookService
 from gateway.runtime import SteppedClock
-from gateway.store import Store
+from gateway.store import Actor, Store
 from tests.gateway.harness import eventually
 from tests.gateway.hooks.receiver import Receiver
 from tests.gateway.make_tickets import open_tickets
@@ -20,8 +20,8 @@ from tests.gateway.make_tickets import open_tickets
 async def test_a_slow_receiver_delays_only_its_own_events(tmp_path: Path) -> None:
     with Receiver(delay=3.0) as slow, Receiver() as fast:  # slow: answers after the 1 s timeout
         async with await Store.open(tmp_path / "gw.db", site="12") as store:
-            await store.add_webhook(slow.url, ["ticket.opened"], "s")
-            await store.add_webhook(fast.url, ["ticket.opened"], "s")
+            await store.add_webhook(slow.url, ["ticket.opened"], "s", actor=Actor.local("root"))
+            await store.add_webhook(fast.url, ["ticket.opened"], "s", actor=Actor.local("root"))
             await open_tickets(store, 5)
             service = WebhookService(store, SteppedClock(), timeout=1.0)
             await service.start()

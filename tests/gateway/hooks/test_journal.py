@@ -15,7 +15,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from gateway.cli import main
-from gateway.store import StatusUpdate, Store
+from gateway.store import Actor, StatusUpdate, Store
 from gateway.store.rows import SimStatusRow
 from tests.gateway.make_tickets import open_tickets
 
@@ -105,7 +105,7 @@ def test_old_events_are_purged_with_the_outbox_s_days_once_every_active_webhook_
     async def run() -> dict[str, int]:
         async with await Store.open(db, site="12") as store:
             await open_tickets(store, 3, now=long_ago)  # 6 old events
-            await store.add_webhook("http://127.0.0.1:9/hook", ["ticket.opened"], "s")
+            await store.add_webhook("http://127.0.0.1:9/hook", ["ticket.opened"], "s", actor=Actor.local("root"))
             with sqlite3.connect(db) as conn:  # it has the first ticket's two events only
                 conn.execute("UPDATE webhooks SET after_seq = 2")
             await open_tickets(store, 1)  # 2 new events

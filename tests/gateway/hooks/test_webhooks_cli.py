@@ -105,3 +105,27 @@ def test_retries_back_off_to_an_hour_and_give_up_after_three_days() -> None:
     assert next_try(80, start, late, rand=middle) == late + timedelta(seconds=RETRY_CAP)
     assert next_try(81, start, start + GIVE_UP_AFTER, rand=middle) is None
     assert timedelta(days=3) == GIVE_UP_AFTER
+
+
+def test_list_shows_who_added_each_hook_and_every_change_is_audited(db: Path) -> None:
+    env = {"GATEWAY_WEBHOOK_SECRET": SECRET}
+    hook_url = "https://ops.example.org/hook"
+    added = cli(db, "webhooks", "add", hook_url, "--events", "ticket.opened", "--as", "sara", env=env)
+    assert added.exit_code == 0, added.output
+    [hook] = json.loads(cli(db, "webhooks", "list", "--json").output)
+    assert (hook["created_by"], hook["created_by_kind"]) == ("sara", "local")
+    assert "sara" in cli(db, "webhooks", "list").output
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE webhooks SET status = 'dead', attempts = 80, failing_since = '2026-11-01T00:00:00+00:00'")
+    revived = cli(db, "webhooks", "revive", "#1", "--as", "omid")
+    assert revived.exit_code == 0, revived.output
+    assert revived.output.startswith("webhook #1 is active again: 0 events waiting")
+    [hook] = json.loads(cli(db, "webhooks", "list", "--json").output)
+    assert (hook["status"], hook["attempts"], hook["failing_since"]) == ("active", 0, None)
+    assert cli(db, "webhooks", "revive", "7").output == "Error: no webhook #7 (gateway webhooks list shows them)\n"
+    assert cli(db, "webhooks", "remove", "1", "--as", "omid").exit_code == 0
+    audit = json.loads(cli(db, "audit", "list", "--json").output)
+    assert [(a["actor"], a["action"], a["target"]) for a in reversed(audit)] == [
+        ("sara", "webhook.added", "#1"), ("omid", "webhook.revived", "#1"), ("omid", "webhook.removed", "#1"),
+    ]  # fmt: skip
+    assert SECRET not in json.dumps(audit)
