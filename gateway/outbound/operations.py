@@ -1,4 +1,5 @@
-"""Messages out by hand: ``gateway send`` and ``gateway outbox``, as library functions.
+"""Messages out by hand: ``gateway send``, ``POST /api/v1/messages`` and ``gateway outbox``,
+as library functions (:func:`send_message` on an open store: the API's one for the process).
 
 A message no SIM could ever send (more parts than any SIM may send in one minute) is
 refused before anything is queued: :func:`check_length`, also used by broadcasts.
@@ -6,15 +7,24 @@ refused before anything is queued: :func:`check_length`, also used by broadcasts
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
 
 from gateway.config import Config
 from gateway.exceptions import GatewayError, MessageTooLong
 from gateway.outbound.quotas import QuotaConfig, sim_limits
 from gateway.store import OutboxRow
 from gateway.store.configured import open_store
+from gateway.store.rows_access import Actor
 from sim_bank import EncodeError
 from sim_bank.pdu import PART_LIMIT, SINGLE_LIMIT, Segments, segment
+
+if TYPE_CHECKING:
+    from gateway.store import Store
+    from gateway.store.idempotency import Answer, Key
+
+ACCEPTED = 202  # what a message queued by hand is answered over HTTP: queued, the daemon sends it
 
 
 def longest_message(config: Config, lane: str = "notification") -> tuple[int, str]:
@@ -63,21 +73,76 @@ def check_length(config: Config, text: str, what: str = "the message", lane: str
     return seg
 
 
-async def queue_sms(config: Config, number: str, text: str) -> OutboxRow:
-    """Queue an SMS for the daemon to send (lane ``notification``). Refuses, queueing
-    nothing, a text no SIM could send (:func:`check_length`)."""
+def recipient(config: Config, number: str) -> str:
+    """``number`` (any rendering, digits in any script) as +E.164, or :class:`GatewayError`
+    when it cannot be a mobile number of ``[site] region``'s plan."""
     from gateway.conversation.phones import InvalidNumber, to_e164
 
     try:
-        phone = to_e164(number, config.site.region, mobile=True)
+        return to_e164(number, config.site.region, mobile=True)
     except InvalidNumber as exc:
         raise GatewayError(str(exc)) from None
+
+
+def check_text(config: Config, text: str) -> Segments:
+    """``text``'s SMS parts, or :class:`GatewayError`: empty, not an SMS, or longer than any
+    SIM may send in one minute (:class:`MessageTooLong`, :func:`check_length`)."""
     if not text.strip():
         raise GatewayError("the message is empty")
-    check_length(config, text)
+    return check_length(config, text)
+
+
+def fingerprint(number: str, text: str) -> str:
+    """What a request under an idempotency key asked, as it asked it (SHA-256, hex): the same
+    key with another fingerprint is another request."""
+    asked = json.dumps({"to": number, "text": text}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(asked.encode()).hexdigest()
+
+
+def queued_json(row: OutboxRow, encoding: str) -> dict[str, Any]:
+    """A message just queued by hand: the outbox row as ``gateway send --json`` prints it, with
+    ``to`` (the number as queued, +E.164) and its ``encoding`` (gsm7 | ucs2)."""
+    return {**row.as_json(), "to": row.phone, "encoding": encoding}
+
+
+async def send_message(
+    store: Store, config: Config, number: str, text: str, *, actor: Actor, key: Key | None = None
+) -> Answer:
+    """Queue an SMS to ``number`` in the notification lane, as ``gateway send`` does, on an open
+    store (the API's): the number made +E.164, the text checked (:func:`check_text`), a number
+    that sent STOP refused (:class:`OptedOut`), nothing queued on any refusal. With ``key``: at
+    most once per key -- a key already used is answered as it was the first time (``replayed``;
+    compare ``request`` with :func:`fingerprint` to tell a retry from another request). The
+    answer is ``202`` and :func:`queued_json`; the write is audited as ``actor``."""
+    try:
+        phone = recipient(config, number)
+        encoding = check_text(config, text).encoding
+    except GatewayError:
+        kept = await store.kept_answer(key) if key is not None else None
+        if kept is not None:  # answered before, under settings that allowed it then
+            return kept
+        raise
+
+    def answer(row: OutboxRow) -> tuple[int, str]:
+        return ACCEPTED, json.dumps(queued_json(row, encoding), ensure_ascii=False)
+
+    return await store.send_once(
+        phone, text, actor=actor, answer=answer, key=key, request=fingerprint(number, text) if key else ""
+    )
+
+
+async def queue_sms(config: Config, number: str, text: str, *, actor: Actor | None = None) -> OutboxRow:
+    """``gateway send``: queue an SMS for the daemon to send (lane ``notification``), audited
+    as the local account. Refuses, queueing nothing, what :func:`send_message` refuses."""
+    import getpass
+    import os
+
+    who = actor or Actor.local(os.environ.get("USER") or getpass.getuser())
     async with await open_store(config, create=True) as store:
-        row_id = await store.enqueue(phone, text, lane="notification")
-        return next(r for r in await store.outbox(limit=50) if r.id == row_id)
+        answer = await send_message(store, config, number, text, actor=who)
+        found = await store.outbox_row(answer.outbox_id) if answer.outbox_id is not None else None
+        assert found is not None
+        return found[0]
 
 
 async def list_outbox(config: Config, status: str | None, limit: int) -> list[OutboxRow]:

@@ -116,6 +116,15 @@ class IdempotencyMixin(StoreBase):
             (cutoff, PURGE_BATCH),
         )
 
+    async def kept_answer(self, key: Key) -> Answer | None:
+        """The answer kept under ``key``, if it was used (and not yet purged)."""
+        async with self._r.execute(
+            "SELECT request, status, body, outbox_id FROM idempotency_keys WHERE owner = ? AND key = ?",
+            (key.owner, key.key),
+        ) as cur:
+            kept = await cur.fetchone()
+        return None if kept is None else Answer(int(kept[1]), str(kept[2]), str(kept[0]), kept[3], replayed=True)
+
     async def idempotency_keys(self) -> int:
         """How many keys are kept (for the tests and ``gateway stats``)."""
         async with self._r.execute("SELECT COUNT(*) FROM idempotency_keys") as cur:
