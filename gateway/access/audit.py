@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.config import Config
-    from gateway.store import AuditRow
+    from gateway.store import AccessBook, AuditRow
 
 AUDIT_LIMIT = 100  # entries `gateway audit list` shows by default, newest first
 
@@ -24,4 +24,11 @@ async def list_audit(
     from gateway.store.configured import open_store
 
     async with await open_store(config) as store:
-        return await store.audit_entries(since=since, actor=actor.strip() if actor else None, limit=limit)
+        return await audit_entries(store, since=since, actor=actor, limit=limit)
+
+
+async def audit_entries(
+    store: AccessBook, *, since: datetime | None = None, actor: str | None = None, limit: int = AUDIT_LIMIT
+) -> list[AuditRow]:
+    """:func:`list_audit` on an open store (the API's, open for the process)."""
+    return await store.audit_entries(since=since, actor=actor.strip() if actor else None, limit=limit)

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from gateway.store import audit
 from gateway.store.base import StoreBase, _row, _rows, stamp, utcnow
 from gateway.store.rows_access import Actor, TokenRow, UserRow
+from gateway.store.sessions import SessionsMixin, end_sessions
 
 LAST_USED_EVERY = timedelta(seconds=60)  # a token's last use is written at most once a minute
 
 
-class AccessMixin(StoreBase):
+class AccessMixin(SessionsMixin, StoreBase):
     async def users(self) -> list[UserRow]:
         async with self._r.execute("SELECT * FROM users ORDER BY lower(name)") as cur:
             return _rows(UserRow, await cur.fetchall())
@@ -45,7 +46,8 @@ class AccessMixin(StoreBase):
                 return _row(UserRow, await cur.fetchone())
 
     async def disable_user(self, name: str, *, actor: Actor, now: datetime | None = None) -> bool | None:
-        """Disable the user ``name``: True; False if it was disabled already; None if no such user."""
+        """Disable the user ``name`` and end their sessions: True; False if it was disabled
+        already; None if no such user."""
         async with self._write() as db:
             async with db.execute("SELECT name, disabled_at FROM users WHERE lower(name) = lower(?)", (name,)) as cur:
                 row = await cur.fetchone()
@@ -54,13 +56,23 @@ class AccessMixin(StoreBase):
             if row["disabled_at"] is not None:
                 return False
             await db.execute("UPDATE users SET disabled_at = ? WHERE name = ?", (stamp(now), row["name"]))
-            await audit.record(db, actor, "user.disabled", row["name"], now=now)
+            ended = await end_sessions(db, row["name"], "disabled", now=now)
+            await audit.record(
+                db, actor, "user.disabled", row["name"], {"sessions_ended": ended} if ended else None, now=now
+            )
             return True
 
     async def set_password(
-        self, name: str, password_hash: str, *, actor: Actor, now: datetime | None = None
+        self,
+        name: str,
+        password_hash: str,
+        *,
+        actor: Actor,
+        keep_session: str | None = None,
+        now: datetime | None = None,
     ) -> str | None:
-        """Replace the user's password hash: the user's name as stored, or None if no such user."""
+        """Replace the user's password hash and end their sessions but ``keep_session`` (the
+        hash of the session that asked, if one did): the user's name as stored, or None if no such user."""
         at = stamp(now)
         async with self._write() as db:
             async with db.execute("SELECT name FROM users WHERE lower(name) = lower(?)", (name,)) as cur:
@@ -71,7 +83,10 @@ class AccessMixin(StoreBase):
                 "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ?",
                 (password_hash, at, row["name"]),
             )
-            await audit.record(db, actor, "user.password_changed", row["name"], now=now)
+            ended = await end_sessions(db, row["name"], "password_changed", keep=keep_session, now=now)
+            await audit.record(
+                db, actor, "user.password_changed", row["name"], {"sessions_ended": ended} if ended else None, now=now
+            )
             return str(row["name"])
 
     async def tokens(self) -> list[TokenRow]:

@@ -25,7 +25,7 @@ log = structlog.get_logger(__name__)
 
 API = "/api/v1"
 # each area's routes: a module of gateway.web with a `router`, mounted under /api/v1
-AREAS = ("tickets", "messages", "sims", "send", "broadcasts", "events", "webhooks", "session")
+AREAS = ("tickets", "messages", "sims", "send", "broadcasts", "events", "webhooks", "session", "audit")
 # What every answer says about itself: nothing to sniff, frame or refer; the API's answers
 # (customer data) are never cached. The console (issue 15) serves only its own files.
 SECURITY_HEADERS = {
@@ -43,6 +43,7 @@ def create_app(config: Config) -> FastAPI:
     import importlib
 
     from gateway.web import health
+    from gateway.web.sessions import Sessions
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,7 +66,7 @@ def create_app(config: Config) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.config = config
-    app.state.sessions = None  # the console's sign-in (gateway.web.sessions), when installed
+    app.state.sessions = Sessions(config.web)  # the console's sign-in: cookie, CSRF, the sign-in limit
     problems.install(app)
 
     @app.middleware("http")

@@ -1,7 +1,101 @@
-"""Routes of /api/v1 for this area: being built (issue 14); mounted by :mod:`gateway.web.app`."""
+"""``/api/v1/session``: a person signs in with a name and a password (the console's cookie),
+asks who they are, and signs out. The sign-in limit answers 429 before any password is
+checked. Bearer tokens need none of this: they sign every request in themselves."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from gateway.access.hashing import PASSWORD_MAX
+from gateway.access.principal import NAME_MAX, Principal
+from gateway.access.roles import actions_of
+from gateway.web.auth import CHALLENGE, address_of, signed_in, store_of
+from gateway.web.body import documented, json_body
+from gateway.web.problems import Problem
+from gateway.web.sessions import FORM_TYPES, Sessions
 
 router = APIRouter(tags=["session"])
+log = structlog.get_logger(__name__)
+
+WRONG = "the name or the password is wrong"  # the same words for an unknown, disabled or mistyped user
+
+
+class SignIn(BaseModel):
+    name: str = Field(min_length=1, max_length=4 * NAME_MAX)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+
+
+def sessions_of(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.sessions
+    return sessions
+
+
+async def sign_in_body(request: Request) -> SignIn:
+    """JSON, or a plain HTML form (the console works without scripts)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in FORM_TYPES:
+        return await json_body(SignIn)(request)
+    form = await request.form()
+    try:
+        return SignIn.model_validate({k: v for k, v in form.items() if isinstance(v, str)})
+    except ValidationError as exc:
+        name = str(exc.errors()[0]["loc"][0])
+        raise Problem(422, f"{name}: {exc.errors()[0]['msg']}", field=name) from None
+
+
+@router.post("/session", status_code=201, openapi_extra=documented(SignIn))
+async def sign_in(request: Request, given: Annotated[SignIn, Depends(sign_in_body)]) -> JSONResponse:
+    """Sign in with ``name`` and ``password``: 201 with who you are, your role's actions and the
+    ``csrf_token`` your writes send as ``X-CSRF-Token``; the session cookie rides along. 401 for
+    a wrong name or password (either), 429 with Retry-After after too many failures."""
+    from gateway.access.sessions import sign_in as start
+
+    sessions, address = sessions_of(request), address_of(request)
+    wait = sessions.limit.retry_after(given.name, address)
+    if wait is not None:  # the name is not logged: people type passwords into it
+        log.warning("sign_in_limited", address=address, retry_after=wait)
+        raise Problem(
+            429, f"too many failed sign-ins for this name or from this address: try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )  # fmt: skip
+    made = await start(store_of(request), given.name, given.password, hours=sessions.hours, address=address)
+    if made is None:
+        sessions.limit.failed(given.name, address)
+        raise Problem(401, WRONG, headers=CHALLENGE)
+    sessions.limit.succeeded(given.name)
+    response = JSONResponse(made.signed.as_json(), status_code=201)
+    sessions.set_cookie(request, response, made)
+    return response
+
+
+@router.get("/session")
+async def who_am_i(request: Request, who: Annotated[Principal, Depends(signed_in)]) -> dict[str, Any]:
+    """Who signs this request in (a session or a token), and what their role may do. A
+    session's answer carries its ``csrf_token`` and ``expires_at``; a token's, nulls."""
+    from gateway.access.sessions import session_of
+
+    session_id = getattr(request.state, "session_id", None)
+    signed = await session_of(store_of(request), session_id) if session_id else None
+    if signed is not None:
+        return signed.as_json()
+    return {**who.as_json(), "actions": actions_of(who.role), "csrf_token": None, "expires_at": None}
+
+
+@router.delete("/session", status_code=204)
+async def sign_out(request: Request, who: Annotated[Principal, Depends(signed_in)]) -> Response:
+    """Sign out: the session is ended (at once, for every request that carries its cookie)
+    and the cookie cleared. Needs the session's CSRF token like any write."""
+    from gateway.access.sessions import sign_out as end
+
+    session_id = getattr(request.state, "session_id", None)
+    if session_id is None:
+        raise Problem(422, f"token {who.name} signs in without a session: revoke it with gateway tokens revoke")
+    await end(store_of(request), session_id, address=address_of(request))
+    response = Response(status_code=204)
+    sessions_of(request).clear_cookie(request, response)
+    return response
