@@ -1,9 +1,11 @@
-"""Broadcasts: plan one (audience, texts, SIM capacity, estimate), create it, and list, follow,
-pause, resume or cancel campaigns."""
+"""Broadcasts: plan one (audience, texts, SIM capacity, estimate) and create it, by a named
+person, running at once or waiting for a second person's approval
+(:mod:`gateway.broadcast.campaigns` lists, follows, pauses, resumes, cancels and approves them)."""
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,25 +13,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.broadcast.audience import check_audience, csv_recipients
+from gateway.broadcast.campaigns import campaign_status, control, local_user, publish
 from gateway.broadcast.contacts import (
     RowProblem,
 )
 from gateway.broadcast.estimate import Estimate, SimCapacity, estimate
-from gateway.broadcast.public_copy import write_public_copy
 from gateway.broadcast.templates import Rendered, measure, notice, notices
 from gateway.config import Config
 from gateway.config.window import Window, parse_window
 from gateway.conversation.phones import language_prefixes
-from gateway.exceptions import BroadcastError, FieldError, MessageTooLong, NotFound, Wording
-from gateway.lockfile import daemon_running, holder_name
+from gateway.exceptions import BroadcastError, FieldError, MessageTooLong, Wording
+from gateway.lockfile import holder_name
 from gateway.outbound.operations import longest_message, too_long
 from gateway.outbound.quotas import QuotaConfig, sim_limits
 from gateway.store import (
     AudienceSpec,
     AudienceSummary,
     BroadcastPlanner,
-    CampaignDesk,
-    CampaignRow,
     NewCampaign,
     stamp,
     utcnow,
@@ -40,6 +40,9 @@ from sim_bank.pdu import segment
 MIN_EVERY = 300.0  # seconds between staged updates, at least
 NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
 MAX_RUNS = 500
+__all__ = ["campaign_status", "control"]  # where they were before campaigns.py: callers keep working
+# a store's TEMP audience is one per connection: one plan-and-create at a time on a store
+_AUDIENCE_TURNS: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -194,11 +197,15 @@ async def create_broadcast(
     config: Config,
     plan: BroadcastPlan,
     *,
+    created_by: str,
+    approval: bool = False,
     on_progress: Callable[[int], None] = lambda _n: None,
 ) -> tuple[int, str | None]:
     """Create the campaign ``plan`` describes, from the audience :func:`plan_broadcast`
-    gathered on ``store``, and write the public copy. Returns the campaign id and a warning
-    when the public copy could not be written (the campaign is made: never retry it)."""
+    gathered on ``store``, as made by ``created_by`` (audited), and write the public copy.
+    With ``approval`` it waits as ``pending_approval`` (and stays out of the public copy)
+    until another person approves it. Returns the campaign id and a warning when the public
+    copy could not be written (the campaign is made: never retry it)."""
     refuse_unsendable(config, plan)
     if not plan.recipients:
         raise BroadcastError(NOBODY)
@@ -216,12 +223,36 @@ async def create_broadcast(
             runs_total=plan.runs,
             until_at=plan.until,
             opted_out=plan.audience.opted_out,
-            creator=holder_name("cli"),
+            creator=holder_name("broadcast"),
+            created_by=created_by,
+            approval=approval,
         ),
         now=plan.planned_at,
         on_progress=on_progress,
     )
-    return campaign_id, await _publish(store, config)
+    return campaign_id, await publish(store, config)
+
+
+async def submit(
+    store: BroadcastPlanner,
+    config: Config,
+    request: BroadcastRequest,
+    *,
+    created_by: str,
+    approval: bool,
+    dry_run: bool,
+) -> tuple[BroadcastPlan, int | None, str | None]:
+    """Plan ``request`` and, unless ``dry_run``, create it at once as ``created_by`` (the
+    API: its caller saw a plan already, or asked for none). One at a time on ``store``:
+    concurrent requests would share its connection's TEMP audience. Returns the plan, the
+    campaign id (None for a dry run) and the public copy's warning."""
+    turn = _AUDIENCE_TURNS.setdefault(store, asyncio.Lock())
+    async with turn:
+        plan = await plan_broadcast(store, config, request)
+        if dry_run:
+            return plan, None, None
+        campaign_id, warning = await create_broadcast(store, config, plan, created_by=created_by, approval=approval)
+        return plan, campaign_id, warning
 
 
 async def broadcast(
@@ -231,16 +262,20 @@ async def broadcast(
     dry_run: bool,
     on_progress: Callable[[int], None] = lambda _n: None,
     now: datetime | None = None,
+    created_by: str | None = None,
 ) -> tuple[BroadcastPlan, int | None, str | None]:
     """Plan a broadcast and, unless ``dry_run``, create it without asking anyone (the demo,
-    scripts; the CLI asks between :func:`plan_broadcast` and :func:`create_broadcast`).
-    Returns the plan, the campaign id (None for a dry run) and the public copy's warning."""
+    scripts; the CLI asks between :func:`plan_broadcast` and :func:`create_broadcast`), as
+    made by ``created_by`` (the login name when None). Returns the plan, the campaign id
+    (None for a dry run) and the public copy's warning."""
     store = await open_store(config, create=True)
     try:
         plan = await plan_broadcast(store, config, request, now)
         if dry_run:
             return plan, None, None
-        campaign_id, warning = await create_broadcast(store, config, plan, on_progress=on_progress)
+        campaign_id, warning = await create_broadcast(
+            store, config, plan, created_by=created_by or local_user(), on_progress=on_progress
+        )
         return plan, campaign_id, warning
     finally:
         await store.close()
@@ -296,95 +331,3 @@ async def sim_capacities(store: BroadcastPlanner, config: Config, now: datetime)
         left = max(0, per_day - used)
         out.append(SimCapacity(modem_id, limit.minute_limit("broadcast"), left, per_day, rates.get(modem_id)))
     return out
-
-
-async def _publish(store: CampaignDesk, config: Config) -> str | None:
-    """Write the public copy; a failure is a warning (the campaign is made: never retry it)."""
-    try:
-        write_public_copy(config.public_dir, await store.campaigns(limit=200), config.site.name)
-    except OSError as exc:
-        return f"the public copy could not be written to {config.public_dir}: {exc}"
-    return None
-
-
-async def list_campaigns(config: Config, limit: int) -> list[CampaignRow]:
-    async with await open_store(config) as store:
-        return await store.campaigns(limit)
-
-
-def local_time(value: str | datetime | None, config: Config) -> str:
-    """A stored UTC time as the site reads it: ``2026-11-24 18:00`` in [site] timezone."""
-    if not value:
-        return "-"
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return at.astimezone(ZoneInfo(config.site.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-async def campaign_status(config: Config, campaign_id: int) -> dict[str, Any]:
-    """The campaign's counts, rate and ETA; ``daemon_running`` says whether anything is being
-    sent at all (without a daemon, a running campaign has no ETA)."""
-    async with await open_store(config) as store:
-        return await _status(store, campaign_id, daemon_running(config))
-
-
-async def _status(store: CampaignDesk, campaign_id: int, daemon: bool = True) -> dict[str, Any]:
-    campaign = await store.campaign(campaign_id)
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_id} (gateway broadcast list shows them)")
-    counts = await store.campaign_counts(campaign_id)
-    recent = await store.sent_since(campaign_id, utcnow() - timedelta(minutes=1))
-    remaining = sum(counts.get(s, 0) for s in ("held", "queued", "sending"))
-    sent = sum(counts.get(s, 0) for s in ("sent", "delivered", "unknown"))
-    rate = recent / 60
-    eta = utcnow() + timedelta(seconds=remaining / rate) if rate and remaining and daemon else None
-    return {
-        **campaign.as_json(),
-        "messages": sum(counts.values()),
-        "sent": sent,
-        "delivered": counts.get("delivered", 0),
-        "failed": counts.get("failed", 0),
-        "cancelled_messages": counts.get("cancelled", 0),
-        "remaining": remaining,
-        "by_status": counts,
-        "rate_per_minute": recent,
-        "eta": eta.isoformat(timespec="seconds") if eta else None,
-        "daemon_running": daemon,
-    }
-
-
-async def control(config: Config, campaign_id: int, action: str) -> str:
-    """pause / resume / cancel; returns what happened, in words."""
-    async with await open_store(config) as store:
-        campaign = await store.campaign(campaign_id)
-        if campaign is None:
-            raise NotFound(f"no campaign {campaign_id} (gateway broadcast list shows them)")
-        if action == "pause":
-            if not await store.pause_campaign(campaign_id):
-                raise BroadcastError(f"campaign {campaign_id} is {campaign.status}: only a running one can be paused")
-            return f"campaign {campaign_id} paused; messages already handed to a modem still go"
-        if action == "resume":
-            if not await store.resume_campaign(campaign_id):
-                raise BroadcastError(f"campaign {campaign_id} is {campaign.status}: only a paused one can be resumed")
-            return f"campaign {campaign_id} resumed"
-        cancelled = await store.cancel_campaign(campaign_id)
-        if cancelled is None:
-            raise BroadcastError(f"campaign {campaign_id} is already {campaign.status}")
-        warning = await _publish(store, config)
-        return f"campaign {campaign_id} cancelled: {cancelled} message(s) will not be sent" + (
-            f" (warning: {warning})" if warning else ""
-        )
-
-
-async def watch(
-    config: Config, campaign_id: int, on_update: Callable[[dict[str, Any]], None], interval: float = 1.0
-) -> dict[str, Any]:
-    """Report the campaign's progress every ``interval`` until it is done or cancelled."""
-    async with await open_store(config) as store:
-        while True:
-            status = await _status(store, campaign_id, daemon_running(config))
-            on_update(status)
-            if status["status"] in ("done", "cancelled") or (
-                status["remaining"] == 0 and status["runs_done"] >= status["runs_total"]
-            ):
-                return status
-            await asyncio.sleep(interval)

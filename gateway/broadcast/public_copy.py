@@ -4,7 +4,7 @@ Each campaign's rendered notice per language is written as ``broadcasts.json``
 and a small static ``index.html`` (no scripts, no external resources) under the
 data directory, so that when the link returns the very text customers got by
 SMS can be published as it is: one consistent message everywhere. Cancelled
-campaigns are left out. Files are replaced atomically.
+campaigns, and those still waiting for approval, are left out. Files are replaced atomically.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MAX_ITEMS = 200
 def public_items(campaigns: Sequence[CampaignRow]) -> list[dict[str, Any]]:
     items = []
     for c in campaigns:
-        if c.status in ("cancelled", "creating"):
+        if c.status in ("cancelled", "creating", "pending_approval"):  # not (yet) sent to anyone
             continue
         items.append(
             {

@@ -1,4 +1,5 @@
-"""``gateway broadcast``: a notice to many customers -- plan, confirm, create; list, status, pause, resume, cancel."""
+"""``gateway broadcast``: plan, confirm, create; list, status, pause, resume, cancel, approve. Made here,
+a broadcast goes at once whatever ``[web] broadcast_approval`` says (gateway.broadcast.campaigns says why)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--wait", is_flag=True, help="Follow the campaign with a progress bar until it is done.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan (and campaign id) as JSON.")
+@click.option("--as", "actor", metavar="NAME", help="Who creates it, for the audit log [default: $USER].")
 @click.pass_context
 def broadcast(
     ctx: click.Context,
@@ -56,6 +58,7 @@ def broadcast(
     yes: bool,
     wait: bool,
     as_json: bool,
+    actor: str | None,
 ) -> None:
     """Send a notice to an audience, within the SIMs' quotas; see the plan first.
 
@@ -63,7 +66,8 @@ def broadcast(
 
     Example: gateway broadcast --template restored --reporters outage --since 6h --var area="North" --yes
 
-    Then: gateway broadcast list, status ID, pause ID, resume ID, cancel ID.
+    Then: gateway broadcast list, status ID, pause ID, resume ID, cancel ID (approve ID: one made
+    through the API that waits for a second supervisor).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -86,6 +90,7 @@ def broadcast(
     from gateway.broadcast.operations import NOBODY, BroadcastRequest
     from gateway.cli.common import parse_duration, parse_local_time
     from gateway.cli.output import progress_bar
+    from gateway.cli.ticket_case import actor_name
     from gateway.exceptions import FieldError
     from gateway.lockfile import no_daemon
     from gateway.store import AudienceSpec, utcnow
@@ -125,8 +130,9 @@ def broadcast(
                 progress.start()  # after the question: a live bar would hide the prompt
                 try:
                     campaign_id, warning = runner.run(
-                        ops.create_broadcast(store, config, plan, on_progress=lambda n: progress.advance(task, n))
-                    )
+                        ops.create_broadcast(store, config, plan, created_by=actor_name(actor),
+                                             on_progress=lambda n: progress.advance(task, n))
+                    )  # fmt: skip
                 finally:
                     progress.stop()
         finally:
@@ -245,7 +251,7 @@ def _wait(config: config_mod.Config, campaign_id: int) -> None:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast import campaigns as ops
 
     with Progress(
         TextColumn("campaign {task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
@@ -283,7 +289,7 @@ def broadcast_list(config: config_mod.Config, limit: int, as_json: bool) -> None
     """
     import asyncio
 
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast import campaigns as ops
     from gateway.cli.output import DataTable
     from gateway.lockfile import no_daemon
 
@@ -331,7 +337,7 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, wait: bool, as
         raise click.UsageError("--wait shows a progress bar; --json prints the status once")
     import asyncio
 
-    from gateway.broadcast import operations as ops
+    from gateway.broadcast import campaigns as ops
     from gateway.cli.output import print_fields
     from gateway.lockfile import no_daemon
 
@@ -367,12 +373,16 @@ def broadcast_status(config: config_mod.Config, campaign_id: int, wait: bool, as
 def _control(action: str) -> Any:
     @with_config
     @click.argument("campaign_id", type=int)
-    def command(config: config_mod.Config, campaign_id: int) -> None:
+    @click.option("--as", "actor", metavar="NAME", help="Who makes the change, for the audit log [default: $USER].")
+    def command(config: config_mod.Config, campaign_id: int, actor: str | None) -> None:
         import asyncio
 
-        from gateway.broadcast import operations as ops
+        from gateway.broadcast import campaigns as ops
+        from gateway.cli.ticket_case import actor_name
 
-        click.echo(asyncio.run(ops.control(config, campaign_id, action)))
+        who = actor_name(actor)
+        done = ops.approve_campaign(config, campaign_id, actor=who) if action == "approve" else None
+        click.echo(asyncio.run(done or ops.control(config, campaign_id, action, actor=who)))
 
     return command
 
@@ -381,6 +391,7 @@ for _action, _help in (
     ("pause", "Stop sending a campaign for now (messages already with a modem still go)."),
     ("resume", "Carry on with a paused campaign."),
     ("cancel", "Send no more of a campaign; the public copy drops it."),
+    ("approve", "Let a campaign made through the API that waits for a second supervisor go (not your own)."),
 ):
     broadcast.command(_action, context_settings=CONTEXT, help=f"{_help}\n\nExample: gateway broadcast {_action} 3")(
         _control(_action)

@@ -376,7 +376,7 @@ async def test_a_number_that_sends_stop_while_the_operator_confirms_is_left_out(
         plan = await plan_broadcast(store, config, BroadcastRequest("restored", {"area": "x"}, NORTH))
         # what intake commits when STOP comes in while the operator reads the plan
         _sql(tmp_path, f"INSERT INTO customers (phone, opted_out, updated_at) VALUES ('{fa_phone(1)}', 1, 'now')")
-        campaign_id, _ = await create_broadcast(store, config, plan)
+        campaign_id, _ = await create_broadcast(store, config, plan, created_by="sara")
     assert plan.recipients == 3  # planned before the STOP
     phones = _sql(tmp_path, f"SELECT phone FROM outbox WHERE campaign_id = {campaign_id} ORDER BY id")
     assert [p for (p,) in phones] == [fa_phone(0), fa_phone(2)]
