@@ -17,7 +17,7 @@ from gateway.access.roles import actions_of
 from gateway.web.auth import CHALLENGE, address_of, signed_in, store_of
 from gateway.web.body import documented, json_body
 from gateway.web.problems import Problem
-from gateway.web.sessions import FORM_TYPES, Sessions
+from gateway.web.sessions import Sessions, form_of
 
 router = APIRouter(tags=["session"])
 log = structlog.get_logger(__name__)
@@ -37,12 +37,11 @@ def sessions_of(request: Request) -> Sessions:
 
 async def sign_in_body(request: Request) -> SignIn:
     """JSON, or a plain HTML form (the console works without scripts)."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in FORM_TYPES:
+    form = await form_of(request)
+    if form is None:
         return await json_body(SignIn)(request)
-    form = await request.form()
     try:
-        return SignIn.model_validate({k: v for k, v in form.items() if isinstance(v, str)})
+        return SignIn.model_validate(form)
     except ValidationError as exc:
         name = str(exc.errors()[0]["loc"][0])
         raise Problem(422, f"{name}: {exc.errors()[0]['msg']}", field=name) from None

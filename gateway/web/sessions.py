@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 COOKIE = "gateway_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"  # the same token in a form's hidden field
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+FORM_TYPE = "application/x-www-form-urlencoded"  # a plain HTML form (read with the standard library)
 
 
 class Sessions:
@@ -74,13 +74,23 @@ class Sessions:
         response.delete_cookie(COOKIE, path="/", secure=request.url.scheme == "https", httponly=True, samesite="strict")
 
 
-async def _form_token(request: Request) -> str | None:
-    """The ``csrf_token`` field of a form body (read once; the route reads it again from the cache)."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in FORM_TYPES:
+async def form_of(request: Request) -> dict[str, str] | None:
+    """A plain HTML form's fields (the first of each name), or None if the body is not one.
+    Read with the standard library; the body is cached, so the route may read it again."""
+    from urllib.parse import parse_qsl
+
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
         return None
-    body = await request.body()  # cached: the form below and the route read this copy
+    body = await request.body()
     if len(body) > BODY_MAX:
-        return None
-    value = (await request.form()).get(CSRF_FIELD)
-    return value if isinstance(value, str) else None
+        raise Problem(413, f"the body is {len(body)} bytes: at most {BODY_MAX}")
+    fields: dict[str, str] = {}
+    for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(key, value)
+    return fields
+
+
+async def _form_token(request: Request) -> str | None:
+    """The ``csrf_token`` field of a form body."""
+    form = await form_of(request)
+    return form.get(CSRF_FIELD) if form is not None else None

@@ -1,0 +1,196 @@
+"""The console's sign-in over real HTTP: ``/api/v1/session`` with its cookie and CSRF token,
+the sign-in limit, sessions that stop when their user is disabled or the password changes,
+and the audit log through ``GET /api/v1/audit``."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import structlog
+
+from gateway.access.roles import actions_of
+from gateway.access.users import change_password, disable_user
+from gateway.config import Config
+from gateway.config.sections import WebConfig
+from gateway.store.rows_access import Actor
+from tests.gateway.harness import eventually
+from tests.gateway.web.api import PASSWORD, Api, serving
+
+SESSION = "/api/v1/session"
+
+
+def rows(api: Api, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(api.config.database_path) as db:
+        return db.execute(sql).fetchall()
+
+
+def cookie(session_id: str) -> dict[str, str]:
+    return {"Cookie": f"gateway_session={session_id}"}
+
+
+async def sign_in(api: Api, name: str, password: str = PASSWORD, **kw: Any) -> httpx.Response:
+    return await api.client.post(SESSION, json={"name": name, "password": password}, **kw)
+
+
+async def test_a_user_signs_in_and_the_cookie_signs_their_requests_in(api: Api) -> None:
+    await api.user("sara", "agent", language="fa")
+    r = await sign_in(api, "Sara")  # names are one in any letter case
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["name"] == "sara" and body["role"] == "agent" and body["kind"] == "user" and body["language"] == "fa"
+    assert "tickets.reply" in body["actions"] and "broadcasts.create" not in body["actions"]
+    assert len(body["csrf_token"]) >= 40 and body["expires_at"]
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("gateway_session=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Path=/" in cookie and "Max-Age=43200" in cookie and "Secure" not in cookie  # plain http here
+    session_id = r.cookies["gateway_session"]
+
+    me = await api.client.get(SESSION)  # the client sends the cookie back
+    assert me.status_code == 200 and me.json() == body
+    assert (await api.client.get("/api/v1/tickets")).status_code == 200
+    # the database keeps a hash, never the id; the sign-in is audited with the client's address
+    [(id_hash, user, address)] = rows(api, "SELECT id_hash, user_name, address FROM sessions")
+    assert user == "sara" and address == "127.0.0.1" and session_id not in id_hash
+    assert session_id.encode() not in api.config.database_path.read_bytes()
+    audited = rows(api, "SELECT actor, actor_kind, action, target, address FROM audit_log WHERE action LIKE 'session%'")
+    assert audited == [("sara", "user", "session.started", "sara", "127.0.0.1")]
+
+
+async def test_a_token_is_told_who_it_is_without_a_session(api: Api) -> None:
+    r = await api.get(SESSION, role="integration")
+    assert r.status_code == 200
+    assert r.json()["kind"] == "token" and r.json()["csrf_token"] is None
+    assert r.json()["actions"] == actions_of("integration") and "messages.send" in r.json()["actions"]
+    assert (await api.send("DELETE", SESSION, role="integration")).status_code == 422
+    anonymous = await api.client.get(SESSION)
+    assert anonymous.status_code == 401 and anonymous.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_cookie_signed_write_needs_the_csrf_token(api: Api) -> None:
+    await api.user("sara", "agent")
+    csrf = (await sign_in(api, "sara")).json()["csrf_token"]
+    for headers in ({}, {"X-CSRF-Token": "forged"}, {"X-CSRF-Token": csrf[:-1]}):
+        r = await api.client.delete(SESSION, headers=headers)
+        assert r.status_code == 403, headers
+        assert "X-CSRF-Token" in r.json()["detail"] and r.headers["content-type"] == "application/problem+json"
+    assert (await api.client.get(SESSION)).status_code == 200  # still signed in
+    # a plain HTML form carries it as a field instead
+    form = await api.client.request(
+        "DELETE", SESSION, content=f"csrf_token={csrf}", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert form.status_code == 204
+
+
+async def test_signing_out_ends_the_session_in_the_database(api: Api) -> None:
+    await api.user("sara", "agent")
+    r = await sign_in(api, "sara")
+    session_id, csrf = r.cookies["gateway_session"], r.json()["csrf_token"]
+    out = await api.client.delete(SESSION, headers={"X-CSRF-Token": csrf})
+    api.client.cookies.clear()
+    assert out.status_code == 204
+    assert 'gateway_session=""' in out.headers["set-cookie"] and "Max-Age=0" in out.headers["set-cookie"]
+    # the old cookie, replayed, signs nothing in
+    replayed = await api.client.get("/api/v1/tickets", headers=cookie(session_id))
+    assert replayed.status_code == 401
+    [(ended_at, reason)] = rows(api, "SELECT ended_at, end_reason FROM sessions")
+    assert ended_at is not None and reason == "signed_out"
+    actions = [a for (a,) in rows(api, "SELECT action FROM audit_log WHERE actor = 'sara' ORDER BY id")]
+    assert actions == ["session.started", "session.ended"]
+
+
+async def test_a_wrong_password_an_unknown_name_and_a_disabled_user_are_refused_alike(api: Api) -> None:
+    await api.user("sara", "agent")
+    await api.user("reza", "agent")
+    await disable_user(api.config, "reza", actor=Actor.local("root"))
+    with structlog.testing.capture_logs() as logs:
+        answers = [
+            await sign_in(api, "sara", "not her password at all"),
+            await sign_in(api, "nobody", PASSWORD),
+            await sign_in(api, "reza", PASSWORD),
+        ]
+    for r in answers:
+        assert r.status_code == 401 and r.json()["detail"] == "the name or the password is wrong"
+        assert "set-cookie" not in r.headers
+    assert "not her password" not in repr(logs) and PASSWORD not in repr(logs)
+    assert rows(api, "SELECT count(*) FROM sessions") == [(0,)]
+    empty = await api.client.post(SESSION, json={"name": "sara"})
+    assert empty.status_code == 422 and empty.json()["field"] == "password"
+
+
+async def test_disabling_a_user_or_changing_the_password_ends_their_sessions_at_once(api: Api) -> None:
+    await api.user("sara", "agent")
+    await api.user("reza", "agent")
+    sara = (await sign_in(api, "sara")).cookies["gateway_session"]
+    reza = (await sign_in(api, "reza")).cookies["gateway_session"]
+    api.client.cookies.clear()
+    for session_id in (sara, reza):
+        assert (await api.client.get(SESSION, headers=cookie(session_id))).status_code == 200
+    await disable_user(api.config, "sara", actor=Actor.local("root"))
+    await change_password(api.config, "reza", "a new password for reza", actor=Actor.local("root"))
+    for session_id in (sara, reza):
+        assert (await api.client.get(SESSION, headers=cookie(session_id))).status_code == 401
+    assert rows(api, "SELECT user_name, end_reason FROM sessions ORDER BY user_name") == [
+        ("reza", "password_changed"),
+        ("sara", "disabled"),
+    ]
+    detail = rows(api, "SELECT detail FROM audit_log WHERE action = 'user.disabled'")
+    assert detail == [('{"sessions_ended": 1}',)]
+    assert (await sign_in(api, "reza", "a new password for reza")).status_code == 201
+
+
+async def test_too_many_failures_pause_a_name_and_an_address_with_retry_after(api_config: Config) -> None:
+    # 127.0.0.1 is the proxy here, so X-Forwarded-For gives each request the address it names
+    web = WebConfig(login_attempts=3, login_window=1.0, proxies="127.0.0.1")
+    async with serving(replace(api_config, web=web)) as api:
+        await api.user("sara", "agent")
+
+        def at(address: str) -> dict[str, str]:
+            return {"X-Forwarded-For": address}
+
+        for n in range(3):  # three addresses try sara's name: the name is paused
+            assert (await sign_in(api, "sara", "wrong password!", headers=at(f"10.0.0.{n}"))).status_code == 401
+        paused = await sign_in(api, "SARA", headers=at("10.0.0.9"))  # the right password, in any case
+        assert paused.status_code == 429 and paused.headers["content-type"] == "application/problem+json"
+        assert 1 <= int(paused.headers["retry-after"]) <= 1 and "try again in" in paused.json()["detail"]
+        # one address tries three names: the address is paused, for names that exist or not alike
+        for name in ("ali", "nobody", "reza"):
+            assert (await sign_in(api, name, "wrong password!", headers=at("10.0.0.50"))).status_code == 401
+        for name in ("ghost", "sara"):
+            limited = await sign_in(api, name, headers=at("10.0.0.50"))
+            assert limited.status_code == 429 and limited.json()["detail"] == paused.json()["detail"].replace(
+                paused.headers["retry-after"], limited.headers["retry-after"]
+            )
+        await eventually(lambda: _signs_in(api, at("10.0.0.9")), timeout=3.0)
+        audited = rows(api, "SELECT address FROM audit_log WHERE action = 'session.started'")
+        assert audited == [("10.0.0.9",)]  # the address the proxy named
+
+
+async def _signs_in(api: Api, headers: dict[str, str]) -> bool:
+    return (await sign_in(api, "sara", headers=headers)).status_code == 201
+
+
+async def test_the_audit_log_is_read_by_admins_only(api: Api) -> None:
+    for role in ("agent", "supervisor", "integration", "admin"):
+        await api.token(role)
+    await api.user("sara", "agent")
+    assert (await sign_in(api, "sara")).status_code == 201
+    api.client.cookies.clear()
+    for role in ("agent", "supervisor", "integration"):
+        r = await api.get("/api/v1/audit", role=role)
+        assert r.status_code == 403 and "read the audit log" in r.json()["detail"]
+    r = await api.get("/api/v1/audit", role="admin")
+    assert r.status_code == 200
+    entries = r.json()
+    assert [(e["action"], e["actor"]) for e in entries][:2] == [("session.started", "sara"), ("user.added", "root")]
+    assert set(entries[0]) == {"id", "at", "actor", "actor_kind", "action", "target", "detail", "address"}
+    assert entries[0]["address"] == "127.0.0.1" and entries[0]["actor_kind"] == "user"
+    by_sara = await api.get("/api/v1/audit", role="admin", params={"actor": "sara"})
+    assert [e["action"] for e in by_sara.json()] == ["session.started"]
+    assert len((await api.get("/api/v1/audit", role="admin", params={"limit": 1})).json()) == 1
+    later = await api.get("/api/v1/audit", role="admin", params={"since": "2099-01-01T00:00:00"})
+    assert later.status_code == 200 and later.json() == []
+    bad = await api.get("/api/v1/audit", role="admin", params={"since": "yesterday"})
+    assert bad.status_code == 422 and bad.json()["field"] == "since"
