@@ -10,6 +10,8 @@ import structlog
 from gateway.config import parse_listen
 
 if TYPE_CHECKING:
+    import socket
+
     import uvicorn
 
     from gateway.config import Config
@@ -24,7 +26,9 @@ def server_for(config: Config, *, listen: str | None = None) -> uvicorn.Server:
     import uvicorn
 
     from gateway.web.app import create_app
+    from gateway.web.events import stop_streams
 
+    app = create_app(config)
     web = config.web
     host, port = parse_listen(listen or web.listen, "[web] listen", "web.listen")
     proxies = [p.strip() for p in web.proxies.split(",") if p.strip()]
@@ -32,7 +36,7 @@ def server_for(config: Config, *, listen: str | None = None) -> uvicorn.Server:
     if web.tls_cert and web.tls_key:
         tls = {"ssl_certfile": str(config.resolve(web.tls_cert)), "ssl_keyfile": str(config.resolve(web.tls_key))}
     settings = uvicorn.Config(
-        create_app(config),
+        app,
         host=host,
         port=port,
         proxy_headers=bool(proxies),
@@ -45,7 +49,14 @@ def server_for(config: Config, *, listen: str | None = None) -> uvicorn.Server:
         lifespan="on",
         **tls,  # type: ignore[arg-type]
     )
-    return uvicorn.Server(settings)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # an event stream never ends by itself: end them first, or the stop waits STOP_GRACE
+            stop_streams(app)
+            await super().shutdown(sockets)
+
+    return Server(settings)
 
 
 def bound_address(server: uvicorn.Server) -> tuple[str, int]:
