@@ -214,3 +214,15 @@ async def test_a_change_another_agent_already_made_is_a_conflict(api: Api) -> No
     assert same.status_code == 409 and same.json()["field"] == "assigned_to"
     shown = (await api.get("/api/v1/tickets/12-000001")).json()
     assert [h["action"] for h in shown["history"]] == ["status", "assign"] and shown["notes"] == []
+
+
+async def test_the_openapi_document_shows_each_write_s_body(api: Api) -> None:
+    paths = (await api.client.get("/api/v1/openapi.json")).json()["paths"]
+    patch = paths["/api/v1/tickets/{ref}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"status", "note", "assigned_to", "notify"} <= set(patch["properties"])
+    replies = paths["/api/v1/tickets/{ref}/replies"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"text", "template", "vars", "force"} <= set(replies["properties"])
+    assert "post" in paths["/api/v1/tickets/{ref}/notes"]
+    for path in ("/api/v1/messages", "/api/v1/messages/{message_id}", "/api/v1/outbox/{outbox_id}",
+                 "/api/v1/threads/{phone}", "/api/v1/sims"):  # fmt: skip
+        assert "get" in paths[path], path
