@@ -6,6 +6,9 @@ stops broadcasts to that phone and cancels the broadcasts still waiting for it (
 store path STOP takes); replies about the customer's own requests still go. Removing a
 contact takes it out of its groups too; what it texted, its tickets and its opt-out stay.
 A removal that names nothing that exists is an error (:class:`~gateway.exceptions.NotFound`).
+
+Each operation has a core on a store (the API keeps one for its process) that the
+``config``-taking function the CLI calls opens one for.
 """
 
 from __future__ import annotations
@@ -59,7 +62,12 @@ def group_name(name: str) -> str:
 
 async def list_opt_outs(config: Config, limit: int) -> list[OptOut]:
     async with await _open(config) as store:
-        return [OptOut.of(c) for c in await store.opt_outs(limit)]
+        return await opt_outs(store, limit)
+
+
+async def opt_outs(store: PeopleBook, limit: int) -> list[OptOut]:
+    """The phones that opted out, the latest first."""
+    return [OptOut.of(c) for c in await store.opt_outs(limit)]
 
 
 async def add_opt_out(config: Config, phone: str, *, actor: str, now: datetime | None = None) -> OptOut:
@@ -80,9 +88,14 @@ async def remove_opt_out(config: Config, phone: str, *, actor: str, now: datetim
     actor = check_name(actor)
     number = phone_number(config, phone)
     async with await _open(config) as store:
-        if not await store.opt_in(number, actor=actor, now=now):
-            raise NotFound(f"no opt-out for {number} in {config.database_path}")
-    return number
+        return await opt_in(store, number, actor=actor, now=now)
+
+
+async def opt_in(store: PeopleBook, phone: str, *, actor: str, now: datetime | None = None) -> str:
+    """Take back ``phone``'s opt-out (audited as by ``actor``): the number; :class:`NotFound` if it had none."""
+    if not await store.opt_in(phone, actor=actor, now=now):
+        raise NotFound(f"no opt-out for {phone}")
+    return phone
 
 
 async def remove_contact(config: Config, phone: str, *, actor: str) -> tuple[str, list[str]]:
@@ -90,10 +103,33 @@ async def remove_contact(config: Config, phone: str, *, actor: str) -> tuple[str
     actor = check_name(actor)
     number = phone_number(config, phone)
     async with await _open(config) as store:
-        groups = await store.remove_contact(number, actor=actor)
+        return number, await drop_contact(store, number, actor=actor)
+
+
+async def drop_contact(store: PeopleBook, phone: str, *, actor: str) -> list[str]:
+    """Delete the contact ``phone`` (audited as by ``actor``): the groups it was taken out of;
+    :class:`NotFound` if there is no such contact."""
+    groups = await store.remove_contact(phone, actor=actor)
     if groups is None:
-        raise NotFound(f"no contact {number} in {config.database_path}")
-    return number, groups
+        raise NotFound(f"no contact {phone}")
+    return groups
+
+
+async def find_contacts(
+    store: Store, *, search: str | None = None, group: str | None = None, area: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Contacts as ``gateway contacts list --json`` shows them, by phone number; ``search``: those
+    whose name, area, account or number holds it (a number's digits in any script, any spacing,
+    a leading 0 of the national format left out). :class:`NotFound` for a group there is not."""
+    from gateway.broadcast.audience import check_groups
+    from gateway.config.reader import ascii_digits
+
+    await check_groups(store, (group,) if group is not None else ())
+    term = (search or "").strip()
+    compact = "".join(ascii_digits(term).split()).replace("-", "").removeprefix("+")
+    digits = compact.lstrip("0") if compact.isdigit() and len(compact) >= 3 else None
+    rows = await store.contacts(group, area, limit, search=term or None, digits=digits or None)
+    return [c.as_json() for c in rows]
 
 
 async def drop_group(config: Config, name: str, *, actor: str) -> int:

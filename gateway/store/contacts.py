@@ -51,8 +51,18 @@ class ContactsMixin(StoreBase):
                 )
         return len(phones) - existing, existing
 
-    async def contacts(self, group: str | None = None, area: str | None = None, limit: int = 50) -> list[ContactRow]:
-        sql, params = _contacts_query("SELECT c.*", group, area)
+    async def contacts(
+        self,
+        group: str | None = None,
+        area: str | None = None,
+        limit: int = 50,
+        *,
+        search: str | None = None,
+        digits: str | None = None,
+    ) -> list[ContactRow]:
+        """Contacts by phone number, of ``group``, of ``area``; with ``search``, those whose
+        name, area or account holds it (or whose number holds ``digits``, or it)."""
+        sql, params = _contacts_query("SELECT c.*", group, area, search, digits)
         async with self._r.execute(sql + " ORDER BY c.phone LIMIT ?", (*params, limit)) as cur:
             return _rows(ContactRow, await cur.fetchall())
 
@@ -68,13 +78,26 @@ class ContactsMixin(StoreBase):
             return [(str(n), int(c)) for n, c in await cur.fetchall()]
 
 
-def _contacts_query(select: str, group: str | None, area: str | None) -> tuple[str, list[str]]:
+def _contacts_query(
+    select: str, group: str | None, area: str | None, search: str | None = None, digits: str | None = None
+) -> tuple[str, list[str]]:
     sql = f"{select} FROM contacts c"
     params: list[str] = []
     if group is not None:
         sql += " JOIN contact_groups g ON g.phone = c.phone AND g.name = ?"
         params.append(group)
+    where = []
     if area is not None:
-        sql += " WHERE c.area = ?"
+        where.append("c.area = ?")
         params.append(area)
+    if search is not None:
+        like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        number = "%" + digits + "%" if digits else like
+        where.append(
+            "(c.name LIKE ? ESCAPE '\\' OR c.area LIKE ? ESCAPE '\\' OR c.account LIKE ? ESCAPE '\\'"
+            " OR c.phone LIKE ? ESCAPE '\\' OR c.phone LIKE ? ESCAPE '\\')"
+        )
+        params += [like, like, like, like, number]
+    if where:
+        sql += " WHERE " + " AND ".join(where)
     return sql, params
