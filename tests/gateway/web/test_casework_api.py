@@ -159,6 +159,9 @@ async def test_roles_without_the_right_get_403_before_their_body_is_read(api: Ap
     for role in ("agent", "supervisor", "admin"):
         r = await api.send("POST", "/api/v1/tickets/12-000001/notes", role=role, json={"text": f"by {role}"})
         assert r.status_code == 201, (role, r.text)
+    for role in ("agent", "supervisor"):  # a person works tickets; only integrations and admins text any number
+        r = await api.send("POST", "/api/v1/messages", role=role, json={"to": PERSIAN, "text": 7})
+        assert r.status_code == 403, (role, r.text)
     assert await _audit(api, "integration-token") == []
     assert await _outbox(api) == []
 
