@@ -88,7 +88,10 @@ async def remove_opt_out(config: Config, phone: str, *, actor: str, now: datetim
     actor = check_name(actor)
     number = phone_number(config, phone)
     async with await _open(config) as store:
-        return await opt_in(store, number, actor=actor, now=now)
+        try:
+            return await opt_in(store, number, actor=actor, now=now)
+        except NotFound as exc:  # at the command line: which database was looked in
+            raise NotFound(f"{exc} in {config.database_path}") from None
 
 
 async def opt_in(store: PeopleBook, phone: str, *, actor: str, now: datetime | None = None) -> str:
@@ -103,7 +106,10 @@ async def remove_contact(config: Config, phone: str, *, actor: str) -> tuple[str
     actor = check_name(actor)
     number = phone_number(config, phone)
     async with await _open(config) as store:
-        return number, await drop_contact(store, number, actor=actor)
+        try:
+            return number, await drop_contact(store, number, actor=actor)
+        except NotFound as exc:
+            raise NotFound(f"{exc} in {config.database_path}") from None
 
 
 async def drop_contact(store: PeopleBook, phone: str, *, actor: str) -> list[str]:

@@ -302,7 +302,7 @@ def test_broadcast_commands_plan_confirm_list_pause_and_cancel(tmp_path: Path) -
     )
     people = tmp_path / "people.csv"
     people.write_text("phone,language\n09121234567,fa\n09121234568,fa\n+447700900123,en\n", encoding="utf-8")
-    runner = CliRunner()
+    runner = CliRunner(env={"USER": "sara"})
 
     def gw(*args: str, stdin: str | None = None) -> tuple[int, str]:
         result = runner.invoke(main, [*args, "-c", str(config)], input=stdin)
@@ -321,6 +321,7 @@ def test_broadcast_commands_plan_confirm_list_pause_and_cancel(tmp_path: Path) -
     assert "Power outage in North" in (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
     [campaign] = json.loads(gw("broadcast", "list", "--json")[1])
     assert (campaign["status"], campaign["recipients"], campaign["audience"]) == ("running", 3, {"groups": ["north"]})
+    assert (campaign["created_by"], campaign["approved_by"]) == ("sara", None)  # the CLI never waits for approval
     assert "campaign 1 paused" in gw("broadcast", "pause", "1")[1]
     assert gw("broadcast", "pause", "1")[0] == 1  # already paused: a clear error
     assert "3 message(s) will not be sent" in gw("broadcast", "cancel", "1")[1]
