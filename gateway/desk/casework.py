@@ -3,12 +3,13 @@ by :mod:`gateway.desk.rules`, then written with its history row in one transacti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gateway.desk.rules import check_assignment, check_name, check_note, check_status
-from gateway.exceptions import DeskError, NotFound
+from gateway.exceptions import DeskError, NotFound, TicketChanged
 
 if TYPE_CHECKING:
     from gateway.config import Config
@@ -41,6 +42,10 @@ class TicketCase:
     def notes(self) -> list[HistoryRow]:
         return [h for h in self.history if h.note]
 
+    @property
+    def version(self) -> str:
+        return version(self.ticket, self.history)
+
     def thread(self) -> list[dict[str, Any]]:
         """The ticket's messages in and its outbox rows out, in time order."""
         items = [
@@ -68,6 +73,25 @@ class TicketCase:
             "history": [h.as_json() for h in self.history],
             "thread": self.thread(),
         }
+
+
+def version(ticket: TicketRow, history: Sequence[HistoryRow]) -> str:
+    """The ticket as a person last saw it, in a few characters (the API's ETag): its status,
+    assignee and newest history entry, so any change by anyone since (a status, a note, an
+    assignment, a reply; the CRM's too) gives another. A change made "if it is still so" is
+    refused with :class:`TicketChanged` when the version is not this one any more."""
+    import hashlib
+
+    last = history[-1].id if history else 0
+    seen = f"{ticket.id}|{ticket.status}|{ticket.assigned_to or ''}|{last}"
+    return hashlib.sha256(seen.encode()).hexdigest()[:20]
+
+
+async def check_version(store: CaseDesk, ticket: TicketRow, expected: Sequence[str]) -> None:
+    """Refuse (TicketChanged) unless ``ticket`` is still at one of the ``expected`` versions."""
+    now = version(ticket, await store.ticket_history(ticket.id))
+    if now not in expected:
+        raise TicketChanged(f"ticket {ticket.ref} changed since it was read (it is now {ticket.status}): look again")
 
 
 async def find(store: CaseDesk, ref: str, where: object) -> TicketRow:

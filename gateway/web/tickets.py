@@ -10,7 +10,7 @@ import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +21,9 @@ from gateway.web.app import API
 from gateway.web.auth import need, store_of
 from gateway.web.body import documented, json_body
 from gateway.web.problems import Problem
+
+if TYPE_CHECKING:
+    from gateway.store import CaseDesk, TicketRow
 
 router = APIRouter(tags=["tickets"])
 
@@ -83,13 +86,16 @@ async def list_tickets(
 
 
 @router.get("/tickets/{ref}")
-async def show_ticket(request: Request, ref: str, who: Reader) -> dict[str, Any]:
-    """One ticket as ``gateway tickets show --json``: its fields, notes, history and thread."""
+async def show_ticket(request: Request, response: Response, ref: str, who: Reader) -> dict[str, Any]:
+    """One ticket as ``gateway tickets show --json``: its fields, notes, history and thread.
+    Its ``ETag`` may be sent back as ``If-Match`` to change it only if no one has since."""
     from gateway.desk.casework import case_of, find
 
     store = store_of(request)
     ticket = await find(store, ref, "this gateway")
-    return (await case_of(store, ticket)).as_json()
+    case = await case_of(store, ticket)
+    response.headers["ETag"] = f'"{case.version}"'
+    return case.as_json()
 
 
 # --- case work: PATCH a ticket, reply to its customer, add a note ---------------------------
@@ -145,13 +151,31 @@ def refused_as(field: str) -> Iterator[None]:
         raise Problem(422, f"{field}: {exc.wording.naming(NAMES)}", field=field) from None
 
 
+async def unchanged_since_read(request: Request, store: CaseDesk, ticket: TicketRow) -> None:
+    """With ``If-Match: "ETAG"`` (from ``GET /tickets/{ref}``), refuse (409) a write to a
+    ticket someone changed since; ``*`` or no header: write whatever the ticket is now."""
+    from gateway.desk.casework import check_version
+
+    header = request.headers.get("if-match")
+    tags = [t.strip() for t in (header or "").split(",") if t.strip()]
+    if header is None or "*" in tags:
+        return
+    # strong comparison (RFC 9110): a weak tag never matches
+    await check_version(store, ticket, [t[1:-1] for t in tags if len(t) > 1 and t[0] == t[-1] == '"'])
+
+
 @router.patch("/tickets/{ref}", openapi_extra=documented(TicketChange))
 async def change_ticket(
-    request: Request, ref: str, who: Writer, body: Annotated[TicketChange, Depends(json_body(TicketChange))]
+    request: Request,
+    response: Response,
+    ref: str,
+    who: Writer,
+    body: Annotated[TicketChange, Depends(json_body(TicketChange))],
 ) -> dict[str, Any]:
     """Change a ticket: ``status`` (with ``note``, and ``notify`` to text the customer that
     status's words in their language), a ``note`` alone, ``assigned_to``. 200 with the ticket as
-    ``GET`` shows it; 409 when it is already so, or changed meanwhile."""
+    ``GET`` shows it; 409 when it is already so, or changed meanwhile -- since the client read it,
+    when it sends the ``ETag`` it read as ``If-Match``."""
     from gateway.desk.casework import case_of, find, update
     from gateway.desk.rules import check_name, check_note
 
@@ -166,6 +190,7 @@ async def change_ticket(
         assignee = check_name(body.assigned_to, "assignee") if body.assigned_to is not None else None
     store = store_of(request)
     ticket = await find(store, ref, "this gateway")
+    await unchanged_since_read(request, store, ticket)
     if body.status == ticket.status:
         raise Problem(409, f"status: ticket {ticket.ref} is already {ticket.status}: nothing changed", field="status")
     if "assigned_to" in given and assignee == ticket.assigned_to:
@@ -176,7 +201,9 @@ async def change_ticket(
             store, request.app.state.config, ticket, actor=who.name, status=body.status, note=note,
             notify=body.notify, assign="assigned_to" in given, assigned_to=assignee,
         )  # fmt: skip
-    return (await case_of(store, changes[-1].ticket)).as_json()
+    case = await case_of(store, changes[-1].ticket)
+    response.headers["ETag"] = f'"{case.version}"'
+    return case.as_json()
 
 
 @router.post("/tickets/{ref}/replies", status_code=201, openapi_extra=documented(ReplyRequest))
@@ -207,6 +234,7 @@ async def reply(
             notice(notices(config), body.template)
     store = store_of(request)
     ticket = await find(store, ref, "this gateway")
+    await unchanged_since_read(request, store, ticket)
     with refused_as("text" if body.text is not None else "vars"):
         done = await compose_reply(
             store, config, ticket, body.text, template=body.template, values=body.vars, actor=who.name,
@@ -225,7 +253,8 @@ async def add_note(
     from gateway.desk.casework import find, note_on
 
     store = store_of(request)
+    ticket = await find(store, ref, "this gateway")
+    await unchanged_since_read(request, store, ticket)
     with refused_as("text"):
-        ticket = await find(store, ref, "this gateway")
         change = await note_on(store, ticket, body.text, actor=who.name)
     return {"ref": ticket.ref, **change.entry.as_json(), "notice": None}

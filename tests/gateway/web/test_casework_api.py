@@ -229,3 +229,31 @@ async def test_the_openapi_document_shows_each_write_s_body(api: Api) -> None:
     for path in ("/api/v1/messages", "/api/v1/messages/{message_id}", "/api/v1/outbox/{outbox_id}",
                  "/api/v1/threads/{phone}", "/api/v1/sims"):  # fmt: skip
         assert "get" in paths[path], path
+
+
+async def test_if_match_refuses_a_change_to_a_ticket_someone_changed_since_it_was_read(api: Api) -> None:
+    await _tickets(api)
+    read = await api.get("/api/v1/tickets/12-000001")
+    etag = read.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    assert (await api.get("/api/v1/tickets/12-000001")).headers["etag"] == etag  # reading changes nothing
+    # another agent notes it meanwhile: the first agent's change, made on what they read, is refused
+    other = await api.send("POST", "/api/v1/tickets/12-000001/notes", role="supervisor", json={"text": "on it"})
+    assert other.status_code == 201
+    stale = {"If-Match": etag}
+    for method, path, body in (
+        ("PATCH", "/api/v1/tickets/12-000001", {"status": "closed"}),
+        ("POST", "/api/v1/tickets/12-000001/replies", {"text": "closed, thanks"}),
+        ("POST", "/api/v1/tickets/12-000001/notes", {"text": "closing"}),
+    ):
+        r = await api.send(method, path, json=body, headers=stale)
+        assert r.status_code == 409, (path, r.text)
+        assert "changed since it was read" in r.json()["detail"]
+    fresh = await api.get("/api/v1/tickets/12-000001")
+    assert [h["by"] for h in fresh.json()["history"]] == ["supervisor-token"] and await _outbox(api) == []
+    done = await api.send("PATCH", "/api/v1/tickets/12-000001", json={"status": "closed"},
+                          headers={"If-Match": f'W/"x", {fresh.headers["etag"]}'})  # fmt: skip
+    assert done.status_code == 200 and done.json()["status"] == "closed"
+    assert done.headers["etag"] == (await api.get("/api/v1/tickets/12-000001")).headers["etag"] != fresh.headers["etag"]
+    anyway = await api.send("PATCH", "/api/v1/tickets/12-000001", json={"status": "open"}, headers={"If-Match": "*"})
+    assert anyway.status_code == 200
