@@ -25,18 +25,20 @@ def serve(config: config_mod.Config, listen: str | None) -> None:
     Example: gateway serve -c /etc/sms-gateway/gateway.toml
     """
     from gateway import logs
-    from gateway.web.serve import server_for
+    from gateway.web.serve import listening_socket, load_tls, server_for
 
     lg = config.logging
     logs.configure(level=lg.level, fmt=lg.format, privacy=lg.log_privacy, file=lg.file or None)
     server = server_for(config, listen=listen)
+    load_tls(server, config)  # a certificate that cannot be used: one line, exit 1
+    sock = listening_socket(config, listen=listen)  # an address in use: one line, exit 1
     import structlog
 
     log = structlog.get_logger("gateway.web")
-    scheme = "https" if config.web.tls_cert else "http"
-    where = f"{scheme}://{server.config.host}:{server.config.port}"
-    log.info("serve_starting", listen=where, database=str(config.database_path))
-    server.run()  # uvicorn ends the process with the signal that stopped it (after the app closed)
+    log.info("serve_starting", database=str(config.database_path), tls=server.config.is_ssl)
+    # serve_listening follows with the address (the port, with port 0); uvicorn ends the
+    # process with the signal that stopped it, after the app closed the database
+    server.run(sockets=[sock])
 
 
 COMMANDS = [serve]
