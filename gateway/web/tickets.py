@@ -103,7 +103,7 @@ async def show_ticket(request: Request, response: Response, ref: str, who: Reade
 Writer = Annotated[Principal, Depends(need("tickets.write"))]
 Replier = Annotated[Principal, Depends(need("tickets.reply"))]
 # how a library error names a request's fields, in this API's words
-NAMES = {"force": 'send "force": true if the customer should get every part', "var": "vars", "value": "vars"}
+NAMES = {"force": 'send "force": true if the customer should get every part', "var": "vars"}
 
 
 class TicketChange(BaseModel):
