@@ -8,12 +8,14 @@ daemon, another process, writes beside it through SQLite's lock).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
 from gateway.web import problems
@@ -36,6 +38,35 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+
+class SecurityHeaders:
+    """:data:`SECURITY_HEADERS` on every answer (``Cache-Control: no-store`` on the API's, HSTS
+    over https), unless the route set its own. Plain ASGI: it only adds headers to the start
+    of the answer, so it costs nothing per request and never buffers a stream (the events)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = str(scope.get("path", "")).startswith(API)
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if api:
+                    headers.setdefault("Cache-Control", "no-store")
+                if https:
+                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(config: Config) -> FastAPI:
@@ -69,16 +100,7 @@ def create_app(config: Config) -> FastAPI:
     app.state.sessions = Sessions(config.web)  # the console's sign-in: cookie, CSRF, the sign-in limit
     problems.install(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith(API):
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.url.scheme == "https":
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     app.include_router(health.router)
     for area in AREAS:
