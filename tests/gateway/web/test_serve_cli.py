@@ -5,9 +5,11 @@ refuses a bad ``[web]`` section or a taken port with one clear line; HTTPS with
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import queue
+import shlex
 import shutil
 import signal
 import socket
@@ -25,7 +27,9 @@ from typing import IO, Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from gateway.cli import main
 from gateway.config import Config
 from gateway.config.sections import WebConfig
 from tests.gateway.web.api import PASSWORD, serving
@@ -166,3 +170,53 @@ def test_a_certificate_that_cannot_be_used_is_one_clear_line_and_exit_1(tmp_path
     r = subprocess.run([*GATEWAY, "serve", "-c", str(cfg)], capture_output=True, text=True, timeout=START)
     assert r.returncode == 1
     assert "web.tls_cert: the certificate and key cannot be used" in r.stderr and "Traceback" not in r.stderr
+
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+
+
+def unit(name: str) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser(strict=False, interpolation=None, comment_prefixes=("#",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(DEPLOY / name, encoding="utf-8")
+    return parser
+
+
+def test_the_web_unit_runs_serve_as_the_daemon_s_user_after_it() -> None:
+    web, daemon = unit("sms-gateway-web.service"), unit("sms-gateway.service")
+    for key in ("User", "Group", "StateDirectory", "ConfigurationDirectory", "WorkingDirectory", "UMask"):
+        assert web["Service"][key] == daemon["Service"][key], key  # one database, writable by both
+    assert "sms-gateway.service" in web["Unit"]["After"].split() and "Requires" not in web["Unit"]
+    assert web["Service"]["Restart"] == "always" and web["Service"]["KillSignal"] == "SIGTERM"
+    assert int(web["Service"]["TimeoutStopSec"]) > 10  # longer than the grace open requests get
+    assert web["Service"]["NoNewPrivileges"] == "yes" and web["Service"]["PrivateDevices"] == "yes"
+    argv = shlex.split(web["Service"]["ExecStart"])
+    assert argv[0].endswith("/bin/gateway") and argv[1:] == ["serve", "-c", "/etc/sms-gateway/gateway.toml"]
+    assert CliRunner().invoke(main, [*argv[1:], "--help"]).exit_code == 0
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_accepts_the_web_unit(tmp_path: Path) -> None:
+    gateway = Path(sys.executable).parent / "gateway"
+    if not gateway.exists():
+        pytest.skip("the gateway command is not installed beside this Python")
+    text = (DEPLOY / "sms-gateway-web.service").read_text(encoding="utf-8")
+    (tmp_path / "sms-gateway-web.service").write_text(text.replace("/opt/sms-gateway/venv/bin/gateway", str(gateway)))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(tmp_path / "sms-gateway-web.service")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    problems = [line for line in result.stderr.splitlines() if "sms-gateway-web" in line]
+    assert result.returncode == 0 and problems == [], result.stderr
+
+
+def test_the_nginx_example_streams_events_unbuffered_and_names_the_client() -> None:
+    conf = (DEPLOY / "nginx-sms-gateway.conf").read_text(encoding="utf-8")
+    events = conf[conf.index("location = /api/v1/events") :]
+    events = events[: events.index("}")]
+    assert "proxy_buffering off;" in events and "proxy_read_timeout 1h;" in events
+    assert "proxy_set_header" not in events  # a location's own would drop the server's headers
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf  # replaced, never appended to
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in conf and "listen 443 ssl;" in conf
+    assert "server 127.0.0.1:8080;" in conf and 'proxies = "127.0.0.1"' in conf
+    assert conf.count("{") == conf.count("}")
