@@ -11,10 +11,16 @@ first, by the inserts that come after (:data:`PURGE_EVERY`).
 The recipient's opt-out is read in that transaction too: a number that sent STOP is refused
 (:class:`OptedOut`) before anything is written. Each queued message is in the audit log
 (``message.queued``), by the actor the caller names.
+
+Sends are committed in groups: those that arrive while one group's transaction is written go
+in the next (one ``BEGIN IMMEDIATE`` and one fsync for them all, :data:`BATCH` at most), and
+each caller is answered only once its group is committed -- as durable as a transaction of
+its own, at the rate an API under load needs (docs/BENCHMARKS.md, ``api_send``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,15 +28,16 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from gateway.exceptions import OptedOut
+from gateway.exceptions import OptedOut, StoreError
 from gateway.store import audit
-from gateway.store.base import StoreBase, _row, stamp, utcnow
+from gateway.store.base import StoreBase, _row, stamp
 from gateway.store.outbox import insert_outbox
 from gateway.store.rows import OutboxRow
 from gateway.store.rows_access import Actor
 
 KEEP = timedelta(hours=24)  # a key is kept at least this long (a client retries within minutes)
 PURGE_EVERY = 600.0  # seconds (monotonic) between purges of expired keys by one process
+BATCH = 200  # sends written in one transaction at most
 PURGE_BATCH = 1000  # keys deleted by one purge (in the queueing transaction: kept short)
 OPTED_OUT = (
     "the number opted out (it sent STOP): nothing was queued; "
@@ -57,8 +64,28 @@ class Key:
     key: str
 
 
+@dataclass
+class _Sending:
+    """One send waiting for its group (:meth:`IdempotencyMixin.send_once`)."""
+
+    phone: str
+    text: str
+    actor: Actor
+    answer: Callable[[OutboxRow], tuple[int, str]]
+    key: Key | None
+    request: str
+    at: str
+    done: asyncio.Future[Answer]
+
+    @property
+    def ident(self) -> tuple[str, str] | None:
+        return (self.key.owner, self.key.key) if self.key is not None else None
+
+
 class IdempotencyMixin(StoreBase):
     _keys_purged_at: float | None = None
+    _sendings: list[_Sending] | None = None
+    _sender: asyncio.Task[None] | None = None
 
     async def send_once(
         self,
@@ -73,43 +100,89 @@ class IdempotencyMixin(StoreBase):
     ) -> Answer:
         """Queue ``text`` to ``phone`` in the notification lane, unless ``key`` was used: then
         the answer kept for it (``replayed``). ``answer`` makes the status and body to keep from
-        the queued row. Raises :class:`OptedOut` (nothing written) when ``phone`` sent STOP."""
-        at = stamp(now)
+        the queued row. Raises :class:`OptedOut` (nothing written) when ``phone`` sent STOP.
+        Returns once the send's group is committed (a caller that stops waiting stops no one else)."""
+        done: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        if self._sendings is None:
+            self._sendings = []
+        self._sendings.append(_Sending(phone, text, actor, answer, key, request, stamp(now), done))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_groups(self._sendings))
+        return await asyncio.shield(done)
+
+    async def _send_groups(self, waiting: list[_Sending]) -> None:
+        """Write the waiting sends, a group at a time, until none wait."""
+        while waiting:
+            group = waiting[:BATCH]
+            del waiting[:BATCH]
+            try:
+                answers = await self._write_group(group)
+            except Exception as exc:  # noqa: BLE001 - rolled back: each caller of the group hears why
+                answers = [exc] * len(group)
+            except BaseException:  # cancelled (the store closing): the group and the waiting fail
+                for sending in group + waiting:
+                    _settle(sending, StoreError("the store was closed before the message was queued"))
+                waiting.clear()
+                raise
+            for sending, answer in zip(group, answers, strict=True):
+                _settle(sending, answer)
+
+    async def _write_group(self, group: list[_Sending]) -> list[Answer | Exception]:
+        """One transaction for ``group``, in order: a key used before is answered as it was (a
+        key twice in the group: the second as the first), an opted-out number refused, every
+        other send queued with its key and its audit entry."""
+        out: list[Answer | Exception | None] = [None] * len(group)
+        firsts: dict[tuple[str, str], int] = {}  # a key queued in this group: its send's place
+        fresh: list[tuple[int, int]] = []  # (place in the group, outbox id)
         async with self._write() as db:
-            if key is not None:
-                async with db.execute(
-                    "SELECT request, status, body, outbox_id FROM idempotency_keys WHERE owner = ? AND key = ?",
-                    (key.owner, key.key),
-                ) as cur:
-                    kept = await cur.fetchone()
-                if kept is not None:
-                    return Answer(int(kept[1]), str(kept[2]), str(kept[0]), kept[3], replayed=True)
-            async with db.execute("SELECT 1 FROM customers WHERE phone = ? AND opted_out = 1", (phone,)) as cur:
-                if await cur.fetchone() is not None:
-                    raise OptedOut(OPTED_OUT)
-            row_id = await insert_outbox(db, phone, text, "notification", at)
-            async with db.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)) as cur:
-                row = _row(OutboxRow, await cur.fetchone())
-            assert row is not None
-            status, body = answer(row)
-            if key is not None:
-                await db.execute(
+            kept = await _kept(db, [s.ident for s in group if s.ident is not None])
+            stopped = await _opted_out(db, {s.phone for s in group})
+            for i, sending in enumerate(group):
+                ident = sending.ident
+                if ident is not None and ident in kept:
+                    out[i] = kept[ident]
+                elif ident is not None and ident in firsts:
+                    continue  # answered below, as the first
+                elif sending.phone in stopped:
+                    out[i] = OptedOut(OPTED_OUT)
+                else:
+                    fresh.append((i, await insert_outbox(db, sending.phone, sending.text, "notification", sending.at)))
+                    if ident is not None:
+                        firsts[ident] = i
+            rows = await _outbox_rows(db, [row_id for _, row_id in fresh])
+            keys = []
+            for i, row_id in fresh:
+                sending, row = group[i], rows[row_id]
+                status, body = sending.answer(row)
+                out[i] = Answer(status, body, sending.request, row_id, replayed=False)
+                if sending.key is not None:
+                    keys.append((sending.key.owner, sending.key.key, sending.request, status, body, row_id, sending.at))
+                detail = {"lane": "notification", "parts": row.parts}
+                if sending.key is not None:
+                    detail["idempotency_key"] = sending.key.key
+                when = datetime.fromisoformat(sending.at)
+                await audit.record(db, sending.actor, "message.queued", f"out-{row_id}", detail, now=when)
+            if keys:
+                await db.executemany(
                     """INSERT INTO idempotency_keys (owner, key, request, status, body, outbox_id, created_at)
                        VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                    (key.owner, key.key, request, status, body, row_id, at),
+                    keys,
                 )
-                await self._purge_keys(db, now)
-            detail = {"lane": "notification", "parts": row.parts, **({"idempotency_key": key.key} if key else {})}
-            await audit.record(db, actor, "message.queued", f"out-{row_id}", detail, now=now)
-        return Answer(status, body, request, row_id, replayed=False)
+                await self._purge_keys(db, group[0].at)
+        for i, sending in enumerate(group):
+            if out[i] is None:  # a key's second send in this group: its first's answer, replayed
+                first = out[firsts[sending.ident]] if sending.ident else None
+                assert isinstance(first, Answer)
+                out[i] = Answer(first.status, first.body, first.request, first.outbox_id, replayed=True)
+        return [a for a in out if a is not None]
 
-    async def _purge_keys(self, db: aiosqlite.Connection, now: datetime | None) -> None:
+    async def _purge_keys(self, db: aiosqlite.Connection, at: str) -> None:
         """Delete keys older than :data:`KEEP`, at most every :data:`PURGE_EVERY` seconds."""
         clock = time.monotonic()
         if self._keys_purged_at is not None and clock - self._keys_purged_at < PURGE_EVERY:
             return
         self._keys_purged_at = clock
-        cutoff = stamp((now or utcnow()) - KEEP)
+        cutoff = stamp(datetime.fromisoformat(at) - KEEP)
         await db.execute(
             """DELETE FROM idempotency_keys WHERE rowid IN (
                    SELECT rowid FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)""",
@@ -130,3 +203,41 @@ class IdempotencyMixin(StoreBase):
         async with self._r.execute("SELECT COUNT(*) FROM idempotency_keys") as cur:
             found = await cur.fetchone()
         return int(found[0]) if found else 0
+
+
+def _settle(sending: _Sending, outcome: Answer | Exception) -> None:
+    if sending.done.done():
+        return
+    if isinstance(outcome, Exception):
+        sending.done.set_exception(outcome)
+    else:
+        sending.done.set_result(outcome)
+
+
+async def _kept(db: aiosqlite.Connection, idents: list[tuple[str, str]]) -> dict[tuple[str, str], Answer]:
+    """The answers kept under any of ``idents`` (owner, key)."""
+    if not idents:
+        return {}
+    marks = ", ".join("(?, ?)" for _ in idents)
+    found = await db.execute_fetchall(
+        f"""SELECT owner, key, request, status, body, outbox_id FROM idempotency_keys
+            WHERE (owner, key) IN (VALUES {marks})""",
+        [part for ident in idents for part in ident],
+    )
+    return {(r[0], r[1]): Answer(int(r[3]), str(r[4]), str(r[2]), r[5], replayed=True) for r in found}
+
+
+async def _opted_out(db: aiosqlite.Connection, phones: set[str]) -> set[str]:
+    marks = ", ".join("?" for _ in phones)
+    found = await db.execute_fetchall(
+        f"SELECT phone FROM customers WHERE opted_out = 1 AND phone IN ({marks})", sorted(phones)
+    )
+    return {str(r[0]) for r in found}
+
+
+async def _outbox_rows(db: aiosqlite.Connection, ids: list[int]) -> dict[int, OutboxRow]:
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    found = await db.execute_fetchall(f"SELECT * FROM outbox WHERE id IN ({marks})", ids)
+    return {int(r["id"]): row for r in found if (row := _row(OutboxRow, r)) is not None}

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.store import Actor, Store
-from gateway.store.idempotency import Key
+from gateway.exceptions import OptedOut
+from gateway.store import Actor, OutboxRow, Store
+from gateway.store.idempotency import Answer, Key
 from tests.gateway.harness import Harness, eventually
 from tests.gateway.web.api import Api, serving
 
@@ -170,3 +171,31 @@ async def test_a_message_sent_through_the_api_reaches_the_modem_in_persian_and_e
         await eventually(sent, timeout=15)
     sent_to_first = [m for e in harness.emulators for m in e.sent if m.number == "+989121110001"]
     assert len(sent_to_first) == 1  # the retry queued nothing
+
+
+async def test_sends_at_once_are_committed_together_each_key_queued_once(store: Store) -> None:
+    await store.opt_out("+989121119999", reason="STOP", actor="root")
+    actor = Actor("ivr", "token", "10.0.0.7")
+
+    def answer(row: OutboxRow) -> tuple[int, str]:
+        return 202, json.dumps({"id": row.id})
+
+    async def send(n: int) -> object:
+        phone = "+989121119999" if n == 7 else f"+98912111{n % 25:04d}"
+        try:
+            return await store.send_once(phone, f"notice {n % 25}", actor=actor, answer=answer,
+                                         key=Key("token:ivr", f"k{n % 25}"), request="r")  # fmt: skip
+        except OptedOut as exc:
+            return exc
+
+    answers = await asyncio.gather(*(send(n) for n in range(50)))
+    refused = [a for a in answers if isinstance(a, OptedOut)]
+    assert len(refused) == 1  # the 8th: its key's twin (n = 32) went to another number and was queued
+    queued = [a for a in answers if isinstance(a, Answer)]
+    by_key: dict[str, set[int | None]] = {}
+    for n, a in enumerate(answers):
+        if isinstance(a, Answer):
+            by_key.setdefault(f"k{n % 25}", set()).add(a.outbox_id)
+            assert json.loads(a.body) == {"id": a.outbox_id}
+    assert all(len(ids) == 1 for ids in by_key.values()) and len(by_key) == 25
+    assert sum(not a.replayed for a in queued) == 25 and len(await store.outbox(limit=100)) == 25
