@@ -7,7 +7,8 @@
 Benchmarks: peers (send throughput side by side with gammu-smsd and smstools),
 send, latency, inbound, scale, sync, broadcast, replies (reply latency during a
 broadcast at per-minute quotas), failover (replies with one modem failing every send), cli (process
-CPU time of `gateway --help` and `gateway tickets list`).
+CPU time of `gateway --help` and `gateway tickets list`), api_tickets (GET /api/v1/tickets over
+1,000,000 tickets), api_events (200 event-stream clients while SMS arrive at 20/s).
 
 Not part of the test suite: figures on a shared machine are noisy, so they are
 reported as ratios (to the modems' physical limit, to peers run side by side).
@@ -33,6 +34,7 @@ from . import (
     bench_api,
     bench_broadcast,
     bench_cli,
+    bench_events,
     bench_inbound,
     bench_latency,
     bench_peers,
@@ -58,6 +60,7 @@ BENCHMARKS: dict[str, Callable[[bool, Progress], Any]] = {
     "failover": lambda quick, p: bench_replies.run_failover(quick, progress=p),
     "cli": lambda quick, p: bench_cli.run(quick),
     "api_tickets": lambda quick, p: bench_api.run(quick),
+    "api_events": lambda quick, p: bench_events.run(quick),
 }
 
 
