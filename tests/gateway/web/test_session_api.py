@@ -194,3 +194,23 @@ async def test_the_audit_log_is_read_by_admins_only(api: Api) -> None:
     assert later.status_code == 200 and later.json() == []
     bad = await api.get("/api/v1/audit", role="admin", params={"since": "yesterday"})
     assert bad.status_code == 422 and bad.json()["field"] == "since"
+
+
+def test_the_roles_table_of_docs_api_says_what_the_code_allows() -> None:
+    from pathlib import Path
+
+    from gateway.access.roles import ROLES
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "api.md").read_text(encoding="utf-8")
+    table = {
+        line.split("|")[1].strip().split()[0].strip("`"): line.split("|")[2]
+        for line in docs[docs.index("| role | may |") :].splitlines()[2:6]
+    }
+    assert set(table) == set(ROLES)
+    for role in ROLES:
+        named = {word.strip(" ,") for word in table[role].split() if "." in word}
+        if role == "supervisor":
+            named |= set(actions_of("agent"))
+        if role == "admin":
+            named |= set(actions_of("supervisor")) | set(actions_of("integration"))
+        assert named == set(actions_of(role)), role
