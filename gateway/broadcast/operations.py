@@ -13,7 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.broadcast.audience import check_audience, csv_recipients
-from gateway.broadcast.campaigns import campaign_status, control, local_user, publish
+from gateway.broadcast.campaigns import campaign_status as campaign_status  # its home before campaigns.py
+from gateway.broadcast.campaigns import control as control  # callers of those days keep working
+from gateway.broadcast.campaigns import local_user, publish
 from gateway.broadcast.contacts import (
     RowProblem,
 )
@@ -40,7 +42,6 @@ from sim_bank.pdu import segment
 MIN_EVERY = 300.0  # seconds between staged updates, at least
 NOBODY = "nobody to send to: the audience is empty (after removing opted-out numbers)"
 MAX_RUNS = 500
-__all__ = ["campaign_status", "control"]  # where they were before campaigns.py: callers keep working
 # a store's TEMP audience is one per connection: one plan-and-create at a time on a store
 _AUDIENCE_TURNS: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
 
