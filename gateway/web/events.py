@@ -65,7 +65,7 @@ class Stream:
         self.types = types
         self.waiting: list[tuple[int, bytes]] = []
         self.ready = asyncio.Event()
-        self.ended: str | None = None  # why the stream is over: stopping, behind
+        self.ended: str | None = None  # why the stream is over: stopping, behind, signed out, failed
 
     def hand(self, seq: int, kind: str, data: bytes) -> None:
         if self.ended is not None or (self.types is not None and kind not in self.types):
@@ -120,7 +120,16 @@ class Feed:
         self._wake.set()
 
     async def _run(self) -> None:
-        """Read the journal while anyone listens."""
+        """Read the journal while anyone listens; should it fail unexpectedly, the streams end
+        (their clients reconnect with ``Last-Event-ID`` and lose nothing) rather than go quiet."""
+        try:
+            await self._poll()
+        except Exception:
+            log.exception("event_feed_failed")
+            for stream in list(self.streams):
+                stream.end("failed")
+
+    async def _poll(self) -> None:
         while self.streams and not self.stopping:
             try:
                 events = await self.store.events_after(self.seq, None, PAGE)
@@ -230,7 +239,7 @@ async def _write(request: Request, feed: Feed, stream: Stream, start: int) -> As
                 if time.monotonic() - checked > RECHECK:
                     checked = time.monotonic()
                     if not await _still_allowed(request):
-                        break
+                        stream.end("signed out")
                 continue
             fresh = [(seq, data) for seq, data in stream.take() if seq > sent]
             if fresh:

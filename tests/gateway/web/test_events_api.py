@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from gateway.config import Config
-from gateway.store import Store
+from gateway.store import Actor, Store
 from gateway.web.events import POLL, Feed
 from gateway.web.serve import bound_address, server_for
 from tests.gateway.harness import Harness, eventually
@@ -86,6 +87,21 @@ async def test_last_event_id_resumes_after_that_event_with_none_lost_or_repeated
     async with Listener(api.client, token, params={"types": "ticket.opened"}, last=journal[3]) as opened:
         await eventually(lambda: len(opened.events) >= 3, timeout=5)
         assert [e["data"]["ref"] for _, _, e in opened.events] == ["12-000003", "12-000004", "12-000005"]
+
+
+async def test_a_stream_ends_once_its_token_is_revoked_and_keeps_quiet_ones_alive(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.access.tokens import revoke_token
+    from gateway.web import events
+
+    monkeypatch.setattr(events, "KEEP_ALIVE", 0.1)  # instead of 15 s and a minute: the rules, not the times
+    monkeypatch.setattr(events, "RECHECK", 0.3)
+    async with Listener(api.client, await api.token("integration", "ivr")) as listener:
+        await eventually(lambda: listener.comments >= 3, timeout=5)  # the opening one, then keep-alives
+        assert not listener.ended.is_set()
+        await revoke_token(api.config, "ivr", actor=Actor.local("root"))
+        await asyncio.wait_for(listener.ended.wait(), 5)
 
 
 @asynccontextmanager
