@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gateway.config import Config
 from gateway.exceptions import OptedOut
+from gateway.outbound.operations import queue_sms
 from gateway.store import Actor, OutboxRow, Store
 from gateway.store.idempotency import Answer, Key
 from tests.gateway.harness import Harness, eventually
@@ -199,3 +201,15 @@ async def test_sends_at_once_are_committed_together_each_key_queued_once(store: 
             assert json.loads(a.body) == {"id": a.outbox_id}
     assert all(len(ids) == 1 for ids in by_key.values()) and len(by_key) == 25
     assert sum(not a.replayed for a in queued) == 25 and len(await store.outbox(limit=100)) == 25
+
+
+async def test_gateway_send_refuses_a_number_that_sent_stop_and_audits_what_it_queues(api_config: Config) -> None:
+    async with await Store.open(api_config.database_path, site="12") as store:
+        await store.opt_out("+989121112233", reason="STOP", actor="root")
+    with pytest.raises(OptedOut, match="opted out"):
+        await queue_sms(api_config, "09121112233", "hi", actor=Actor.local("sara"))
+    row = await queue_sms(api_config, "09121112244", "hi", actor=Actor.local("sara"))
+    assert (row.phone, row.lane, row.status) == ("+989121112244", "notification", "queued")
+    async with await Store.open(api_config.database_path, site="12") as store:
+        [entry] = [e for e in await store.audit_entries() if e.action == "message.queued"]
+    assert (entry.actor, entry.actor_kind, entry.target) == ("sara", "local", f"out-{row.id}")
