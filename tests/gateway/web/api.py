@@ -23,9 +23,10 @@ PASSWORD = "correct horse battery staple"
 
 
 class Api:
-    def __init__(self, config: Config, url: str) -> None:
+    def __init__(self, config: Config, url: str, app: Any = None) -> None:
         self.config = config
         self.url = url
+        self.app = app  # the FastAPI app served: its state (a clock to move) for tests that need it
         self.client = httpx.AsyncClient(base_url=url, timeout=10.0)
         self._tokens: dict[str, str] = {}
 
@@ -66,7 +67,7 @@ async def serving(config: Config) -> AsyncIterator[Api]:
                     raise RuntimeError("gateway serve stopped before it started")
                 await asyncio.sleep(0.01)
         host, port = bound_address(server)
-        api = Api(config, f"http://{host}:{port}")
+        api = Api(config, f"http://{host}:{port}", server.config.app)
         try:
             yield api
         finally:
