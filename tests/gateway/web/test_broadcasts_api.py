@@ -207,3 +207,21 @@ async def test_a_request_the_library_refuses_is_a_422_naming_its_field(
     assert r.status_code == 422, r.text
     assert r.json()["field"] == field and words in r.json()["detail"], r.json()
     assert await _sql(api.config, "SELECT COUNT(*) FROM campaigns") == [(0,)]
+
+
+async def test_broadcasts_created_at_once_each_reach_their_own_audience(api: Api) -> None:
+    """The API's one store gathers an audience in its connection's TEMP table: two supervisors
+    creating at the same moment must not send one's notice to the other's audience."""
+    south = [Contact(f"+98912600{i:04d}", language="fa") for i in range(40)]
+    async with await Store.open(api.config.database_path, site="12") as store:
+        await store.upsert_contacts(PEOPLE, "north")
+        await store.upsert_contacts(south, "south")
+    bodies = [{**OUTAGE, "groups": [group]} for group in ("north", "south", "north", "south")]
+    await api.token("supervisor")  # made once, before the requests race
+    answers = await asyncio.gather(*(api.send("POST", "/api/v1/broadcasts", role="supervisor", json=b) for b in bodies))
+    assert [a.status_code for a in answers] == [201] * 4
+    for body, answer in zip(bodies, answers, strict=True):
+        cid = answer.json()["campaign"]
+        phones = {p for (p,) in await _sql(api.config, f"SELECT phone FROM outbox WHERE campaign_id = {cid}")}
+        wanted = {c.phone for c in (PEOPLE if body["groups"] == ["north"] else south)}
+        assert phones == wanted and answer.json()["recipients"] == len(wanted)
