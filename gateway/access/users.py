@@ -85,13 +85,27 @@ async def disable_user(config: Config, name: str, *, actor: Actor, now: datetime
 async def change_password(
     config: Config, name: str, password: str, *, actor: Actor, now: datetime | None = None
 ) -> str:
-    """Set the user's password: the name as stored."""
-    hashed = await asyncio.to_thread(hash_password, check_password(password))
+    """Set the user's password (which ends all their sessions): the name as stored."""
     async with await _open(config) as store:
-        stored = await store.set_password(name, hashed, actor=actor, now=now)
+        stored = await set_password(store, name, password, actor=actor, now=now)
     if stored is None:
         raise NotFound(f"no user {name!r} in {config.database_path}")
     return stored
+
+
+async def set_password(
+    store: AccessBook,
+    name: str,
+    password: str,
+    *,
+    actor: Actor,
+    keep_session: str | None = None,
+    now: datetime | None = None,
+) -> str | None:
+    """:func:`change_password` on an open store; it ends the user's sessions but the one whose
+    hash is ``keep_session`` (the session that asked). The name as stored, or None if no such user."""
+    hashed = await asyncio.to_thread(hash_password, check_password(password))
+    return await store.set_password(name, hashed, actor=actor, keep_session=keep_session, now=now)
 
 
 async def verify_password(store: AccessBook, name: str, password: str) -> Principal | None:

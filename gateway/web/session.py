@@ -1,5 +1,5 @@
 """``/api/v1/session``: a person signs in with a name and a password (the console's cookie),
-asks who they are, and signs out. The sign-in limit answers 429 before any password is
+asks who they are, changes their password, and signs out. The sign-in limit answers 429 before any password is
 checked. Bearer tokens need none of this: they sign every request in themselves."""
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ WRONG = "the name or the password is wrong"  # the same words for an unknown, di
 class SignIn(BaseModel):
     name: str = Field(min_length=1, max_length=4 * NAME_MAX)
     password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+
+
+class NewPassword(BaseModel):
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX, description="the current password")
+    new_password: str = Field(min_length=1, max_length=PASSWORD_MAX, description="at least 12 characters")
 
 
 def sessions_of(request: Request) -> Sessions:
@@ -98,3 +103,36 @@ async def sign_out(request: Request, who: Annotated[Principal, Depends(signed_in
     response = Response(status_code=204)
     sessions_of(request).clear_cookie(request, response)
     return response
+
+
+@router.post("/session/password", status_code=204, openapi_extra=documented(NewPassword))
+async def change_password(
+    request: Request,
+    who: Annotated[Principal, Depends(signed_in)],
+    given: Annotated[NewPassword, Depends(json_body(NewPassword))],
+) -> Response:
+    """A signed-in person sets their own password, giving the current one: 204, and their other
+    sessions end (this one goes on). A wrong current password counts toward the sign-in limit."""
+    from gateway.access.sessions import session_hash
+    from gateway.access.users import set_password, verify_password
+    from gateway.exceptions import AccessError
+    from gateway.store.rows_access import Actor
+
+    session_id = getattr(request.state, "session_id", None)
+    if session_id is None:
+        raise Problem(422, f"token {who.name} has no password: a person signs in to change theirs")
+    sessions, address = sessions_of(request), address_of(request)
+    wait = sessions.limit.retry_after(who.name, address)
+    if wait is not None:
+        raise Problem(429, f"too many wrong passwords: try again in {wait} s", headers={"Retry-After": str(wait)})
+    store = store_of(request)
+    if await verify_password(store, who.name, given.password) is None:
+        sessions.limit.failed(who.name, address)
+        raise Problem(422, "password: that is not your current password", field="password")
+    actor = Actor(who.name, "user", address)
+    try:
+        await set_password(store, who.name, given.new_password, actor=actor, keep_session=session_hash(session_id))
+    except AccessError as exc:  # too short or too long: the words never repeat the password
+        raise Problem(422, f"new_password: {exc}", field="new_password") from None
+    log.info("password_changed", user=who.name, address=address)
+    return Response(status_code=204)

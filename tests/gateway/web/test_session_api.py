@@ -222,3 +222,38 @@ def test_the_roles_table_of_docs_api_says_what_the_code_allows() -> None:
         if role == "admin":
             named |= set(actions_of("supervisor")) | set(actions_of("integration"))
         assert named == set(actions_of(role)), role
+
+
+async def test_a_person_changes_their_password_and_only_their_other_sessions_end(api: Api) -> None:
+    await api.user("sara", "agent")
+    other = (await sign_in(api, "sara")).cookies["gateway_session"]  # say, yesterday's browser
+    api.client.cookies.clear()
+    this = await sign_in(api, "sara")
+    csrf = this.json()["csrf_token"]
+    path = f"{SESSION}/password"
+    new = "a longer passphrase of mine"
+    no_csrf = await api.client.post(path, json={"password": PASSWORD, "new_password": new})
+    assert no_csrf.status_code == 403
+    wrong = await api.client.post(
+        path, json={"password": "not it at all!", "new_password": new}, headers={"X-CSRF-Token": csrf}
+    )
+    assert wrong.status_code == 422 and wrong.json()["field"] == "password"
+    short = await api.client.post(
+        path, json={"password": PASSWORD, "new_password": "short"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert (
+        short.status_code == 422 and short.json()["field"] == "new_password" and "at least 12" in short.json()["detail"]
+    )
+    assert "short" not in short.json()["detail"].replace("new_password", "")
+    done = await api.client.post(path, json={"password": PASSWORD, "new_password": new}, headers={"X-CSRF-Token": csrf})
+    assert done.status_code == 204
+    assert (await api.client.get(SESSION)).status_code == 200  # this session goes on
+    api.client.cookies.clear()
+    assert (await api.client.get(SESSION, headers=cookie(other))).status_code == 401  # the other one ended
+    assert (await sign_in(api, "sara")).status_code == 401 and (await sign_in(api, "sara", new)).status_code == 201
+    [(actor, address, detail)] = rows(
+        api, "SELECT actor, address, detail FROM audit_log WHERE action = 'user.password_changed'"
+    )
+    assert (actor, address, detail) == ("sara", "127.0.0.1", '{"sessions_ended": 1}')
+    token = await api.send("POST", path, role="agent", json={"password": PASSWORD, "new_password": new})
+    assert token.status_code == 422
