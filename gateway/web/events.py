@@ -206,20 +206,19 @@ async def events(
                 "connect without it to start from now", field="Last-Event-ID",
             )  # fmt: skip
     feed = feed_of(request)
-    stream = Stream(wanted)
-    await feed.join(stream)  # before the journal is read: what is journalled meanwhile is handed too
-    if start is None:
-        start = await store.last_event_seq()
     log.info("event_stream_opened", who=who.name, kind=who.kind, types=types, resumed=last_event_id is not None)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    body = _write(request, feed, stream, start)
+    body = _write(request, feed, Stream(wanted), start)
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
 
-async def _write(request: Request, feed: Feed, stream: Stream, start: int) -> AsyncIterator[bytes]:
-    sent = start
+async def _write(request: Request, feed: Feed, stream: Stream, start: int | None) -> AsyncIterator[bytes]:
+    """The stream's body: joined to the feed here, so that it always leaves it (a client gone
+    before its first byte included)."""
     checked = time.monotonic()
     try:
+        await feed.join(stream)  # before the journal is read: what is journalled meanwhile is handed too
+        sent = start if start is not None else await feed.store.last_event_seq()
         yield OPENING
         wanted = sorted(stream.types) if stream.types is not None else None
         while stream.ended is None:  # first what the journal holds after ``start``
