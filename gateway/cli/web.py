@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 def serve(config: config_mod.Config, listen: str | None) -> None:
     """Serve the HTTP API (and the console) on [web] listen, 127.0.0.1:8080 unless configured.
 
-    A process of its own beside `gateway run`: they share only the database. Sign in with a
-    token (gateway tokens create NAME --role integration) as "Authorization: Bearer TOKEN".
-    Stops on Ctrl-C or SIGTERM, letting open requests finish for a few seconds.
+    A process of its own beside `gateway run`: they share only the database. Systems sign in
+    with a token (gateway tokens create NAME --role integration) as "Authorization: Bearer
+    TOKEN"; people with their password at POST /api/v1/session (docs/api.md). Logs
+    serve_listening with its URL once it listens. Stops on Ctrl-C or SIGTERM, letting open
+    requests finish for a few seconds.
 
     Example: gateway serve -c /etc/sms-gateway/gateway.toml
     """
