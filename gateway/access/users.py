@@ -82,6 +82,19 @@ async def disable_user(config: Config, name: str, *, actor: Actor, now: datetime
     return user.name
 
 
+async def enable_user(config: Config, name: str, *, actor: Actor, now: datetime | None = None) -> str:
+    """Let a disabled user sign in again (with the password they had; their old sessions stay ended)."""
+    async with await _open(config) as store:
+        done = await store.enable_user(name, actor=actor, now=now)
+        if done is None:
+            raise NotFound(f"no user {name!r} in {config.database_path}")
+        user = await store.user(name)
+    assert user is not None
+    if not done:
+        raise AccessError(f"user {user.name} is not disabled: nothing changed")
+    return user.name
+
+
 async def change_password(
     config: Config, name: str, password: str, *, actor: Actor, now: datetime | None = None
 ) -> str:

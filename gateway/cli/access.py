@@ -120,6 +120,25 @@ def users_disable(config: config_mod.Config, name: str, actor: str | None) -> No
     click.echo(f"user {done} disabled: they can no longer sign in (by {who.name})")
 
 
+@users.command("enable", context_settings=CONTEXT)
+@with_config
+@click.argument("name")
+@click.option("--as", "actor", metavar="NAME", help=AS_HELP)
+def users_enable(config: config_mod.Config, name: str, actor: str | None) -> None:
+    """Let a disabled user sign in again, with the password they had (set a new one with
+    gateway users passwd if it may have leaked).
+
+    Example: gateway users enable reza
+    """
+    import asyncio
+
+    from gateway.access.users import enable_user
+
+    who = _actor(actor)
+    done = asyncio.run(enable_user(config, name, actor=who))
+    click.echo(f"user {done} enabled: they may sign in again (by {who.name})")
+
+
 @users.command("passwd", context_settings=CONTEXT)
 @with_config
 @click.argument("name")

@@ -62,6 +62,19 @@ class AccessMixin(SessionsMixin, StoreBase):
             )
             return True
 
+    async def enable_user(self, name: str, *, actor: Actor, now: datetime | None = None) -> bool | None:
+        """Let a disabled user sign in again: True; False if they were not disabled; None if no such user."""
+        async with self._write() as db:
+            async with db.execute("SELECT name, disabled_at FROM users WHERE lower(name) = lower(?)", (name,)) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            if row["disabled_at"] is None:
+                return False
+            await db.execute("UPDATE users SET disabled_at = NULL WHERE name = ?", (row["name"],))
+            await audit.record(db, actor, "user.enabled", row["name"], now=now)
+            return True
+
     async def set_password(
         self,
         name: str,

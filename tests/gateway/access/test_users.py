@@ -1,5 +1,5 @@
 """Users, as an admin makes them at the command line and the API signs them in: ``gateway users
-add|list|disable|passwd`` on a real SQLite file (click's runner), then ``verify_password``."""
+add|list|disable|enable|passwd`` on a real SQLite file (click's runner), then ``verify_password``."""
 
 from __future__ import annotations
 
@@ -94,6 +94,22 @@ def test_a_disabled_user_is_refused_and_a_new_password_replaces_the_old(tmp_path
     assert [u["state"] for u in as_json(db, "users", "list")] == ["disabled"]
     again = cli(db, "users", "disable", "sara")
     assert again.exit_code == 1 and "user sara is disabled already: nothing changed" in again.output
+
+
+def test_a_disabled_user_enabled_again_signs_in_with_the_password_they_had(tmp_path: Path) -> None:
+    db = tmp_path / "gw.db"
+    assert cli(db, "users", "add", "sara", "--role", "agent", "--password-stdin", stdin=f"{PASSWORD}\n").exit_code == 0
+    not_off = cli(db, "users", "enable", "sara")
+    assert not_off.exit_code == 1 and "user sara is not disabled: nothing changed" in not_off.output
+    assert cli(db, "users", "disable", "sara").exit_code == 0
+    on = cli(db, "users", "enable", "Sara", "--as", "admin1")
+    assert on.exit_code == 0 and on.output == "user sara enabled: they may sign in again (by admin1)\n"
+    assert sign_in(db, "sara", PASSWORD) == Principal("sara", "agent", "user", "fa")
+    assert [u["state"] for u in as_json(db, "users", "list")] == ["active"]
+    nobody = cli(db, "users", "enable", "bob")
+    assert nobody.exit_code != 0 and "no user 'bob'" in nobody.output
+    [entry] = [e for e in as_json(db, "audit", "list") if e["action"] == "user.enabled"]
+    assert (entry["target"], entry["actor"]) == ("sara", "admin1")
 
 
 def test_bad_input_is_one_clear_error_and_nothing_is_written(tmp_path: Path) -> None:
