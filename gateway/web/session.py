@@ -59,6 +59,11 @@ async def sign_in(request: Request, given: Annotated[SignIn, Depends(sign_in_bod
     a wrong name or password (either), 429 with Retry-After after too many failures."""
     from gateway.access.sessions import sign_in as start
 
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+        # a page of another site posting a sign-in (login CSRF: signing a victim into an account
+        # the attacker knows); browsers send Origin with every such POST, scripts need none
+        raise Problem(403, f"a sign-in from a page of {origin} is refused: sign in from this gateway's own pages")
     sessions, address = sessions_of(request), address_of(request)
     wait = sessions.limit.retry_after(given.name, address)
     if wait is not None:  # the name is not logged: people type passwords into it

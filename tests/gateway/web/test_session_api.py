@@ -257,3 +257,12 @@ async def test_a_person_changes_their_password_and_only_their_other_sessions_end
     assert (actor, address, detail) == ("sara", "127.0.0.1", '{"sessions_ended": 1}')
     token = await api.send("POST", path, role="agent", json={"password": PASSWORD, "new_password": new})
     assert token.status_code == 422
+
+
+async def test_a_sign_in_posted_from_another_site_s_page_is_refused(api: Api) -> None:
+    await api.user("sara", "agent")
+    other = await sign_in(api, "sara", headers={"Origin": "https://evil.example"})
+    assert other.status_code == 403 and "evil.example" in other.json()["detail"]
+    assert "set-cookie" not in other.headers
+    own = await sign_in(api, "sara", headers={"Origin": api.url})  # the console's own page
+    assert own.status_code == 201
