@@ -19,6 +19,7 @@ from gateway.exceptions import StoreError
 from gateway.store.base import StoreBase, read_only, stamp, unreadable, utcnow
 
 PURGE_BATCH = 5000  # rows a transaction: the daemon's writes never wait long behind a purge
+SESSIONS_KEPT = timedelta(days=30)  # console sign-ins past their end (the audit log keeps each start and end)
 FINISHED = ("sent", "delivered", "failed", "unknown", "cancelled")
 
 
@@ -27,9 +28,10 @@ class MaintenanceMixin(StoreBase):
         """Delete raw PDUs of messages already made (or duplicates, reports, undecodable ones)
         and finished outbox rows (with their parts) older than the given days; 0 keeps them.
         Journal events go with the outbox rows' days, once every active webhook has them.
+        Console sessions ended or expired over :data:`SESSIONS_KEPT` ago go whatever the days.
         Returns the rows deleted per table."""
         now = now or utcnow()
-        out = {"inbound_pdus": 0, "outbox": 0, "outbox_parts": 0, "pending_reports": 0, "events": 0}
+        out = {"inbound_pdus": 0, "outbox": 0, "outbox_parts": 0, "pending_reports": 0, "events": 0, "sessions": 0}
         if inbound_pdus_days > 0:
             cutoff = stamp(now - timedelta(days=inbound_pdus_days))
             out["inbound_pdus"] = await self._purge_batches(
@@ -61,6 +63,11 @@ class MaintenanceMixin(StoreBase):
                     cur = await db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", ids)
                     out["outbox"] += cur.rowcount
             out["events"] = await self._purge_events(cutoff)
+        out["sessions"] = await self._purge_batches(
+            """DELETE FROM sessions WHERE id IN (
+                   SELECT id FROM sessions WHERE COALESCE(ended_at, expires_at) < ? LIMIT ?)""",
+            stamp(now - SESSIONS_KEPT),
+        )  # a session ended or expired a month ago signs nothing in; the rows would only grow
         return out
 
     async def _purge_events(self, cutoff: str) -> int:

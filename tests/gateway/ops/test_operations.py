@@ -155,10 +155,16 @@ async def test_the_purge_removes_old_raw_pdus_and_sent_rows_and_keeps_tickets(ha
         f"""INSERT INTO inbound_pdus (modem_id, memory, sim_index, pdu, kind, received_at, concat_key, concat_seq,
                                       on_sim) VALUES ('m1', 'SM', 9, 'PART1', 'part', '{old}', 'k', 1, 0)"""
     )
+    for n, (ended, expires) in enumerate([(old, old), (None, old), (None, stamp(utcnow() + timedelta(hours=9)))]):
+        ended_sql = f"'{ended}'" if ended else "NULL"
+        await harness.sql("INSERT INTO sessions (id_hash, user_name, address, created_at, expires_at, ended_at) "
+                          f"VALUES ('h{n}', 'sara', '127.0.0.1', '{old}', '{expires}', {ended_sql})")  # fmt: skip
     async with await Store.open(harness.database, site="12") as store:
         deleted = await store.purge(inbound_pdus_days=30, outbox_days=90)
         again = await store.purge(inbound_pdus_days=30, outbox_days=90)
     assert deleted["inbound_pdus"] == 1 and deleted["outbox"] == 1 and deleted["outbox_parts"] >= 1
+    assert deleted["sessions"] == 2  # signed out and expired long ago; the one still valid stays
+    assert await harness.sql("SELECT id_hash FROM sessions") == [("h2",)]
     assert set(again.values()) == {0}
     assert await harness.sql("SELECT kind FROM inbound_pdus") == [("part",)]
     assert await harness.sql("SELECT status FROM outbox") == [("queued",)]  # never a message still to send
