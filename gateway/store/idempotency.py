@@ -15,12 +15,16 @@ The recipient's opt-out is read in that transaction too: a number that sent STOP
 Sends are committed in groups: those that arrive while one group's transaction is written go
 in the next (one ``BEGIN IMMEDIATE`` and one fsync for them all, :data:`BATCH` at most), and
 each caller is answered only once its group is committed -- as durable as a transaction of
-its own, at the rate an API under load needs (docs/BENCHMARKS.md, ``api_send``).
+its own, at the rate an API under load needs (docs/BENCHMARKS.md, ``api_send``). A group
+costs a fixed number of statements whatever its size (its rows, keys and audit entries are
+each written with one), so the writer's lock is held briefly and the connection's thread is
+asked little.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,11 +33,10 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from gateway.exceptions import OptedOut, StoreError
-from gateway.store import audit
-from gateway.store.base import StoreBase, _row, stamp
-from gateway.store.outbox import insert_outbox
+from gateway.store.base import LANES, StoreBase, _row, stamp
 from gateway.store.rows import OutboxRow
-from gateway.store.rows_access import Actor
+from gateway.store.rows_access import ACTOR_KINDS, Actor
+from sim_bank.pdu import count_parts
 
 KEEP = timedelta(hours=24)  # a key is kept at least this long (a client retries within minutes)
 PURGE_EVERY = 600.0  # seconds (monotonic) between purges of expired keys by one process
@@ -102,6 +105,8 @@ class IdempotencyMixin(StoreBase):
         the answer kept for it (``replayed``). ``answer`` makes the status and body to keep from
         the queued row. Raises :class:`OptedOut` (nothing written) when ``phone`` sent STOP.
         Returns once the send's group is committed (a caller that stops waiting stops no one else)."""
+        if actor.kind not in ACTOR_KINDS:
+            raise ValueError(f"actor kind {actor.kind!r}: one of {', '.join(ACTOR_KINDS)}")
         done: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         if self._sendings is None:
             self._sendings = []
@@ -133,7 +138,7 @@ class IdempotencyMixin(StoreBase):
         other send queued with its key and its audit entry."""
         out: list[Answer | Exception | None] = [None] * len(group)
         firsts: dict[tuple[str, str], int] = {}  # a key queued in this group: its send's place
-        fresh: list[tuple[int, int]] = []  # (place in the group, outbox id)
+        fresh: list[int] = []  # places in the group of the sends to queue, in order
         async with self._write() as db:
             kept = await _kept(db, [s.ident for s in group if s.ident is not None])
             stopped = await _opted_out(db, {s.phone for s in group})
@@ -146,22 +151,20 @@ class IdempotencyMixin(StoreBase):
                 elif sending.phone in stopped:
                     out[i] = OptedOut(OPTED_OUT)
                 else:
-                    fresh.append((i, await insert_outbox(db, sending.phone, sending.text, "notification", sending.at)))
+                    fresh.append(i)
                     if ident is not None:
                         firsts[ident] = i
-            rows = await _outbox_rows(db, [row_id for _, row_id in fresh])
-            keys = []
-            for i, row_id in fresh:
-                sending, row = group[i], rows[row_id]
+            rows = await _insert_rows(db, [group[i] for i in fresh])
+            keys, entries = [], []
+            for i, row in zip(fresh, rows, strict=True):
+                sending = group[i]
                 status, body = sending.answer(row)
-                out[i] = Answer(status, body, sending.request, row_id, replayed=False)
+                out[i] = Answer(status, body, sending.request, row.id, replayed=False)
+                detail: dict[str, object] = {"lane": "notification", "parts": row.parts}
                 if sending.key is not None:
-                    keys.append((sending.key.owner, sending.key.key, sending.request, status, body, row_id, sending.at))
-                detail = {"lane": "notification", "parts": row.parts}
-                if sending.key is not None:
+                    keys.append((sending.key.owner, sending.key.key, sending.request, status, body, row.id, sending.at))
                     detail["idempotency_key"] = sending.key.key
-                when = datetime.fromisoformat(sending.at)
-                await audit.record(db, sending.actor, "message.queued", f"out-{row_id}", detail, now=when)
+                entries.append((sending.at, sending.actor, f"out-{row.id}", detail))
             if keys:
                 await db.executemany(
                     """INSERT INTO idempotency_keys (owner, key, request, status, body, outbox_id, created_at)
@@ -169,6 +172,7 @@ class IdempotencyMixin(StoreBase):
                     keys,
                 )
                 await self._purge_keys(db, group[0].at)
+            await _audit_queued(db, entries)
         for i, sending in enumerate(group):
             if out[i] is None:  # a key's second send in this group: its first's answer, replayed
                 first = out[firsts[sending.ident]] if sending.ident else None
@@ -235,9 +239,37 @@ async def _opted_out(db: aiosqlite.Connection, phones: set[str]) -> set[str]:
     return {str(r[0]) for r in found}
 
 
-async def _outbox_rows(db: aiosqlite.Connection, ids: list[int]) -> dict[int, OutboxRow]:
-    if not ids:
-        return {}
-    marks = ", ".join("?" for _ in ids)
-    found = await db.execute_fetchall(f"SELECT * FROM outbox WHERE id IN ({marks})", ids)
-    return {int(r["id"]): row for r in found if (row := _row(OutboxRow, r)) is not None}
+async def _insert_rows(db: aiosqlite.Connection, sends: list[_Sending]) -> list[OutboxRow]:
+    """Queue ``sends`` (notification lane) with one statement, and read their rows back in order.
+
+    Inside the write transaction nobody else inserts: the new rows are those after the largest
+    id there was, numbered in the order they were inserted (an INTEGER PRIMARY KEY takes the
+    largest + 1); each is checked against its send all the same."""
+    if not sends:
+        return []
+    found = await db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM outbox")
+    before = int(next(iter(found))[0])
+    await db.executemany(
+        """INSERT INTO outbox (phone, text, lane, priority, parts, created_at, status)
+           VALUES (?, ?, 'notification', ?, ?, ?, 'queued')""",
+        [(s.phone, s.text, LANES["notification"], count_parts(s.text), s.at) for s in sends],
+    )
+    made = await db.execute_fetchall("SELECT * FROM outbox WHERE id > ? ORDER BY id", (before,))
+    rows = [row for r in made if (row := _row(OutboxRow, r)) is not None]
+    if [(r.phone, r.text) for r in rows] != [(s.phone, s.text) for s in sends]:
+        raise StoreError("the outbox rows just queued are not those asked for: nothing was queued")
+    return rows
+
+
+async def _audit_queued(db: aiosqlite.Connection, entries: list[tuple[str, Actor, str, dict[str, object]]]) -> None:
+    """The audit entries (``message.queued``) of the sends just queued, as :func:`audit.record` writes them."""
+    if not entries:
+        return
+    await db.executemany(
+        """INSERT INTO audit_log (at, actor, actor_kind, action, target, detail, address)
+           VALUES (?, ?, ?, 'message.queued', ?, ?, ?)""",
+        [
+            (at, actor.name, actor.kind, target, json.dumps(detail, ensure_ascii=False, sort_keys=True), actor.address)
+            for at, actor, target, detail in entries
+        ],
+    )
