@@ -15,7 +15,7 @@ from typing import Any
 
 from .sections import Block, blocks
 
-ORDER = ("peers", "send", "latency", "inbound", "scale", "sync", "broadcast", "replies", "failover", "cli")
+ORDER = ("peers", "send", "latency", "inbound", "scale", "sync", "broadcast", "replies", "failover", "cli", "api_send")
 
 INTRO = """\
 # Benchmarks
@@ -196,6 +196,11 @@ def _cli_targets(c: dict[str, Any]) -> list[Row]:
              _yes(r["cpu_ms"]["median"] <= c["target_ms"])) for r in c["results"] if r["target"]]  # fmt: skip
 
 
+def _api_send_targets(d: dict[str, Any]) -> list[Row]:
+    return [(f"POST /api/v1/messages sustained, {d['clients']} clients, each key queued once",
+             f"{d['requests_per_s']:.0f}/s", f">= {d['target_per_s']:g}/s", _yes(d["met"]))]  # fmt: skip
+
+
 _TARGETS: dict[str, Callable[[Any], list[Row]]] = {
     "peers": _peers_targets,
     "latency": _latency_targets,
@@ -205,6 +210,7 @@ _TARGETS: dict[str, Callable[[Any], list[Row]]] = {
     "replies": _replies_targets,
     "failover": _failover_targets,
     "cli": _cli_targets,
+    "api_send": _api_send_targets,
 }
 
 

@@ -8,7 +8,8 @@ Benchmarks: peers (send throughput side by side with gammu-smsd and smstools),
 send, latency, inbound, scale, sync, broadcast, replies (reply latency during a
 broadcast at per-minute quotas), failover (replies with one modem failing every send), cli (process
 CPU time of `gateway --help` and `gateway tickets list`), api_tickets (GET /api/v1/tickets over
-1,000,000 tickets), api_events (200 event-stream clients while SMS arrive at 20/s).
+1,000,000 tickets), api_events (200 event-stream clients while SMS arrive at 20/s), api_send
+(POST /api/v1/messages sustained into the outbox).
 
 Not part of the test suite: figures on a shared machine are noisy, so they are
 reported as ratios (to the modems' physical limit, to peers run side by side).
@@ -31,6 +32,7 @@ from rich.table import Table
 from gateway import logs
 
 from . import (
+    api_send,
     bench_api,
     bench_broadcast,
     bench_cli,
@@ -61,6 +63,7 @@ BENCHMARKS: dict[str, Callable[[bool, Progress], Any]] = {
     "cli": lambda quick, p: bench_cli.run(quick),
     "api_tickets": lambda quick, p: bench_api.run(quick),
     "api_events": lambda quick, p: bench_events.run(quick),
+    "api_send": lambda quick, p: api_send.run(quick),
 }
 
 
