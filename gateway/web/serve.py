@@ -91,7 +91,10 @@ def listening_socket(config: Config, *, listen: str | None = None) -> socket.soc
 
     host, port = parse_listen(listen or config.web.listen, "[web] listen", "web.listen")
     where = "--listen" if listen else str(config.path or "[web] listen")
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY on accepted connections only when the
+    # listening socket says TCP, and without it every answer waits on Nagle and delayed ACKs
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
     try:
         sock.bind((host, port))

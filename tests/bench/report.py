@@ -15,7 +15,21 @@ from typing import Any
 
 from .sections import Block, blocks
 
-ORDER = ("peers", "send", "latency", "inbound", "scale", "sync", "broadcast", "replies", "failover", "cli", "api_send")
+ORDER = (
+    "peers",
+    "send",
+    "latency",
+    "inbound",
+    "scale",
+    "sync",
+    "broadcast",
+    "replies",
+    "failover",
+    "cli",
+    "api_tickets",
+    "api_events",
+    "api_send",
+)
 
 INTRO = """\
 # Benchmarks
@@ -201,6 +215,18 @@ def _api_send_targets(d: dict[str, Any]) -> list[Row]:
              f"{d['requests_per_s']:.0f}/s", f">= {d['target_per_s']:g}/s", _yes(d["met"]))]  # fmt: skip
 
 
+def _api_tickets_targets(d: dict[str, Any]) -> list[Row]:
+    worst = max(d["cases"], key=lambda c: c["p95_ms"])
+    return [(f"GET /api/v1/tickets over {d['tickets']:,} tickets, p95 (worst case: {worst['case']})",
+             f"{worst['p95_ms']:.1f} ms", f"<= {d['target_p95_ms']:g} ms", _yes(d["met"]))]  # fmt: skip
+
+
+def _api_events_targets(d: dict[str, Any]) -> list[Row]:
+    return [(f"event stream: {d['clients']} clients at {d['rate_per_s']:g} SMS/s, each ticket to each once, p95",
+             f"{d['p95_ms']} ms, {d['missing']} missing, {d['duplicates']} repeated",
+             f"<= {d['target_p95_ms']:g} ms", _yes(d["met"]))]  # fmt: skip
+
+
 _TARGETS: dict[str, Callable[[Any], list[Row]]] = {
     "peers": _peers_targets,
     "latency": _latency_targets,
@@ -210,6 +236,8 @@ _TARGETS: dict[str, Callable[[Any], list[Row]]] = {
     "replies": _replies_targets,
     "failover": _failover_targets,
     "cli": _cli_targets,
+    "api_tickets": _api_tickets_targets,
+    "api_events": _api_events_targets,
     "api_send": _api_send_targets,
 }
 
