@@ -49,13 +49,15 @@ async def import_contacts(
     on_progress: Callable[[int], None] = lambda _n: None,
     on_problem: Callable[[RowProblem], None] = lambda _p: None,
     on_duplicate: Callable[[RowProblem], None] = lambda _p: None,
+    actor: str,
 ) -> ImportReport:
     """Stream ``path`` into the contacts, ``IMPORT_BATCH`` rows a transaction. Bad rows are
     reported by line (every one to ``on_problem``; the first ``KEEP_PROBLEMS`` kept in the
     report) and skipped; a row with the number of an earlier row wins over it and is reported
     (``on_duplicate``, and counted apart: rows = new + updated + duplicates). A file that
     cannot be read at all raises; one that breaks off (not UTF-8, not CSV, a line longer than
-    :data:`~gateway.broadcast.contacts.MAX_LINE`) raises after importing the good rows before it."""
+    :data:`~gateway.broadcast.contacts.MAX_LINE`) raises after importing the good rows before it.
+    The audit log gets one entry by ``actor`` with the counts, once rows were written."""
     try:
         raw, text = open_text(str(path))
     except FileNotFoundError:
@@ -119,7 +121,13 @@ async def import_contacts(
             if batch:
                 await flush()
     finally:
-        await store.close()
+        try:
+            if report.new or report.updated:
+                counts = {"file": path.name, "new": report.new, "updated": report.updated,
+                          "duplicates": report.duplicate_count, "skipped": report.problem_count}  # fmt: skip
+                await store.note_audit(actor, "contacts.imported", group, counts)
+        finally:
+            await store.close()
     return report
 
 

@@ -42,6 +42,7 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
 
     from gateway.broadcast import audience
     from gateway.cli.output import progress_bar
+    from gateway.cli.ticket_case import actor_name
 
     errors = errors_path.open("w", encoding="utf-8", newline="") if errors_path is not None else None
     writer = csv.writer(errors) if errors is not None else None
@@ -64,6 +65,7 @@ def contacts_import(config: config_mod.Config, file: Path, group: str | None, er
                     on_progress=lambda done: progress.update(task, completed=done),
                     on_problem=problem,
                     on_duplicate=problem,
+                    actor=actor_name(None),
                 )
             )
     finally:

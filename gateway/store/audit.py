@@ -90,6 +90,15 @@ async def record(
 
 
 class AuditMixin(StoreBase):
+    async def note_audit(
+        self, actor: str, action: str, target: str | None = None, detail: Mapping[str, Any] | None = None,
+        *, now: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """One audit entry in a transaction of its own, for a write made of many transactions
+        (a contacts import: one entry with its counts once it is done)."""
+        async with self._write() as db:
+            await record(db, acting(actor), action, target, detail, now=now)
+
     async def audit_entries(
         self, *, since: datetime | None = None, actor: str | None = None, limit: int = 100
     ) -> list[AuditRow]:

@@ -120,3 +120,22 @@ def test_people_by_hand_are_audited_and_a_refusal_writes_no_entry(tmp_path: Path
     blank = cli(db, "optouts", "add", sara, "--as", "crm")
     assert blank.exit_code == 1 and "the history's name for the CRM" in blank.output
     assert len(entries(db)) == 4
+
+
+def test_a_contacts_import_is_one_audit_entry_with_its_counts_and_a_file_of_nothing_none(tmp_path: Path) -> None:
+    db = tmp_path / "gw.db"
+    people = tmp_path / "north.csv"
+    people.write_text("phone,name,area\n0912 123 4567,Ali,north\n+989121112222,Sara,north\nnot a number,X,north\n")
+    out = cli(db, "contacts", "import", str(people), "--group", "north", user="reza")
+    assert out.exit_code == 0, out.output
+    again = cli(db, "contacts", "import", str(people), user="reza")
+    assert again.exit_code == 0, again.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("phone,name\n")
+    assert cli(db, "contacts", "import", str(empty)).exit_code == 0
+    assert [(e["action"], e["target"], e["actor"], e["detail"]) for e in entries(db)] == [
+        ("contacts.imported", "north", "reza",
+         {"file": "north.csv", "new": 2, "updated": 0, "duplicates": 0, "skipped": 1}),
+        ("contacts.imported", None, "reza",
+         {"file": "north.csv", "new": 0, "updated": 2, "duplicates": 0, "skipped": 1}),
+    ]  # fmt: skip

@@ -117,7 +117,7 @@ def check_every_listing(work: Path, text: str, other: str) -> None:
     contacts = work / "contacts.csv"
     _contacts_csv(contacts, text, other, text)
     config = config_mod.Config().with_database(db)
-    asyncio.run(import_contacts(config, contacts, other))
+    asyncio.run(import_contacts(config, contacts, other, actor="sara"))
     listed = cli(db, "contacts", "list")
     shown(listed, text)
     shown(listed, other)
