@@ -210,3 +210,9 @@ class MessageTooLong(GatewayError):
 class OptedOut(GatewayError):
     """A message by hand (``gateway send``, ``POST /api/v1/messages``) to a number that sent STOP:
     refused, nothing queued (a reply to a ticket still goes, as the customer asked)."""
+
+
+class CapRefused(GatewayError):
+    """A CAP 1.2 document was refused (not XML, too large, not CAP 1.2, against its rules, or
+    not for us: no area of ours, a Cancel of an alert we never took): nothing changed. The
+    message says why. ``gateway cap ingest`` exits 1; the API answers 422."""
