@@ -216,3 +216,13 @@ class CapRefused(GatewayError):
     """A CAP 1.2 document was refused (not XML, too large, not CAP 1.2, against its rules, or
     not for us: no area of ours, a Cancel of an alert we never took): nothing changed. The
     message says why. ``gateway cap ingest`` exits 1; the API answers 422."""
+
+
+class OutageError(GatewayError):
+    """An outage request the library refuses (no area, an unknown area, an ETR in the past or
+    not a time): nothing changed. The message names the field and the fix."""
+
+
+class OutageConflict(OutageError):
+    """An outage is not in a state that allows the change asked (update or restore one that is
+    restored or cancelled): nothing changed. The API answers 409."""
