@@ -64,4 +64,47 @@ API_MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX sessions_open ON sessions (user_name) WHERE ended_at IS NULL;
         """,
     ),
+    (
+        15,
+        "outages: areas, estimated restoration, stages (notices sent), reports linked, the restoration check",
+        """
+        CREATE TABLE outages (
+            id          INTEGER PRIMARY KEY,
+            areas       TEXT NOT NULL,                   -- JSON list of area names (contacts' area, [areas] rules)
+            cause       TEXT,
+            status      TEXT NOT NULL DEFAULT 'active',  -- active | restored | cancelled
+            eta_at      TEXT,                            -- the estimated restoration now (UTC); NULL: not known
+            started_at  TEXT NOT NULL,
+            ended_at    TEXT,                            -- restored or cancelled at
+            check_until TEXT,                            -- restored with a check: a 1 until then is a still-out report
+            created_by  TEXT NOT NULL,
+            origin      TEXT                             -- NULL: by hand; what drove it otherwise (cap:IDENTIFIER)
+        );
+        CREATE INDEX outages_status ON outages (status);
+        -- each step of an outage (declared, update, restored, cancelled) with the notice it sent;
+        -- also the CRM's queue of outage events (cursor outages_cursor in sync_state)
+        CREATE TABLE outage_stages (
+            id          INTEGER PRIMARY KEY,
+            outage_id   INTEGER NOT NULL,
+            kind        TEXT NOT NULL,                   -- declared | update | restored | cancelled
+            at          TEXT NOT NULL,
+            actor       TEXT NOT NULL,
+            eta_at      TEXT,                            -- the ETR this stage set (or kept)
+            note        TEXT,
+            checked     INTEGER NOT NULL DEFAULT 0,      -- restored with the restoration check
+            campaign_id INTEGER,                         -- the notice (NULL: none sent)
+            check_campaign_id INTEGER,                   -- the campaign that carried the check (the same, or a second)
+            recipients  INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outage_stages_outage ON outage_stages (outage_id, id);
+        -- tickets linked to an outage: reports while it was active, still-out replies after it
+        CREATE TABLE outage_reports (
+            ticket_id   TEXT PRIMARY KEY,
+            outage_id   INTEGER NOT NULL,
+            kind        TEXT NOT NULL,                   -- linked | still_out
+            at          TEXT NOT NULL
+        );
+        CREATE INDEX outage_reports_outage ON outage_reports (outage_id);
+        """,
+    ),
 ]
