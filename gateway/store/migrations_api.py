@@ -107,4 +107,30 @@ API_MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX outage_reports_outage ON outage_reports (outage_id);
         """,
     ),
+    (
+        16,
+        "CAP documents taken in (gateway cap ingest, POST /api/v1/cap): each once, by identifier, sender and sent",
+        """
+        -- every CAP 1.2 document acted on (a Test or Exercise only dry-runs: not kept); the same identifier, sender and sent again
+        -- changes nothing. outage_id: the outage it declared, updated or cancelled; expires_at:
+        -- after it no Update of this alert is taken; headline and instruction go to the public copy
+        CREATE TABLE cap_documents (
+            id          INTEGER PRIMARY KEY,
+            identifier  TEXT NOT NULL,
+            sender      TEXT NOT NULL,
+            sent        TEXT NOT NULL,                   -- UTC, ISO 8601
+            status      TEXT NOT NULL,                   -- Actual | Exercise | Test | ...
+            msg_type    TEXT NOT NULL,                   -- Alert | Update | Cancel
+            outcome     TEXT NOT NULL,                   -- declared | updated | cancelled
+            outage_id   INTEGER,
+            expires_at  TEXT,
+            headline    TEXT,
+            instruction TEXT,
+            received_at TEXT NOT NULL,
+            received_by TEXT NOT NULL,
+            UNIQUE (identifier, sender, sent)
+        );
+        CREATE INDEX cap_documents_outage ON cap_documents (outage_id);
+        """,
+    ),
 ]
