@@ -111,9 +111,10 @@ API_MIGRATIONS: list[tuple[int, str, str]] = [
         16,
         "CAP documents taken in (gateway cap ingest, POST /api/v1/cap): each once, by identifier, sender and sent",
         """
-        -- every CAP 1.2 document acted on (a Test or Exercise only dry-runs: not kept); the same identifier, sender and sent again
-        -- changes nothing. outage_id: the outage it declared, updated or cancelled; expires_at:
-        -- after it no Update of this alert is taken; headline and instruction go to the public copy
+        -- every CAP 1.2 document acted on (a Test or Exercise only dry-runs: not kept); the same
+        -- identifier, sender and sent again changes nothing. outage_id: the outage it declared,
+        -- updated or cancelled; expires_at: after it no Update of this alert is taken; headline
+        -- and instruction go to the public copy
         CREATE TABLE cap_documents (
             id          INTEGER PRIMARY KEY,
             identifier  TEXT NOT NULL,
