@@ -10,6 +10,7 @@ from gateway.store.access import AccessMixin
 from gateway.store.audience import AudienceMixin
 from gateway.store.audit import AuditMixin
 from gateway.store.campaigns import CampaignsMixin
+from gateway.store.console import ConsoleMixin
 from gateway.store.contacts import ContactsMixin
 from gateway.store.desk import DeskMixin
 from gateway.store.events import EventsMixin
@@ -47,5 +48,6 @@ class Store(
     EventsMixin,
     WebhooksMixin,
     IdempotencyMixin,
+    ConsoleMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
