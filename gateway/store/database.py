@@ -17,6 +17,7 @@ from gateway.store.events import EventsMixin
 from gateway.store.idempotency import IdempotencyMixin
 from gateway.store.inbox import InboundMixin
 from gateway.store.maintenance import MaintenanceMixin
+from gateway.store.outages import OutagesMixin
 from gateway.store.outbox import OutboxMixin
 from gateway.store.people import PeopleMixin
 from gateway.store.queries import QueriesMixin
@@ -48,6 +49,7 @@ class Store(
     EventsMixin,
     WebhooksMixin,
     IdempotencyMixin,
+    OutagesMixin,
     ConsoleMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gateway.store.protocols_outages import OutageLinks
+
 if TYPE_CHECKING:
     from gateway.store import Store
     from gateway.store.rows import (
@@ -359,8 +361,8 @@ class CampaignDesk(Protocol):
 # ---------------------------------------------------------------- consumers that need two or three views
 
 
-class RoutingStore(RoutingQueue, CustomerHistory, Protocol):
-    """Intake's routing (:mod:`gateway.inbound.routing`)."""
+class RoutingStore(RoutingQueue, CustomerHistory, OutageLinks, Protocol):
+    """Intake's routing (:mod:`gateway.inbound.routing`), with the outages it links reports to."""
 
 
 class IntakeStore(Inbox, RoutingStore, DeliveryBook, Protocol):

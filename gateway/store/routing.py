@@ -95,6 +95,14 @@ class RoutingMixin(StoreBase):
             }
             todo = [(i, m, o) for i, (m, o) in enumerate(routed) if m.id in fresh]
             tickets = await self._insert_tickets(db, [(i, m, o) for i, m, o in todo if o.ticket and o.phone])
+            linked = [
+                (tickets[i].id, *o.ticket.outage) for i, _, o in todo if i in tickets and o.ticket and o.ticket.outage
+            ]
+            if linked:  # a report of a known outage, linked in the ticket's transaction (gateway.outages)
+                await db.executemany(
+                    "INSERT INTO outage_reports (ticket_id, outage_id, kind, at) VALUES (?, ?, ?, ?)",
+                    [(ticket_id, outage_id, kind, at) for ticket_id, outage_id, kind in linked],
+                )
             merged = [o.merge_into for i, _, o in todo if i not in tickets and o.merge_into is not None]
             if merged:
                 await db.executemany(

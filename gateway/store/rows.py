@@ -104,6 +104,7 @@ class NewTicket:
     code: str
     account: str | None
     ref_for: Callable[[int], str]  # the reference customers type, from the ticket's sequence number
+    outage: tuple[int, str] | None = None  # (outage id, linked | still_out): a report of a known outage
 
 
 @dataclass(frozen=True)
