@@ -52,7 +52,8 @@ def parse_listen(value: str, where: str = "[metrics] listen", key: str = "metric
 
 def validate(config: Config, where: str, problems: Problems, modem_numbers: Sequence[int] = ()) -> None:
     """Checks across settings, each run whatever the others found."""
-    for check in (_check_site, _check_storage, _check_logging, _check_times, _check_conversation, _check_misc):
+    for check in (_check_site, _check_storage, _check_logging, _check_times, _check_conversation, _check_misc,
+                  _check_cap):  # fmt: skip
         with problems.check():
             check(config, where)
     limits: list[tuple[str, QuotasConfig | SimPolicy]] = [("quotas", config.quotas)]
@@ -182,6 +183,13 @@ def _check_misc(config: Config, where: str) -> None:
         except ValueError as exc:
             problems.errors.append(ConfigError(where, "broadcast.window", str(exc)))
     problems.raise_any()
+
+
+def _check_cap(config: Config, where: str) -> None:
+    for desc, area in config.cap.areas.items():
+        if not isinstance(area, str) or not area.strip() or not desc.strip():
+            raise ConfigError(where, f"cap.areas.{desc}", f"must name one of our areas, not {area!r}",
+                              'e.g. [cap.areas] "Tehran - North" = "North"')  # fmt: skip
 
 
 def validate_crm(config: Config, where: str, problems: Problems) -> None:

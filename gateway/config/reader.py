@@ -144,7 +144,9 @@ def _did_you_mean(key: str, choices: typing.Iterable[str]) -> str:
 
 
 def _type_name(t: Any) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(t, str(t))
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table"}.get(
+        t, str(t)
+    )
 
 
 def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
@@ -154,6 +156,8 @@ def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
         if value is None:
             return None
         hint = options[0]
+    if typing.get_origin(hint) is dict:
+        hint = dict  # a table ([cap] areas): its entries are checked in gateway.config.checks
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint is float and isinstance(value, float) and not math.isfinite(value):

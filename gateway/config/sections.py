@@ -176,6 +176,14 @@ class CrmConfig:
         return bool(self.url)
 
 
+@dataclass(frozen=True)
+class CapConfig:
+    """CAP 1.2 alerts in (gateway cap ingest, POST /api/v1/cap): docs/cap.md."""
+
+    areas: dict[str, str] = field(default_factory=dict)  # a CAP <areaDesc> -> our area (contacts' area)
+    notify: bool = True  # an Actual Alert or Update also sends the outage's notices
+
+
 SECRET_KEYS = frozenset({"token", "secret", "pin"})  # never shown in errors or logs
 # Environment variables that override [crm] keys (secrets need not be written in the file).
 CRM_ENV = {"url": "GATEWAY_CRM_URL", "token": "GATEWAY_CRM_TOKEN", "secret": "GATEWAY_CRM_SECRET"}
@@ -199,6 +207,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    cap: CapConfig = field(default_factory=CapConfig)
     operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
     modems: tuple[ModemConfig, ...] = ()  # how to reach each modem (sim_bank's)
     sims: dict[str, SimPolicy] = field(default_factory=dict)  # modem id -> its SIM's policy (the gateway's)
@@ -271,6 +280,7 @@ SECTIONS: dict[str, type] = {  # [section] -> its dataclass
     "retention": RetentionConfig,
     "metrics": MetricsConfig,
     "web": WebConfig,
+    "cap": CapConfig,
 }
 
 # [[modems]] keys -> ModemConfig fields (how to reach the modem) or SimPolicy fields (the gateway's)
