@@ -10,6 +10,7 @@ from gateway.store.access import AccessMixin
 from gateway.store.audience import AudienceMixin
 from gateway.store.audit import AuditMixin
 from gateway.store.campaigns import CampaignsMixin
+from gateway.store.cap import CapMixin
 from gateway.store.console import ConsoleMixin
 from gateway.store.contacts import ContactsMixin
 from gateway.store.desk import DeskMixin
@@ -51,5 +52,6 @@ class Store(
     IdempotencyMixin,
     OutagesMixin,
     ConsoleMixin,
+    CapMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
