@@ -1,6 +1,8 @@
 """python-gsmmodem, adapted: the two places where we must step into the library.
 
-* Flow control is configurable (the library hard-codes RTS/CTS and DSR/DTR on,
+* The port is opened here (:func:`sim_bank.ports.open_serial`): a device path, or a
+  modem on the network (``rfc2217://``, ``socket://``, pyserial's ``serial_for_url``);
+  flow control is configurable (the library hard-codes RTS/CTS and DSR/DTR on,
   which breaks some SIM800/SIM7600 setups).
 * Its reader loop dies on the first byte that is not UTF-8, silently; ours
   restarts it.
@@ -30,7 +32,7 @@ import serial
 from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
-from . import at
+from . import at, ports
 from .types import PROMPT_CANCEL_WAIT, ModemConfig
 
 # Answers some modems never end with a final result code: the line with this prefix ends them.
@@ -48,6 +50,7 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
     """Sits between ``GsmModem`` and ``SerialComms`` in the MRO (see :class:`Modem`)."""
 
     flow_control = False
+    exclusive = True  # a second program cannot open a local port under us
     prompt_cancel_wait = PROMPT_CANCEL_WAIT  # seconds (ModemConfig.prompt_cancel_wait)
     alive = False  # set by the library
     on_line_noise: Callable[[], None] | None = None
@@ -55,10 +58,14 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
     _late_final: threading.Event | None = None  # set when the OK after such a line arrives
 
     def connect(self) -> None:
-        super().connect()
-        if not self.flow_control:  # the library hard-codes rtscts/dsrdtr=True
-            self.serial.rtscts = False
-            self.serial.dsrdtr = False
+        # The library opens serial.Serial with rtscts/dsrdtr forced on, and only a device path;
+        # here any port ports.py knows (/dev/..., rfc2217://, socket://), flow control as set.
+        self.serial = ports.open_serial(
+            self.port, self.baudrate, timeout=self.timeout, flow_control=self.flow_control, exclusive=self.exclusive
+        )
+        self.alive = True
+        self.rxThread = threading.Thread(target=self._readLoop, name=f"gsm-reader-{self.port}", daemon=True)
+        self.rxThread.start()
         # A gateway killed between AT+CMGS and its PDU leaves the modem at the "> " prompt,
         # where every command is taken as PDU text and never answered. ESC cancels the
         # prompt (gammu opens the same way), CR ends a half-typed line; what the modem says
@@ -107,9 +114,10 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
         ``close()`` joins it and so waits for the read to time out)."""
         self.alive = False
         serial_port = getattr(self, "serial", None)
-        if serial_port is not None:
+        cancel_read = getattr(serial_port, "cancel_read", None)  # a network port has none: its read
+        if cancel_read is not None:  # times out within ``timeout``, or ends when close() shuts the socket
             with contextlib.suppress(OSError):  # SerialException is an OSError
-                serial_port.cancel_read()
+                cancel_read()
         reader = getattr(self, "rxThread", None)
         if reader is not None and reader is not threading.current_thread():
             with contextlib.suppress(RuntimeError):  # never started
@@ -142,8 +150,7 @@ class Modem(GsmModem, GatewayComms):  # type: ignore[misc]  # untyped library cl
         on_urc: Callable[[list[str]], None],
         on_fatal: Callable[[Any], None],
     ):
-        # exclusive: a second process (another gateway, ModemManager) cannot open the port under us
-        super().__init__(config.port, config.baudrate, requestDelivery=True, exclusive=True)
+        super().__init__(config.port, config.baudrate, requestDelivery=True)
         self.prompt_cancel_wait = config.prompt_cancel_wait
         self.fatalErrorCallback = self._port_failed
         self._on_port_failure = on_fatal

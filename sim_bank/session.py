@@ -27,7 +27,7 @@ from gsmmodem.exceptions import (
 )
 from gsmmodem.modem import GsmModem
 
-from . import at, pdu, ussd
+from . import at, pdu, ports, ussd
 from .exceptions import (
     CommandFailed,
     CommandTimeout,
@@ -96,11 +96,7 @@ class ModemSession:
             raise ModemConnectError(config.id, f"cannot open {config.port}: {exc}{hint}") from None
         except TimeoutException:
             session.close()
-            raise ModemConnectError(
-                config.id,
-                f"no answer on {config.port} at {config.baudrate} baud "
-                "(wrong port or speed, modem still booting, or the port is held by ModemManager)",
-            ) from None
+            raise ModemConnectError(config.id, ports.no_answer_hint(config.port, config.baudrate)) from None
         except CommandError as exc:
             session.close()
             raise ModemConnectError(config.id, f"modem refused initialisation: {exc}") from None
@@ -145,10 +141,10 @@ class ModemSession:
         self.urcs.scan_response(lines, command)
         return lines
 
-    def ask(self, command: str) -> list[str]:
+    def ask(self, command: str, timeout: float | None = None) -> list[str]:
         """A question whose refusal only means "unknown": [] instead of an error."""
         try:
-            return self.write(command)
+            return self.write(command, timeout=timeout)
         except CommandFailed:
             return []
 
@@ -172,10 +168,18 @@ class ModemSession:
         )
 
     def poll_radio(self, info: ModemInfo) -> ModemInfo:
-        """Signal, registration and operator, asked again."""
+        """Signal, registration and operator, asked again. Silence ends this connection: between
+        jobs a modem answers AT+CSQ at once, so no answer is a hung modem or a half-open network
+        link (no RST: a stopped ser2net, a pool gone dark), noticed within two health intervals."""
+        timeout = min(self.config.command_timeout, self.config.health_interval)
+        try:
+            signal = at.parse_csq(self.ask("AT+CSQ", timeout))
+        except CommandTimeout:
+            self.lost = f"no answer to the health poll in {timeout:g} s (modem hung, or the link is half-open)"
+            raise
         return dataclasses.replace(
             info,
-            signal=at.parse_csq(self.ask("AT+CSQ")),
+            signal=signal,
             registration=at.parse_creg(self.ask("AT+CREG?")),
             operator=at.parse_cops(self.ask("AT+COPS?")) or info.operator,
         )
