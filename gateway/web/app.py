@@ -105,4 +105,7 @@ def create_app(config: Config) -> FastAPI:
     app.include_router(health.router)
     for area in AREAS:
         app.include_router(importlib.import_module(f"gateway.web.{area}").router, prefix=API)
+    from gateway.web import console
+
+    console.install(app)  # the console's pages at /, on the API's sessions (docs/console.md)
     return app

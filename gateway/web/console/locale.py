@@ -1,0 +1,91 @@
+"""The console's words and how it writes numbers and dates, per language (pure).
+
+Labels live in ``locale/{en,fa,ar}.toml`` beside this module, files an organisation may edit;
+a key missing from a language falls back to English, and one missing from English shows its
+own key (so a typo is seen, never a crash). Persian dates are Jalali (Solar Hijri); Persian and
+Arabic write digits in their own script; all dates in the site's time zone.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.conversation.text import localise_digits
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("fa", "ar", "en")
+FALLBACK = "en"
+RTL = frozenset({"fa", "ar"})
+
+
+@cache
+def _table(language: str) -> dict[str, Any]:
+    path = LOCALE_DIR / f"{language}.toml"
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+@dataclass(frozen=True)
+class Words:
+    """One language's labels, digits and dates: what a template calls ``t``."""
+
+    language: str
+    timezone: str
+
+    @property
+    def dir(self) -> str:
+        return "rtl" if self.language in RTL else "ltr"
+
+    def __call__(self, key: str, section: str = "labels", **values: object) -> str:
+        """The label ``key`` (of ``section``), with ``{name}`` filled from ``values`` (numbers in
+        the language's digits)."""
+        for language in (self.language, FALLBACK):
+            found = _table(language).get(section, {}).get(key)
+            if isinstance(found, str):
+                break
+        else:
+            found = key
+        for name, value in values.items():
+            found = found.replace("{" + name + "}", self.digits(value))
+        return found
+
+    def status(self, status: str) -> str:
+        return self(status, "statuses")
+
+    def delivery(self, state: str | None) -> str:
+        return self(state or "queued", "delivery")
+
+    def language_name(self, language: str) -> str:
+        return self(language, "languages")
+
+    def digits(self, value: object) -> str:
+        """``value`` as text, its ASCII digits in the language's script."""
+        return localise_digits(str(value), self.language)
+
+    def date(self, stamp: str | None, *, seconds: bool = False) -> str:
+        """An ISO 8601 time (UTC) in the site's zone: ``1405-09-11 12:30`` for fa (Jalali),
+        ``2026-12-02 12:30`` otherwise; digits in the language's script."""
+        if not stamp:
+            return ""
+        try:
+            at = datetime.fromisoformat(stamp).astimezone(ZoneInfo(self.timezone))
+        except ValueError:
+            return self.digits(stamp)
+        shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+        if self.language == "fa":
+            import jdatetime
+
+            return self.digits(jdatetime.datetime.fromgregorian(datetime=at.replace(tzinfo=None)).strftime(shape))
+        return self.digits(at.strftime(shape))
+
+
+def words(language: str | None, timezone: str, default: str = FALLBACK) -> Words:
+    """The words of ``language`` (a user's), else ``default`` (``[site] language``)."""
+    chosen = language if language in LANGUAGES else default if default in LANGUAGES else FALLBACK
+    return Words(chosen, timezone)
