@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gateway.broadcast.cap_copy import write_cap_copy
 from gateway.store import CampaignRow
 
 RTL = ("fa", "ar")
@@ -64,7 +65,8 @@ def render_html(items: Sequence[dict[str, Any]], site_name: str) -> str:
 
 
 def write_public_copy(directory: Path, campaigns: Sequence[CampaignRow], site_name: str = "") -> list[Path]:
-    """Write ``broadcasts.json`` and ``index.html`` in ``directory``; returns their paths."""
+    """Write ``broadcasts.json`` and ``index.html`` in ``directory``, and each notice as a CAP 1.2
+    alert with the Atom feed under ``directory/cap/`` (:mod:`gateway.broadcast.cap_copy`); returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     items = public_items(campaigns)
     outputs = {
@@ -73,7 +75,7 @@ def write_public_copy(directory: Path, campaigns: Sequence[CampaignRow], site_na
     }
     for path, content in outputs.items():
         _replace(path, content)
-    return list(outputs)
+    return [*outputs, *write_cap_copy(directory, items, site_name, _replace)]  # cap/: CAP 1.2 and Atom
 
 
 def _replace(path: Path, content: str) -> None:
