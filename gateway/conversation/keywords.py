@@ -35,6 +35,10 @@ REPLY_VARIABLES = {
     "status_not_found": {"ref"},
     "status_none": set(),
     "update": {"ref", "label", "status", "account", "code"},
+    # a known outage (gateway.outages): its areas, since when, its estimated restoration
+    "outage_linked": {*TICKET_VARIABLES, "area", "since", "eta"},
+    "still_out": {*TICKET_VARIABLES, "area", "since", "eta"},
+    "status_outage": {"ref", "label", "status", "opened", "account", "code", "area", "since", "eta"},
 }
 ACTION_VARIABLES = {
     "ticket": TICKET_VARIABLES,

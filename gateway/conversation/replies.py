@@ -94,6 +94,9 @@ def oversized(catalogue: Catalogue, max_parts: int) -> list[str]:
                 "label": max(labels, key=len, default=""),
                 "status": max(statuses, key=len, default=""),
                 "opened": "1405/09/02 14:05",
+                "area": "North dist",  # a known outage's (gateway.outages): an area, a time today
+                "since": "14:05",
+                "eta": "18:00",
             }
             try:
                 parts = count_parts(render_reply(catalogue, name, lang, values))

@@ -19,6 +19,7 @@ sender's recent past, read from the database by the intake into a :class:`Contex
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.config import ConversationConfig
 from gateway.conversation.catalogue import Catalogue
+from gateway.conversation.outages import format_eta
 from gateway.conversation.replies import format_when
 from gateway.conversation.router import Action, Decision
 
@@ -52,6 +54,18 @@ class TicketBrief:
 
 
 @dataclass(frozen=True)
+class OutageBrief:
+    """A known outage as the conversation speaks of it (:mod:`gateway.outages`)."""
+
+    id: int
+    areas: str  # as the reply names them: "North, East"
+    status: str  # active | restored | cancelled
+    started_at: datetime
+    eta_at: datetime | None
+    kind: str = "linked"  # what a new report becomes: linked (while active) | still_out (after a check)
+
+
+@dataclass(frozen=True)
 class Context:
     """What the intake read about the sender before deciding."""
 
@@ -63,6 +77,8 @@ class Context:
     replies_last_hour: int = 0
     named: TicketBrief | None = None  # the ticket a STATUS names (whoever opened it)
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the site's, for "opened at"
+    outage: OutageBrief | None = None  # the known outage a new outage report would be linked to
+    ticket_outages: Mapping[str, OutageBrief] = field(default_factory=dict)  # ticket id -> its outage
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,7 @@ class Turn:
     session: Session | None = None  # a menu step to remember
     end_session: bool = False
     opt_out: bool | None = None  # True: STOP, False: START
+    outage: tuple[int, str] | None = None  # a new ticket linked to a known outage: (outage id, kind)
 
     @property
     def opens_ticket(self) -> bool:
@@ -88,6 +105,7 @@ class Turn:
 
 
 MERGEABLE = ("open", "in_progress")  # a repeat after the CRM resolved or closed a ticket is a new report
+OUTAGE_CATEGORY = "outage"  # the ticket category of outage reports (config/keywords.toml)
 
 
 def decide(decision: Decision, ctx: Context, catalogue: Catalogue, settings: ConversationConfig) -> Turn:
@@ -198,10 +216,31 @@ def _turn(decision: Decision, ctx: Context, catalogue: Catalogue, settings: Conv
             )  # fmt: skip
     if ctx.tickets_last_hour >= settings.max_tickets_per_hour:
         return Turn("silent", f"not answered: {ctx.tickets_last_hour} tickets this hour", lang, end_session=True)
-    return Turn(
+    turn = Turn(
         "ticket", decision.reason, lang, code=decision.code, category=decision.category, account=decision.account,
         reply=decision.reply, values={"label": _label(catalogue, decision.code, lang)}, end_session=True,
     )  # fmt: skip
+    return _linked(turn, ctx, catalogue)
+
+
+def _linked(turn: Turn, ctx: Context, catalogue: Catalogue) -> Turn:
+    """An outage report of a known outage is linked to it, and the reply says so: the outage
+    still on (its area, since when, its ETR), or the customer still out after a restoration."""
+    outage = ctx.outage
+    reply = {"linked": "outage_linked", "still_out": "still_out"}.get(outage.kind) if outage else None
+    if outage is None or turn.category != OUTAGE_CATEGORY or reply not in catalogue.replies:
+        return turn
+    values = {**turn.values, **outage_values(outage, ctx, turn.language)}
+    reason = f"{turn.reason}; {outage.kind.replace('_', ' ')} report of outage {outage.id}"
+    return replace(turn, reason=reason, reply=reply, values=values, outage=(outage.id, outage.kind))
+
+
+def outage_values(outage: OutageBrief, ctx: Context, lang: str) -> dict[str, str]:
+    return {
+        "area": outage.areas,
+        "since": format_eta(outage.started_at, ctx.tz, lang, ctx.now),
+        "eta": format_eta(outage.eta_at, ctx.tz, lang, ctx.now),
+    }
 
 
 def _status(decision: Decision, ctx: Context, catalogue: Catalogue) -> Turn:
@@ -223,7 +262,12 @@ def _status(decision: Decision, ctx: Context, catalogue: Catalogue) -> Turn:
         "account": ticket.account or "",
         "code": ticket.code,
     }
-    return Turn("status", f"status of {ticket.ref}", lang, ticket=ticket, reply=decision.reply or "status_found",
+    reply = decision.reply or "status_found"
+    outage = ctx.ticket_outages.get(ticket.id)
+    if outage is not None and outage.status == "active" and "status_outage" in catalogue.replies:
+        reply = "status_outage"  # the ticket of a known outage: its current ETR
+        values.update(outage_values(outage, ctx, lang))
+    return Turn("status", f"status of {ticket.ref}", lang, ticket=ticket, reply=reply,
                 values=values, end_session=True)  # fmt: skip
 
 

@@ -51,11 +51,11 @@ def test_a_notice_missing_a_language_is_reported(tmp_path: Path) -> None:
 def test_templates_list_and_show() -> None:
     runner = CliRunner()
     listed = json.loads(runner.invoke(main, ["templates", "list", "--json"]).stdout)
-    assert [n["name"] for n in listed] == ["outage", "update", "restored"]
+    assert [n["name"] for n in listed] == ["outage", "update", "restored", "check"]
     shown = runner.invoke(main, ["templates", "show", "restored"])
     assert shown.exit_code == 0 and "fa (1 part, ucs2): برق North district وصل شد." in shown.stdout
     unknown = runner.invoke(main, ["templates", "show", "flood"])
-    assert unknown.exit_code == 1 and "no notice 'flood'; there are: outage, restored, update" in unknown.output
+    assert unknown.exit_code == 1 and "no notice 'flood'; there are: check, outage, restored, update" in unknown.output
 
 
 def test_a_value_may_be_given_per_language() -> None:
