@@ -216,11 +216,11 @@ def _turn(decision: Decision, ctx: Context, catalogue: Catalogue, settings: Conv
             )  # fmt: skip
     if ctx.tickets_last_hour >= settings.max_tickets_per_hour:
         return Turn("silent", f"not answered: {ctx.tickets_last_hour} tickets this hour", lang, end_session=True)
-    turn = Turn(
+    opened = Turn(
         "ticket", decision.reason, lang, code=decision.code, category=decision.category, account=decision.account,
         reply=decision.reply, values={"label": _label(catalogue, decision.code, lang)}, end_session=True,
     )  # fmt: skip
-    return _linked(turn, ctx, catalogue)
+    return _linked(opened, ctx, catalogue)
 
 
 def _linked(turn: Turn, ctx: Context, catalogue: Catalogue) -> Turn:
