@@ -174,6 +174,12 @@ def _check_misc(config: Config, where: str) -> None:
             parse_listen(config.metrics.listen, where)
     with problems.check():
         _check_web(config, where)
+    o = config.outages
+    for key in ("check_window", "suggest_window"):
+        if getattr(o, key) <= 0:
+            problems.errors.append(ConfigError(where, f"outages.{key}", "must be more than 0 seconds"))
+    if o.suggest_reports < 1:
+        problems.errors.append(ConfigError(where, "outages.suggest_reports", "must be at least 1 phone"))
     for key in ("inbound_pdus_days", "outbox_days"):
         if getattr(config.retention, key) < 0:
             problems.errors.append(ConfigError(where, f"retention.{key}", "must be 0 (keep) or more days"))

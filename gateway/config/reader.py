@@ -101,7 +101,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
 
     where = str(path)
     problems = Problems()
-    known = {*SECTIONS, "modems", "operators"}
+    known = {*SECTIONS, "modems", "operators", "areas"}
     for key in raw:
         if key not in known:
             problems.errors.append(ConfigError(where, key, "unknown section", _did_you_mean(key, known)))
@@ -116,6 +116,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         "reply_reserve": quotas.reply_reserve,
     }
     operators = _operators(raw.get("operators", {}), where, problems)
+    areas = _areas(raw.get("areas", {}), where, problems)
     numbered = _modems(raw.get("modems", []), where, defaults, problems)
     for n, _modem, sim in numbered:
         if sim.operator is not None and operators and sim.operator not in operators:
@@ -129,7 +130,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     sections["crm"] = dataclasses.replace(crm, token=crm.token.strip(), secret=crm.secret.strip())
     modems = tuple(m for _n, m, _s in numbered)
     sims = {m.id: s for _n, m, s in numbered}
-    config = Config(path=path.resolve(), modems=modems, sims=sims, operators=operators, **sections)
+    config = Config(path=path.resolve(), modems=modems, sims=sims, operators=operators, areas=areas, **sections)
     validate(config, where, problems, [n for n, _m, _s in numbered])
     problems.raise_any()
     return config
@@ -292,6 +293,24 @@ def _operators(table: Any, where: str, problems: Problems) -> dict[str, tuple[st
         ):
             problems.errors.append(ConfigError(
                 where, f"operators.{name}", "must be a list of number prefixes", 'write them as "+98912"'
+            ))  # fmt: skip
+            continue
+        out[name] = tuple(prefixes)
+    return out
+
+
+def _areas(table: Any, where: str, problems: Problems) -> dict[str, tuple[str, ...]]:
+    """``[areas]``: each area's account-number prefixes (a report's account maps to its area)."""
+    if not isinstance(table, dict):
+        problems.errors.append(ConfigError(where, "areas", "must be a table", 'e.g. [areas] North = ["48", "49"]'))
+        return {}
+    out = {}
+    for name, prefixes in table.items():
+        if not isinstance(prefixes, list) or not all(
+            isinstance(p, str) and re.fullmatch(r"[0-9]{1,12}", p) for p in prefixes
+        ):
+            problems.errors.append(ConfigError(
+                where, f"areas.{name}", "must be a list of account-number prefixes", 'write them as "48" (digits)'
             ))  # fmt: skip
             continue
         out[name] = tuple(prefixes)

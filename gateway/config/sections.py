@@ -184,6 +184,13 @@ class CapConfig:
     notify: bool = True  # an Actual Alert or Update also sends the outage's notices
 
 
+@dataclass(frozen=True)
+class OutagesConfig:
+    check_window: float = 21600.0  # seconds after a restoration check in which a 1 is a still-out report
+    suggest_window: float = 600.0  # seconds of reports the early warning counts
+    suggest_reports: int = 10  # distinct phones reporting from an area without an outage: suggest one
+
+
 SECRET_KEYS = frozenset({"token", "secret", "pin"})  # never shown in errors or logs
 # Environment variables that override [crm] keys (secrets need not be written in the file).
 CRM_ENV = {"url": "GATEWAY_CRM_URL", "token": "GATEWAY_CRM_TOKEN", "secret": "GATEWAY_CRM_SECRET"}
@@ -208,7 +215,9 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     cap: CapConfig = field(default_factory=CapConfig)
+    outages: OutagesConfig = field(default_factory=OutagesConfig)
     operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
+    areas: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area -> account-number prefixes
     modems: tuple[ModemConfig, ...] = ()  # how to reach each modem (sim_bank's)
     sims: dict[str, SimPolicy] = field(default_factory=dict)  # modem id -> its SIM's policy (the gateway's)
 
@@ -281,6 +290,7 @@ SECTIONS: dict[str, type] = {  # [section] -> its dataclass
     "metrics": MetricsConfig,
     "web": WebConfig,
     "cap": CapConfig,
+    "outages": OutagesConfig,
 }
 
 # [[modems]] keys -> ModemConfig fields (how to reach the modem) or SimPolicy fields (the gateway's)
