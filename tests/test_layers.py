@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # top to bottom, as README.md lists them
 ORDER = [
-    "cli", "web", "dev", "daemon", "desk", "access", "ops", "sims", "broadcast", "outbound", "inbound", "hooks",
+    "cli", "web", "dev", "daemon", "cap", "desk", "access", "ops", "sims", "broadcast", "outbound", "inbound", "hooks",
     "crm",
     "events", "lockfile", "conversation", "store", "config", "runtime", "exceptions", "logs",
 ]  # fmt: skip
