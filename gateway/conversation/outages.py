@@ -9,7 +9,7 @@ calendar (Persian for fa) and digits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -56,3 +56,26 @@ def format_eta(at: datetime | None, tz: ZoneInfo, language: str, now: datetime) 
     else:
         text = f"{local.day} {local:%b %H:%M}"
     return localise_digits(text, language)
+
+
+def suggest_areas(
+    reports: Sequence[tuple[str, str | None, str | None]],
+    by_phone: Mapping[str, str],
+    by_account: Mapping[str, str],
+    rules: Mapping[str, Sequence[str]],
+    declared: Collection[str],
+    threshold: int,
+) -> dict[str, int]:
+    """The early warning: areas without a declared outage (not in ``declared``) from which at
+    least ``threshold`` distinct phones reported, from ``reports`` (phone, account, linked outage
+    or None; linked ones are known already). A report's area is its contact's by phone, else by
+    account, else the ``[areas]`` rule. Returns area -> distinct phones, most first."""
+    phones: dict[str, set[str]] = {}
+    for phone, account, linked in reports:
+        if linked is not None:
+            continue
+        area = by_phone.get(phone) or (by_account.get(account) if account else None) or area_by_account(account, rules)
+        if area is not None and area not in declared:
+            phones.setdefault(area, set()).add(phone)
+    found = {area: len(p) for area, p in phones.items() if len(p) >= threshold}
+    return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))

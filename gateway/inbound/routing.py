@@ -25,14 +25,16 @@ import structlog
 
 from gateway.config import Config
 from gateway.conversation.catalogue import Catalogue
+from gateway.conversation.outages import report_areas, suggest_areas
 from gateway.conversation.phones import Sender, classify, number_language
 from gateway.conversation.refs import format_ref
 from gateway.conversation.replies import render_reply
 from gateway.conversation.router import Decision, route
-from gateway.conversation.turns import Context, Session, TicketBrief, Turn, decide
+from gateway.conversation.turns import OUTAGE_CATEGORY, Context, OutageBrief, Session, TicketBrief, Turn, decide
 from gateway.events import MessageRouted, Observer
 from gateway.runtime import SYSTEM, Clock
 from gateway.store import STORE_ERRORS, MessageRow, NewTicket, Outcome, TicketRow
+from gateway.store.outages import OutageRow
 from gateway.store.protocols import RoutingStore
 from gateway.store.rows import CustomerRow
 
@@ -79,6 +81,7 @@ class Routing:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._ref_for = functools.partial(format_ref, config.site.id)
+        self._suggested: dict[str, datetime] = {}  # area -> when the early warning last named it
 
     async def route_waiting(self) -> None:
         """Route every committed message that has not been routed yet, oldest first.
@@ -123,7 +126,27 @@ class Routing:
             except Exception as exc:  # noqa: BLE001 - this message, not the others: marked failed
                 await self._failed(message, exc)
         await self._commit(routed)
+        if any(r.turn.action == "ticket" and r.turn.category == OUTAGE_CATEGORY and not r.turn.outage for r in routed):
+            await self._early_warning(self.clock.wall())
         return taken
+
+    async def _early_warning(self, now: datetime) -> None:
+        """Log ``outage_suggested`` when an area without a declared outage reaches ``[outages]
+        suggest_reports`` distinct phones within ``suggest_window`` (once a window per area)."""
+        settings = self.config.outages
+        window = timedelta(seconds=settings.suggest_window)
+        reports = await self.store.outage_tickets_since(OUTAGE_CATEGORY, now - window)
+        loose = [(p, a) for p, a, linked in reports if linked is None]
+        by_phone, by_account = await self.store.areas_by_phone_and_account(
+            {p for p, _ in loose}, {a for _, a in loose if a}
+        )
+        declared = {a for row in await self.store.outages("active") for a in row.area_list}
+        found = suggest_areas(reports, by_phone, by_account, self.config.areas, declared, settings.suggest_reports)
+        for area, phones in found.items():
+            last = self._suggested.get(area)
+            if last is None or now - last >= window:
+                self._suggested[area] = now
+                log.warning("outage_suggested", area=area, reports=phones, window_s=settings.suggest_window)
 
     def _sender(self, message: MessageRow) -> Sender:
         config = self.config
@@ -229,12 +252,35 @@ class Routing:
         if decision.action == "status" and decision.refs:
             found = await self.store.ticket(*decision.refs, phone=phone)  # only the sender's own
             named = _brief(found) if found else None
-        return Context(now, phone, session, recent, tickets_hour, replies_hour, named, tz)
+        outage, ticket_outages = None, {}
+        if decision.category == OUTAGE_CATEGORY and decision.action == "ticket":
+            outage = await self._known_outage(phone, decision.account, now)
+        elif decision.action == "status" and (named or recent):
+            asked = named or recent[0]
+            found_outages = await self.store.ticket_outages([asked.id])
+            ticket_outages = {k: _outage_brief(o) for k, o in found_outages.items()}
+        return Context(now, phone, session, recent, tickets_hour, replies_hour, named, tz, outage, ticket_outages)
+
+    async def _known_outage(self, phone: str, account: str | None, now: datetime) -> OutageBrief | None:
+        """The outage a report from ``phone`` (about ``account``) belongs to: one this phone was
+        asked about after its restoration (a still-out report), else an active outage of the
+        report's area (its contact's, else by ``[areas]`` account prefix)."""
+        checked = (await self.store.checks_sent([phone], now)).get(phone)
+        if checked is not None:
+            return _outage_brief(await self.store.outage(checked), kind="still_out")
+        active = await self.store.outages("active")
+        if not active:
+            return None
+        areas = set(report_areas(await self.store.contact_areas(phone, account), account, self.config.areas))
+        for row in active:  # newest first
+            if areas & set(row.area_list):
+                return _outage_brief(row)
+        return None
 
     def _outcome(self, kind: str, phone: str | None, turn: Turn, replyable: bool) -> Outcome:
         ticket = None
         if turn.opens_ticket:
-            ticket = NewTicket(turn.category or "", turn.code or "", turn.account, self._ref_for)
+            ticket = NewTicket(turn.category or "", turn.code or "", turn.account, self._ref_for, turn.outage)
         reply = None
         if replyable and turn.reply is not None:
             name, language, values = turn.reply, turn.language, dict(turn.values)
@@ -264,6 +310,11 @@ def _arrived(message: MessageRow, clock: Clock) -> datetime:
     except ValueError:
         return clock.wall()
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _outage_brief(row: OutageRow, kind: str = "linked") -> OutageBrief:
+    eta = datetime.fromisoformat(row.eta_at) if row.eta_at else None
+    return OutageBrief(row.id, ", ".join(row.area_list), row.status, datetime.fromisoformat(row.started_at), eta, kind)
 
 
 def _brief(t: TicketRow) -> TicketBrief:
