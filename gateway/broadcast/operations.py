@@ -5,8 +5,9 @@ person, running at once or waiting for a second person's approval
 from __future__ import annotations
 
 import asyncio
+import itertools
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,11 +127,16 @@ class BroadcastPlan:
 
 
 async def plan_broadcast(
-    store: BroadcastPlanner, config: Config, request: BroadcastRequest, now: datetime | None = None
+    store: BroadcastPlanner,
+    config: Config,
+    request: BroadcastRequest,
+    now: datetime | None = None,
+    extra: Sequence[tuple[str, str | None]] = (),
 ) -> BroadcastPlan:
     """What ``request`` would send, to whom, on which SIMs and by when -- the dry run. The
     audience is gathered on ``store``'s connection: :func:`create_broadcast` on the same
-    store creates the campaign from it (after the operator saw the plan and agreed)."""
+    store creates the campaign from it (after the operator saw the plan and agreed).
+    ``extra``: more recipients (phone, language or None), e.g. an outage's reporters."""
     tz = ZoneInfo(config.site.timezone)
     now = now or utcnow()
     n = notice(notices(config), request.template)
@@ -152,7 +158,7 @@ async def plan_broadcast(
     skipped: list[RowProblem] = []
     await check_audience(store, config, request.audience)
     summary = await store.build_audience(
-        request.audience, csv_recipients(request.audience.files, config, skipped),
+        request.audience, itertools.chain(csv_recipients(request.audience.files, config, skipped), extra),
         default_language=config.site.language, prefixes=language_prefixes(),
     )  # fmt: skip
     rendered = {lang: measure(lang, texts[lang]) for lang in texts}
@@ -242,14 +248,20 @@ async def submit(
     created_by: str,
     approval: bool,
     dry_run: bool,
+    extra: Sequence[tuple[str, str | None]] = (),
+    texts: Callable[[BroadcastPlan], BroadcastPlan] | None = None,
 ) -> tuple[BroadcastPlan, int | None, str | None]:
     """Plan ``request`` and, unless ``dry_run``, create it at once as ``created_by`` (the
     API: its caller saw a plan already, or asked for none). One at a time on ``store``:
     concurrent requests would share its connection's TEMP audience. Returns the plan, the
-    campaign id (None for a dry run) and the public copy's warning."""
+    campaign id (None for a dry run) and the public copy's warning. ``extra``: more recipients
+    (:func:`plan_broadcast`); ``texts``: the plan as sent, given the plan (an outage's
+    restoration check riding in the notice)."""
     turn = _AUDIENCE_TURNS.setdefault(store, asyncio.Lock())
     async with turn:
-        plan = await plan_broadcast(store, config, request)
+        plan = await plan_broadcast(store, config, request, extra=extra)
+        if texts is not None:
+            plan = texts(plan)
         if dry_run:
             return plan, None, None
         campaign_id, warning = await create_broadcast(store, config, plan, created_by=created_by, approval=approval)
