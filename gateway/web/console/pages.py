@@ -30,12 +30,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from gateway.access.principal import Principal
 from gateway.access.roles import ACTIONS
 from gateway.web.auth import SAFE_METHODS, address_of
-from gateway.web.console.locale import Words, words
+from gateway.web.console.locale import LANGUAGES, Words, words
 from gateway.web.problems import Problem
 
 HERE = Path(__file__).parent
 STATIC = "/console-static"  # the package's CSS and JS (static/)
 SIGN_IN = "/sign-in"
+# Pages hold customer data: never cached. Referrer-Policy same-origin, not the API's
+# no-referrer: under no-referrer Chromium posts forms with "Origin: null", and the sign-in
+# refuses a post whose Origin is not this site's (login CSRF).
+PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), auto_reload=False
@@ -101,8 +105,26 @@ def nav_of(request: Request, who: Principal | None) -> list[Nav]:
 
 
 def words_of(request: Request, who: Principal | None) -> Words:
+    """A signed-in user's language; before sign-in, the browser's first of ours it accepts
+    (``Accept-Language``), else ``[site] language``."""
     site = request.app.state.config.site
-    return words(who.language if who is not None else None, site.timezone, site.language)
+    chosen = who.language if who is not None else accepted(request.headers.get("accept-language", ""))
+    return words(chosen, site.timezone, site.language)
+
+
+def accepted(header: str) -> str | None:
+    """The first language of ours in an ``Accept-Language`` header, by its weight."""
+    ranked = []
+    for n, item in enumerate(header.split(",")):
+        tag, _, weight = item.strip().partition(";q=")
+        try:
+            q = float(weight) if weight else 1.0
+        except ValueError:
+            continue
+        primary = tag.split("-")[0].strip().lower()
+        if primary in LANGUAGES and q > 0:
+            ranked.append((-q, n, primary))
+    return min(ranked)[2] if ranked else None
 
 
 def csrf_of(request: Request) -> str:
@@ -119,7 +141,7 @@ def render(request: Request, who: Principal | None, template: str, status: int =
         t=t, who=who, csrf_token=csrf_of(request), nav=nav_of(request, who), path=request.url.path,
         static=STATIC, done=request.query_params.get("done"), **context,
     )  # fmt: skip
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 
 
 def sign_in_url(back_to: str) -> str:
