@@ -7,8 +7,8 @@ named as the API needs them: ``AREA.VERB``.
 * *agent* works tickets: reads tickets, messages and SIMs, replies, notes, changes status, assigns;
 * *supervisor* also sends broadcasts (and approves another's), manages opt-outs and contacts;
 * *admin* may do everything: users, tokens, every webhook, the audit log;
-* *integration* (a token for another system) sends messages, reads tickets and messages, and
-  manages the webhooks it created itself.
+* *integration* (a token for another system) sends messages, reads tickets and messages,
+  manages the webhooks it created itself, and hands in CAP alerts.
 
 Every role reads the event stream.
 """
@@ -41,6 +41,7 @@ ACTIONS = MappingProxyType(
         "users.manage": "add users, disable them, set their passwords",
         "tokens.manage": "create, list and revoke API tokens",
         "audit.read": "read the audit log",
+        "cap.ingest": "hand in a CAP 1.2 alert that declares, updates or cancels an outage (POST /api/v1/cap)",
     }
 )
 
@@ -52,7 +53,9 @@ _SUPERVISOR = _AGENT | {
     "optouts.manage",
     "contacts.manage",
 }
-_INTEGRATION = frozenset({"tickets.read", "messages.read", "messages.send", "events.read", "webhooks.manage_own"})
+_INTEGRATION = frozenset(
+    {"tickets.read", "messages.read", "messages.send", "events.read", "webhooks.manage_own", "cap.ingest"}
+)
 
 RIGHTS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {

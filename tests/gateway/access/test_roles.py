@@ -19,7 +19,8 @@ MAY = {
         "broadcasts.read", "broadcasts.create", "broadcasts.approve", "optouts.manage", "contacts.manage",
     },
     "admin": set(ACTIONS),
-    "integration": {"tickets.read", "messages.read", "messages.send", "events.read", "webhooks.manage_own"},
+    "integration": {"tickets.read", "messages.read", "messages.send", "events.read", "webhooks.manage_own",
+                    "cap.ingest"},
 }  # fmt: skip
 
 
