@@ -21,10 +21,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qs, urlsplit
 
-import serial
+if TYPE_CHECKING:  # pyserial is loaded by open_serial: config checks need none of it
+    import serial
 
 SCHEMES = ("rfc2217", "socket")
 # pyserial's RFC 2217 options a site may use (``logging`` is refused: it prints the line's
@@ -159,6 +160,8 @@ def open_serial(
     """``port`` opened: a local device with pyserial's ``Serial`` (``exclusive``: a second
     program cannot open it under us), a network port with ``serial_for_url``. Raises
     ``serial.SerialException`` saying what went wrong, the address named."""
+    import serial
+
     if not is_network(port):
         return serial.Serial(
             port, baudrate, timeout=timeout, rtscts=flow_control, dsrdtr=flow_control, exclusive=exclusive

@@ -7,6 +7,7 @@ one raises :class:`~gateway.exceptions.ConfigError`, several
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.config.sections import BAUDRATES, CRM_ENV, MODEM_KEYS, SECRET_KEYS, SECTIONS, Config, SimPolicy
 from gateway.exceptions import ConfigError
+from sim_bank.ports import parse_port, port_problem
 
 if TYPE_CHECKING:
     from gateway.config.checks import Problems
@@ -259,6 +261,9 @@ def _modems(
             problems.errors.append(ConfigError(
                 where, f"{key}.number", f"{modem.own_number!r} is not +E.164", 'write it as "+989121234567"'
             ))  # fmt: skip
+        wrong = port_problem(modem.port)
+        if wrong is not None:
+            problems.errors.append(ConfigError(where, f"{key}.port", *wrong))
         device = port_device(modem.port)
         if device in ports:
             other, written = ports[device]
@@ -276,8 +281,10 @@ def _modems(
 
 def port_device(port: str) -> str:
     """What a modem's port names, to find two modems on one: a local device with its links
-    resolved (``/dev/serial/by-id/...`` is ``/dev/ttyUSB0``), a network port as written."""
+    resolved (``/dev/serial/by-id/...`` is ``/dev/ttyUSB0``), a network port by its host and TCP port."""
     if "://" in port:
+        with contextlib.suppress(ValueError):  # rfc2217:// and socket:// to one host:port: one modem
+            return f"tcp:{parse_port(port).endpoint}"
         return port.strip().lower()
     return os.path.realpath(os.path.expanduser(port))
 
