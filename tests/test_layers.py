@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # top to bottom, as README.md lists them
 ORDER = [
-    "cli", "web", "dev", "daemon", "cap", "desk", "access", "ops", "sims", "broadcast", "outbound", "inbound", "hooks",
-    "crm",
+    "cli", "web", "dev", "daemon", "cap", "desk", "access", "ops", "sims", "outages", "broadcast", "outbound",
+    "inbound", "hooks", "crm",
     "events", "lockfile", "conversation", "store", "config", "runtime", "exceptions", "logs",
 ]  # fmt: skip
 
