@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 # GsmSimBank brings in the worker, python-gsmmodem and pyserial.
 _FACE = {
     "BankEvent": ".types",
+    "CellBroadcast": ".types",
+    "CellMessage": ".cbm",
     "CommandFailed": ".exceptions",
     "CommandTimeout": ".exceptions",
     "Deliver": ".pdu",
@@ -45,6 +47,7 @@ _FACE = {
 
 if TYPE_CHECKING:
     from .bank import GsmSimBank
+    from .cbm import CellMessage
     from .exceptions import (
         CommandFailed,
         CommandTimeout,
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
     from .pdu import Deliver, StatusReport
     from .types import (
         BankEvent,
+        CellBroadcast,
         DeliveryReport,
         InboundBatch,
         ModemConfig,
@@ -75,6 +79,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BankEvent",
+    "CellBroadcast",
+    "CellMessage",
     "CommandFailed",
     "CommandTimeout",
     "Deliver",

@@ -16,6 +16,7 @@ _CMGL = re.compile(r"^\+CMGL:\s*(\d+)\s*,\s*(\d+)\s*,[^,]*,\s*(\d+)\s*$")
 _CMTI = re.compile(r'^\+CMTI:\s*"?([A-Za-z]+)"?\s*,\s*(\d+)\s*$')
 _CDSI = re.compile(r'^\+CDSI:\s*"?([A-Za-z]+)"?\s*,\s*(\d+)\s*$')
 _CDS = re.compile(r"^\+CDS:\s*(\d+)\s*$")
+_CBM = re.compile(r"^\+CBM:\s*(\d+)\s*$")  # PDU mode: "+CBM: <length>", the page on the next line
 _CMGS = re.compile(r"^\+CMGS:\s*(\d+)")
 _CSQ = re.compile(r"^\+CSQ:\s*(\d+)\s*,\s*(\d+)")
 _CREG_URC = re.compile(r"^\+CREG:\s*(\d)\s*(?:,\s*\"?[0-9A-Fa-f]*\"?\s*,\s*\"?[0-9A-Fa-f]*\"?.*)?$")
@@ -144,7 +145,7 @@ def separate(lines: list[str], command: str) -> tuple[list[str], list[str]]:
             continue
         urcs.append(line)
         prefix = line_prefix(line)
-        if prefix in ("+CDS", "+CMT") and i < len(lines) and is_hex_pdu(lines[i].strip()):
+        if prefix in ("+CDS", "+CMT", "+CBM") and i < len(lines) and is_hex_pdu(lines[i].strip()):
             urcs.append(lines[i])
             i += 1
         elif prefix == "+CUSD":
@@ -202,7 +203,7 @@ def is_hex_pdu(line: str) -> bool:
 class Urc:
     """An unsolicited result code we act on."""
 
-    kind: str  # "sms" (+CMTI), "report" (+CDSI), "report_pdu" (+CDS), "ussd", "creg", "other"
+    kind: str  # "sms" (+CMTI), "report" (+CDSI), "report_pdu" (+CDS), "cbm" (+CBM), "ussd", "creg", "other"
     memory: str | None = None
     index: int | None = None
     pdu: str | None = None
@@ -229,6 +230,12 @@ def parse_urcs(lines: list[str]) -> list[Urc]:
                 pdu = lines[i].strip()
                 i += 1
             out.append(Urc("report_pdu", pdu=pdu, line=line))
+        elif _CBM.match(line):
+            pdu = None
+            if i < len(lines) and lines[i].strip() and not (is_urc(lines[i]) or is_final(lines[i])):
+                pdu = lines[i].strip()  # taken even when it is no PDU: the handler says why
+                i += 1
+            out.append(Urc("cbm", pdu=pdu, line=line))
         elif line.startswith("+CUSD"):
             body = [line]
             while not cusd_complete("\n".join(body)) and i < len(lines):

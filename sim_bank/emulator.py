@@ -11,7 +11,8 @@ they happen -- also in the middle of another command's response, which is
 what real modems do and what loses messages in naive clients.
 
 Control API (thread-safe): :meth:`ModemEmulator.inject_sms`,
-:meth:`~ModemEmulator.inject_pdus`, :attr:`~ModemEmulator.sent`,
+:meth:`~ModemEmulator.inject_pdus`, :meth:`~ModemEmulator.inject_cbm` (a cell broadcast's
+``+CBM`` pages, to a client listening with ``AT+CSCB``), :attr:`~ModemEmulator.sent`,
 :meth:`~ModemEmulator.set_send_latency`, :meth:`~ModemEmulator.fail_next_sends`,
 :meth:`~ModemEmulator.set_signal`, :meth:`~ModemEmulator.set_registration`,
 :meth:`~ModemEmulator.stored`, :meth:`~ModemEmulator.set_dialect` (answer as a Huawei or a
@@ -30,13 +31,14 @@ from pathlib import Path
 
 from . import pdu as pdu_codec
 from .emulator_at import AtInterpreter
+from .emulator_cbm import CellBroadcastCommands
 from .emulator_line import DIALECTS, TEHRAN, Dialect, Notify, SentMessage, SentPdu
 from .emulator_pty import PtyPort
 
 __all__ = ["DIALECTS", "TEHRAN", "Dialect", "ModemEmulator", "Notify", "SentMessage", "SentPdu"]
 
 
-class ModemEmulator(AtInterpreter):
+class ModemEmulator(CellBroadcastCommands, AtInterpreter):
     """One emulated modem with its SIM on a pty. ``start()`` opens it; ``port`` is what clients open."""
 
     def __init__(

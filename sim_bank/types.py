@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .cbm import CellMessage
 from .pdu import Deliver, StatusReport
 
 PROMPT_CANCEL_WAIT = 0.2
@@ -32,6 +33,7 @@ class ModemConfig:
     send_timeout: float = 60.0  # from the PDU written to +CMGS; real networks take 2-10 s
     reconnect_max: float = 60.0  # cap of the reconnect backoff
     health_interval: float = 60.0  # seconds between signal/registration/storage polls
+    cell_broadcast: str = ""  # message identifiers to listen to (AT+CSCB), "4370-4399"; empty: none
     # seconds a modem gets at each connect to answer the ESC that ends a stale SMS prompt
     # (not a config key: an emulator answers at once, and tests pass a short one)
     prompt_cancel_wait: float = PROMPT_CANCEL_WAIT
@@ -107,7 +109,15 @@ class ModemState:
     retry_in: float | None = None
 
 
-BankEvent = InboundBatch | DeliveryReport | ModemState | ModemHealth
+@dataclass(frozen=True)
+class CellBroadcast:
+    """A cell broadcast a modem heard, every page of it joined (:mod:`sim_bank.cbm`)."""
+
+    modem_id: str
+    message: CellMessage
+
+
+BankEvent = InboundBatch | DeliveryReport | ModemState | ModemHealth | CellBroadcast
 
 
 @dataclass(frozen=True)

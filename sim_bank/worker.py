@@ -43,6 +43,7 @@ from typing import Any
 import structlog
 
 from .backoff import backoff_delay
+from .cbm_subscribe import subscribe
 from .exceptions import CommandFailed, EncodeError, ModemConnectError, ModemError, ModemUnavailable, PduError
 from .session import ModemSession
 from .storage import SimStorage
@@ -335,6 +336,7 @@ class ModemWorker:
         self._info = session.read_info(self._storage.memories)
         with contextlib.suppress(CommandFailed):
             session.write("AT+CREG=1")  # registration changes arrive as +CREG: <stat>
+        subscribe(session, self.config.cell_broadcast)  # +CBM pages of the channels listened to
         self._next_poll = time.monotonic() + self.config.health_interval
         self._emit(session.health(self._info))
         # sweep everything now: messages that arrived while we were away are on the SIM
