@@ -134,4 +134,39 @@ API_MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX cap_documents_outage ON cap_documents (outage_id);
         """,
     ),
+    (
+        17,
+        "cell broadcasts heard (gateway cap received): each message once, by identifier and serial number",
+        """
+        -- a public-warning cell broadcast (3GPP TS 23.041) as the modems heard it, every page
+        -- joined: the same message identifier and serial number (its update number within) is
+        -- the same message, however often and by however many modems it was heard; a new update
+        -- number is a new row. serial is the whole 16-bit number, its fields beside it
+        CREATE TABLE cell_broadcasts (
+            id            INTEGER PRIMARY KEY,
+            message_id    INTEGER NOT NULL,
+            serial        INTEGER NOT NULL,
+            geo_scope     INTEGER NOT NULL,            -- 0 cell (immediate), 1 network, 2 location area, 3 cell
+            message_code  INTEGER NOT NULL,
+            update_number INTEGER NOT NULL,
+            dcs           INTEGER NOT NULL,
+            language      TEXT,                         -- ISO 639 when the broadcast names it
+            text          TEXT NOT NULL,
+            pages         INTEGER NOT NULL,
+            received_at   TEXT NOT NULL,                -- first heard
+            last_heard_at TEXT NOT NULL,
+            UNIQUE (message_id, serial)
+        );
+        CREATE INDEX cell_broadcasts_received ON cell_broadcasts (received_at);
+        -- which modems heard it, when first and last, how many times
+        CREATE TABLE cell_broadcast_modems (
+            broadcast_id  INTEGER NOT NULL REFERENCES cell_broadcasts (id),
+            modem_id      TEXT NOT NULL,
+            first_heard_at TEXT NOT NULL,
+            last_heard_at TEXT NOT NULL,
+            heard         INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (broadcast_id, modem_id)
+        );
+        """,
+    ),
 ]
