@@ -38,6 +38,7 @@ COMMANDS = {
     "optouts": "optouts",
     "templates": "templates",
     "broadcast": "broadcast",
+    "outage": "outages",
     "backup": "ops",
     "export": "ops",
     "stats": "ops",
