@@ -11,6 +11,7 @@ from gateway.store.audience import AudienceMixin
 from gateway.store.audit import AuditMixin
 from gateway.store.campaigns import CampaignsMixin
 from gateway.store.cap import CapMixin
+from gateway.store.cell_broadcast import CellBroadcastMixin
 from gateway.store.console import ConsoleMixin
 from gateway.store.contacts import ContactsMixin
 from gateway.store.desk import DeskMixin
@@ -53,5 +54,6 @@ class Store(
     OutagesMixin,
     ConsoleMixin,
     CapMixin,
+    CellBroadcastMixin,
 ):
     """The gateway's database. Open with :meth:`Store.open`; close with :meth:`close` (or ``async with``)."""
