@@ -94,7 +94,7 @@ def plan(alert: Alert, areas: Mapping[str, str], languages: Sequence[str], *, no
         first = alert.infos[0]
         words["en"] = Words("", first.headline, first.instruction, first.event)
         words = {k: v for k, v in words.items() if k in languages} or words
-    return CapPlan(action, ours, eta, expires, words, alert.references, dry_run, notify and not dry_run)
+    return CapPlan(action, ours, eta, expires, words, alert.references, dry_run, notify)
 
 
 def _key(text: str) -> str:

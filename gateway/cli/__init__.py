@@ -48,6 +48,7 @@ COMMANDS = {
     "tokens": "access",
     "audit": "access",
     "webhooks": "webhooks",
+    "cap": "cap",
     "serve": "web",
 }
 
