@@ -34,6 +34,7 @@ from gateway.conversation.replies import oversized
 from gateway.crm.sync import SyncService
 from gateway.events import GatewayEvent, MessageRouted, Observer, OutboxDone
 from gateway.hooks.delivery import WebhookService
+from gateway.inbound.cell_broadcast import record as record_cell_broadcast
 from gateway.inbound.intake import Intake
 from gateway.inbound.reports import apply_report
 from gateway.lockfile import DaemonLock, holder_name
@@ -47,7 +48,7 @@ from gateway.sims.ussd import UssdService
 from gateway.store import STORE_ERRORS, Store
 from gateway.store import files as private_files
 from gateway.store.watch import DatabaseWatch
-from sim_bank import BankEvent, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank
+from sim_bank import BankEvent, CellBroadcast, DeliveryReport, GsmSimBank, InboundBatch, ModemState, SimBank
 
 log = structlog.get_logger("gateway.daemon")
 
@@ -296,8 +297,14 @@ class Daemon:
                 self.runtime.wake("dispatcher")
         elif isinstance(event, DeliveryReport) and self.store is not None and self._started:
             self._spawn(apply_report(self.store, event.modem_id, event.report, self._observe))
+        elif isinstance(event, CellBroadcast) and self.store is not None and self._started:
+            self._spawn(self._heard(event))
         if self.monitor is not None:
             self.monitor.on_event(event)
+
+    async def _heard(self, event: CellBroadcast) -> None:
+        if self.store is not None:
+            await record_cell_broadcast(self.store, event, self.clock.wall())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._tasks.spawn(coro)
