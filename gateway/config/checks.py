@@ -53,7 +53,7 @@ def parse_listen(value: str, where: str = "[metrics] listen", key: str = "metric
 def validate(config: Config, where: str, problems: Problems, modem_numbers: Sequence[int] = ()) -> None:
     """Checks across settings, each run whatever the others found."""
     for check in (_check_site, _check_storage, _check_logging, _check_times, _check_conversation, _check_misc,
-                  _check_cap):  # fmt: skip
+                  _check_cap, _check_cell_broadcast):  # fmt: skip
         with problems.check():
             check(config, where)
     limits: list[tuple[str, QuotasConfig | SimPolicy]] = [("quotas", config.quotas)]
@@ -196,6 +196,18 @@ def _check_cap(config: Config, where: str) -> None:
         if not isinstance(area, str) or not area.strip() or not desc.strip():
             raise ConfigError(where, f"cap.areas.{desc}", f"must name one of our areas, not {area!r}",
                               'e.g. [cap.areas] "Tehran - North" = "North"')  # fmt: skip
+
+
+def _check_cell_broadcast(config: Config, where: str) -> None:
+    from sim_bank.cbm import parse_channels
+
+    channels = config.cell_broadcast.channels
+    if channels.strip():
+        try:
+            parse_channels(channels)
+        except ValueError as exc:
+            raise ConfigError(where, "cell_broadcast.channels", str(exc),
+                              'e.g. channels = "4370-4399,919" (empty: listen to none)') from None  # fmt: skip
 
 
 def validate_crm(config: Config, where: str, problems: Problems) -> None:

@@ -113,6 +113,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         "sweep_interval": sections["receive"].sweep_interval,
         "send_timeout": sections["send"].send_timeout,
         "health_interval": sections["health"].poll_interval,
+        "cell_broadcast": sections["cell_broadcast"].channels.strip(),
         "per_minute": quotas.per_minute,
         "per_day": quotas.per_day,
         "reply_reserve": quotas.reply_reserve,

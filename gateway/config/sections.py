@@ -34,6 +34,7 @@ DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_BASE = 5.0
 DEFAULT_RETRY_MAX = 300.0
 DEFAULT_REPLY_AFFINITY = 30.0
+DEFAULT_CELL_BROADCAST = "4370-4399"  # TS 23.041 public warning (presidential to test); national ranges added
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("auto", "json", "console")
@@ -185,6 +186,13 @@ class CapConfig:
 
 
 @dataclass(frozen=True)
+class CellBroadcastConfig:
+    """Public-warning cell broadcasts the modems listen to (gateway cap received): docs/cell-broadcast.md."""
+
+    channels: str = DEFAULT_CELL_BROADCAST  # message identifiers (TS 23.041), "4370-4399,919"; empty: none
+
+
+@dataclass(frozen=True)
 class OutagesConfig:
     check_window: float = 21600.0  # seconds after a restoration check in which a 1 is a still-out report
     suggest_window: float = 600.0  # seconds of reports the early warning counts
@@ -216,6 +224,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     cap: CapConfig = field(default_factory=CapConfig)
     outages: OutagesConfig = field(default_factory=OutagesConfig)
+    cell_broadcast: CellBroadcastConfig = field(default_factory=CellBroadcastConfig)
     operators: dict[str, tuple[str, ...]] = field(default_factory=dict)  # operator -> number prefixes
     areas: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area -> account-number prefixes
     modems: tuple[ModemConfig, ...] = ()  # how to reach each modem (sim_bank's)
@@ -291,6 +300,7 @@ SECTIONS: dict[str, type] = {  # [section] -> its dataclass
     "web": WebConfig,
     "cap": CapConfig,
     "outages": OutagesConfig,
+    "cell_broadcast": CellBroadcastConfig,
 }
 
 # [[modems]] keys -> ModemConfig fields (how to reach the modem) or SimPolicy fields (the gateway's)
