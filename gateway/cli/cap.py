@@ -65,4 +65,43 @@ def _show(taken: dict[str, Any]) -> None:
         out.print(literal(f"  {key}: {value}"))
 
 
+@cap.command("received", context_settings=CONTEXT)
+@with_config
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Newest this many.")
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print JSON (message_id, serial, language, text, received_at, modems, ...).",
+)  # fmt: skip
+def cap_received(config: config_mod.Config, limit: int, as_json: bool) -> None:
+    """Cell broadcasts the modems heard (the public warnings of [cell_broadcast] channels),
+    newest first: what the national alert system told everyone's phone, so that our own
+    message can agree with it. Each message once (its identifier and serial number), with
+    the modems that heard it; a new update number is a new message. See docs/cell-broadcast.md.
+
+    Example: gateway cap received --json
+    """
+    import asyncio
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gateway.cli.output import DataTable
+    from gateway.inbound.cell_broadcast import received
+
+    rows = asyncio.run(received(config, limit))
+    if as_json:
+        echo_json([r.as_json() for r in rows])
+        return
+    tz = ZoneInfo(config.site.timezone)
+    table = DataTable("received", "identifier", "serial (code/update)", "language", "heard by", "text")
+    for r in rows:
+        when = datetime.fromisoformat(r.received_at).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        table.add_row(
+            when, str(r.message_id), f"{r.serial} ({r.message_code}/{r.update_number})", r.language or "-",
+            ", ".join(r.modems), r.text,
+        )  # fmt: skip
+    console().print(table)
+    if not rows:
+        click.echo("no cell broadcasts heard", err=True)
+
+
 COMMANDS = [cap]
