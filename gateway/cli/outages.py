@@ -228,7 +228,7 @@ def show(config: config_mod.Config, outage_id: int, as_json: bool) -> None:
         echo_json(found)
         return
     out = console()
-    fields = {k: v for k, v in found.items() if k not in ("stages", "etr_history", "reports")}
+    fields = {k: v for k, v in found.items() if k not in ("stages", "etr_history", "tickets")}
     fields["areas"] = ", ".join(found["areas"])
     print_fields(out, fields, 13)
     stages = DataTable("stage", "at", "by", "ETR", "check", "campaign", "notified", "note")
@@ -238,7 +238,7 @@ def show(config: config_mod.Config, outage_id: int, as_json: bool) -> None:
                        s["note"] or "")  # fmt: skip
     out.print(stages)
     reports = DataTable("ref", "kind", "status", "phone", "at")
-    for r in found["reports"]:
+    for r in found["tickets"]:
         reports.add_row(r["ref"], r["kind"], r["status"], r["phone"], r["at"][:16].replace("T", " "))
     out.print(reports)
 

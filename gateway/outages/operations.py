@@ -176,7 +176,7 @@ async def show_outage(store: OutageStore, config: Config, outage_id: int) -> dic
         ],
         "etr_history": [{"at": s.at, "eta": s.eta_at, "eta_local": local_text(s.eta_at, tz)} for s in stages
                         if s.kind in ("declared", "update")],
-        "reports": [{"ticket_id": r.ticket_id, "ref": r.ref, "phone": r.phone, "status": r.status, "kind": r.kind,
+        "tickets": [{"ticket_id": r.ticket_id, "ref": r.ref, "phone": r.phone, "status": r.status, "kind": r.kind,
                      "at": r.at} for r in reports],
     }  # fmt: skip
 
