@@ -68,6 +68,11 @@ class Words:
         """``value`` as text, its ASCII digits in the language's script."""
         return localise_digits(str(value), self.language)
 
+    def ltr(self, value: object) -> str:
+        """``value`` (a reference, a number) in the language's digits, isolated left to right
+        (U+2066 ... U+2069) so that right-to-left text around it keeps ``12-000345`` in order."""
+        return f"\u2066{self.digits(value)}\u2069"
+
     def date(self, stamp: str | None, *, seconds: bool = False) -> str:
         """An ISO 8601 time (UTC) in the site's zone: ``1405-09-11 12:30`` for fa (Jalali),
         ``2026-12-02 12:30`` otherwise; digits in the language's script."""
