@@ -7,8 +7,8 @@ whose report is linked to it; once each (the audience is de-duplicated by phone)
 sent STOP left out. The ``area`` variable is the outage's areas as written; ``eta`` is the ETR in
 each reader's digits and calendar (``eta.fa``, ``eta.ar``, ``eta.en``). The restoration check
 (the ``check`` notice, "reply 1 if you still have no service") rides in the restored notice
-when, in every language, both fit ``[conversation] reply_max_parts``; else it follows as a
-second campaign to the same people.
+when, in every language the audience reads, both fit ``[conversation] reply_max_parts``; else it
+follows as a second campaign to the same people.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ async def send_stage(
         if check_texts is None:
             return plan
         texts = {lang: f"{text} {check_texts[lang]}" for lang, text in plan.texts.items()}
-        if any(count_parts(t) > config.conversation.reply_max_parts for t in texts.values()):
+        readers = [lang for lang, n in plan.audience.by_language.items() if n]  # the languages it goes out in
+        if any(count_parts(texts[lang]) > config.conversation.reply_max_parts for lang in readers if lang in texts):
             combined.append(False)
             return plan
         combined.append(True)
