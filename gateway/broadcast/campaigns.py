@@ -46,7 +46,9 @@ def local_user() -> str:
 async def publish(store: CampaignDesk, config: Config) -> str | None:
     """Write the public copy; a failure is a warning (the campaign is made: never retry it)."""
     try:
-        write_public_copy(config.public_dir, await store.campaigns(limit=LIST_MAX), config.site.name)
+        campaigns = await store.campaigns(limit=LIST_MAX)
+        words = await store.cap_public([c.id for c in campaigns])  # a CAP alert's headline and instruction
+        write_public_copy(config.public_dir, campaigns, config.site.name, words)
     except OSError as exc:
         return f"the public copy could not be written to {config.public_dir}: {exc}"
     return None

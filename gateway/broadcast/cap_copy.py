@@ -49,8 +49,8 @@ def cap_time(value: str | datetime) -> str:
 
 
 def alert_xml(item: Mapping[str, Any], sender: str, site_name: str) -> bytes:
-    """One public-copy item (``id``, ``notice``, ``published_at``, ``texts``, ``areas``) as a
-    CAP 1.2 alert."""
+    """One public-copy item (``id``, ``notice``, ``published_at``, ``texts``; ``headline`` and
+    ``instruction`` by language when a CAP alert sent it; ``areas``) as a CAP 1.2 alert."""
     alert = ET.Element(f"{{{CAP}}}alert")
     for name, value in (("identifier", identifier_of(sender, item)), ("sender", sender),
                         ("sent", cap_time(item["published_at"])), ("status", "Actual"), ("msgType", "Alert"),
@@ -65,8 +65,10 @@ def alert_xml(item: Mapping[str, Any], sender: str, site_name: str) -> bytes:
             _text(info, name, value)
         if site_name:
             _text(info, "senderName", site_name)
-        _text(info, "headline", _headline(text))
+        _text(info, "headline", _headline(item.get("headline", {}).get(language) or text))
         _text(info, "description", text)
+        if item.get("instruction", {}).get(language):  # a CAP alert's instruction, as it came
+            _text(info, "instruction", item["instruction"][language])
         for area in item.get("areas") or ():
             _text(ET.SubElement(info, f"{{{CAP}}}area"), "areaDesc", str(area))
     return bytes(ET.tostring(alert, encoding="utf-8", xml_declaration=True, default_namespace=CAP)) + b"\n"

@@ -13,7 +13,7 @@ import html
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +23,23 @@ from gateway.store import CampaignRow
 RTL = ("fa", "ar")
 NAMES = {"fa": "فارسی", "ar": "العربية", "en": "English"}
 MAX_ITEMS = 200
+Words = Mapping[int, Mapping[str, Mapping[str, str]]]  # campaign id -> language -> headline, instruction
 
 
-def public_items(campaigns: Sequence[CampaignRow]) -> list[dict[str, Any]]:
+def public_items(campaigns: Sequence[CampaignRow], words: Words | None = None) -> list[dict[str, Any]]:
+    """The notices sent (or sending), newest first; one a CAP alert sent carries that alert's
+    ``headline`` and ``instruction`` by language (``words``: campaign id -> language -> them)."""
     items = []
     for c in campaigns:
         if c.status in ("cancelled", "creating", "pending_approval"):  # not (yet) sent to anyone
             continue
-        items.append(
-            {
-                "id": c.id,
-                "notice": c.template,
-                "published_at": c.created_at,
-                "texts": c.text_by_language,
-            }
-        )
+        item: dict[str, Any] = {"id": c.id, "notice": c.template, "published_at": c.created_at,
+                                "texts": c.text_by_language}  # fmt: skip
+        for key in ("headline", "instruction"):
+            said = {lang: w[key] for lang, w in (words or {}).get(c.id, {}).items() if w.get(key)}
+            if said:
+                item[key] = said
+        items.append(item)
     return items[:MAX_ITEMS]
 
 
@@ -50,6 +52,11 @@ def render_html(items: Sequence[dict[str, Any]], site_name: str) -> str:
             f"{html.escape(text)}</p>"
             for lang, text in item["texts"].items()
         )
+        for key in ("headline", "instruction"):  # a CAP alert's own words, beside ours
+            texts += "".join(
+                f'<p class="{key}" lang="{lang}" dir="{"rtl" if lang in RTL else "ltr"}">{html.escape(text)}</p>'
+                for lang, text in item.get(key, {}).items()
+            )
         stamp = html.escape(str(item["published_at"]))
         when = stamp[:16].replace("T", " ")
         rows.append(f'<article><time datetime="{stamp}">{when} UTC</time>{texts}</article>')
@@ -64,11 +71,13 @@ def render_html(items: Sequence[dict[str, Any]], site_name: str) -> str:
     )
 
 
-def write_public_copy(directory: Path, campaigns: Sequence[CampaignRow], site_name: str = "") -> list[Path]:
+def write_public_copy(
+    directory: Path, campaigns: Sequence[CampaignRow], site_name: str = "", words: Words | None = None
+) -> list[Path]:
     """Write ``broadcasts.json`` and ``index.html`` in ``directory``, and each notice as a CAP 1.2
     alert with the Atom feed under ``directory/cap/`` (:mod:`gateway.broadcast.cap_copy`); returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    items = public_items(campaigns)
+    items = public_items(campaigns, words)
     outputs = {
         directory / "broadcasts.json": json.dumps({"notices": items}, ensure_ascii=False, indent=2) + "\n",
         directory / "index.html": render_html(items, site_name),

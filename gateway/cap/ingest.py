@@ -84,11 +84,9 @@ async def ingest(
         _, notices = await drive(plan, outage_id, True, actor, origin)
         message = f"a {alert.status} alert: dry run only, nothing changed"
         return replace(base, outcome="dry_run", outage_id=outage_id, notices=notices, message=message)
-    claim = CapClaim(
-        alert.identifier, alert.sender, utc_text(alert.sent), alert.status, alert.msg_type,
-        utc_text(plan.expires) if plan.expires else None,
-        _joined(plan, "headline"), _joined(plan, "instruction"),
-    )  # fmt: skip
+    expires = utc_text(plan.expires) if plan.expires else None
+    claim = CapClaim(alert.identifier, alert.sender, utc_text(alert.sent), alert.status, alert.msg_type, expires,
+                     plan.public)  # fmt: skip
     claim_id = await store.claim_cap(claim, actor=actor, now=now)
     if claim_id is None:  # another copy got there first, between our look and our claim
         return replace(base, message="taken in at the same moment by another request: nothing changed")
@@ -98,7 +96,8 @@ async def ingest(
         await store.release_cap(claim_id)
         raise
     outcome = OUTCOMES[plan.action]
-    await store.settle_cap(claim_id, outcome, outage_id, actor=actor, now=now)
+    sent = [n["campaign_id"] for n in notices.get("notices", []) if n.get("campaign_id") is not None]
+    await store.settle_cap(claim_id, outcome, outage_id, sent[0] if sent else None, actor=actor, now=now)
     return replace(base, outcome=outcome, outage_id=outage_id, notices=notices, message=f"outage {outage_id} {outcome}")
 
 
@@ -118,12 +117,6 @@ async def _referred(store: CapBook, alert: Alert, plan: CapPlan, now: datetime) 
         return None
     named = " ".join(f"{r.sender},{r.identifier}" for r in alert.references)
     raise CapRefused(f"not for us: this {alert.msg_type} refers to no alert we took in ({named[:300]})")
-
-
-def _joined(plan: CapPlan, key: str) -> str | None:
-    """One public text per language, as ``fa: ... | en: ...`` (None: there is none)."""
-    parts = [f"{lang}: {words[key]}" for lang, words in plan.public.items() if words.get(key)]
-    return " | ".join(parts) or None
 
 
 def refused(exc: GatewayError) -> CapRefused:

@@ -4,22 +4,25 @@ outages' own operations (:mod:`gateway.outages.operations`), as ``gateway outage
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from gateway.broadcast.campaigns import publish
 from gateway.cap.ingest import Taken, ingest, refused
 from gateway.cap.mapping import CapPlan
 from gateway.config import Config
 from gateway.exceptions import OutageError
 from gateway.outages.notices import OutageStore
+from gateway.store import CampaignDesk
 from gateway.store.configured import open_store
 from gateway.store.protocols_cap import CapBook
 
 NOTE_MAX = 500  # characters of the headline kept as an update's note
 
 
-class CapStore(CapBook, OutageStore, Protocol):
-    """What taking a CAP document in uses: the documents seen and the outages."""
+class CapStore(CapBook, OutageStore, CampaignDesk, Protocol):
+    """What taking a CAP document in uses: the documents seen, the outages, the public copy."""
 
 
 async def ingest_file(config: Config, raw: bytes, *, actor: str) -> Taken:
@@ -39,7 +42,12 @@ async def ingest_document(store: CapStore, config: Config, raw: bytes, *, actor:
         except OutageError as exc:
             raise refused(exc) from None
 
-    return await ingest(store, config, raw, drive, actor=actor)
+    taken = await ingest(store, config, raw, drive, actor=actor)
+    if taken.outcome in ("declared", "updated", "cancelled") and taken.public:
+        warning = await publish(store, config)  # again, now that the notice's CAP words are kept
+        if warning:
+            taken = replace(taken, notices={**taken.notices, "warning": warning})
+    return taken
 
 
 async def _drive(

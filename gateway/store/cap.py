@@ -9,8 +9,10 @@ so that nothing is left of a refused document.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,13 +31,13 @@ class CapDocumentRow:
     outcome: str  # claimed (being acted on) | declared | updated | cancelled
     outage_id: int | None
     expires_at: str | None
-    headline: str | None
-    instruction: str | None
+    public: str | None  # JSON {language: {headline, instruction}}
+    campaign_id: int | None  # the notice it sent
     received_at: str
     received_by: str
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "public": json.loads(self.public) if self.public else {}}
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,7 @@ class CapClaim:
     status: str
     msg_type: str
     expires_at: str | None = None
-    headline: str | None = None
-    instruction: str | None = None
+    public: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language -> headline, instruction
 
 
 class CapMixin(StoreBase):
@@ -76,22 +77,25 @@ class CapMixin(StoreBase):
             try:
                 cur = await db.execute(
                     """INSERT INTO cap_documents (identifier, sender, sent, status, msg_type, outcome, expires_at,
-                                                  headline, instruction, received_at, received_by)
-                       VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?, ?, ?, ?)""",
+                                                  public, received_at, received_by)
+                       VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?, ?, ?)""",
                     (claim.identifier, claim.sender, claim.sent, claim.status, claim.msg_type, claim.expires_at,
-                     claim.headline, claim.instruction, stamp(now), actor),
+                     json.dumps(claim.public, ensure_ascii=False) if claim.public else None, stamp(now), actor),
                 )  # fmt: skip
             except sqlite3.IntegrityError:
                 return None
             return cur.lastrowid
 
     async def settle_cap(
-        self, claim_id: int, outcome: str, outage_id: int | None, *, actor: str, now: datetime | None = None
-    ) -> None:
-        """Record what the claimed document did (``declared``, ``updated``, ``cancelled``), audited."""
+        self, claim_id: int, outcome: str, outage_id: int | None, campaign_id: int | None = None, *, actor: str,
+        now: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """Record what the claimed document did (``declared``, ``updated``, ``cancelled``) and the
+        notice it sent, audited."""
         async with self._write() as db:
             await db.execute(
-                "UPDATE cap_documents SET outcome = ?, outage_id = ? WHERE id = ?", (outcome, outage_id, claim_id)
+                "UPDATE cap_documents SET outcome = ?, outage_id = ?, campaign_id = ? WHERE id = ?",
+                (outcome, outage_id, campaign_id, claim_id),
             )
             async with db.execute("SELECT identifier, sender, msg_type FROM cap_documents WHERE id = ?",
                                   (claim_id,)) as cur:  # fmt: skip
@@ -99,6 +103,20 @@ class CapMixin(StoreBase):
             detail = {"sender": row[1], "msg_type": row[2], "outcome": outcome, "outage": outage_id} if row else {}
             await audit.record(db, audit.acting(actor), "cap.ingested", row[0] if row else str(claim_id), detail,
                                now=now)  # fmt: skip
+
+    async def cap_public(self, campaign_ids: Sequence[int]) -> dict[int, dict[str, dict[str, str]]]:
+        """The CAP headline and instruction per language of the notices among ``campaign_ids``
+        that a CAP document sent (for the public copy)."""
+        out: dict[int, dict[str, dict[str, str]]] = {}
+        ids = list(campaign_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT campaign_id, public FROM cap_documents WHERE public IS NOT NULL AND campaign_id IN ({marks})"
+            async with self._r.execute(sql, chunk) as cur:  # marks only: values bound
+                for campaign_id, public in await cur.fetchall():
+                    out[int(campaign_id)] = json.loads(public)
+        return out
 
     async def release_cap(self, claim_id: int) -> None:
         """Forget a claim whose change was refused: the document may be sent again."""

@@ -113,8 +113,8 @@ API_MIGRATIONS: list[tuple[int, str, str]] = [
         """
         -- every CAP 1.2 document acted on (a Test or Exercise only dry-runs: not kept); the same
         -- identifier, sender and sent again changes nothing. outage_id: the outage it declared,
-        -- updated or cancelled; expires_at: after it no Update of this alert is taken; headline
-        -- and instruction go to the public copy
+        -- updated or cancelled; expires_at: after it no Update of this alert is taken; public:
+        -- its headline and instruction per language, shown with its notice in the public copy
         CREATE TABLE cap_documents (
             id          INTEGER PRIMARY KEY,
             identifier  TEXT NOT NULL,
@@ -125,8 +125,8 @@ API_MIGRATIONS: list[tuple[int, str, str]] = [
             outcome     TEXT NOT NULL,                   -- declared | updated | cancelled
             outage_id   INTEGER,
             expires_at  TEXT,
-            headline    TEXT,
-            instruction TEXT,
+            public      TEXT,                            -- JSON {language: {headline, instruction}}
+            campaign_id INTEGER,                         -- the notice it sent (NULL: none)
             received_at TEXT NOT NULL,
             received_by TEXT NOT NULL,
             UNIQUE (identifier, sender, sent)
