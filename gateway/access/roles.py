@@ -4,8 +4,9 @@ Each face asks :func:`allowed` before it acts -- the API before it reads a reque
 (403 before 422), so a role without the right learns nothing about what it sent. Actions are
 named as the API needs them: ``AREA.VERB``.
 
-* *agent* works tickets: reads tickets, messages and SIMs, replies, notes, changes status, assigns;
-* *supervisor* also sends broadcasts (and approves another's), manages opt-outs and contacts;
+* *agent* works tickets: reads tickets, messages, SIMs and outages, replies, notes, changes status, assigns;
+* *supervisor* also sends broadcasts (and approves another's), manages opt-outs and contacts,
+  declares, updates, restores and cancels outages;
 * *admin* may do everything: users, tokens, every webhook, the audit log;
 * *integration* (a token for another system) sends messages, reads tickets and messages,
   manages the webhooks it created itself, and hands in CAP alerts.
@@ -42,16 +43,21 @@ ACTIONS = MappingProxyType(
         "tokens.manage": "create, list and revoke API tokens",
         "audit.read": "read the audit log",
         "cap.ingest": "hand in a CAP 1.2 alert that declares, updates or cancels an outage (POST /api/v1/cap)",
+        "outages.read": "list outages and show one (areas, ETR history, stages, linked reports)",
+        "outages.manage": "declare, update, restore and cancel an outage (and send its notices)",
     }
 )
 
-_AGENT = frozenset({"tickets.read", "tickets.write", "tickets.reply", "messages.read", "sims.read", "events.read"})
+_AGENT = frozenset(
+    {"tickets.read", "tickets.write", "tickets.reply", "messages.read", "sims.read", "events.read", "outages.read"}
+)
 _SUPERVISOR = _AGENT | {
     "broadcasts.read",
     "broadcasts.create",
     "broadcasts.approve",
     "optouts.manage",
     "contacts.manage",
+    "outages.manage",
 }
 _INTEGRATION = frozenset(
     {"tickets.read", "messages.read", "messages.send", "events.read", "webhooks.manage_own", "cap.ingest"}

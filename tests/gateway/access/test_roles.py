@@ -13,10 +13,12 @@ from gateway.access.roles import ACTIONS, RIGHTS, ROLES, TOKEN_ROLES, USER_ROLES
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "access.md"
 
 MAY = {
-    "agent": {"tickets.read", "tickets.write", "tickets.reply", "messages.read", "sims.read", "events.read"},
+    "agent": {"tickets.read", "tickets.write", "tickets.reply", "messages.read", "sims.read", "events.read",
+              "outages.read"},
     "supervisor": {
         "tickets.read", "tickets.write", "tickets.reply", "messages.read", "sims.read", "events.read",
         "broadcasts.read", "broadcasts.create", "broadcasts.approve", "optouts.manage", "contacts.manage",
+        "outages.read", "outages.manage",
     },
     "admin": set(ACTIONS),
     "integration": {"tickets.read", "messages.read", "messages.send", "events.read", "webhooks.manage_own",
