@@ -12,7 +12,7 @@ from gateway.broadcast.campaigns import publish
 from gateway.cap.ingest import Taken, ingest, refused
 from gateway.cap.mapping import CapPlan
 from gateway.config import Config
-from gateway.exceptions import OutageError
+from gateway.exceptions import CapRefused, OutageError
 from gateway.outages.notices import OutageStore
 from gateway.store import CampaignDesk
 from gateway.store.configured import open_store
@@ -56,6 +56,8 @@ async def _drive(
 ) -> tuple[int | None, dict[str, Any]]:  # fmt: skip
     from gateway.outages import operations as outages
 
+    if plan.notify and plan.action != "cancel" and not dry_run:  # the notice as it would go, checked first
+        await _drive(store, config, plan, outage_id, True, actor, origin, now)
     if plan.action == "declare":
         result = await outages.declare(
             store, config, plan.areas, cause=plan.cause[:NOTE_MAX] or None, eta=plan.eta, notify=plan.notify,
@@ -71,7 +73,21 @@ async def _drive(
     else:
         result = await outages.cancel(store, config, outage_id, note=_note(plan), dry_run=dry_run, actor=actor, now=now)
     found = result.outage["id"] if result.outage else outage_id
-    return found, result.as_json()
+    said = result.as_json()
+    _check_parts(said, config.conversation.reply_max_parts)
+    return found, said
+
+
+def _check_parts(said: dict[str, Any], limit: int) -> None:
+    """Each notice in each language within ``[conversation] reply_max_parts`` SMS parts."""
+    for notice in said.get("notices", []):
+        for language, text in notice.get("texts", {}).items():
+            if text["parts"] > limit:
+                raise CapRefused(
+                    f"the {notice['template']} notice in {language} would be {text['parts']} SMS parts with this "
+                    f"alert's values: at most [conversation] reply_max_parts = {limit} (shorten the area's name "
+                    "in [cap] areas, or the approved notice)"
+                )
 
 
 def _note(plan: CapPlan) -> str | None:

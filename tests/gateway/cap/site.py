@@ -18,11 +18,11 @@ CONTACTS = [
 ]
 
 
-def site_config(tmp_path: Path, notify: bool = True) -> Config:
+def site_config(tmp_path: Path, notify: bool = True, areas: str = CAP_AREAS) -> Config:
     path = tmp_path / "gateway.toml"
     path.write_text(
         f'[site]\nid = "12"\nname = "Tehran Power"\n[storage]\ndatabase = "gw.db"\n'
-        f"[cap]\nareas = {CAP_AREAS}\nnotify = {'true' if notify else 'false'}\n",
+        f"[cap]\nareas = {areas}\nnotify = {'true' if notify else 'false'}\n",
         encoding="utf-8",
     )
     return load(path)

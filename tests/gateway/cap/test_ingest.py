@@ -122,3 +122,18 @@ async def test_the_six_real_alerts_are_read_and_refused_as_not_ours(tmp_path: Pa
     for name in ("eccc-thunderstorm-update-en-fr.cap", "ntwc-tsunami-warning-update.cap",
                  "pagasa-tropical-cyclone-test.cap", "wra-taiwan-reservoir-bom.cap"):  # fmt: skip
         assert reasons[name].startswith("not for us: no <areaDesc>"), reasons[name]
+
+
+async def test_a_notice_longer_than_reply_max_parts_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from gateway.store import NewContact
+
+    long_name = "North district of the capital with its industrial towns"
+    config = site_config(tmp_path, areas=f'{{ "Tehran - North" = "{long_name}" }}')
+    store = await with_contacts(config)
+    try:
+        await store.upsert_contacts([NewContact("+989121110009", "Mina", "fa", long_name)])
+        with pytest.raises(CapRefused, match=r"notice in fa would be 2 SMS parts .* reply_max_parts = 1"):
+            await ingest_document(store, config, alert(expires=later(8)), actor="ops-hub")
+        assert await _state(store) == ([], [], 0)
+    finally:
+        await store.close()
