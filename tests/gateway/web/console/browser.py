@@ -17,9 +17,14 @@ class Console:
     def __init__(self, shots: Path) -> None:
         self.shots = shots
 
-    async def signed_in(self, browser: Any, api: Api, name: str, viewport: dict[str, int] | None = None) -> Any:
-        """A new browser page, signed in as ``name`` through the Sign in form, on the inbox."""
-        context = await browser.new_context(viewport=viewport or DESKTOP, base_url=api.url, locale="en-US")
+    async def signed_in(
+        self, browser: Any, api: Api, name: str, viewport: dict[str, int] | None = None, *, script: bool = True
+    ) -> Any:
+        """A new browser page, signed in as ``name`` through the Sign in form, on the inbox
+        (``script=False``: a browser with JavaScript off)."""
+        context = await browser.new_context(
+            viewport=viewport or DESKTOP, base_url=api.url, locale="en-US", java_script_enabled=script
+        )
         context.set_default_timeout(STEP)
         page = await context.new_page()
         await page.goto("/inbox")  # sent to Sign in, then back
