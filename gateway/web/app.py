@@ -27,7 +27,10 @@ log = structlog.get_logger(__name__)
 
 API = "/api/v1"
 # each area's routes: a module of gateway.web with a `router`, mounted under /api/v1
-AREAS = ("tickets", "messages", "sims", "send", "broadcasts", "people", "events", "webhooks", "session", "audit", "cap")
+AREAS = (
+    "tickets", "messages", "sims", "send", "broadcasts", "people", "events", "webhooks", "session", "audit", "cap",
+    "outages",
+)  # fmt: skip
 # What every answer says about itself: nothing to sniff, frame or refer; the API's answers
 # (customer data) are never cached. The console (issue 15) serves only its own files.
 SECURITY_HEADERS = {
