@@ -43,11 +43,14 @@ def cap_ingest(config: config_mod.Config, file: BinaryIO, as_json: bool, actor: 
     if as_json:
         echo_json(taken.as_json())
         return
-    _show(taken.as_json())
+    _show(taken.as_json(), config.site.timezone)
 
 
-def _show(taken: dict[str, Any]) -> None:
+def _show(taken: dict[str, Any], timezone: str) -> None:
+    from zoneinfo import ZoneInfo
+
     from gateway.cli.output import literal, styled
+    from gateway.outages.etr import local_text
 
     out = console()
     head = {"dry_run": "DRY RUN", "seen": "Already taken in"}.get(taken["outcome"], "Done")
@@ -56,13 +59,22 @@ def _show(taken: dict[str, Any]) -> None:
     if taken["areas"]:
         out.print(literal(f"  areas: {', '.join(taken['areas'])}"))
     if taken["eta"]:
-        out.print(literal(f"  estimated restoration: {taken['eta']}"))
+        out.print(literal(f"  estimated restoration: {local_text(taken['eta'], ZoneInfo(timezone))} ({timezone})"))
     for language, words in taken["public"].items():
         for key, text in words.items():
             if text:
                 out.print(literal(f"  public copy {key} ({language}): {text}"))
-    for key, value in taken["notices"].items():
-        out.print(literal(f"  {key}: {value}"))
+    said = taken["notices"]
+    for notice in said.get("notices", []):
+        verb = "would tell" if said.get("dry_run") else "tells"
+        out.print(literal(f"  notice {notice['template']} {verb} {notice['recipients']} people:"))
+        for language, text in notice.get("texts", {}).items():
+            out.print(literal(f"    {language} ({text['parts']} part(s)): {text['text']}"))
+    if taken["outcome"] != "seen" and said and not said.get("notices"):
+        out.print(literal("  no notice (nobody to tell, or [cap] notify = false)"))
+    for key in ("would", "warning"):
+        if said.get(key):
+            out.print(literal(f"  {key}: {said[key]}"))
 
 
 @cap.command("received", context_settings=CONTEXT)
