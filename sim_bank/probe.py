@@ -29,6 +29,8 @@ from .at import (
     parse_creg,
     parse_csq,
 )
+from .netprobe import NetworkProbe, probe_network
+from .ports import is_network, open_serial
 from .ussd import parse_cusd
 
 BY_ID = Path("/dev/serial/by-id")
@@ -54,6 +56,8 @@ class Probe:
     balance_text: str | None = None
     balance_error: str | None = None
     by_id: str | None = None  # the stable /dev/serial/by-id path of this device
+    network: NetworkProbe | None = None  # a network port: the name, the TCP connection
+    round_trip_ms: float | None = None  # AT to OK, the median of three
 
 
 class AtLink:
@@ -61,9 +65,7 @@ class AtLink:
 
     def __init__(self, port: str, baudrate: int, flow_control: bool = False, timeout: float = 3.0) -> None:
         self.timeout = timeout
-        self._serial = serial.Serial(
-            port, baudrate, timeout=0.1, rtscts=flow_control, dsrdtr=flow_control, exclusive=True
-        )
+        self._serial = open_serial(port, baudrate, timeout=0.1, flow_control=flow_control)
 
     def close(self) -> None:
         with contextlib.suppress(OSError, serial.SerialException):
@@ -161,11 +163,17 @@ def probe(
     """Ask the modem on ``port`` everything the doctor reports. Never raises for a modem
     that is absent, busy or silent: that is what the result says."""
     result = Probe(port)
-    result.exists = os.path.exists(port)
-    if not result.exists:
-        return result
-    result.by_id = stable_path(port)
-    result.holders = port_holders(port)
+    if is_network(port):
+        result.network = probe_network(port)
+        result.exists = result.network.reachable
+        if not result.exists:
+            return result
+    else:
+        result.exists = os.path.exists(port)
+        if not result.exists:
+            return result
+        result.by_id = stable_path(port)
+        result.holders = port_holders(port)
     try:
         link = AtLink(port, baudrate, flow_control, timeout)
     except (OSError, serial.SerialException, ValueError) as exc:
@@ -185,6 +193,7 @@ def _ask(link: AtLink, result: Probe, balance_ussd: str | None) -> None:
     result.answers_at = bool(answer and answer[-1] == "OK")
     if not result.answers_at:
         return
+    result.round_trip_ms = _round_trip(link)
     link.command("ATE0")
     link.command("AT+CMEE=1")
     result.manufacturer = _value(link.command("AT+CGMI"), "AT+CGMI")
@@ -211,6 +220,17 @@ def _ask(link: AtLink, result: Probe, balance_ussd: str | None) -> None:
             result.balance_error = "no USSD answer within 20 s"
         else:
             result.balance_text = reply.text
+
+
+def _round_trip(link: AtLink) -> float | None:
+    """Milliseconds from AT to its OK, the median of three (what each command of a send waits)."""
+    times = []
+    for _ in range(3):
+        start = time.monotonic()
+        if link.command("AT") is None:
+            return None
+        times.append((time.monotonic() - start) * 1000)
+    return sorted(times)[1]
 
 
 def _value(lines: list[str] | None, command: str) -> str | None:

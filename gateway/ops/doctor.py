@@ -30,6 +30,7 @@ from gateway.crm.client import tls_verify
 from gateway.crm.operations import display_url
 from gateway.exceptions import DatabaseCorrupt, DatabaseUnreadable, GatewayError
 from gateway.lockfile import holder, lock_path
+from gateway.ops import doctor_network
 from gateway.sims.ussd import in_rials
 from gateway.store import Store
 from gateway.store.database_file import DatabaseFile
@@ -207,7 +208,9 @@ def _modems(
                 config.modems,
             )
         )
-    return sum(_modem(m, config.sim(m.id), p, add) for m, p in zip(config.modems, probes, strict=True))
+    ready = sum(_modem(m, config.sim(m.id), p, add) for m, p in zip(config.modems, probes, strict=True))
+    doctor_network.security(config.modems, probes, add)
+    return ready
 
 
 def _from_daemon(
@@ -247,7 +250,10 @@ def _from_daemon(
 
 def _modem(m: ModemConfig, sim: config_mod.SimPolicy, p: Probe, add: Callable[..., None]) -> bool:
     """The checks for one probed modem, in order; whether it can serve."""
-    if not p.exists:
+    if p.network is not None:
+        if not doctor_network.reached(m, p, add):
+            return False
+    elif not p.exists:
         add(m.id, "port", "fail", f"{m.port} does not exist",
             "is the modem plugged in and powered? ls -l /dev/serial/by-id/ lists the modems seen")  # fmt: skip
         return False
@@ -264,16 +270,20 @@ def _modem(m: ModemConfig, sim: config_mod.SimPolicy, p: Probe, add: Callable[..
         return False
     if p.open_error:
         denied = "ermission" in p.open_error
-        add(m.id, "port opens", "fail", f"{m.port}: {p.open_error}",
-            "add the gateway's user to the dialout group: usermod -aG dialout USER (then log in again)" if denied
-            else "is another program using it? is it the right device?")  # fmt: skip
+        add(m.id, "port opens", "fail", f"{m.port}: {p.open_error}", doctor_network.open_fix(m, p) if p.network
+            else "add the gateway's user to the dialout group: usermod -aG dialout USER (then log in again)"
+            if denied else "is another program using it? is it the right device?")  # fmt: skip
         return False
     if not p.answers_at:
-        add(m.id, "answers AT", "fail", f"no answer to AT at {m.baudrate} baud",
-            "check baudrate; many modems offer several ttyUSB ports and only one takes AT commands: try the "
-            "others (ls /dev/serial/by-id/ shows them as -if00, -if01, ...)")  # fmt: skip
+        add(m.id, "answers AT", "fail", f"no answer to AT at {m.baudrate} baud", doctor_network.silent_fix(m)
+            if p.network else "check baudrate; many modems offer several ttyUSB ports and only one takes AT "
+            "commands: try the others (ls /dev/serial/by-id/ shows them as -if00, -if01, ...)")  # fmt: skip
         return False
-    add(m.id, "answers AT", "ok", " ".join(x for x in (p.manufacturer, p.model) if x) or "a modem")
+    what = " ".join(x for x in (p.manufacturer, p.model) if x) or "a modem"
+    if p.network is not None:
+        doctor_network.answered(m, p, add, what)
+    else:
+        add(m.id, "answers AT", "ok", what)
     if not _pin(m, p, add):
         return False
     if p.pin_state != "READY":  # a locked SIM tells nothing of the network until its PIN is in
