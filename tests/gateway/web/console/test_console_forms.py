@@ -23,6 +23,7 @@ async def two_tickets(h: Harness) -> None:
     await eventually(lambda: len(sent_to(h, SECOND)) == 1, timeout=30)
 
 
+@pytest.mark.slow
 async def test_without_javascript_an_agent_filters_assigns_and_notes_by_keyboard(
     harness: Harness, chromium: Any, console: Console
 ) -> None:
