@@ -122,6 +122,8 @@ async def test_a_form_without_its_csrf_token_is_refused_and_a_role_gets_403_on_a
         )  # fmt: skip
         assert posted.status == 200 and "Note added." in await posted.text()
         assert await harness.sql("SELECT note FROM ticket_history WHERE note IS NOT NULL") == [("with the token",)]
+        audited = "SELECT actor, actor_kind, address FROM audit_log WHERE action LIKE 'ticket.%'"
+        assert await harness.sql(audited) == [("sara", "user", "127.0.0.1")]  # as the API audits it
 
         answer = await page.goto("/supervisors-only")
         assert answer is not None and answer.status == 403
