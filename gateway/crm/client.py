@@ -81,6 +81,10 @@ class CrmClient:
         """``POST /ticket-events``: the desk's changes, under the batch's Idempotency-Key."""
         return await self._request("POST", "/ticket-events", body, batch_id=batch_id)
 
+    async def push_outages(self, batch_id: str, body: bytes) -> HttpAnswer:
+        """``POST /outages``: outages and their stages, under the batch's Idempotency-Key."""
+        return await self._request("POST", "/outages", body, batch_id=batch_id)
+
     async def updates(self, cursor: str | None, limit: int) -> protocol.UpdatesPage:
         """``GET /updates?site=..&since=..&limit=..``. Raises :class:`CrmBadAnswer` for a non-2xx
         or unreadable page (the cursor must then stay where it is)."""

@@ -31,6 +31,7 @@ from gateway.crm import protocol
 from gateway.crm.events_protocol import desk_change_stands
 from gateway.crm.receiver_events import take_events
 from gateway.crm.receiver_http import bind
+from gateway.crm.receiver_outages import take_outages
 from gateway.store.receiver import ReceiverStore
 
 REQUIRED = ("id", "ref", "site", "phone", "category", "received_at")
@@ -225,6 +226,12 @@ class CrmStub:
             rows = self._db.events()
         return [{**json.loads(e), "pushes": pushes, "applied": applied} for e, pushes, applied in rows]
 
+    def outage_events(self) -> list[dict[str, Any]]:
+        """Every outage event held (``POST /outages``), in arrival order, with how often it was pushed."""
+        with self._lock:
+            rows = self._db.outage_events()
+        return [{**json.loads(e), "pushes": pushes} for e, pushes in rows]
+
     def status(self, ticket_id: str) -> tuple[str, str, str] | None:
         """The CRM's status of a ticket: (status, when it was made, by whom), None while unchanged."""
         with self._lock:
@@ -250,6 +257,9 @@ class CrmStub:
             "events_rejected": counters.get("events_rejected", 0),
             "events_not_applied": counters.get("events_not_applied", 0),  # a later CRM status stood
             "event_requests": counters.get("event_requests", 0),
+            "outage_events_accepted": counters.get("outage_events_accepted", 0),
+            "outage_events_duplicates": counters.get("outage_events_duplicates", 0),
+            "outage_events_rejected": counters.get("outage_events_rejected", 0),
         }
 
     # ------------------------------------------------------------------ the protocol
@@ -351,6 +361,13 @@ class CrmStub:
                     return self.refuse[refused], {"error": f"ticket {refused}: its events refused by the CRM"}
         with self._lock, self._db.transaction():
             status, doc, counts = take_events(self._db, body, _now())
+            self._db.count(**counts)
+        return status, doc
+
+    def push_outages(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """``POST /outages`` (already authorised): the status and JSON to answer."""
+        with self._lock, self._db.transaction():
+            status, doc, counts = take_outages(self._db, body, _now())
             self._db.count(**counts)
         return status, doc
 

@@ -124,6 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._push(body)
         elif path == "/ticket-events":
             self._push(body, events=True)
+        elif path == "/outages":
+            self.stub.count(outage_requests=1)
+            self._answer(*self.stub.push_outages(body))
         elif path.startswith("/_stub/"):
             self._control(path, body)
         else:

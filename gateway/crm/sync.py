@@ -33,6 +33,7 @@ from gateway.conversation.catalogue import Catalogue
 from gateway.crm.client import CrmClient
 from gateway.crm.events import EventPusher
 from gateway.crm.lease import Lease, LeaseLost
+from gateway.crm.outages import OutagePusher
 from gateway.crm.pull import Puller
 from gateway.crm.push import Backoff, CycleReport, Pusher
 from gateway.exceptions import CrmBadAnswer, CrmError, CrmUnreachable
@@ -84,6 +85,7 @@ class SyncService(BaseService):
         self.lease = Lease(store, holder, ttl, lease_tick, self.clock)
         self._pusher = Pusher(store, config.site.id, self.crm.batch_size, self.lease, on_progress)
         self._events = EventPusher(store, config.site.id, self.crm.batch_size, self.lease)
+        self._outages = OutagePusher(store, config.site.id, self.crm.batch_size, self.lease)
         self._puller = Puller(
             store, config, catalogue, self.lease, chunk=update_chunk, limit=updates_limit, on_notice=on_notice
         )
@@ -236,6 +238,13 @@ class SyncService(BaseService):
         except (Backoff, CrmBadAnswer) as exc:
             events_error = str(exc)
             log.warning("crm_events_failed", error=events_error)
+        try:  # outages and their stages (POST /outages): a CRM without it holds nothing else back
+            outages = await self._outages.push_all(crm)
+            if outages:
+                log.info("crm_outage_events_synced", events=outages)
+        except (Backoff, CrmBadAnswer) as exc:
+            events_error = "; ".join(e for e in (events_error, f"outages: {exc}") if e)
+            log.warning("crm_outage_events_failed", error=str(exc))
         try:
             await self._puller.pull(crm, report)
             pull_error = ""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from gateway.store.protocols import CrmSyncStore
+from gateway.store.protocols_outages import OutageEvents
 
 if TYPE_CHECKING:
     from gateway.store import Store
@@ -26,8 +27,9 @@ class TicketEventsQueue(Protocol):
     async def has_pending_events(self) -> bool: ...
 
 
-class CrmEventsStore(CrmSyncStore, TicketEventsQueue, Protocol):
-    """CRM sync as a whole (:mod:`gateway.crm.sync`): tickets out, updates in, the desk's changes out."""
+class CrmEventsStore(CrmSyncStore, TicketEventsQueue, OutageEvents, Protocol):
+    """CRM sync as a whole (:mod:`gateway.crm.sync`): tickets out, updates in, the desk's changes
+    and the outages' stages out."""
 
 
 if TYPE_CHECKING:  # mypy proves that the store satisfies the views

@@ -49,6 +49,15 @@ CREATE TABLE IF NOT EXISTS ticket_status (
     by        TEXT NOT NULL                         -- crm, or the desk's user
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outage_events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
+    id          TEXT NOT NULL UNIQUE,               -- the gateway's event id: held once
+    site        TEXT NOT NULL,
+    outage_id   TEXT NOT NULL,
+    pushes      INTEGER NOT NULL DEFAULT 1,
+    event       TEXT NOT NULL,                      -- the JSON as received
+    received_at TEXT NOT NULL
+);
 """
 
 
@@ -154,6 +163,22 @@ class ReceiverStore:
         """(JSON as received, pushes, applied) of every event, in arrival order."""
         rows = self._db.execute("SELECT event, pushes, applied FROM events ORDER BY seq").fetchall()
         return [(str(e), int(p), bool(a)) for e, p, a in rows]
+
+    def outage_event_held(self, event_id: str) -> bool:
+        """Whether the outage event is held; if so, one more push of it is counted."""
+        cur = self._db.execute("UPDATE outage_events SET pushes = pushes + 1 WHERE id = ?", (event_id,))
+        return cur.rowcount > 0
+
+    def add_outage_event(self, event_id: str, site: str, outage_id: str, doc: str, at: str) -> None:
+        self._db.execute(
+            "INSERT INTO outage_events (id, site, outage_id, event, received_at) VALUES (?, ?, ?, ?, ?)",
+            (event_id, site, outage_id, doc, at),
+        )
+
+    def outage_events(self) -> list[tuple[str, int]]:
+        """(JSON as received, pushes) of every outage event, in arrival order."""
+        rows = self._db.execute("SELECT event, pushes FROM outage_events ORDER BY seq").fetchall()
+        return [(str(e), int(p)) for e, p in rows]
 
     def status_of(self, ticket_id: str) -> tuple[str, str, str] | None:
         """(status, when it was set, by whom) of a ticket, None while neither side set one."""
