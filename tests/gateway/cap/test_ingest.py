@@ -137,3 +137,23 @@ async def test_a_notice_longer_than_reply_max_parts_is_refused_before_anything_i
         assert await _state(store) == ([], [], 0)
     finally:
         await store.close()
+
+
+async def test_the_same_alert_from_two_clients_at_once_acts_once(tmp_path: Path) -> None:
+    import asyncio
+
+    config = site_config(tmp_path)
+    first = await with_contacts(config)
+    second = await Store.open(config.database_path, site=config.site.id)  # another process's connection
+    try:
+        document = alert(expires=later(8))
+        both = await asyncio.gather(
+            ingest_document(first, config, document, actor="hub-a"),
+            ingest_document(second, config, document, actor="hub-b"),
+        )
+        assert sorted(t.outcome for t in both) == ["declared", "seen"]
+        outages, campaigns, kept = await _state(first)
+        assert len(outages) == 1 and campaigns == ["outage"] and kept == 1
+    finally:
+        await first.close()
+        await second.close()
