@@ -6,10 +6,9 @@
 * Our areas: every ``<area><areaDesc>`` of every ``<info>``, through ``[cap] areas``.
 * The estimated restoration: a ``<parameter>`` named ``ETR`` (a CAP time) when present, else
   ``<expires>``; the first ``<info>`` that has one.
-* Each of our languages (fa, ar, en) takes the ``<info>`` in it (``fa-IR`` is fa): its
-  ``areaDesc`` fills the notice's ``{area}`` in that language (our area's name where there is
-  none), its headline and instruction go to the public copy. The description is kept for no one:
-  the SMS is always our approved notice.
+* Each of our languages (fa, ar, en) takes the ``<info>`` in it (``fa-IR`` is fa): its headline
+  and instruction go to the public copy, its event is the outage's cause. The SMS is always our
+  approved notice, its ``{area}`` our areas' names; the description goes nowhere.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ ETR = "ETR"  # the <parameter> that carries the estimated restoration
 class Words:
     """One language's words of an alert: what fills the notice and what the public copy shows."""
 
-    area: str = ""  # the authority's name of the area in this language
+    area: str = ""  # the authority's name of the area in this language (shown, not sent)
     headline: str = ""
     instruction: str = ""
     event: str = ""
