@@ -27,6 +27,7 @@ from gateway.exceptions import CampaignConflict, NotFound, SelfApproval
 from gateway.lockfile import daemon_running
 from gateway.store import CampaignDesk, CampaignRow, utcnow
 from gateway.store.configured import open_store
+from gateway.store.outages import OutageRow
 
 PENDING = "pending_approval"
 ACTIONS = ("pause", "resume", "cancel")
@@ -48,10 +49,22 @@ async def publish(store: CampaignDesk, config: Config) -> str | None:
     try:
         campaigns = await store.campaigns(limit=LIST_MAX)
         words = await store.cap_public([c.id for c in campaigns])  # a CAP alert's headline and instruction
-        write_public_copy(config.public_dir, campaigns, config.site.name, words)
+        outages, stages = await store.public_outages([c.id for c in campaigns])
+        shown = [_public_outage(o, config) for o in outages]
+        write_public_copy(config.public_dir, campaigns, config.site.name, words, shown, stages)
     except OSError as exc:
         return f"the public copy could not be written to {config.public_dir}: {exc}"
     return None
+
+
+def _public_outage(o: OutageRow, config: Config) -> dict[str, Any]:
+    """An outage as the public copy shows it (its cause stays inside: an operator's words)."""
+    return {
+        "id": o.id, "areas": o.area_list, "status": o.status, "started_at": o.started_at, "eta": o.eta_at,
+        "ended_at": o.ended_at, "started_local": local_time(o.started_at, config),
+        "eta_local": local_time(o.eta_at, config) if o.eta_at else None,
+        "ended_local": local_time(o.ended_at, config) if o.ended_at else None,
+    }  # fmt: skip
 
 
 async def list_campaigns(config: Config, limit: int) -> list[CampaignRow]:

@@ -26,7 +26,9 @@ MAX_ITEMS = 200
 Words = Mapping[int, Mapping[str, Mapping[str, str]]]  # campaign id -> language -> headline, instruction
 
 
-def public_items(campaigns: Sequence[CampaignRow], words: Words | None = None) -> list[dict[str, Any]]:
+def public_items(
+    campaigns: Sequence[CampaignRow], words: Words | None = None, stages: Mapping[int, tuple[int, str]] | None = None
+) -> list[dict[str, Any]]:
     """The notices sent (or sending), newest first; one a CAP alert sent carries that alert's
     ``headline`` and ``instruction`` by language (``words``: campaign id -> language -> them)."""
     items = []
@@ -39,13 +41,15 @@ def public_items(campaigns: Sequence[CampaignRow], words: Words | None = None) -
             said = {lang: w[key] for lang, w in (words or {}).get(c.id, {}).items() if w.get(key)}
             if said:
                 item[key] = said
+        if stages and c.id in stages:  # a stage of an outage sent it
+            item["outage"] = {"id": stages[c.id][0], "stage": stages[c.id][1]}
         items.append(item)
     return items[:MAX_ITEMS]
 
 
-def render_html(items: Sequence[dict[str, Any]], site_name: str) -> str:
+def render_html(items: Sequence[dict[str, Any]], site_name: str, outages: Sequence[dict[str, Any]] = ()) -> str:
     title = html.escape(site_name or "Service notices")
-    rows = []
+    rows = [_outage_html(o) for o in outages]
     for item in items:
         texts = "".join(
             f'<p lang="{lang}" dir="{"rtl" if lang in RTL else "ltr"}"><b>{NAMES.get(lang, lang)}:</b> '
@@ -71,16 +75,33 @@ def render_html(items: Sequence[dict[str, Any]], site_name: str) -> str:
     )
 
 
+def _outage_html(o: Mapping[str, Any]) -> str:
+    """One outage as the page shows it: its areas, state, since when, its ETR (local time)."""
+    said = f"outage {o['id']}, {o['status']} since {o['started_local']}"
+    if o.get("eta_local") and o["status"] == "active":
+        said += f"; expected back about {o['eta_local']}"
+    if o.get("ended_local"):
+        said += f"; ended {o['ended_local']}"
+    areas = html.escape(", ".join(o["areas"]))
+    return f'<article class="outage"><b>{areas}</b>: {html.escape(said)} (local time)</article>'
+
+
 def write_public_copy(
-    directory: Path, campaigns: Sequence[CampaignRow], site_name: str = "", words: Words | None = None
+    directory: Path,
+    campaigns: Sequence[CampaignRow],
+    site_name: str = "",
+    words: Words | None = None,
+    outages: Sequence[dict[str, Any]] = (),
+    stages: Mapping[int, tuple[int, str]] | None = None,
 ) -> list[Path]:
     """Write ``broadcasts.json`` and ``index.html`` in ``directory``, and each notice as a CAP 1.2
     alert with the Atom feed under ``directory/cap/`` (:mod:`gateway.broadcast.cap_copy`); returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    items = public_items(campaigns, words)
+    items = public_items(campaigns, words, stages)
+    doc = {"notices": items, "outages": list(outages)}  # outages: gateway.outages, each notice's stage in "outage"
     outputs = {
-        directory / "broadcasts.json": json.dumps({"notices": items}, ensure_ascii=False, indent=2) + "\n",
-        directory / "index.html": render_html(items, site_name),
+        directory / "broadcasts.json": json.dumps(doc, ensure_ascii=False, indent=2) + "\n",
+        directory / "index.html": render_html(items, site_name, outages),
     }
     for path, content in outputs.items():
         _replace(path, content)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.broadcast.campaigns import publish
 from gateway.config import Config
 from gateway.conversation.outages import suggest_areas
 from gateway.conversation.turns import OUTAGE_CATEGORY
@@ -147,6 +148,8 @@ async def _notify(
         if found:
             check_id = next((n.campaign_id for n in found if n.with_check), None)
             await store.note_stage_notice(stage_id, found[0].campaign_id, check_id, recipients(found))
+    # the public copy: the outage as it is now, each notice with its stage
+    warning = await publish(store, config) or warning
     row = await store.outage(outage_id)
     return OutageResult(await outage_json(store, config, row), stage_id, found, warning)
 

@@ -234,6 +234,29 @@ class OutagesMixin(StoreBase):
             by_account.update({str(p): str(a) for p, a in rows})
         return by_phone, by_account
 
+    async def public_outages(
+        self, campaign_ids: Sequence[int], limit: int = 50
+    ) -> tuple[list[OutageRow], dict[int, tuple[int, str]]]:
+        """For the public copy: the outages (active first, then the newest) and, for each of
+        these campaigns that an outage's stage sent, (outage id, stage kind)."""
+        rows = await self._r.execute_fetchall(
+            "SELECT * FROM outages ORDER BY status = 'active' DESC, id DESC LIMIT ?", (limit,)
+        )
+        stages: dict[int, tuple[int, str]] = {}
+        ids = list(campaign_ids)
+        for chunk in [ids[i : i + 500] for i in range(0, len(ids), 500)]:
+            marks = ", ".join("?" for _ in chunk)
+            found = await self._r.execute_fetchall(
+                f"""SELECT campaign_id, check_campaign_id, outage_id, kind FROM outage_stages
+                    WHERE campaign_id IN ({marks}) OR check_campaign_id IN ({marks})""",
+                (*chunk, *chunk),
+            )
+            for campaign_id, check_id, outage_id, kind in found:
+                for cid in (campaign_id, check_id):
+                    if cid is not None:
+                        stages[int(cid)] = (int(outage_id), str(kind))
+        return _rows(OutageRow, rows), stages
+
     async def outage_events(self, size: int) -> list[tuple[StageRow, OutageRow]]:
         """Up to ``size`` stages after the CRM's cursor, each with its outage as it is now."""
         rows = await self._r.execute_fetchall(

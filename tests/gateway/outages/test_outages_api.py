@@ -4,6 +4,7 @@ field, and a change to an outage that is over is a 409."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,6 +65,15 @@ async def test_agents_read_and_supervisors_declare_update_restore(api: Api) -> N
     assert bad.status_code == 422 and bad.json()["field"] == "eta" and "in the past" in bad.json()["detail"]
     unknown = await api.send("POST", "/api/v1/outages", role="supervisor", json={"areas": ["Atlantis"]})
     assert unknown.status_code == 422 and "no contact has area 'Atlantis'" in unknown.json()["detail"]
+    public = json.loads((api.config.public_dir / "broadcasts.json").read_text(encoding="utf-8"))
+    [shown_outage] = public["outages"]
+    assert (shown_outage["id"], shown_outage["areas"], shown_outage["status"], shown_outage["eta_local"]) == (
+        1, ["North"], "active", eta,
+    )  # fmt: skip
+    assert "cause" not in shown_outage  # an operator's words stay inside
+    assert public["notices"][0]["outage"] == {"id": 1, "stage": "declared"}
+    page = (api.config.public_dir / "index.html").read_text(encoding="utf-8")
+    assert "<b>North</b>: outage 1, active since" in page and f"expected back about {eta}" in page
     later = _tomorrow(api.config, "21:00")
     moved = await api.send("POST", "/api/v1/outages/1/update", role="supervisor", json={"eta": later, "note": "crew"})
     assert moved.status_code == 200 and moved.json()["outage"]["eta_local"] == later
@@ -77,6 +87,9 @@ async def test_agents_read_and_supervisors_declare_update_restore(api: Api) -> N
     assert [s["kind"] for s in shown["stages"]] == ["declared", "update", "restored"]
     assert [e["eta_local"] for e in shown["etr_history"]] == [eta, later]
     assert (await api.get("/api/v1/outages/7")).status_code == 404
+    public = json.loads((api.config.public_dir / "broadcasts.json").read_text(encoding="utf-8"))
+    assert public["outages"][0]["status"] == "restored" and public["outages"][0]["ended_local"]
+    assert [n["outage"]["stage"] for n in public["notices"] if "outage" in n] == ["restored", "restored", "declared"]
     who = "supervisor-token"
     assert await _audit(api.config) == [
         ("outage.declared", who, "1"), ("outage.update", who, "1"), ("outage.restored", who, "1"),
