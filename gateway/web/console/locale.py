@@ -43,8 +43,9 @@ class Words:
         return "rtl" if self.language in RTL else "ltr"
 
     def __call__(self, key: str, section: str = "labels", **values: object) -> str:
-        """The label ``key`` (of ``section``), with ``{name}`` filled from ``values`` (numbers in
-        the language's digits)."""
+        """The label ``key`` (of ``section``), with ``{name}`` filled from ``values``: numbers in
+        the language's digits, text as given (a name stays as its owner writes it; pass
+        :meth:`digits` or :meth:`ltr` of a reference)."""
         for language in (self.language, FALLBACK):
             found = _table(language).get(section, {}).get(key)
             if isinstance(found, str):
@@ -52,7 +53,8 @@ class Words:
         else:
             found = key
         for name, value in values.items():
-            found = found.replace("{" + name + "}", self.digits(value))
+            shown = value if isinstance(value, str) else self.digits(value)
+            found = found.replace("{" + name + "}", shown)
         return found
 
     def status(self, status: str) -> str:

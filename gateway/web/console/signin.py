@@ -48,11 +48,11 @@ async def sign_in(request: Request) -> Response:
     try:
         answer = await api_sign_in(request, await sign_in_body(request))
     except Problem as exc:
-        error: tuple[str, dict[str, str]]
+        error: tuple[str, dict[str, int]]
         if exc.status == 401:
             error = ("wrong_password", {})
         elif exc.status == 429:
-            error = ("too_many", {"seconds": exc.headers.get("Retry-After", "")})
+            error = ("too_many", {"seconds": int(exc.headers.get("Retry-After", "0"))})
         else:
             error = ("refused", {})
         return render(

@@ -28,9 +28,11 @@ def test_every_english_label_is_translated(language: str) -> None:
 def test_labels_digits_and_dates_per_language() -> None:
     fa, ar, en = (words(lang, "Asia/Tehran") for lang in ("fa", "ar", "en"))
     assert (fa.dir, ar.dir, en.dir) == ("rtl", "rtl", "ltr")
-    assert fa("ticket", ref="12-000345") == "درخواست ۱۲-۰۰۰۳۴۵"
-    assert ar("ticket", ref="12-000345") == "التذكرة ١٢-٠٠٠٣٤٥"
+    assert fa("ticket", ref=fa.digits("12-000345")) == "درخواست ۱۲-۰۰۰۳۴۵"
+    assert ar("ticket", ref=ar.ltr("12-000345")) == "التذكرة \u2066١٢-٠٠٠٣٤٥\u2069"
     assert en("ticket", ref="12-000345") == "Ticket 12-000345"
+    assert fa("signed_in_as", name="agent7", role="کارشناس") == "واردشده: agent7 (کارشناس)"  # a name as written
+    assert fa("force", max=2) == fa("force", max="۲")  # a number in the language's digits
     stamp = "2026-12-02T08:30:00.000+00:00"  # 12:00 in Tehran
     assert fa.date(stamp) == "۱۴۰۵-۰۹-۱۱ ۱۲:۰۰"  # Jalali: 11 Azar 1405
     assert ar.date(stamp) == "٢٠٢٦-١٢-٠٢ ١٢:٠٠"
