@@ -142,6 +142,7 @@ class Routing:
         )
         declared = {a for row in await self.store.outages("active") for a in row.area_list}
         found = suggest_areas(reports, by_phone, by_account, self.config.areas, declared, settings.suggest_reports)
+        await self.store.note_suggestions(found, settings.suggest_window, now)  # gateway stats, the metrics
         for area, phones in found.items():
             last = self._suggested.get(area)
             if last is None or now - last >= window:

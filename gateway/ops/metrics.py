@@ -76,6 +76,12 @@ class GatewayCollector(Collector):
                                 value=sync["oldest_unsynced_s"] or 0.0)  # fmt: skip
         yield GaugeMetricFamily("sms_gateway_crm_link_up", "1 when the last CRM exchange worked",
                                 value=1.0 if sync["link"] == "up" else 0.0)  # fmt: skip
+        suggested = GaugeMetricFamily("sms_gateway_outage_suggested",
+                                      "Phones reporting an outage from an area without a declared one "
+                                      "([outages] suggest_reports reached)", labels=["area"])  # fmt: skip
+        for area, n in snap.outage_suggested.items():
+            suggested.add_metric([area], n)
+        yield suggested
         yield from _sims(snap.sims)
 
 

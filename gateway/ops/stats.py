@@ -7,6 +7,7 @@ categories and +CMS codes -- never a phone number or a message.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ class Snapshot:
     tickets: dict[str, int] = field(default_factory=dict)  # category -> tickets
     sync: dict[str, Any] = field(default_factory=dict)
     sims: list[dict[str, Any]] = field(default_factory=list)
+    outage_suggested: dict[str, int] = field(default_factory=dict)  # area -> phones: declare an outage?
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +42,7 @@ class Snapshot:
             "tickets_by_category": self.tickets,
             "sync": self.sync,
             "sims": self.sims,
+            "outage_suggested": self.outage_suggested,
         }
 
 
@@ -65,7 +68,20 @@ def snapshot(reader: StatsReader, now: datetime | None = None) -> Snapshot:
             "last_success_at": rows.sync_state.get("last_success_at"),
         },
         sims=[_sim(r, now) for r in rows.sims],
+        outage_suggested=_suggested(rows.sync_state.get("outage_suggested"), now),
     )
+
+
+def _suggested(raw: object, now: datetime) -> dict[str, int]:
+    """The early warning's last finding (gateway.inbound.routing), while its window lasts."""
+    try:
+        doc = json.loads(str(raw)) if raw else {}
+        at = datetime.fromisoformat(doc["at"]) if doc else None
+        if at is None or (now - at).total_seconds() > float(doc["window_s"]):
+            return {}
+        return {str(k): int(v) for k, v in doc["areas"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _sim(row: dict[str, Any], now: datetime) -> dict[str, Any]:

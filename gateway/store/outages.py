@@ -23,6 +23,7 @@ from gateway.store.sync import _put
 
 OPEN_STATUSES = ("open", "in_progress")
 OUTAGES_CURSOR = "outages_cursor"  # the last outage stage the CRM answered for
+SUGGESTED = "outage_suggested"  # the early warning's last finding (JSON), for the metrics
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,13 @@ class OutagesMixin(StoreBase):
                     if cid is not None:
                         stages[int(cid)] = (int(outage_id), str(kind))
         return _rows(OutageRow, rows), stages
+
+    async def note_suggestions(self, areas: dict[str, int], window_s: float, now: datetime) -> None:
+        """What the early warning found last (area -> distinct phones), for ``gateway stats`` and
+        the metrics (``sync_state`` key :data:`SUGGESTED`)."""
+        doc = {"at": stamp(now), "window_s": window_s, "areas": areas}
+        async with self._write() as db:
+            await _put(db, {SUGGESTED: json.dumps(doc, ensure_ascii=False)})
 
     async def outage_events(self, size: int) -> list[tuple[StageRow, OutageRow]]:
         """Up to ``size`` stages after the CRM's cursor, each with its outage as it is now."""

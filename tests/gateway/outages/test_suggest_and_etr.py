@@ -21,10 +21,13 @@ from gateway.config.sections import OutagesConfig
 from gateway.conversation.keywords import load_catalogue
 from gateway.exceptions import OutageConflict, OutageError
 from gateway.inbound.routing import Routing
+from gateway.ops.metrics import GatewayCollector
+from gateway.ops.stats import snapshot
 from gateway.outages import declare, restore, suggest, update
 from gateway.outages.etr import parse_eta
 from gateway.runtime import WallFunction
 from gateway.store import InboundItem, Store
+from gateway.store.database_file import DatabaseFile
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # 13:30 in Tehran
@@ -59,6 +62,10 @@ async def test_suggest_flags_an_area_once_enough_distinct_phones_report_within_t
         assert [(e["area"], e["reports"]) for e in logs if e["event"] == "outage_suggested"] == [("East", 3)]
         found = await suggest(store, config, NOW + timedelta(seconds=30))
         assert [(f["area"], f["reports"]) for f in found] == [("East", 3)]
+        # gateway stats and the Prometheus endpoint show it while its window lasts
+        reader = DatabaseFile(tmp_path / "gw.db")
+        assert snapshot(reader, NOW + timedelta(seconds=30)).outage_suggested == {"East": 3}
+        assert snapshot(reader, NOW + timedelta(minutes=11)).outage_suggested == {}
         # outside the window the reports no longer count; a declared outage silences its area
         assert await suggest(store, config, NOW + timedelta(minutes=11)) == []
         await declare(store, config, ["East"], actor="sara", now=NOW + timedelta(seconds=40))
@@ -76,6 +83,8 @@ def test_suggest_on_the_command_line(tmp_path: Path) -> None:
             await _report(store, config, now, ("+989121000002", "قطع ۷۷۰۰۱"), ("+989121000003", "قطع ۷۷۰۰۲"))
 
     asyncio.run(reports())
+    metric = next(m for m in GatewayCollector(DatabaseFile(tmp_path / "gw.db")).collect() if "outage" in m.name)
+    assert [(s.labels, s.value) for s in metric.samples] == [({"area": "East"}, 2.0)]  # the Prometheus endpoint
     args = ["outage", "suggest", "-c", str(toml), "--db", str(tmp_path / "gw.db")]
     out = CliRunner().invoke(main, [*args, "--json"])
     assert out.exit_code == 0, out.output
