@@ -80,4 +80,9 @@ async def test_an_agent_sees_a_new_sms_live_replies_in_persian_and_resolves_with
         # the thread shows the reply's delivery state (sent, or delivered once the report came)
         gone = page.locator("#thread li.out", has_text=reply).locator(".delivery-sent, .delivery-delivered")
         await gone.wait_for()
+
+        await page.evaluate("window.notReloaded = true")
+        harness.emu("m2").inject_sms(CUSTOMER, "هنوز برق نیامده")  # the customer texts again: live in the thread
+        await page.locator("#thread li.in", has_text="هنوز برق نیامده").wait_for()
+        assert await page.evaluate("window.notReloaded") is True
         assert await overflow(page) == 0
