@@ -29,6 +29,7 @@ ORDER = (
     "api_tickets",
     "api_events",
     "api_send",
+    "pools",
 )
 
 INTRO = """\
@@ -227,6 +228,12 @@ def _api_events_targets(d: dict[str, Any]) -> list[Row]:
              f"<= {d['target_p95_ms']:g} ms", _yes(d["met"]))]  # fmt: skip
 
 
+def _pools_targets(d: dict[str, Any]) -> list[Row]:
+    return [(f"send over {r['transport']}, {r['modems']} x {r['latency_s']:g} s: ours / physical limit",
+             f"{r['ratio_to_limit']:.3f}", f">= {d['target_ratio']}", _yes(r["ratio_to_limit"] >= d["target_ratio"]))
+            for r in d.get("results", []) if "ratio_to_limit" in r]  # fmt: skip
+
+
 _TARGETS: dict[str, Callable[[Any], list[Row]]] = {
     "peers": _peers_targets,
     "latency": _latency_targets,
@@ -239,6 +246,7 @@ _TARGETS: dict[str, Callable[[Any], list[Row]]] = {
     "api_tickets": _api_tickets_targets,
     "api_events": _api_events_targets,
     "api_send": _api_send_targets,
+    "pools": _pools_targets,
 }
 
 

@@ -9,7 +9,8 @@ send, latency, inbound, scale, sync, broadcast, replies (reply latency during a
 broadcast at per-minute quotas), failover (replies with one modem failing every send), cli (process
 CPU time of `gateway --help` and `gateway tickets list`), api_tickets (GET /api/v1/tickets over
 1,000,000 tickets), api_events (200 event-stream clients while SMS arrive at 20/s), api_send
-(POST /api/v1/messages sustained into the outbox).
+(POST /api/v1/messages sustained into the outbox), pools (32 modems behind ser2net over RFC 2217 beside the
+same 32 on ptys).
 
 Not part of the test suite: figures on a shared machine are noisy, so they are
 reported as ratios (to the modems' physical limit, to peers run side by side).
@@ -40,6 +41,7 @@ from . import (
     bench_inbound,
     bench_latency,
     bench_peers,
+    bench_pools,
     bench_replies,
     bench_scale,
     bench_send,
@@ -64,6 +66,7 @@ BENCHMARKS: dict[str, Callable[[bool, Progress], Any]] = {
     "api_tickets": lambda quick, p: bench_api.run(quick),
     "api_events": lambda quick, p: bench_events.run(quick),
     "api_send": lambda quick, p: api_send.run(quick),
+    "pools": lambda quick, p: bench_pools.run(quick, progress=p),
 }
 
 

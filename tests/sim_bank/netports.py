@@ -31,9 +31,16 @@ START_TIMEOUT = 10.0
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports free on 127.0.0.1 (all held at once while they are chosen)."""
+    with contextlib.ExitStack() as stack:
+        held = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in held:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in held]
 
 
 def listening(port: int) -> bool:
@@ -55,7 +62,7 @@ def ser2net_yaml(devices: dict[int, str], baudrate: int = 115200) -> str:
     for tcp_port, device in devices.items():
         out += [
             f"connection: &modem{tcp_port}",
-            f"    accepter: telnet(rfc2217),tcp,127.0.0.1,{tcp_port}",
+            f"    accepter: telnet(rfc2217),tcp(nodelay),127.0.0.1,{tcp_port}",
             "    enable: on",
             "    options:",
             "      kickolduser: true",
@@ -71,7 +78,7 @@ class Ser2net:
     def __init__(self, directory: Path, devices: Sequence[str]) -> None:
         assert SER2NET is not None
         self.directory = directory
-        self.ports = {free_port(): device for device in devices}
+        self.ports = dict(zip(free_ports(len(devices)), devices, strict=True))
         self.config = directory / "ser2net.yaml"
         self.config.write_text(ser2net_yaml(self.ports))
         self.log = directory / "ser2net.log"
