@@ -63,7 +63,7 @@ def _stage(
         if dry_run:
             return
         people = sum(n.plan.recipients for n in planned.notices[:1])
-        if not as_json and not click.confirm(f"Make the change and notify {people} recipient(s)?", err=True):
+        if not click.confirm(f"Make the change and notify {people} recipient(s)?", err=True):
             click.echo("nothing changed", err=True)
             return
     _show(_run(config, lambda s: change(s, False), create=True), as_json)

@@ -123,3 +123,21 @@ async def test_the_check_rides_in_the_restored_notice_when_it_fits_and_a_restore
             await update(store, config, 1, eta="20:00", actor="sara", now=NOW + timedelta(hours=2))
         with pytest.raises(OutageError, match="no contact has area 'Nowhere'"):
             await declare(store, config, ["Nowhere"], actor="sara", now=NOW)
+
+
+def test_declaring_with_a_notice_asks_first_and_no_changes_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "gw.db")
+    csv = tmp_path / "people.csv"
+    csv.write_text("phone,language,area\n+989125000001,fa,North\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["contacts", "import", str(csv), "--db", db]).exit_code == 0
+    asked = CliRunner().invoke(main, ["outage", "declare", "--area", "North", "--eta", "23:59", "--notify", "--db", db],
+                               input="n\n")  # fmt: skip
+    assert asked.exit_code == 0 and "notify 1 recipient(s)?" in asked.output and "nothing changed" in asked.output
+    listed = CliRunner().invoke(main, ["outage", "list", "--json", "--db", db])
+    assert json.loads(listed.output) == []
+    no_eta = CliRunner().invoke(main, ["outage", "declare", "--area", "North", "--notify", "--yes", "--db", db])
+    assert no_eta.exit_code == 1 and "notice gives the estimated restoration: give --eta" in no_eta.output
+    made = CliRunner().invoke(main, ["outage", "declare", "--area", "North", "--eta", "23:59", "--notify", "--db", db],
+                              input="y\n")  # fmt: skip
+    assert made.exit_code == 0 and "notice 'outage' sent as campaign 1" in made.output
+    assert "outage 1: active in North; ETR" in made.output
