@@ -6,8 +6,8 @@ named as the API needs them: ``AREA.VERB``.
 
 * *agent* works tickets: reads tickets, messages, SIMs and outages, replies, notes, changes status, assigns;
 * *supervisor* also sends broadcasts (and approves another's), manages opt-outs and contacts,
-  declares, updates, restores and cancels outages;
-* *admin* may do everything: users, tokens, every webhook, the audit log;
+  declares, updates, restores and cancels outages, and reads the audit log;
+* *admin* may do everything: users, tokens, every webhook;
 * *integration* (a token for another system) sends messages, reads tickets and messages,
   manages the webhooks it created itself, and hands in CAP alerts.
 
@@ -58,6 +58,7 @@ _SUPERVISOR = _AGENT | {
     "optouts.manage",
     "contacts.manage",
     "outages.manage",
+    "audit.read",
 }
 _INTEGRATION = frozenset(
     {"tickets.read", "messages.read", "messages.send", "events.read", "webhooks.manage_own", "cap.ingest"}

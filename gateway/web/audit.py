@@ -1,4 +1,4 @@
-"""``GET /api/v1/audit``: the audit log (``audit.read``: admins), as ``gateway audit list --json``."""
+"""``GET /api/v1/audit``: the audit log (``audit.read``: supervisors and admins), as ``gateway audit list --json``."""
 
 from __future__ import annotations
 

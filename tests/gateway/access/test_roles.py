@@ -18,7 +18,7 @@ MAY = {
     "supervisor": {
         "tickets.read", "tickets.write", "tickets.reply", "messages.read", "sims.read", "events.read",
         "broadcasts.read", "broadcasts.create", "broadcasts.approve", "optouts.manage", "contacts.manage",
-        "outages.read", "outages.manage",
+        "outages.read", "outages.manage", "audit.read",
     },
     "admin": set(ACTIONS),
     "integration": {"tickets.read", "messages.read", "messages.send", "events.read", "webhooks.manage_own",
@@ -39,6 +39,7 @@ def test_the_boundaries_the_api_relies_on() -> None:
     assert not allowed("supervisor", "tokens.manage") and not allowed("supervisor", "webhooks.manage")
     assert not allowed("integration", "tickets.write") and not allowed("integration", "tickets.reply")
     assert not allowed("integration", "sims.read") and not allowed("integration", "webhooks.manage")
+    assert not allowed("agent", "audit.read") and allowed("supervisor", "audit.read")  # the console's Audit page
     assert not allowed("agent", "messages.send")  # an agent answers a ticket's customer, not any number
     assert all(allowed(role, "events.read") for role in ROLES)  # any signed-in role reads the stream
     assert RIGHTS["supervisor"] > RIGHTS["agent"] and RIGHTS["admin"] >= RIGHTS["supervisor"] | RIGHTS["integration"]
