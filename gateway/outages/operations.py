@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.broadcast.campaigns import publish
 from gateway.config import Config
-from gateway.conversation.outages import suggest_areas
+from gateway.conversation.outages import area_by_account, suggest_areas
 from gateway.conversation.turns import OUTAGE_CATEGORY
 from gateway.exceptions import OutageError, Wording
 from gateway.outages.etr import local_text, parse_eta
@@ -58,14 +58,37 @@ async def declare(
     names = await _check_areas(store, config, areas)
     cause = _check_text(cause, "cause")
     eta_at = parse_eta(eta, now, ZoneInfo(config.site.timezone))
-    stage = Stage("declared", names, eta_at)
+    earlier = await _reports_in(store, config, names, now)  # reported before it was declared: taken in
+    stage = Stage("declared", names, eta_at, tuple((phone, lang) for _, phone, lang in earlier))
     if dry_run:
         found, _ = await send_stage(store, config, stage, actor=actor, dry_run=True, now=now) if notify else ([], None)
         return OutageResult(None, None, found, dry_run=True)
     if notify:  # the notice's problems (no ETR, too long) before anything is written
         await send_stage(store, config, stage, actor=actor, dry_run=True, now=now)
     outage_id, stage_id = await store.declare_outage(names, cause, eta_at, actor, origin=origin, now=now)
+    await store.link_reports(outage_id, [ticket_id for ticket_id, _, _ in earlier], now)
     return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now)
+
+
+async def _reports_in(
+    store: OutageStore, config: Config, areas: Sequence[str], now: datetime
+) -> list[tuple[str, str, str]]:
+    """(ticket id, phone, language) of the open outage reports from ``areas`` of the last
+    ``[conversation] repeat_window`` that no outage has: a new outage of those areas takes them in
+    (their reporters hear its stages; restoring it resolves them)."""
+    since = now - timedelta(seconds=config.conversation.repeat_window)
+    found = await store.open_reports_since(OUTAGE_CATEGORY, since)
+    if not found:
+        return []
+    by_phone, by_account = await store.areas_by_phone_and_account({f[1] for f in found}, {f[2] for f in found if f[2]})
+    wanted = set(areas)
+    out = []
+    for ticket_id, phone, account, language in found:
+        area = by_phone.get(phone) or (by_account.get(account) if account else None)
+        area = area or area_by_account(account, config.areas)
+        if area in wanted:
+            out.append((ticket_id, phone, language))
+    return out
 
 
 async def update(

@@ -215,6 +215,29 @@ class OutagesMixin(StoreBase):
         )
         return [(str(p), a, str(o) if o is not None else None) for p, a, o in rows]
 
+    async def open_reports_since(self, category: str, since: datetime) -> list[tuple[str, str, str | None, str]]:
+        """(ticket id, phone, account, language) of open tickets of ``category`` since ``since``
+        that no outage has yet, oldest first: the reports a new outage takes in."""
+        rows = await self._r.execute_fetchall(
+            f"""SELECT t.id, t.phone, t.account, t.language FROM tickets t
+                WHERE t.category = ? AND t.received_at >= ?
+                  AND t.status IN ({", ".join("?" for _ in OPEN_STATUSES)})
+                  AND t.id NOT IN (SELECT ticket_id FROM outage_reports) ORDER BY t.seq""",
+            (category, stamp(since), *OPEN_STATUSES),
+        )
+        return [(str(i), str(p), a, str(lang)) for i, p, a, lang in rows]
+
+    async def link_reports(self, outage_id: int, ticket_ids: Sequence[str], now: datetime | None = None) -> int:
+        """Link these tickets to the outage (those not linked already); returns how many."""
+        at = stamp(now)
+        async with self._write() as db:
+            cur = await db.executemany(
+                """INSERT INTO outage_reports (ticket_id, outage_id, kind, at)
+                   SELECT ?, ?, 'linked', ? WHERE NOT EXISTS (SELECT 1 FROM outage_reports WHERE ticket_id = ?)""",
+                [(t, outage_id, at, t) for t in ticket_ids],
+            )
+            return int(cur.rowcount)
+
     async def areas_by_phone_and_account(
         self, phones: Collection[str], accounts: Collection[str]
     ) -> tuple[dict[str, str], dict[str, str]]:

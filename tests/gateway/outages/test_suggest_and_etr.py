@@ -70,6 +70,9 @@ async def test_suggest_flags_an_area_once_enough_distinct_phones_report_within_t
         assert await suggest(store, config, NOW + timedelta(minutes=11)) == []
         await declare(store, config, ["East"], actor="sara", now=NOW + timedelta(seconds=40))
         assert await suggest(store, config, NOW + timedelta(seconds=50)) == []
+        # the reports from East made before it was declared are its reports now (North's are not)
+        taken = await store.outage_reports(1)
+        assert sorted(r.phone for r in taken) == ["+989121000002", "+989121000002", "+989121000003", "+989121000004"]
 
 
 def test_suggest_on_the_command_line(tmp_path: Path) -> None:
