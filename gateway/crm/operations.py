@@ -25,14 +25,16 @@ DELEGATE_POLL = 0.5  # seconds between looks at the daemon's progress
 
 async def sync_status(config: Config) -> dict[str, Any]:
     """Link state, last success and error, queue counts, oldest unsynced age."""
-    store = await open_store(config)
-    try:
-        counts = await store.sync_counts()
-        events = await store.event_counts()
-        state = await store.sync_state()
-        syncing = await store.sync_lease_holder(holder_alive, datetime.now(UTC), time.monotonic())
-    finally:
-        await store.close()
+    async with await open_store(config) as store:
+        return await status_of(store, config)
+
+
+async def status_of(store: Store, config: Config) -> dict[str, Any]:
+    """:func:`sync_status` on an open store (the console's CRM link page)."""
+    counts = await store.sync_counts()
+    events = await store.event_counts()
+    state = await store.sync_state()
+    syncing = await store.sync_lease_holder(holder_alive, datetime.now(UTC), time.monotonic())
     oldest = counts["oldest_queued"]
     age = (datetime.now(UTC) - datetime.fromisoformat(oldest)).total_seconds() if oldest else None
     return {
