@@ -52,6 +52,8 @@ class _History:
     customers: dict[str, CustomerRow]
     recent: dict[str, list[TicketRow]]
     activity: dict[str, tuple[int, int]]  # phone -> (tickets, replies) in the flood window
+    active: list[OutageRow]  # the active outages, newest first
+    checked: dict[str, int]  # phone -> the outage whose restoration check it was sent (window open)
 
 
 @dataclass(frozen=True)
@@ -160,13 +162,17 @@ class Routing:
         )
 
     async def _history(self, senders: Sequence[tuple[MessageRow, Sender, datetime]]) -> _History:
-        """The senders' customer rows, recent tickets and flood counts: three reads for the round.
+        """The senders' customer rows, recent tickets and flood counts, the active outages and who
+        was sent a restoration check: five reads for the round.
         Flood windows count back from when each message arrived (see :meth:`_now`)."""
         since = {s.phone: now - FLOOD_WINDOW for _, s, now in senders if s.phone}
+        latest = max((now for _, _, now in senders), default=self.clock.wall())
         return _History(
             await self.store.customers(since.keys()),
             await self.store.recent_tickets(since.keys(), limit=RECENT_TICKETS),
             await self.store.activity_since(since),
+            await self.store.outages("active"),
+            await self.store.checks_sent(since.keys(), latest),  # two more reads: the outages
         )
 
     async def _decide(self, message: MessageRow, sender: Sender, now: datetime, history: _History) -> _Routed:
@@ -255,21 +261,21 @@ class Routing:
             named = _brief(found) if found else None
         outage, ticket_outages = None, {}
         if decision.category == OUTAGE_CATEGORY and decision.action == "ticket":
-            outage = await self._known_outage(phone, decision.account, now)
+            outage = await self._known_outage(phone, decision.account, history)
         elif decision.action == "status" and (named or recent):
             asked = named or recent[0]
             found_outages = await self.store.ticket_outages([asked.id])
             ticket_outages = {k: _outage_brief(o) for k, o in found_outages.items()}
         return Context(now, phone, session, recent, tickets_hour, replies_hour, named, tz, outage, ticket_outages)
 
-    async def _known_outage(self, phone: str, account: str | None, now: datetime) -> OutageBrief | None:
+    async def _known_outage(self, phone: str, account: str | None, history: _History) -> OutageBrief | None:
         """The outage a report from ``phone`` (about ``account``) belongs to: one this phone was
         asked about after its restoration (a still-out report), else an active outage of the
         report's area (its contact's, else by ``[areas]`` account prefix)."""
-        checked = (await self.store.checks_sent([phone], now)).get(phone)
+        checked = history.checked.get(phone)
         if checked is not None:
             return _outage_brief(await self.store.outage(checked), kind="still_out")
-        active = await self.store.outages("active")
+        active = history.active
         if not active:
             return None
         areas = set(report_areas(await self.store.contact_areas(phone, account), account, self.config.areas))
