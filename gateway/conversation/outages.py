@@ -42,19 +42,28 @@ def report_areas(contact_areas: Sequence[str], account: str | None, rules: Mappi
 
 def format_eta(at: datetime | None, tz: ZoneInfo, language: str, now: datetime) -> str:
     """``at`` as the customer reads it: ``18:00`` today (local), else with the date in their
-    calendar (``1405/09/13 09:00`` in Persian); in their digits. None: "not known yet"."""
+    calendar (``09/13 09:00`` in Persian: month/day; with the year when it is half a year or more
+    away); in their digits. None: "not known yet"."""
     if at is None:
         return UNKNOWN_ETA.get(language, UNKNOWN_ETA["en"])
     local = at.astimezone(tz)
     if local.date() == now.astimezone(tz).date():
         text = f"{local:%H:%M}"
+    elif abs((local - now).days) < 180:  # a date this side of half a year: no year (an SMS is short)
+        if language == "fa":
+            j = jdatetime.date.fromgregorian(date=local.date())
+            text = f"{j.month:02d}/{j.day:02d} {local:%H:%M}"
+        elif language == "ar":
+            text = f"{local:%d/%m %H:%M}"
+        else:
+            text = f"{local.day} {local:%b %H:%M}"
     elif language == "fa":
         j = jdatetime.date.fromgregorian(date=local.date())
         text = f"{j.year}/{j.month:02d}/{j.day:02d} {local:%H:%M}"
     elif language == "ar":
         text = f"{local:%d/%m/%Y %H:%M}"
     else:
-        text = f"{local.day} {local:%b %H:%M}"
+        text = f"{local.day} {local:%b %Y %H:%M}"
     return localise_digits(text, language)
 
 
