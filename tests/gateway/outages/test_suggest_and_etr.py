@@ -49,7 +49,7 @@ async def _report(store: Store, config: Config, at: datetime, *senders: tuple[st
 
 
 async def test_suggest_flags_an_area_once_enough_distinct_phones_report_within_the_window(tmp_path: Path) -> None:
-    config = _config(suggest_reports=3, suggest_window=600.0)
+    config = _config(suggest_reports=3, suggest_window=600.0).with_database(tmp_path / "gw.db")  # public copy there
     async with await Store.open(tmp_path / "gw.db", site="12") as store:
         await store.upsert_contacts([Contact("+989121000001", area="North")], None)
         # East by the [areas] rule (accounts 77...), North by the contact; one phone twice counts once
