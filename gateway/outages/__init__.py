@@ -19,7 +19,8 @@ acts (``actor``: audited under that name), and returns an :class:`OutageResult` 
 datetime; a time in the past raises :class:`~gateway.exceptions.OutageError` (so do an unknown
 area, an empty list of areas, a notice that needs an ETR without one), and a change to an
 outage that is no longer active :class:`~gateway.exceptions.OutageConflict`; nothing is
-written then. ``dry_run=True`` writes nothing and returns the notices' plans (recipients per
+written then. ``approval=True`` makes the notices wait for a second supervisor (the API passes
+``[web] broadcast_approval``). ``dry_run=True`` writes nothing and returns the notices' plans (recipients per
 language, parts, SIM capacity, the estimate) as ``gateway broadcast --dry-run`` shows them.
 The notices are campaigns of the approved templates ``outage``, ``update`` and ``restored``
 (:mod:`gateway.outages.notices`). Linking reports at intake and the conversation's replies are

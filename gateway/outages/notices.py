@@ -62,10 +62,12 @@ class Stage:
 
 
 async def send_stage(
-    store: OutageStore, config: Config, stage: Stage, *, actor: str, dry_run: bool, now: datetime
-) -> tuple[list[Notice], str | None]:
+    store: OutageStore, config: Config, stage: Stage, *, actor: str, dry_run: bool, now: datetime,
+    approval: bool = False,
+) -> tuple[list[Notice], str | None]:  # fmt: skip
     """Plan (and unless ``dry_run`` create) the stage's campaign(s). Returns them (empty when
-    nobody is to be told) and the public copy's warning."""
+    nobody is to be told) and the public copy's warning. ``approval``: the campaigns wait for a
+    second supervisor as a broadcast made through the API does (``[web] broadcast_approval``)."""
     areas = tuple([a for a in stage.areas if await store.count_contacts(None, a)])
     if not areas and not stage.reporters:
         return [], None
@@ -88,13 +90,20 @@ async def send_stage(
         return dataclasses.replace(plan, texts=texts, rendered=rendered)
 
     plan, campaign_id, warning = await submit(
-        store, config, request, created_by=actor, approval=False, dry_run=dry_run, extra=stage.reporters, texts=ride
+        store,
+        config,
+        request,
+        created_by=actor,
+        approval=approval,
+        dry_run=dry_run,
+        extra=stage.reporters,
+        texts=ride,
     )
     out = [Notice(template, plan, campaign_id, with_check=bool(combined and combined[0]))]
     if check_texts is not None and not out[0].with_check:
         second = BroadcastRequest(CHECK, {}, AudienceSpec(areas=areas))
         plan2, id2, warning2 = await submit(
-            store, config, second, created_by=actor, approval=False, dry_run=dry_run, extra=stage.reporters
+            store, config, second, created_by=actor, approval=approval, dry_run=dry_run, extra=stage.reporters
         )
         out.append(Notice(CHECK, plan2, id2, with_check=True))
         warning = warning or warning2

@@ -48,12 +48,14 @@ class OutageResult:
 async def declare(
     store: OutageStore, config: Config, areas: Sequence[str], *, cause: str | None = None,
     eta: str | datetime | None = None, notify: bool = False, dry_run: bool = False, actor: str,
-    origin: str | None = None, now: datetime | None = None,
+    origin: str | None = None, now: datetime | None = None, approval: bool = False,
 ) -> OutageResult:  # fmt: skip
     """Open an outage of ``areas`` (contacts' areas or ``[areas]`` names) with its ``cause`` and
     ETR ``eta`` ("18:00", "2026-12-03 09:00" local, or a datetime). With ``notify`` the ``outage``
     notice goes to the areas' contacts. ``dry_run``: nothing is written; the plan is returned.
-    ``origin`` says what drove it (``cap:IDENTIFIER``). Audited as ``actor``."""
+    ``origin`` says what drove it (``cap:IDENTIFIER``). Audited as ``actor``. ``approval`` (every
+    stage takes it): the notices wait for a second supervisor, as a broadcast made through the API
+    does under ``[web] broadcast_approval``."""
     now = now or utcnow()
     names = await _check_areas(store, config, areas)
     cause = _check_text(cause, "cause")
@@ -67,7 +69,7 @@ async def declare(
         await send_stage(store, config, stage, actor=actor, dry_run=True, now=now)
     outage_id, stage_id = await store.declare_outage(names, cause, eta_at, actor, origin=origin, now=now)
     await store.link_reports(outage_id, [ticket_id for ticket_id, _, _ in earlier], now)
-    return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now)
+    return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now, approval)
 
 
 async def _reports_in(
@@ -94,6 +96,7 @@ async def _reports_in(
 async def update(
     store: OutageStore, config: Config, outage_id: int, *, eta: str | datetime | None = None,
     note: str | None = None, notify: bool = False, dry_run: bool = False, actor: str, now: datetime | None = None,
+    approval: bool = False,
 ) -> OutageResult:  # fmt: skip
     """A staged update of an active outage: a new ETR and/or a note; with ``notify`` the
     ``update`` notice to the areas' contacts and everyone whose report is linked, once each."""
@@ -110,32 +113,32 @@ async def update(
     if notify:
         await send_stage(store, config, stage, actor=actor, dry_run=True, now=now)
     stage_id = await store.add_outage_stage(outage_id, NewStage("update", actor, eta_at, note), now)
-    return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now)
+    return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now, approval)
 
 
 async def restore(
     store: OutageStore, config: Config, outage_id: int, *, check: bool = False, notify: bool = True,
-    note: str | None = None, dry_run: bool = False, actor: str, now: datetime | None = None,
+    note: str | None = None, dry_run: bool = False, actor: str, now: datetime | None = None, approval: bool = False,
 ) -> OutageResult:  # fmt: skip
     """The outage is over: its open linked tickets are resolved (and synced as such), and with
     ``notify`` the ``restored`` notice goes to the areas' contacts and every reporter. ``check``
     adds "reply 1 if you still have no service": a 1 within ``[outages] check_window`` from one
     who was asked opens a ticket linked to the outage as a still-out report."""
-    return await _end(store, config, outage_id, "restored", check, notify, note, dry_run, actor, now)
+    return await _end(store, config, outage_id, "restored", check, notify, note, dry_run, actor, now, approval)
 
 
 async def cancel(
     store: OutageStore, config: Config, outage_id: int, *, notify: bool = False, note: str | None = None,
-    dry_run: bool = False, actor: str, now: datetime | None = None,
+    dry_run: bool = False, actor: str, now: datetime | None = None, approval: bool = False,
 ) -> OutageResult:  # fmt: skip
     """The outage was declared by mistake (or its alert withdrawn): ``cancelled``, its open linked
     tickets resolved; with ``notify`` the ``restored`` notice goes as for a restoration."""
-    return await _end(store, config, outage_id, "cancelled", False, notify, note, dry_run, actor, now)
+    return await _end(store, config, outage_id, "cancelled", False, notify, note, dry_run, actor, now, approval)
 
 
 async def _end(
     store: OutageStore, config: Config, outage_id: int, kind: str, check: bool, notify: bool,
-    note: str | None, dry_run: bool, actor: str, now: datetime | None,
+    note: str | None, dry_run: bool, actor: str, now: datetime | None, approval: bool,
 ) -> OutageResult:  # fmt: skip
     now = now or utcnow()
     row = await _active(store, outage_id)
@@ -151,7 +154,7 @@ async def _end(
     until = now + timedelta(seconds=config.outages.check_window) if check else None
     new = NewStage(kind, actor, None, note, checked=check, check_until=until)
     stage_id = await store.add_outage_stage(outage_id, new, now)
-    return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now)
+    return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now, approval)
 
 
 async def _dry(
@@ -162,12 +165,13 @@ async def _dry(
 
 
 async def _notify(
-    store: OutageStore, config: Config, outage_id: int, stage_id: int, stage: Stage | None, actor: str, now: datetime
-) -> OutageResult:
+    store: OutageStore, config: Config, outage_id: int, stage_id: int, stage: Stage | None, actor: str, now: datetime,
+    approval: bool = False,
+) -> OutageResult:  # fmt: skip
     found: list[Notice] = []
     warning = None
     if stage is not None:
-        found, warning = await send_stage(store, config, stage, actor=actor, dry_run=False, now=now)
+        found, warning = await send_stage(store, config, stage, actor=actor, dry_run=False, now=now, approval=approval)
         if found:
             check_id = next((n.campaign_id for n in found if n.with_check), None)
             await store.note_stage_notice(stage_id, found[0].campaign_id, check_id, recipients(found))

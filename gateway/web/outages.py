@@ -130,7 +130,8 @@ async def declare(
 
     config = request.app.state.config
     return await _answer(lambda: declare_(store_of(request), config, body.areas, cause=body.cause, eta=_eta(body.eta),
-                                          notify=body.notify, dry_run=body.dry_run, actor=who.name),
+                                          notify=body.notify, dry_run=body.dry_run, actor=who.name,
+                                          approval=config.web.broadcast_approval),
                          created=True)  # fmt: skip
 
 
@@ -144,7 +145,8 @@ async def update(
 
     config = request.app.state.config
     return await _answer(lambda: update_(store_of(request), config, outage_id, eta=_eta(body.eta), note=body.note,
-                                         notify=body.notify, dry_run=body.dry_run, actor=who.name))  # fmt: skip
+                                         notify=body.notify, dry_run=body.dry_run, actor=who.name,
+                                         approval=config.web.broadcast_approval))  # fmt: skip
 
 
 @router.post("/outages/{outage_id}/restore", openapi_extra=documented(OutageEnd))
@@ -158,7 +160,8 @@ async def restore(
     config = request.app.state.config
     notify = True if body.notify is None else body.notify
     return await _answer(lambda: restore_(store_of(request), config, outage_id, check=body.check, notify=notify,
-                                          note=body.note, dry_run=body.dry_run, actor=who.name))  # fmt: skip
+                                          note=body.note, dry_run=body.dry_run, actor=who.name,
+                                          approval=config.web.broadcast_approval))  # fmt: skip
 
 
 @router.post("/outages/{outage_id}/cancel", openapi_extra=documented(OutageEnd))
@@ -173,4 +176,5 @@ async def cancel(
         raise Problem(422, "check: the restoration check goes with restore, not cancel", field="check")
     config = request.app.state.config
     return await _answer(lambda: cancel_(store_of(request), config, outage_id, notify=bool(body.notify),
-                                         note=body.note, dry_run=body.dry_run, actor=who.name))  # fmt: skip
+                                         note=body.note, dry_run=body.dry_run, actor=who.name,
+                                         approval=config.web.broadcast_approval))  # fmt: skip

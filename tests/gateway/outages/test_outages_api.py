@@ -15,6 +15,7 @@ import pytest
 
 from gateway.broadcast.contacts import Contact
 from gateway.config import Config, SiteConfig
+from gateway.config.sections import WebConfig
 from gateway.store import Store
 from tests.gateway.web.api import Api, serving
 
@@ -94,3 +95,18 @@ async def test_agents_read_and_supervisors_declare_update_restore(api: Api) -> N
     assert await _audit(api.config) == [
         ("outage.declared", who, "1"), ("outage.update", who, "1"), ("outage.restored", who, "1"),
     ]  # fmt: skip
+
+
+async def test_with_two_person_approval_an_outage_notice_made_through_the_api_waits(tmp_path: Path) -> None:
+    config = Config(site=SiteConfig(id="12", language="fa"), web=WebConfig(broadcast_approval=True))
+    config = config.with_database(tmp_path / "gateway.db")
+    async with await Store.open(config.database_path, site="12") as store:
+        await store.upsert_contacts(PEOPLE, "north")
+    async with serving(config) as api:
+        made = await api.send("POST", "/api/v1/outages", role="supervisor",
+                              json={"areas": ["North"], "eta": _tomorrow(config, "18:00"), "notify": True})  # fmt: skip
+        assert made.status_code == 201, made.text
+        campaign = made.json()["notices"][0]["campaign_id"]
+        shown = await api.get(f"/api/v1/broadcasts/{campaign}", role="supervisor")
+        assert shown.json()["status"] == "pending_approval"  # the outage is declared; its notice waits
+        assert (await api.get("/api/v1/outages/1")).json()["status"] == "active"
