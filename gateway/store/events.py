@@ -30,6 +30,10 @@ EVENT_TYPES = (
     "message.delivered",
     "message.failed",
     "sim.state",
+    "outage.declared",
+    "outage.updated",
+    "outage.restored",
+    "outage.cancelled",
 )
 
 _INSERT = "INSERT INTO events (id, type, created_at, data) VALUES (?, ?, ?, ?)"

@@ -19,6 +19,7 @@ from gateway.exceptions import NotFound, OutageConflict
 from gateway.store import audit
 from gateway.store.base import StoreBase, _row, _rows, stamp
 from gateway.store.desk import insert_history
+from gateway.store.events import insert_events
 from gateway.store.sync import _put
 
 OPEN_STATUSES = ("open", "in_progress")
@@ -99,6 +100,7 @@ class OutagesMixin(StoreBase):
             )  # fmt: skip
             outage_id = int(cur.lastrowid or 0)
             stage_id = await _insert_stage(db, outage_id, NewStage("declared", actor, eta_at, cause), at)
+            await _journal(db, self.site, outage_id, stage_id, at)
             detail = {"areas": list(areas), "cause": cause, "eta": stamp(eta_at) if eta_at else None}
             await audit.record(db, audit.acting(actor), "outage.declared", str(outage_id), detail, now=now)
         return outage_id, stage_id
@@ -122,6 +124,7 @@ class OutagesMixin(StoreBase):
                 )
                 await _resolve_linked(db, outage_id, stage, at)
             stage_id = await _insert_stage(db, outage_id, stage, at, eta)
+            await _journal(db, self.site, outage_id, stage_id, at)
             detail = {"eta": eta, "note": stage.note, "check": stage.checked or None}
             await audit.record(db, audit.acting(stage.actor), f"outage.{stage.kind}", str(outage_id),
                                {k: v for k, v in detail.items() if v is not None}, now=now)  # fmt: skip
@@ -325,6 +328,26 @@ async def _outage(db: Any, outage_id: int) -> OutageRow:
     if found is None:
         raise NotFound(f"no outage {outage_id} (gateway outage list shows them)")
     return found
+
+
+STAGE_EVENTS = {"declared": "outage.declared", "update": "outage.updated", "restored": "outage.restored",
+                "cancelled": "outage.cancelled"}  # fmt: skip
+
+
+async def _journal(db: Any, site: str, outage_id: int, stage_id: int, at: str) -> None:
+    """The stage's event in the journal (webhooks, the event stream), in its transaction."""
+    outage = await _outage(db, outage_id)
+    async with db.execute("SELECT * FROM outage_stages WHERE id = ?", (stage_id,)) as cur:
+        stage = _row(StageRow, await cur.fetchone())
+    assert stage is not None
+    data = {
+        "outage": {"id": outage.id, "areas": outage.area_list, "cause": outage.cause, "status": outage.status,
+                   "eta": outage.eta_at, "started_at": outage.started_at, "ended_at": outage.ended_at,
+                   "check_until": outage.check_until, "origin": outage.origin},
+        "stage": {"id": stage.id, "kind": stage.kind, "at": stage.at, "by": stage.actor, "eta": stage.eta_at,
+                  "note": stage.note, "check": bool(stage.checked)},
+    }  # fmt: skip
+    await insert_events(db, site, at, [(STAGE_EVENTS[stage.kind], data)])
 
 
 async def _insert_stage(db: Any, outage_id: int, stage: NewStage, at: str, eta: str | None = None) -> int:

@@ -4,6 +4,7 @@ tickets linked to an outage resolved on restore as ticket events by who restored
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +31,11 @@ async def test_stages_and_the_resolved_linked_ticket_reach_the_crm_once(
     assert await store.outage_reports(1) != []
     await update(store, cfg, 1, eta=now + timedelta(hours=5), note="transformer", actor="reza", now=now)
     await restore(store, cfg, 1, notify=False, actor="sara", now=now + timedelta(hours=4))
+
+    journal = await store.events_after(0, ["outage.declared", "outage.updated", "outage.restored"])
+    assert [e.type for e in journal] == ["outage.declared", "outage.updated", "outage.restored"]  # webhooks' events
+    last = json.loads(journal[-1].data)
+    assert (last["outage"]["status"], last["stage"]["by"], last["outage"]["areas"]) == ("restored", "sara", ["North"])
 
     svc = service(store, cfg)
     async with svc.client() as crm:
