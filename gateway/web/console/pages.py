@@ -139,7 +139,8 @@ def render(request: Request, who: Principal | None, template: str, status: int =
     t = words_of(request, who)
     body = templates.get_template(template).render(
         t=t, who=who, csrf_token=csrf_of(request), nav=nav_of(request, who), path=request.url.path,
-        static=STATIC, done=request.query_params.get("done"), **context,
+        static=STATIC, done=request.query_params.get("done"), done_id=request.query_params.get("id", ""),
+        **context,
     )  # fmt: skip
     return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 

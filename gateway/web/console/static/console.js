@@ -31,10 +31,17 @@
       if (!seen[row.getAttribute("data-ref")]) row.classList.add("fresh");
     });
   }
-  var stream = new EventSource(region.getAttribute("data-live"));
+  var source = region.getAttribute("data-live");
+  var stream = new EventSource(source);
   function changed() { if (pending === null) pending = window.setTimeout(refresh, 150); }
-  ["ticket.opened", "ticket.updated", "message.received", "message.sent", "message.delivered", "message.failed"]
-    .forEach(function (type) { stream.addEventListener(type, changed); });
+  // the types the page asked the stream for (?types=a,b), else every type a desk page follows
+  var asked = /[?&]types=([^&]*)/.exec(source);
+  var types = asked ? decodeURIComponent(asked[1]).split(",") :
+    ["ticket.opened", "ticket.updated", "message.received", "message.sent", "message.delivered", "message.failed"];
+  types.forEach(function (type) { stream.addEventListener(type, changed); });
+  // figures that change without an event (signal, counts, progress): re-read every N seconds
+  var poll = parseFloat(region.getAttribute("data-live-poll") || "0");
+  if (poll > 0) window.setInterval(changed, poll * 1000);
   stream.addEventListener("open", function () {
     var note = document.getElementById("live-note");
     if (note) note.hidden = false;
@@ -85,5 +92,14 @@
       box.dispatchEvent(new Event("input"));
       box.focus();
     });
+  });
+})();
+
+// --- a select that shows the form again when chosen (its button does it without JavaScript) --
+(function () {
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    var button = document.getElementById(select.getAttribute("data-autosubmit"));
+    if (!button) return;
+    select.addEventListener("change", function () { button.click(); });
   });
 })();
