@@ -1,7 +1,8 @@
 """The SIM bank, opt-outs and contacts, the CRM link and the audit log in a real browser: the
 SIM bank shows both SIMs of the real daemon and an unplugged one goes down without a reload;
 a supervisor opts a phone out and back in, imports a CSV and gets its line-by-line report (a
-file sent without the form's CSRF token is refused); the Audit page lists those writes."""
+file sent without the form's CSRF token is refused); the Audit page lists those writes; the
+Outages page lists one declared through the API."""
 
 from __future__ import annotations
 
@@ -122,6 +123,13 @@ async def test_opt_outs_a_csv_import_report_and_the_audit_page(
         await page.get_by_role("button", name="Apply").click()
         await page.get_by_text("No entries match.").wait_for()
 
+        declared = await api.send("POST", "/api/v1/outages", role="supervisor", json={"areas": ["North"]})
+        assert declared.status_code == 201, declared.text
+        await page.get_by_role("link", name="Outages").click()  # read only
+        row = words(await page.locator("#outages tr[data-outage='1']").inner_text())
+        assert "North" in row and "active" in row, row
+        await console.shot(page, "outages-en")
+
         await api.user("reza", "supervisor", "fa")
         reza = await console.signed_in(chromium, api, "reza")
         await reza.goto("/people?search=0912 500 0001")
@@ -129,3 +137,6 @@ async def test_opt_outs_a_csv_import_report_and_the_audit_page(
         await console.shot(reza, "people-fa")
         await reza.goto("/audit")
         await console.shot(reza, "audit-fa")
+        await reza.goto("/outages")
+        assert "جاری" in await reza.locator("#outages tr[data-outage='1']").inner_text()
+        await console.shot(reza, "outages-fa")
