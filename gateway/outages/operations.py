@@ -66,7 +66,7 @@ async def declare(
         found, _ = await send_stage(store, config, stage, actor=actor, dry_run=True, now=now) if notify else ([], None)
         return OutageResult(None, None, found, dry_run=True)
     if notify:  # the notice's problems (no ETR, too long) before anything is written
-        await send_stage(store, config, stage, actor=actor, dry_run=True, now=now)
+        await _precheck(store, config, stage, actor, now)
     outage_id, stage_id = await store.declare_outage(names, cause, eta_at, actor, origin=origin, now=now)
     await store.link_reports(outage_id, [ticket_id for ticket_id, _, _ in earlier], now)
     return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now, approval)
@@ -111,7 +111,7 @@ async def update(
     if dry_run:
         return await _dry(store, config, row, stage, notify, actor, now)
     if notify:
-        await send_stage(store, config, stage, actor=actor, dry_run=True, now=now)
+        await _precheck(store, config, stage, actor, now)
     stage_id = await store.add_outage_stage(outage_id, NewStage("update", actor, eta_at, note), now)
     return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now, approval)
 
@@ -150,11 +150,20 @@ async def _end(
     if dry_run:
         return await _dry(store, config, row, stage, notify, actor, now)
     if notify:
-        await send_stage(store, config, stage, actor=actor, dry_run=True, now=now)
+        await _precheck(store, config, stage, actor, now)
     until = now + timedelta(seconds=config.outages.check_window) if check else None
     new = NewStage(kind, actor, None, note, checked=check, check_until=until)
     stage_id = await store.add_outage_stage(outage_id, new, now)
     return await _notify(store, config, outage_id, stage_id, stage if notify else None, actor, now, approval)
+
+
+async def _precheck(store: OutageStore, config: Config, stage: Stage, actor: str, now: datetime) -> None:
+    """The notice's problems (no ETR, a text no SIM could send) before anything is written."""
+    from gateway.broadcast.operations import refuse_unsendable
+
+    found, _ = await send_stage(store, config, stage, actor=actor, dry_run=True, now=now)
+    for n in found:
+        refuse_unsendable(config, n.plan)
 
 
 async def _dry(
