@@ -108,6 +108,30 @@ async def test_ser2net_killed_in_the_middle_of_a_send_loses_nothing_and_repeats_
         h.close()
 
 
+# ------------------------------------------------------------------ gateway check-config
+
+
+def test_check_config_names_a_wrong_network_port_and_its_fix(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        '[[modems]]\nid = "a"\nport = "tcp://10.20.0.11:3001"\n'
+        '[[modems]]\nid = "b"\nport = "rfc2217://10.20.0.11"\n'
+        '[[modems]]\nid = "c"\nport = "rfc2217://10.20.0.12:3001"\n'
+        '[[modems]]\nid = "d"\nport = "socket://10.20.0.12:3001"\n',
+        encoding="utf-8",
+    )
+    out = CliRunner().invoke(main, ["check-config", "-c", str(config)])
+    assert out.exit_code == 1, out.output
+    for line in (
+        "modems[1].port", "tcp:// is not a modem port scheme", "write socket://10.20.0.11:3001",
+        "modems[2].port", "names no TCP port", "e.g. rfc2217://192.0.2.10:2001",
+        "modems[4].port", "also modems[3]'s port",
+    ):  # fmt: skip
+        assert line in out.output, (line, out.output)
+    config.write_text('[[modems]]\nid = "a"\nport = "rfc2217://10.20.0.11:3001?timeout=5"\n', encoding="utf-8")
+    assert CliRunner().invoke(main, ["check-config", "-c", str(config)]).exit_code == 0
+
+
 # ------------------------------------------------------------------ gateway doctor
 
 

@@ -66,6 +66,7 @@ def ser2net_yaml(devices: dict[int, str], baudrate: int = 115200) -> str:
             "    enable: on",
             "    options:",
             "      kickolduser: true",
+            "      max-connections: 1",
             f"    connector: serialdev,{device},{baudrate}n81,local",
             "",
         ]

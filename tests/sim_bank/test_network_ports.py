@@ -180,6 +180,26 @@ async def test_a_half_open_link_is_noticed_by_the_health_poll_within_two_interva
             await worker.stop()
 
 
+@needs_ser2net
+async def test_the_ser2net_yaml_of_the_docs_serves_a_modem(tmp_path: Path, emulator_link: ModemEmulator) -> None:
+    """docs/modem-pools.md's ser2net.yaml, its addresses and devices swapped for this test's."""
+    docs = (Path(__file__).parents[2] / "docs" / "modem-pools.md").read_text(encoding="utf-8")
+    yaml = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    ser2net = Ser2net(tmp_path, [str(emulator_link.link)])
+    port = next(iter(ser2net.ports))
+    ser2net.config.write_text(
+        yaml.replace("10.20.0.11,3001", f"127.0.0.1,{port}")
+        .replace("10.20.0.11,3002", f"127.0.0.1,{free_port()}")
+        .replace("/dev/serial/by-id/usb-SimTech_SIM7600-if02-port0", str(emulator_link.link))
+    )
+    with ser2net:
+        worker, rec = await _started(net_config(f"rfc2217://127.0.0.1:{port}"))
+        try:
+            await _sms_in_and_out(worker, rec, emulator_link)
+        finally:
+            await worker.stop()
+
+
 async def test_nothing_listening_is_a_connect_error_naming_the_address(tmp_path: Path) -> None:
     port = free_port()
     rec = Recorder()
