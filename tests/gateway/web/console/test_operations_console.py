@@ -56,6 +56,10 @@ async def test_the_sim_bank_shows_both_sims_and_an_unplugged_one_goes_down_witho
         assert await page.locator("#sims li[data-sim='m1'] [data-state]").get_attribute("data-state") == "ready"
         assert await page.evaluate("window.notReloaded") is True
 
+        await page.get_by_role("link", name="CRM link").click()
+        assert words(await page.locator("#link-state").inner_text()) == "not configured"
+        await console.shot(page, "crm-en")
+
         await api.user("mina", "agent", "fa")
         mina = await console.signed_in(chromium, api, "mina", viewport=PHONE)
         await mina.goto("/sims")
