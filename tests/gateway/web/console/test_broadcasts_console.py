@@ -2,7 +2,8 @@
 ``gateway serve`` with two-person approval on: a supervisor drafts one (the notice's preview,
 one box per variable, the audience), sees the dry run's plan and creates it; it waits; a second
 supervisor approves it; its progress bar reaches the end without a reload and each recipient's
-phone got the notice once, in its language. An agent sees no Broadcasts and gets 403."""
+phone got the notice once, in its language. An agent sees no Broadcasts and gets 403; a
+Persian supervisor's pages are right to left and no wider than a 360 px phone."""
 
 from __future__ import annotations
 
@@ -129,4 +130,7 @@ async def test_an_agent_sees_no_broadcasts_and_is_refused_their_pages(
         await console.shot(mina, "broadcast-new-fa-360")
         await mina.goto("/broadcasts")
         assert "هنوز پیام همگانی نیست." in await mina.locator("main").inner_text()
-        assert await overflow(mina) == 0
+        for path in ("/broadcasts", "/sims", "/outages", "/people", "/crm", "/audit"):  # nothing wider than a phone
+            answer = await mina.goto(path)
+            assert answer is not None and answer.status == 200, path
+            assert await mina.get_attribute("html", "dir") == "rtl" and await overflow(mina) == 0, path
