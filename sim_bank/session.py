@@ -141,10 +141,10 @@ class ModemSession:
         self.urcs.scan_response(lines, command)
         return lines
 
-    def ask(self, command: str, timeout: float | None = None) -> list[str]:
+    def ask(self, command: str) -> list[str]:
         """A question whose refusal only means "unknown": [] instead of an error."""
         try:
-            return self.write(command, timeout=timeout)
+            return self.write(command)
         except CommandFailed:
             return []
 
@@ -170,12 +170,15 @@ class ModemSession:
     def poll_radio(self, info: ModemInfo) -> ModemInfo:
         """Signal, registration and operator, asked again. Silence ends this connection: between
         jobs a modem answers AT+CSQ at once, so no answer is a hung modem or a half-open network
-        link (no RST: a stopped ser2net, a pool gone dark), noticed within two health intervals."""
-        timeout = min(self.config.command_timeout, self.config.health_interval)
+        link (no RST: a stopped ser2net, a pool gone dark): noticed at most health_interval + 2 x
+        command_timeout after it fell silent (80 s at the defaults, within two intervals)."""
         try:
-            signal = at.parse_csq(self.ask("AT+CSQ", timeout))
+            signal = at.parse_csq(self.ask("AT+CSQ"))
         except CommandTimeout:
-            self.lost = f"no answer to the health poll in {timeout:g} s (modem hung, or the link is half-open)"
+            self.lost = (
+                f"no answer to the health poll in {self.config.command_timeout:g} s "
+                "(modem hung, or the link is half-open)"
+            )
             raise
         return dataclasses.replace(
             info,
