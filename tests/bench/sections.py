@@ -315,7 +315,8 @@ def pools(d: dict[str, Any]) -> list[Block]:
             for r in d["results"]]  # fmt: skip
     notes = ["Measured as the peers are: the emulators in a process of their own, gateway run in its own, and "
              "for rfc2217 a real ser2net serving each emulator's pty as rfc2217://127.0.0.1:PORT (accepter "
-             "telnet(rfc2217),tcp(nodelay)); all messages handed over as outbox rows at once, the clock running "
+             "telnet(rfc2217),tcp(nodelay), chardelay: false, as docs/modem-pools.md); all messages handed "
+             "over as outbox rows at once, the clock running "
              "until the emulators accepted the last PDU. CPU: the daemon's process tree (not ser2net's)."]  # fmt: skip
     loads = ", ".join(f"{r['transport']} {r['load_before']:g}" for r in d["results"] if "load_before" in r)
     notes += [f"1-minute load average as each case began: {loads} (other work on the machine delays every hop)"]

@@ -67,6 +67,7 @@ def ser2net_yaml(devices: dict[int, str], baudrate: int = 115200) -> str:
             "    options:",
             "      kickolduser: true",
             "      max-connections: 1",
+            "      chardelay: false",
             f"    connector: serialdev,{device},{baudrate}n81,local",
             "",
         ]
