@@ -42,6 +42,8 @@ URC_PREFIXES = frozenset(
 URC_WORDS = frozenset(
     {"RING", "CALL READY", "SMS READY", "RDY", "NORMAL POWER DOWN", "PB DONE", "+PBREADY", "NO CARRIER"}
 )
+# Result codes whose PDU comes on the line after them (PDU mode: "+CBM: <length>" then the page).
+PDU_HEADERS = frozenset({"+CDS", "+CMT", "+CBM"})
 _ERROR = re.compile(r"^\+CM[ES] ERROR\b")
 FINAL_CODES = ("OK", "ERROR", "NO CARRIER", "COMMAND NOT SUPPORT")
 # Seconds to wait for the final result code after an answer some modems never end with one
@@ -145,7 +147,7 @@ def separate(lines: list[str], command: str) -> tuple[list[str], list[str]]:
             continue
         urcs.append(line)
         prefix = line_prefix(line)
-        if prefix in ("+CDS", "+CMT", "+CBM") and i < len(lines) and is_hex_pdu(lines[i].strip()):
+        if prefix in PDU_HEADERS and i < len(lines) and is_hex_pdu(lines[i].strip()):
             urcs.append(lines[i])
             i += 1
         elif prefix == "+CUSD":
@@ -197,6 +199,20 @@ def parse_cmgl(lines: list[str]) -> tuple[list[Listed], list[str]]:
 
 def is_hex_pdu(line: str) -> bool:
     return bool(_HEX.match(line)) and len(line) % 2 == 0
+
+
+def continues(header: str, line: str) -> bool:
+    """Whether ``line`` is the PDU line of the result code ``header`` (``+CDS:``, ``+CMT:``,
+    ``+CBM:``) read just before it. A ``+CBM`` page is taken as it is, hex or not, as
+    :func:`parse_urcs` takes it (the handler says why it cannot be read): any bare line
+    that is neither a result code nor a final one."""
+    prefix = line_prefix(header)
+    if prefix not in PDU_HEADERS:
+        return False
+    text = line.strip()
+    if is_hex_pdu(text):
+        return True
+    return prefix == "+CBM" and bool(text) and line_prefix(text) is None and not is_urc(text) and not is_final(text)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""python-gsmmodem, adapted: the two places where we must step into the library.
+"""python-gsmmodem, adapted: the places where we must step into the library.
 
 * The port is opened here (:func:`sim_bank.ports.open_serial`): a device path, or a
   modem on the network (``rfc2217://``, ``socket://``, pyserial's ``serial_for_url``);
@@ -13,6 +13,10 @@
   ``AT+CLAC``'s the command list): an unsolicited line that lands in such an answer
   (Huawei's ``^RSSI:17``) is taken out before it sees the answer, and handed on as
   the notification it is.
+* A result code still arriving when a command goes out (its header read, its PDU line
+  on the way) would be split by the library: the PDU line taken into the command's
+  answer, the header held back until some later notification -- a ``+CBM`` page or a
+  ``+CDS`` report lost. Here the header is handed on with its PDU line.
 * Wavecom modems answer ``AT+CPIN?`` with ``+CPIN: READY`` and no final ``OK``;
   the library then waits out 15 s on every connect. Here the ``+CPIN:`` line ends
   that answer, and an ``OK`` that follows it is awaited briefly and swallowed.
@@ -56,6 +60,7 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
     on_line_noise: Callable[[], None] | None = None
     _answer_ends: str | None = None  # a line starting with this completes the pending answer
     _late_final: threading.Event | None = None  # set when the OK after such a line arrives
+    _notification: list[str]  # the library's: lines of a notification still being read
 
     def connect(self) -> None:
         # The library opens serial.Serial with rtscts/dsrdtr forced on, and only a device path;
@@ -97,6 +102,8 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
     def _handleLineRead(self, line: str, checkForResponseTerm: bool = True) -> None:
         event = self._responseEvent
         waiting = event is not None and not event.is_set()
+        if waiting and self._notification and self._urc_went_on(line):
+            return
         ends = self._answer_ends
         if waiting and ends is not None and line.startswith(ends):
             self._answer_ends = None
@@ -107,6 +114,21 @@ class GatewayComms(SerialComms):  # type: ignore[misc]  # python-gsmmodem ships 
             late.set()  # the final result code after all: neither a notification nor the next answer
             return
         super()._handleLineRead(line, checkForResponseTerm)
+
+    def _urc_went_on(self, line: str) -> bool:
+        """A result code was still arriving when a command went out: its first line read and
+        held back by the library (more bytes were on the way), its next line -- a ``+CBM``
+        page, a ``+CDS`` report -- read once the command waits. The library would take that
+        line for the command's answer and hold the header until some later notification, so
+        the page or report was lost. Here what was held is handed on now, with ``line`` when it
+        is the header's PDU (then True: the line is used); the answer starts after it."""
+        held = self._notification
+        self._notification = []
+        if at.continues(held[-1], line):
+            self.notifyCallback([*held, line])
+            return True
+        self.notifyCallback(held)
+        return False
 
     def shut(self, timeout: float = 2.0) -> None:
         """Stop the reader thread and close the port, without waiting out a read timeout:
