@@ -296,4 +296,20 @@ def _check_web(config: Config, where: str) -> None:
         problems.errors.append(ConfigError(where, "web.login_attempts", "must be at least 1"))
     if web.login_window <= 0:
         problems.errors.append(ConfigError(where, "web.login_window", "must be more than 0 seconds"))
+    if web.locale_dir:
+        own = config.resolve(web.locale_dir)
+        if not own.is_dir():
+            problems.errors.append(ConfigError(where, "web.locale_dir", f"{own} is not a directory"))
+        else:  # the console reads fa.toml, ar.toml and en.toml there over its own labels
+            import tomllib
+
+            for name in ("fa.toml", "ar.toml", "en.toml"):
+                try:
+                    with (own / name).open("rb") as f:
+                        tomllib.load(f)
+                except FileNotFoundError:
+                    continue
+                except (OSError, tomllib.TOMLDecodeError) as exc:
+                    problems.errors.append(ConfigError(where, "web.locale_dir", f"{own / name}: {exc}",
+                                                       "fix the file (TOML: [labels] key = \"words\")"))  # fmt: skip
     problems.raise_any()

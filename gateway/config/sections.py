@@ -145,6 +145,7 @@ class WebConfig:
     session_hours: float = 12.0  # a console sign-in lasts this long (a shift), then signs in again
     login_attempts: int = 5  # failed sign-ins per name and per address in login_window before a pause
     login_window: float = 900.0  # seconds
+    locale_dir: str = ""  # the organisation's own console wording: fa.toml, ar.toml, en.toml over the shipped
 
 
 @dataclass(frozen=True)

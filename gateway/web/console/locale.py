@@ -1,7 +1,9 @@
 """The console's words and how it writes numbers and dates, per language (pure).
 
-Labels live in ``locale/{en,fa,ar}.toml`` beside this module, files an organisation may edit;
-a key missing from a language falls back to English, and one missing from English shows its
+Labels live in ``locale/{en,fa,ar}.toml`` beside this module; an organisation changes them in
+files of its own (``[web] locale_dir``: ``fa.toml`` etc. with only the keys it rewords, kept
+across upgrades), read over the shipped ones key by key. A key missing from a language falls
+back to English, and one missing from English shows its
 own key (so a typo is seen, never a crash). Persian dates are Jalali (Solar Hijri); Persian and
 Arabic write digits in their own script; all dates in the site's time zone.
 """
@@ -25,10 +27,17 @@ RTL = frozenset({"fa", "ar"})
 
 
 @cache
-def _table(language: str) -> dict[str, Any]:
-    path = LOCALE_DIR / f"{language}.toml"
-    with path.open("rb") as f:
-        return tomllib.load(f)
+def _table(language: str, override: str = "") -> dict[str, Any]:
+    """The shipped labels of ``language``, with those of ``override/LANGUAGE.toml`` over them."""
+    with (LOCALE_DIR / f"{language}.toml").open("rb") as f:
+        table: dict[str, Any] = tomllib.load(f)
+    own = Path(override) / f"{language}.toml" if override else None
+    if own is not None and own.is_file():
+        with own.open("rb") as f:
+            for section, keys in tomllib.load(f).items():
+                if isinstance(keys, dict):
+                    table[section] = {**table.get(section, {}), **keys}
+    return table
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class Words:
 
     language: str
     timezone: str
+    override: str = ""  # [web] locale_dir, resolved: the organisation's own wording
 
     @property
     def dir(self) -> str:
@@ -47,7 +57,7 @@ class Words:
         the language's digits, text as given (a name stays as its owner writes it; pass
         :meth:`digits` or :meth:`ltr` of a reference)."""
         for language in (self.language, FALLBACK):
-            found = _table(language).get(section, {}).get(key)
+            found = _table(language, self.override).get(section, {}).get(key)
             if isinstance(found, str):
                 break
         else:
@@ -92,7 +102,8 @@ class Words:
         return self.digits(at.strftime(shape))
 
 
-def words(language: str | None, timezone: str, default: str = FALLBACK) -> Words:
-    """The words of ``language`` (a user's), else ``default`` (``[site] language``)."""
+def words(language: str | None, timezone: str, default: str = FALLBACK, override: str = "") -> Words:
+    """The words of ``language`` (a user's), else ``default`` (``[site] language``), with the
+    organisation's own from ``override`` (``[web] locale_dir``)."""
     chosen = language if language in LANGUAGES else default if default in LANGUAGES else FALLBACK
-    return Words(chosen, timezone)
+    return Words(chosen, timezone, override)

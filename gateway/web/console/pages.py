@@ -107,9 +107,10 @@ def nav_of(request: Request, who: Principal | None) -> list[Nav]:
 def words_of(request: Request, who: Principal | None) -> Words:
     """A signed-in user's language; before sign-in, the browser's first of ours it accepts
     (``Accept-Language``), else ``[site] language``."""
-    site = request.app.state.config.site
+    config = request.app.state.config
     chosen = who.language if who is not None else accepted(request.headers.get("accept-language", ""))
-    return words(chosen, site.timezone, site.language)
+    own = str(config.resolve(config.web.locale_dir)) if config.web.locale_dir else ""
+    return words(chosen, config.site.timezone, config.site.language, own)
 
 
 def accepted(header: str) -> str | None:

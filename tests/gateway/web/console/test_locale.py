@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import tomllib
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
+from gateway.cli import main
+from gateway.config import Config, SiteConfig
+from gateway.config.sections import WebConfig
 from gateway.web.console.inbox import first_words, since_of
 from gateway.web.console.locale import LANGUAGES, LOCALE_DIR, words
 from gateway.web.console.pages import accepted
+from tests.gateway.web.api import serving
 
 
 def _keys(language: str) -> set[str]:
@@ -61,3 +67,21 @@ def test_the_inbox_reads_since_in_any_digits_and_cuts_first_words() -> None:
     assert first_words("a  b\nc") == "a b c"
     assert first_words("word " * 30) == ("word " * 12).strip()[:59].rstrip() + "…"
     assert set(LANGUAGES) == {"fa", "ar", "en"}
+
+
+async def test_an_organisation_s_own_wording_replaces_only_the_labels_it_names(tmp_path: Path) -> None:
+    own = tmp_path / "wording"
+    own.mkdir()
+    (own / "en.toml").write_text('[labels]\nsign_in = "Log in to the desk"\n')
+    config = Config(site=SiteConfig(id="12", language="en"), web=WebConfig(locale_dir=str(own)))
+    async with serving(config.with_database(tmp_path / "gw.db")) as api:
+        page = await api.client.get("/sign-in", headers={"Accept-Language": "en"})
+        assert page.status_code == 200
+        assert "Log in to the desk" in page.text and "Sign in" not in page.text
+        persian = await api.client.get("/sign-in", headers={"Accept-Language": "fa"})
+        assert "ورود" in persian.text  # fa.toml not overridden: the shipped words
+    (own / "fa.toml").write_text("[labels\nsign_in = broken\n")
+    path = tmp_path / "gateway.toml"
+    path.write_text(f'[web]\nlocale_dir = "{own}"\n')
+    out = CliRunner().invoke(main, ["check-config", "-c", str(path)])
+    assert out.exit_code == 1 and "web.locale_dir" in out.output and "fa.toml" in out.output
