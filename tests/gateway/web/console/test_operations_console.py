@@ -63,7 +63,9 @@ async def test_the_sim_bank_shows_both_sims_and_an_unplugged_one_goes_down_witho
         await api.user("mina", "agent", "fa")
         mina = await console.signed_in(chromium, api, "mina", viewport=PHONE)
         await mina.goto("/sims")
-        assert "از کار افتاده" in await mina.locator("#sims li[data-sim='m2'] h3").inner_text()
+        # down, or already trying again (the worker reconnects with backoff): in Persian either way
+        shown = await mina.locator("#sims li[data-sim='m2'] h3").inner_text()
+        assert "از کار افتاده" in shown or "در حال اتصال" in shown, shown
         assert await overflow(mina) == 0
         await console.shot(mina, "sims-fa-360")
         await mina.goto("/crm")
