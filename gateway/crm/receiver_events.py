@@ -20,15 +20,26 @@ REQUIRED = ("id", "ticket_id", "type", "at", "by")
 TYPES = ("status", "note", "assign", "reply")
 
 
-def take_events(db: ReceiverStore, body: bytes, now: str) -> tuple[int, dict[str, Any], dict[str, int]]:
-    """The status and JSON to answer a batch of events, and the counters to add."""
+NOT_A_BATCH = {"error": 'expected {"site": ..., "batch_id": ..., "events": [...]}'}
+
+
+def read_batch(body: bytes) -> tuple[str, list[Any]] | None:
+    """(site, events) of a batch of events (``/ticket-events``, ``/outages``); None when the
+    body is not one (answered 400 with :data:`NOT_A_BATCH`)."""
     try:
         doc = json.loads(body)
         site, events = doc["site"], doc["events"]
-        if not isinstance(site, str) or not isinstance(events, list):
-            raise TypeError
     except (ValueError, KeyError, TypeError):
-        return 400, {"error": 'expected {"site": ..., "batch_id": ..., "events": [...]}'}, {}
+        return None
+    return (site, events) if isinstance(site, str) and isinstance(events, list) else None
+
+
+def take_events(db: ReceiverStore, body: bytes, now: str) -> tuple[int, dict[str, Any], dict[str, int]]:
+    """The status and JSON to answer a batch of events, and the counters to add."""
+    batch = read_batch(body)
+    if batch is None:
+        return 400, NOT_A_BATCH, {}
+    site, events = batch
     counts = {"events_accepted": 0, "events_duplicates": 0, "events_rejected": 0, "events_not_applied": 0}
     results = [_take(db, e, site, now, counts) for e in events]
     return 200, {"results": results}, counts

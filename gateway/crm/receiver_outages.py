@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from gateway.crm.events_protocol import parse_time
+from gateway.crm.receiver_events import NOT_A_BATCH, read_batch
 from gateway.store.receiver import ReceiverStore
 
 REQUIRED = ("id", "outage_id", "type", "at", "by", "status")
@@ -19,13 +20,10 @@ TYPES = ("declared", "update", "restored", "cancelled")
 
 def take_outages(db: ReceiverStore, body: bytes, now: str) -> tuple[int, dict[str, Any], dict[str, int]]:
     """The status and JSON to answer a batch of outage events, and the counters to add."""
-    try:
-        doc = json.loads(body)
-        site, events = doc["site"], doc["events"]
-        if not isinstance(site, str) or not isinstance(events, list):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        return 400, {"error": 'expected {"site": ..., "batch_id": ..., "events": [...]}'}, {}
+    batch = read_batch(body)
+    if batch is None:
+        return 400, NOT_A_BATCH, {}
+    site, events = batch
     counts = {"outage_events_accepted": 0, "outage_events_duplicates": 0, "outage_events_rejected": 0}
     results = [_take(db, e, site, now, counts) for e in events]
     return 200, {"results": results}, counts
