@@ -112,6 +112,12 @@ class WebhookService(BaseService):
         """Post the hook's next events in order until one fails or the budget is spent; True
         when more may be waiting."""
         async with self._slots:
+            # the hook as it stands now: the row the round read may be older than the cursor a
+            # turn that ended meanwhile committed (its events would go again)
+            current = await self.store.active_webhook(hook.id)
+            if current is None:  # removed or dead meanwhile
+                return False
+            hook = current
             top = await self.store.last_event_seq()
             events = await self.store.webhook_events(hook, BATCH, after=self._scanned.get(hook.id), upto=top)
             if not events:  # none of its types up to top: the next round reads on from there

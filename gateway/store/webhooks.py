@@ -83,6 +83,11 @@ class WebhooksMixin(StoreBase):
         async with self._r.execute("SELECT * FROM webhooks WHERE status = 'active' ORDER BY id") as cur:
             return _rows(WebhookRow, await cur.fetchall())
 
+    async def active_webhook(self, hook_id: int) -> WebhookRow | None:
+        """The hook as it stands now (its cursor), if it is still active."""
+        async with self._r.execute("SELECT * FROM webhooks WHERE id = ? AND status = 'active'", (hook_id,)) as cur:
+            return _row(WebhookRow, await cur.fetchone())
+
     async def webhook_events(
         self, hook: WebhookRow, limit: int, *, after: int | None = None, upto: int | None = None
     ) -> list[EventRow]:
