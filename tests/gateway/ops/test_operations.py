@@ -259,6 +259,11 @@ async def test_the_metrics_endpoint_shows_what_the_database_holds(harness: Harne
         return await harness.sql("SELECT state FROM sim_status WHERE modem_id = 'm1'") == [("ready",)]
 
     await eventually(m1_ready_again)
+
+    async def rows_say_sent() -> bool:  # the modems have them; the rows say so a moment later
+        return await harness.sql("SELECT COUNT(*) FROM outbox WHERE status IN ('sent', 'delivered')") == [(4,)]
+
+    await eventually(rows_say_sent)
     async with httpx.AsyncClient() as client:
         answer = await client.get(f"http://127.0.0.1:{daemon.metrics.port}/metrics")
     assert answer.status_code == 200
