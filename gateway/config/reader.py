@@ -291,35 +291,32 @@ def port_device(port: str) -> str:
 
 
 def _operators(table: Any, where: str, problems: Problems) -> dict[str, tuple[str, ...]]:
-    if not isinstance(table, dict):
-        problems.errors.append(ConfigError(where, "operators", "must be a table", 'e.g. [operators] MCI = ["+98912"]'))
-        return {}
-    out = {}
-    for name, prefixes in table.items():
-        if not isinstance(prefixes, list) or not all(
-            isinstance(p, str) and re.fullmatch(r"\+[0-9]{2,12}", p) for p in prefixes
-        ):
-            problems.errors.append(ConfigError(
-                where, f"operators.{name}", "must be a list of number prefixes", 'write them as "+98912"'
-            ))  # fmt: skip
-            continue
-        out[name] = tuple(prefixes)
-    return out
+    """``[operators]``: each network's number prefixes (a message goes from a SIM of its own network)."""
+    return _prefixes(table, where, problems, "operators", r"\+[0-9]{2,12}",
+                     ('e.g. [operators] MCI = ["+98912"]', "must be a list of number prefixes",
+                      'write them as "+98912"'))  # fmt: skip
 
 
 def _areas(table: Any, where: str, problems: Problems) -> dict[str, tuple[str, ...]]:
     """``[areas]``: each area's account-number prefixes (a report's account maps to its area)."""
+    return _prefixes(table, where, problems, "areas", r"[0-9]{1,12}",
+                     ('e.g. [areas] North = ["48", "49"]', "must be a list of account-number prefixes",
+                      'write them as "48" (digits)'))  # fmt: skip
+
+
+def _prefixes(
+    table: Any, where: str, problems: Problems, section: str, pattern: str, words: tuple[str, str, str]
+) -> dict[str, tuple[str, ...]]:
+    """A table of name -> list of prefixes each matching ``pattern``; ``words``: the example for a
+    section that is no table, the problem and the fix for an entry that is wrong (reported, skipped)."""
+    example, problem, fix = words
     if not isinstance(table, dict):
-        problems.errors.append(ConfigError(where, "areas", "must be a table", 'e.g. [areas] North = ["48", "49"]'))
+        problems.errors.append(ConfigError(where, section, "must be a table", example))
         return {}
     out = {}
     for name, prefixes in table.items():
-        if not isinstance(prefixes, list) or not all(
-            isinstance(p, str) and re.fullmatch(r"[0-9]{1,12}", p) for p in prefixes
-        ):
-            problems.errors.append(ConfigError(
-                where, f"areas.{name}", "must be a list of account-number prefixes", 'write them as "48" (digits)'
-            ))  # fmt: skip
+        if not isinstance(prefixes, list) or not all(isinstance(p, str) and re.fullmatch(pattern, p) for p in prefixes):
+            problems.errors.append(ConfigError(where, f"{section}.{name}", problem, fix))
             continue
         out[name] = tuple(prefixes)
     return out
